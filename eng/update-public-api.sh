@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Adds every symbol the PublicApiAnalyzers report as undeclared (RS0016) to PublicAPI.Unshipped.txt of its
+# project. Run after adding public API on purpose; review the diff of the .txt files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for proj in src/*/; do
+  out=$(dotnet build "$proj" --no-incremental 2>&1 || true)
+  syms=$(grep -oP "RS0016: Symbol '\K.*?(?=' is not part of the declared)" <<<"$out" | sort -u || true)
+  [ -n "$syms" ] || continue
+  file="$proj/PublicAPI.Unshipped.txt"
+  { cat "$file"; echo "$syms"; } | sed '/^$/d' | { read -r first; echo "$first"; sort -u; } > "$file.tmp"
+  mv "$file.tmp" "$file"
+  echo "updated $file"
+done

@@ -1,0 +1,71 @@
+using System.Globalization;
+
+namespace CacheProxy.Gateway;
+
+/// <summary>A tiny origin for development: cacheable, uncacheable and validating responses on 127.0.0.1.</summary>
+public sealed class DemoOrigin
+{
+    private readonly WebApplication _app;
+    private int _requests;
+
+    private DemoOrigin(WebApplication app, string address)
+    {
+        _app = app;
+        Address = address;
+    }
+
+    /// <summary>Gets the origin's base address.</summary>
+    public string Address { get; }
+
+    /// <summary>Gets how many requests the origin has answered.</summary>
+    public int Requests => Volatile.Read(ref _requests);
+
+    public static async Task<DemoOrigin> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        // Its own settings only: the gateway's appsettings.json (Kestrel endpoints above all) is not for it.
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        DemoOrigin? origin = null;
+        app.Use((context, next) =>
+        {
+            Interlocked.Increment(ref origin!._requests);
+            return next(context);
+        });
+        app.MapGet("/demo/hello", (HttpContext c) =>
+        {
+            c.Response.Headers.CacheControl = "public, max-age=60";
+            return $"hello from the demo origin, request {origin!.Requests}\n";
+        });
+        app.MapGet("/demo/private", (HttpContext c) =>
+        {
+            c.Response.Headers.CacheControl = "private, max-age=60";
+            return "not stored by a shared cache\n";
+        });
+        app.MapGet("/demo/etag", (HttpContext c) =>
+        {
+            const string etag = "\"v1\"";
+            c.Response.Headers.CacheControl = "max-age=0, must-revalidate";
+            c.Response.Headers.ETag = etag;
+            if (c.Request.Headers.IfNoneMatch == etag)
+            {
+                return Results.StatusCode(StatusCodes.Status304NotModified);
+            }
+            return Results.Text("validated on every request\n");
+        });
+        app.MapGet("/demo/time", (HttpContext c) =>
+        {
+            c.Response.Headers.CacheControl = "max-age=5, stale-while-revalidate=30";
+            return TimeProvider.System.GetUtcNow().ToString("O", CultureInfo.InvariantCulture) + "\n";
+        });
+        await app.StartAsync();
+        var address = app.Urls.First().TrimEnd('/') + "/";
+        origin = new DemoOrigin(app, address);
+        return origin;
+    }
+
+    public Task StopAsync() => _app.StopAsync();
+}

@@ -1,0 +1,36 @@
+using CacheProxy.Gateway;
+
+// appsettings*.json sit beside the binary: find them wherever the gateway is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+
+// Development with no upstream configured: start a small origin in this process so `dotnet run` shows caching.
+DemoOrigin? demo = null;
+if (builder.Environment.IsDevelopment() && string.IsNullOrWhiteSpace(builder.Configuration[GatewayConfiguration.UpstreamKey]))
+{
+    demo = await DemoOrigin.StartAsync();
+    builder.Configuration.AddInMemoryCollection([new(GatewayConfiguration.UpstreamKey, demo.Address)]);
+}
+GatewayConfiguration.ValidateUpstream(builder.Configuration);
+
+builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
+builder.Services.AddCacheProxy(builder.Configuration.GetSection("CacheProxy"));
+builder.Services.PostConfigure<CacheProxy.Hosting.CacheProxyOptions>(o =>
+    o.Management.Port ??= GatewayConfiguration.ManagementPort(builder.Configuration));
+if (demo is not null)
+{
+    builder.Services.AddSingleton(demo);
+}
+
+var app = builder.Build();
+app.UseCacheProxy();
+app.MapReverseProxy();
+app.MapCacheProxyManagement();
+if (demo is not null)
+{
+    app.Lifetime.ApplicationStopping.Register(() => demo.StopAsync().GetAwaiter().GetResult());
+    app.Logger.LogInformation("Demo origin at {Address}; try: curl -i http://<public endpoint>/demo/hello twice", demo.Address);
+}
+await app.RunAsync();
+
+/// <summary>The gateway's entry point, visible to the tests' WebApplicationFactory.</summary>
+public partial class Program;

@@ -1,0 +1,947 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using CacheProxy.Diagnostics;
+using CacheProxy.Hosting;
+using CacheProxy.Http;
+using CacheProxy.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace CacheProxy.Caching;
+
+/// <summary>The RFC 9111 shared cache in front of the proxied endpoint.</summary>
+internal sealed class CacheEngine
+{
+    private static readonly string[] AgeStrings = CreateAgeStrings(1024);
+
+    private readonly ICacheStore _store;
+    private readonly IOptionsMonitor<CacheProxyOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IServiceScopeFactory _scopes;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _flights = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
+
+    public CacheEngine(ICacheStore store, IOptionsMonitor<CacheProxyOptions> options, TimeProvider time,
+        ILogger<CacheEngine> logger, IServiceScopeFactory scopes)
+    {
+        _store = store;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _scopes = scopes;
+    }
+
+    /// <summary>Background refreshes under way (stale-while-revalidate); tests and drain wait on it.</summary>
+    internal int PendingRefreshes => _refreshing.Count;
+
+    internal event Action<string>? RefreshCompleted;
+
+    public Task HandleAsync(HttpContext context, RequestDelegate next)
+    {
+        // Only proxied routes are cached; the app's own endpoints pass untouched.
+        var route = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>();
+        if (route is null)
+        {
+            return next(context);
+        }
+        var options = _options.CurrentValue;
+        var routeId = route.Config.RouteId;
+        options.Routes.TryGetValue(routeId, out var policy);
+        var method = context.Request.Method;
+        if (policy is { Enabled: false })
+        {
+            return PassThroughAsync(context, next, "fwd=bypass; detail=route-disabled");
+        }
+        if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method))
+        {
+            return HandleReadAsync(context, next, options, policy, routeId);
+        }
+        if (HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method) || HttpMethods.IsConnect(method))
+        {
+            return PassThroughAsync(context, next, "fwd=method");
+        }
+        return HandleUnsafeAsync(context, next);
+    }
+
+    private Task PassThroughAsync(HttpContext context, RequestDelegate next, string status)
+    {
+        AppendStatusOnStart(context, status);
+        return next(context);
+    }
+
+    // RFC 9111 §4.4: a non-error response to an unsafe (or unknown) method invalidates the target URI and the
+    // same-origin Location / Content-Location. Done before the response starts, so a client that reads the
+    // response and asks again cannot see the old entry.
+    private Task HandleUnsafeAsync(HttpContext context, RequestDelegate next)
+    {
+        context.Response.OnStarting(static async state =>
+        {
+            var (engine, ctx) = ((CacheEngine, HttpContext))state;
+            var status = ctx.Response.StatusCode;
+            ctx.Response.Headers.Append(CacheProxyHeaderNames.CacheStatus, $"{engine._options.CurrentValue.CacheStatusName}; fwd=bypass; detail=method");
+            if (status is < 200 or >= 400)
+            {
+                return;
+            }
+            await engine.InvalidateAsync(CacheKey.Build(ctx.Request), ctx);
+            await engine.InvalidateAsync(ctx.Response.Headers.Location is { Count: > 0 } l ? CacheKey.BuildForUri(ctx.Request, l[0]!) : null, ctx);
+            await engine.InvalidateAsync(ctx.Response.Headers.ContentLocation is { Count: > 0 } c ? CacheKey.BuildForUri(ctx.Request, c[0]!) : null, ctx);
+        }, (this, context));
+        return next(context);
+    }
+
+    private async Task InvalidateAsync(string? key, HttpContext context)
+    {
+        if (key is null)
+        {
+            return;
+        }
+        try
+        {
+            await _store.RemoveAsync(key, CancellationToken.None);
+            Log.Invalidated(_logger, CacheKey.Hash(key), context.Request.Method, context.Response.StatusCode);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.StoreWriteFailed(_logger, CacheKey.Hash(key), ex);
+        }
+    }
+
+    private async Task HandleReadAsync(HttpContext context, RequestDelegate next, CacheProxyOptions options, RouteCachePolicy? route, string routeId)
+    {
+        var request = context.Request;
+        var requestCc = CacheControl.Parse(request.Headers.CacheControl);
+        // RFC 9111 §5.4: Pragma: no-cache counts as no-cache only when Cache-Control is absent.
+        var requestNoCache = requestCc.NoCache || (!requestCc.Present && PragmaNoCache(request.Headers.Pragma));
+        var key = CacheKey.Build(request);
+        if (key is null)
+        {
+            await PassThroughAsync(context, next, "fwd=bypass; detail=uncacheable-key");
+            return;
+        }
+
+        var (entry, ruleFound) = await LookupAsync(key, request);
+        var isGet = HttpMethods.IsGet(request.Method);
+        if (entry is not null)
+        {
+            var now = _time.GetUtcNow();
+            var policy = StoredPolicy.For(entry, options);
+            var age = policy.CurrentAge(entry, now);
+            if (CanReuse(policy, age, requestCc, requestNoCache, out var stale))
+            {
+                Log.CacheHit(_logger, routeId, CacheKey.Hash(key));
+                await WriteStoredAsync(context, entry, policy, age, stale ? "hit; detail=max-stale" : "hit");
+                return;
+            }
+            if (requestCc.OnlyIfCached)
+            {
+                await WriteGatewayTimeoutAsync(context, options);
+                return;
+            }
+            var staleness = age - policy.Lifetime;
+            if (!requestNoCache && !policy.NoCache && !policy.NoStaleServing && policy.StaleWhileRevalidate >= 0
+                && staleness <= Freshness.Seconds(policy.StaleWhileRevalidate))
+            {
+                // RFC 5861 §3: serve stale now, refresh once in the background.
+                StartBackgroundRefresh(context, next, key, entry, route, requestCc);
+                await WriteStoredAsync(context, entry, policy, age, "hit; detail=stale-while-revalidate");
+                return;
+            }
+            Log.CacheMiss(_logger, "stale", routeId, CacheKey.Hash(key));
+            await ForwardAsync(context, next, new CacheExchange
+            {
+                Context = context,
+                Key = key,
+                KeyHash = CacheKey.Hash(key),
+                Route = route,
+                RequestCacheControl = requestCc,
+                ForwardReason = requestNoCache ? "request" : "stale",
+                Stale = entry,
+            });
+            return;
+        }
+
+        if (requestCc.OnlyIfCached)
+        {
+            await WriteGatewayTimeoutAsync(context, options);
+            return;
+        }
+
+        var reason = ruleFound ? "vary-miss" : "miss";
+        var keyHash = CacheKey.Hash(key);
+        Log.CacheMiss(_logger, reason, routeId, keyHash);
+        if (isGet && !requestCc.NoStore)
+        {
+            // Request collapsing: one upstream request per key; the others wait for its stored response.
+            var flight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var leader = _flights.GetOrAdd(key, flight);
+            if (leader != flight)
+            {
+                if (await WaitForFlightAsync(leader.Task, options, keyHash, context.RequestAborted))
+                {
+                    var (collapsed, _) = await LookupAsync(key, request);
+                    if (collapsed is not null)
+                    {
+                        var policy = StoredPolicy.For(collapsed, options);
+                        var age = policy.CurrentAge(collapsed, _time.GetUtcNow());
+                        if (CanReuse(policy, age, requestCc, requestNoCache, out var stale) && !stale)
+                        {
+                            await WriteStoredAsync(context, collapsed, policy, age, "hit; detail=collapsed");
+                            return;
+                        }
+                    }
+                }
+                await ForwardAsync(context, next, NewExchange(context, key, keyHash, route, requestCc, reason));
+                return;
+            }
+            try
+            {
+                await ForwardAsync(context, next, NewExchange(context, key, keyHash, route, requestCc, reason));
+            }
+            finally
+            {
+                _flights.TryRemove(new KeyValuePair<string, TaskCompletionSource>(key, flight));
+                flight.TrySetResult();
+            }
+            return;
+        }
+        await ForwardAsync(context, next, NewExchange(context, key, keyHash, route, requestCc, reason));
+    }
+
+    private static CacheExchange NewExchange(HttpContext context, string key, string keyHash, RouteCachePolicy? route, CacheControl requestCc, string reason) => new()
+    {
+        Context = context,
+        Key = key,
+        KeyHash = keyHash,
+        Route = route,
+        RequestCacheControl = requestCc,
+        ForwardReason = reason,
+    };
+
+    private async Task<bool> WaitForFlightAsync(Task flight, CacheProxyOptions options, string keyHash, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await flight.WaitAsync(options.CollapseTimeout, _time, cancellationToken);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            Log.CollapseWaitTimedOut(_logger, options.CollapseTimeout, keyHash);
+            return false;
+        }
+    }
+
+    /// <summary>RFC 9111 §4.2 and §5.2.1: may the stored response answer this request without contacting the origin?</summary>
+    internal static bool CanReuse(StoredPolicy policy, TimeSpan age, in CacheControl requestCc, bool requestNoCache, out bool stale)
+    {
+        stale = false;
+        if (requestNoCache || policy.NoCache)
+        {
+            return false;
+        }
+        if (requestCc.MaxAge != CacheControl.Absent && (requestCc.MaxAge == CacheControl.Invalid || age > Freshness.Seconds(requestCc.MaxAge)))
+        {
+            return false;
+        }
+        var fresh = policy.Lifetime > age;
+        if (fresh)
+        {
+            return requestCc.MinFresh < 0 || policy.Lifetime - age >= Freshness.Seconds(requestCc.MinFresh);
+        }
+        if (policy.NoStaleServing || requestCc.MaxStale < 0 || requestCc.MinFresh >= 0)
+        {
+            return false;
+        }
+        stale = true;
+        return requestCc.MaxStale == long.MaxValue || age - policy.Lifetime <= Freshness.Seconds(requestCc.MaxStale);
+    }
+
+    private async Task ForwardAsync(HttpContext context, RequestDelegate next, CacheExchange exchange)
+    {
+        var options = _options.CurrentValue;
+        var requestHeaders = context.Request.Headers;
+        if (exchange.Stale is { } stale)
+        {
+            var policy = StoredPolicy.For(stale, options);
+            if (policy.HasValidator)
+            {
+                // RFC 9111 §4.3.1: validate with the stored validators; the client's own conditions are
+                // evaluated by us against the result.
+                exchange.ClientIfNoneMatch = requestHeaders.IfNoneMatch;
+                exchange.ClientIfModifiedSince = requestHeaders.IfModifiedSince;
+                requestHeaders.Remove(HeaderNames.IfNoneMatch);
+                requestHeaders.Remove(HeaderNames.IfModifiedSince);
+                requestHeaders.Remove(HeaderNames.IfRange);
+                requestHeaders.Remove(HeaderNames.Range);
+                if (!StringValues.IsNullOrEmpty(policy.ETag))
+                {
+                    requestHeaders.IfNoneMatch = policy.ETag;
+                }
+                if (policy.LastModifiedDate is not null)
+                {
+                    requestHeaders.IfModifiedSince = policy.LastModified;
+                }
+                exchange.Validating = true;
+            }
+        }
+
+        exchange.RequestTime = _time.GetUtcNow();
+        var original = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        var capture = new CaptureBodyFeature(original, c => Decide(exchange, c));
+        context.Features.Set<IHttpResponseBodyFeature>(capture);
+        try
+        {
+            await next(context);
+            capture.Decide();
+        }
+        finally
+        {
+            context.Features.Set(original);
+        }
+
+        try
+        {
+            if (capture.Mode == CaptureMode.Swallow)
+            {
+                await AnswerFromStoreAsync(exchange);
+                return;
+            }
+            if (exchange.StoreHeaders is not null && capture.Buffering)
+            {
+                await StoreResponseAsync(exchange, capture);
+            }
+        }
+        finally
+        {
+            capture.ReleaseBuffer();
+        }
+    }
+
+    /// <summary>Called once, before the first header or byte of the upstream response goes to the client.</summary>
+    private CaptureMode Decide(CacheExchange exchange, CaptureBodyFeature capture)
+    {
+        var context = exchange.Context;
+        var response = context.Response;
+        var options = _options.CurrentValue;
+        exchange.ResponseTime = _time.GetUtcNow();
+        exchange.UpstreamStatus = response.StatusCode;
+
+        if (exchange.Validating && response.StatusCode == StatusCodes.Status304NotModified)
+        {
+            exchange.NotModifiedHeaders = [.. HeaderFilter.ForStorage(response.Headers, null)];
+            response.Headers.Clear();
+            return CaptureMode.Swallow;
+        }
+        if (exchange.Stale is { } stale && !exchange.Background && IsError(context, response.StatusCode)
+            && StaleIfErrorAllows(stale, options, exchange.RequestCacheControl))
+        {
+            exchange.ServeStaleOnError = true;
+            response.Headers.Clear();
+            return CaptureMode.Swallow;
+        }
+
+        var reason = StorageRefusal(exchange, options, out var privateFields);
+        var statusText = $"fwd={exchange.ForwardReason}; fwd-status={response.StatusCode}";
+        if (reason is null)
+        {
+            exchange.StoreHeaders = HeaderFilter.ForStorage(response.Headers, privateFields);
+            capture.StartBuffering(options.MaxObjectSize, response.ContentLength);
+            statusText += "; stored";
+        }
+        else
+        {
+            Log.ResponseNotStored(_logger, exchange.KeyHash, reason);
+        }
+        response.Headers.Append(CacheProxyHeaderNames.CacheStatus, $"{options.CacheStatusName}; {statusText}");
+        return CaptureMode.PassThrough;
+    }
+
+    private static bool IsError(HttpContext context, int status) =>
+        status is 500 or 502 or 503 or 504 || context.Features.Get<IForwarderErrorFeature>() is not null;
+
+    private bool StaleIfErrorAllows(CacheEntry stale, CacheProxyOptions options, in CacheControl requestCc)
+    {
+        var policy = StoredPolicy.For(stale, options);
+        if (policy.NoStaleServing)
+        {
+            return false;
+        }
+        var staleness = policy.CurrentAge(stale, _time.GetUtcNow()) - policy.Lifetime;
+        // RFC 5861 §4: either the response's or the request's stale-if-error may allow it.
+        return (policy.StaleIfError >= 0 && staleness <= Freshness.Seconds(policy.StaleIfError))
+            || (requestCc.StaleIfError >= 0 && staleness <= Freshness.Seconds(requestCc.StaleIfError));
+    }
+
+    /// <summary>RFC 9111 §3: null when the response may be stored, else the reason it may not.</summary>
+    private static string? StorageRefusal(CacheExchange exchange, CacheProxyOptions options, out string[]? privateFields)
+    {
+        privateFields = null;
+        var context = exchange.Context;
+        var request = context.Request;
+        var response = context.Response;
+        var status = response.StatusCode;
+        if (!HttpMethods.IsGet(request.Method))
+        {
+            return "method";
+        }
+        if (status is < 200 or 206 or 304 || status >= 600)
+        {
+            return "status";
+        }
+        if (exchange.RequestCacheControl.NoStore)
+        {
+            return "request no-store";
+        }
+        var headers = CacheHeaders.From(response.Headers);
+        var cc = Freshness.Governing(headers, options.HonorCdnCacheControl, out _);
+        if (cc.NoStore)
+        {
+            return "no-store";
+        }
+        if (cc.Private)
+        {
+            if (cc.PrivateFields is null)
+            {
+                return "private";
+            }
+            privateFields = cc.PrivateFields; // RFC 9111 §5.2.2.7: store without the listed fields
+        }
+        // RFC 9111 §3.5: a response to a request with Authorization is stored only when explicitly allowed.
+        if (!StringValues.IsNullOrEmpty(request.Headers.Authorization)
+            && !(cc.Public || cc.MustRevalidate || cc.SharedMaxAge != CacheControl.Absent))
+        {
+            return "authorization";
+        }
+        if (VaryNames(response.Headers.Vary, out var varyNames) is false)
+        {
+            return "vary *";
+        }
+        exchange.VaryNames = varyNames;
+        var routeTtl = exchange.Route?.Ttl;
+        Freshness.Lifetime(headers, cc, status, exchange.ResponseTime, options.HeuristicFraction, options.HeuristicMaxLifetime,
+            out var explicitExpiry, out _);
+        var explicitlyCacheable = explicitExpiry || cc.Public || routeTtl is not null;
+        if (!explicitlyCacheable && !Freshness.IsHeuristicallyCacheable(status))
+        {
+            return "no explicit freshness";
+        }
+        if (!StringValues.IsNullOrEmpty(response.Headers.SetCookie)
+            && (options.SetCookie == SetCookiePolicy.Never || !explicitlyCacheable))
+        {
+            return "set-cookie";
+        }
+        if (varyNames is not null && !VariantSuffix(request, varyNames, out _))
+        {
+            return "vary value";
+        }
+        return null;
+    }
+
+    private async Task StoreResponseAsync(CacheExchange exchange, CaptureBodyFeature capture)
+    {
+        var context = exchange.Context;
+        var expected = context.Response.ContentLength;
+        if (context.Features.Get<IForwarderErrorFeature>() is not null || context.RequestAborted.IsCancellationRequested
+            || (expected is not null && expected != capture.BytesWritten))
+        {
+            Log.IncompleteBodyNotStored(_logger, exchange.KeyHash, capture.BytesWritten, expected);
+            return;
+        }
+        var entry = new CacheEntry
+        {
+            Kind = CacheEntryKind.Response,
+            StatusCode = exchange.UpstreamStatus,
+            Headers = exchange.StoreHeaders!,
+            Body = capture.TakeBody(),
+            RequestTime = exchange.RequestTime,
+            ResponseTime = exchange.ResponseTime,
+            FreshnessOverride = exchange.Route?.Ttl,
+        };
+        await StoreAsync(exchange.Key, context.Request, entry, exchange.VaryNames);
+    }
+
+    private async Task AnswerFromStoreAsync(CacheExchange exchange)
+    {
+        var context = exchange.Context;
+        var options = _options.CurrentValue;
+        var stale = exchange.Stale!;
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        if (exchange.ServeStaleOnError)
+        {
+            Log.ServedStaleOnError(_logger, exchange.UpstreamStatus, exchange.KeyHash);
+            var policy = StoredPolicy.For(stale, options);
+            await WriteStoredAsync(context, stale, policy, policy.CurrentAge(stale, _time.GetUtcNow()),
+                $"hit; fwd=stale; fwd-status={exchange.UpstreamStatus}; detail=stale-if-error");
+            return;
+        }
+
+        // RFC 9111 §4.3.4: freshen the stored response with the 304's fields and serve it.
+        var updated = new CacheEntry
+        {
+            Kind = CacheEntryKind.Response,
+            StatusCode = stale.StatusCode,
+            Headers = HeaderFilter.Update(stale.Headers, exchange.NotModifiedHeaders!),
+            Body = stale.Body,
+            RequestTime = exchange.RequestTime,
+            ResponseTime = exchange.ResponseTime,
+            FreshnessOverride = stale.FreshnessOverride,
+            Tags = stale.Tags,
+        };
+        var updatedPolicy = StoredPolicy.For(updated, options);
+        var refusal = UpdateRefusal(updated, options);
+        if (refusal is null)
+        {
+            VaryNames(updated.GetHeader(HeaderNames.Vary), out var varyNames);
+            await StoreAsync(exchange.Key, context.Request, updated, varyNames);
+        }
+        else
+        {
+            await InvalidateAsync(exchange.Key, context);
+        }
+        if (exchange.Background)
+        {
+            return;
+        }
+        var requestHeaders = context.Request.Headers;
+        requestHeaders.IfNoneMatch = exchange.ClientIfNoneMatch;
+        requestHeaders.IfModifiedSince = exchange.ClientIfModifiedSince;
+        await WriteStoredAsync(context, updated, updatedPolicy, updatedPolicy.CurrentAge(updated, _time.GetUtcNow()),
+            $"fwd={exchange.ForwardReason}; fwd-status=304{(refusal is null ? "; stored" : string.Empty)}");
+    }
+
+    /// <summary>A 304 may turn a stored response uncacheable (e.g. no-store); then it is dropped.</summary>
+    private static string? UpdateRefusal(CacheEntry updated, CacheProxyOptions options)
+    {
+        var cc = Freshness.Governing(new CacheHeaders(updated.GetHeader(HeaderNames.CacheControl),
+            updated.GetHeader(CacheProxyHeaderNames.CdnCacheControl), default, default, default, default, default),
+            options.HonorCdnCacheControl, out _);
+        return cc.NoStore ? "no-store" : cc.Private && cc.PrivateFields is null ? "private" : null;
+    }
+
+    private async Task StoreAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string>? varyNames)
+    {
+        var options = _options.CurrentValue;
+        var ttl = StoredPolicy.For(entry, options).TimeToLive(options);
+        var keyHash = CacheKey.Hash(key);
+        if (ttl <= TimeSpan.Zero)
+        {
+            Log.ResponseNotStored(_logger, keyHash, "no time to live");
+            return;
+        }
+        try
+        {
+            if (varyNames is null)
+            {
+                await _store.SetAsync(key, entry, ttl, CancellationToken.None);
+            }
+            else
+            {
+                await StoreVariantAsync(key, request, entry, varyNames, ttl, options);
+            }
+            Log.ResponseStored(_logger, entry.Body.Length, keyHash, ttl);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.StoreWriteFailed(_logger, keyHash, ex);
+        }
+    }
+
+    private async Task StoreVariantAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string> varyNames,
+        TimeSpan ttl, CacheProxyOptions options)
+    {
+        VariantSuffix(request, varyNames, out var suffix);
+        var existing = await _store.GetAsync(key, CancellationToken.None);
+        string generation;
+        List<string> variants;
+        if (existing is { Kind: CacheEntryKind.VaryRule } rule && SameNames(rule.VaryHeaderNames, varyNames))
+        {
+            generation = rule.VaryGeneration!;
+            variants = [.. rule.Variants ?? []];
+            variants.Remove(suffix);
+        }
+        else
+        {
+            // A new rule (or a response without Vary before it): a new generation orphans the old variants.
+            generation = Guid.NewGuid().ToString("N");
+            variants = [];
+        }
+        variants.Add(suffix);
+        while (variants.Count > options.MaxVariantsPerUrl)
+        {
+            await _store.RemoveAsync(VariantKey(key, generation, variants[0]), CancellationToken.None);
+            variants.RemoveAt(0);
+        }
+        await _store.SetAsync(VariantKey(key, generation, suffix), entry, ttl, CancellationToken.None);
+        await _store.SetAsync(key, new CacheEntry
+        {
+            Kind = CacheEntryKind.VaryRule,
+            VaryHeaderNames = varyNames,
+            VaryGeneration = generation,
+            Variants = variants,
+        }, ttl > options.StaleRetention ? ttl : options.StaleRetention, CancellationToken.None);
+    }
+
+    private static string VariantKey(string key, string generation, string suffix) =>
+        string.Concat(key, "\x1E", generation, "\x1E", suffix);
+
+    /// <summary>Finds the stored response for the request: the entry under the key, or its variant by Vary (RFC 9111 §4.1).</summary>
+    private async ValueTask<(CacheEntry? Entry, bool RuleFound)> LookupAsync(string key, HttpRequest request)
+    {
+        try
+        {
+            var entry = await _store.GetAsync(key, request.HttpContext.RequestAborted);
+            if (entry is null)
+            {
+                return (null, false);
+            }
+            if (entry.Kind == CacheEntryKind.Response)
+            {
+                return (entry, true);
+            }
+            if (entry.VaryHeaderNames is null || !VariantSuffix(request, entry.VaryHeaderNames, out var suffix))
+            {
+                return (null, true);
+            }
+            var variant = await _store.GetAsync(VariantKey(key, entry.VaryGeneration!, suffix), request.HttpContext.RequestAborted);
+            return (variant is { Kind: CacheEntryKind.Response } ? variant : null, true);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.StoreReadFailed(_logger, CacheKey.Hash(key), ex);
+            return (null, false);
+        }
+    }
+
+    /// <summary>Parses Vary into lower-case field names; false for <c>Vary: *</c>, which never matches (RFC 9111 §4.1).</summary>
+    internal static bool VaryNames(StringValues vary, out IReadOnlyList<string>? names)
+    {
+        names = null;
+        if (StringValues.IsNullOrEmpty(vary))
+        {
+            return true;
+        }
+        var list = new List<string>();
+        foreach (var line in vary)
+        {
+            if (line is null)
+            {
+                continue;
+            }
+            foreach (var range in line.AsSpan().Split(','))
+            {
+                var name = line.AsSpan()[range].Trim();
+                if (name.SequenceEqual("*"))
+                {
+                    return false;
+                }
+                if (!name.IsEmpty)
+                {
+                    var lower = name.ToString().ToLowerInvariant();
+                    if (!list.Contains(lower))
+                    {
+                        list.Add(lower);
+                    }
+                }
+            }
+        }
+        list.Sort(StringComparer.Ordinal);
+        names = list.Count == 0 ? null : list;
+        return true;
+    }
+
+    private static bool SameNames(IReadOnlyList<string>? a, IReadOnlyList<string> b)
+    {
+        if (a is null || a.Count != b.Count)
+        {
+            return false;
+        }
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (!string.Equals(a[i], b[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The secondary key: the request's values of the Vary fields, normalised (lines joined, whitespace around
+    /// commas and runs of whitespace collapsed: RFC 9111 §4.1 allows semantically identical values to match).
+    /// False when a value holds a control character.
+    /// </summary>
+    internal static bool VariantSuffix(HttpRequest request, IReadOnlyList<string> names, out string suffix)
+    {
+        var sb = new System.Text.StringBuilder();
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (i > 0)
+            {
+                sb.Append(CacheKey.FieldSeparator);
+            }
+            var values = request.Headers[names[i]];
+            if (StringValues.IsNullOrEmpty(values))
+            {
+                sb.Append(CacheKey.AbsentValue);
+                continue;
+            }
+            var first = true;
+            foreach (var line in values)
+            {
+                foreach (var range in (line ?? string.Empty).AsSpan().Split(','))
+                {
+                    var item = (line ?? string.Empty).AsSpan()[range].Trim();
+                    if (!first)
+                    {
+                        sb.Append(',');
+                    }
+                    first = false;
+                    var space = false;
+                    foreach (var c in item)
+                    {
+                        if (c < ' ' && c != '\t' || c == '\x7F')
+                        {
+                            suffix = string.Empty;
+                            return false;
+                        }
+                        if (c is ' ' or '\t')
+                        {
+                            space = true;
+                            continue;
+                        }
+                        if (space)
+                        {
+                            sb.Append(' ');
+                            space = false;
+                        }
+                        sb.Append(c);
+                    }
+                }
+            }
+        }
+        suffix = sb.ToString();
+        return true;
+    }
+
+    /// <summary>Writes a stored response, answering the client's conditional or range request from it.</summary>
+    private async Task WriteStoredAsync(HttpContext context, CacheEntry entry, StoredPolicy policy, TimeSpan age, string status)
+    {
+        var options = _options.CurrentValue;
+        var request = context.Request;
+        var response = context.Response;
+        var headers = response.Headers;
+        var body = entry.Body;
+        var statusCode = entry.StatusCode;
+        string? contentRange = null;
+
+        var notModified = entry.StatusCode == StatusCodes.Status200OK
+            && Conditional.IsNotModified(request.Headers, policy.ETag, policy.LastModifiedDate);
+        if (!notModified && entry.StatusCode == StatusCodes.Status200OK && HttpMethods.IsGet(request.Method)
+            && request.Headers.Range is { Count: 1 } range && IfRangeHolds(request.Headers.IfRange, policy))
+        {
+            switch (ByteRange.Resolve(range[0], body.Length, out var start, out var count))
+            {
+                case ByteRange.Outcome.Partial:
+                    statusCode = StatusCodes.Status206PartialContent;
+                    contentRange = $"bytes {start}-{start + count - 1}/{body.Length}";
+                    body = body.Slice((int)start, (int)count);
+                    break;
+                case ByteRange.Outcome.Unsatisfiable:
+                    statusCode = StatusCodes.Status416RangeNotSatisfiable;
+                    contentRange = $"bytes */{body.Length}";
+                    body = ReadOnlyMemory<byte>.Empty;
+                    break;
+            }
+        }
+
+        response.StatusCode = notModified ? StatusCodes.Status304NotModified : statusCode;
+        var stored = entry.Headers;
+        for (var i = 0; i < stored.Count; i++)
+        {
+            var h = stored[i];
+            if (h.Key.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase)
+                || h.Key.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase)
+                || (notModified && IsRepresentationField(h.Key)))
+            {
+                continue;
+            }
+            headers[h.Key] = h.Value;
+        }
+        var ageSeconds = (long)age.TotalSeconds;
+        headers.Age = ageSeconds < AgeStrings.Length ? AgeStrings[ageSeconds] : ageSeconds.ToString(CultureInfo.InvariantCulture);
+        headers.Append(CacheProxyHeaderNames.CacheStatus, string.Concat(options.CacheStatusName, "; ", status));
+        if (notModified)
+        {
+            return;
+        }
+        if (contentRange is not null)
+        {
+            headers.ContentRange = contentRange;
+        }
+        response.ContentLength = body.Length;
+        if (HttpMethods.IsHead(request.Method) || body.IsEmpty)
+        {
+            return;
+        }
+        await response.Body.WriteAsync(body, context.RequestAborted);
+    }
+
+    // RFC 9110 §13.1.5: a range is served only if If-Range still names this representation (strong ETag or exact date).
+    private static bool IfRangeHolds(StringValues ifRange, StoredPolicy policy)
+    {
+        if (StringValues.IsNullOrEmpty(ifRange))
+        {
+            return true;
+        }
+        var value = ifRange[0]!;
+        if (value.StartsWith('"') || value.StartsWith("W/", StringComparison.Ordinal))
+        {
+            return !value.StartsWith("W/", StringComparison.Ordinal) && !StringValues.IsNullOrEmpty(policy.ETag)
+                && string.Equals(policy.ETag[0], value, StringComparison.Ordinal);
+        }
+        return policy.LastModifiedDate is { } lm && Freshness.TryParseDate(ifRange, out var date) && date == lm;
+    }
+
+    // RFC 9110 §15.4.5: a 304 carries no representation metadata beyond what §15.4.5 lists.
+    private static bool IsRepresentationField(string name) =>
+        name.Equals(HeaderNames.ContentType, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.ContentLanguage, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.ContentRange, StringComparison.OrdinalIgnoreCase);
+
+    private static async Task WriteGatewayTimeoutAsync(HttpContext context, CacheProxyOptions options)
+    {
+        // RFC 9111 §5.2.1.7: only-if-cached with nothing usable stored.
+        context.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
+        context.Response.Headers.Append(CacheProxyHeaderNames.CacheStatus, $"{options.CacheStatusName}; fwd=miss; detail=only-if-cached");
+        context.Response.ContentLength = 0;
+        await context.Response.StartAsync(context.RequestAborted);
+    }
+
+    private void AppendStatusOnStart(HttpContext context, string status)
+    {
+        var name = _options.CurrentValue.CacheStatusName;
+        context.Response.OnStarting(static state =>
+        {
+            var (ctx, value) = ((HttpContext, string))state;
+            ctx.Response.Headers.Append(CacheProxyHeaderNames.CacheStatus, value);
+            return Task.CompletedTask;
+        }, (context, $"{name}; {status}"));
+    }
+
+    private static bool PragmaNoCache(StringValues pragma)
+    {
+        foreach (var line in pragma)
+        {
+            if (line is not null && line.Contains("no-cache", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>stale-while-revalidate: one refresh per key, run through the rest of the pipeline on a request of our own.</summary>
+    private void StartBackgroundRefresh(HttpContext context, RequestDelegate next, string key, CacheEntry stale,
+        RouteCachePolicy? route, CacheControl requestCc)
+    {
+        if (!_refreshing.TryAdd(key, 0))
+        {
+            return;
+        }
+        var request = context.Request;
+        var headers = new HeaderDictionary();
+        foreach (var h in request.Headers)
+        {
+            if (!IsConditionalOrRange(h.Key))
+            {
+                headers[h.Key] = h.Value;
+            }
+        }
+        var requestFeature = new HttpRequestFeature
+        {
+            Method = HttpMethods.Get,
+            Scheme = request.Scheme,
+            PathBase = request.PathBase.Value ?? string.Empty,
+            Path = request.Path.Value ?? string.Empty,
+            QueryString = request.QueryString.Value ?? string.Empty,
+            RawTarget = request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty,
+            Protocol = request.Protocol,
+            Headers = headers,
+            Body = Stream.Null,
+        };
+        var endpoint = context.GetEndpoint();
+        var routeValues = new Microsoft.AspNetCore.Routing.RouteValueDictionary(request.RouteValues);
+        var keyHash = CacheKey.Hash(key);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await using var scope = _scopes.CreateAsyncScope();
+                var features = new FeatureCollection();
+                features.Set<IHttpRequestFeature>(requestFeature);
+                features.Set<IHttpResponseFeature>(new HttpResponseFeature());
+                features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
+                features.Set<IHttpRequestBodyDetectionFeature>(NoBody.Instance);
+                var background = new DefaultHttpContext(features) { RequestServices = scope.ServiceProvider };
+                background.SetEndpoint(endpoint);
+                background.Request.RouteValues = routeValues;
+                await ForwardAsync(background, next, new CacheExchange
+                {
+                    Context = background,
+                    Key = key,
+                    KeyHash = keyHash,
+                    Route = route,
+                    RequestCacheControl = CacheControl.Parse(StringValues.Empty),
+                    ForwardReason = "stale",
+                    Stale = stale,
+                    Background = true,
+                });
+            }
+            catch (Exception ex)
+            {
+                Log.BackgroundRefreshFailed(_logger, keyHash, ex);
+            }
+            finally
+            {
+                _refreshing.TryRemove(key, out _);
+                RefreshCompleted?.Invoke(key);
+            }
+        });
+    }
+
+    private static bool IsConditionalOrRange(string name) =>
+        name.Equals(HeaderNames.IfNoneMatch, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.IfModifiedSince, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.IfMatch, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.IfUnmodifiedSince, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.IfRange, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.Range, StringComparison.OrdinalIgnoreCase);
+
+    private static string[] CreateAgeStrings(int count)
+    {
+        var strings = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            strings[i] = i.ToString(CultureInfo.InvariantCulture);
+        }
+        return strings;
+    }
+
+    private sealed class NoBody : IHttpRequestBodyDetectionFeature
+    {
+        public static readonly NoBody Instance = new();
+
+        public bool CanHaveBody => false;
+    }
+}

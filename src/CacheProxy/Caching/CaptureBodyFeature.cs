@@ -1,0 +1,194 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace CacheProxy.Caching;
+
+/// <summary>What happens to an upstream response once its status and headers are known.</summary>
+internal enum CaptureMode
+{
+    /// <summary>No byte and no header has gone out yet.</summary>
+    Undecided,
+
+    /// <summary>Headers and body go to the client (and into the buffer when the response is being stored).</summary>
+    PassThrough,
+
+    /// <summary>Nothing goes out: the engine answers from a stored response instead (304 on revalidation, stale-if-error).</summary>
+    Swallow,
+}
+
+/// <summary>
+/// Sits in front of the client's response body while the upstream response is written. On the first write,
+/// flush or start it asks its owner what to do, so the owner can still change status and headers, swallow a 304
+/// or an error, or decide to keep a copy of the body (up to a limit) for the store.
+/// </summary>
+internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
+{
+    private readonly IHttpResponseBodyFeature _inner;
+    private readonly Func<CaptureBodyFeature, CaptureMode> _decide;
+    private PipeWriter? _writer;
+    private byte[]? _buffer;
+    private int _length;
+    private long _limit;
+
+    public CaptureBodyFeature(IHttpResponseBodyFeature inner, Func<CaptureBodyFeature, CaptureMode> decide)
+    {
+        _inner = inner;
+        _decide = decide;
+    }
+
+    public CaptureMode Mode { get; private set; }
+
+    /// <summary>Gets whether the body is being kept and has not outgrown the limit.</summary>
+    public bool Buffering { get; private set; }
+
+    /// <summary>Gets how many body bytes the upstream wrote.</summary>
+    public long BytesWritten { get; private set; }
+
+    /// <summary>Starts keeping a copy of the body, dropping it once more than <paramref name="limit"/> bytes arrive.</summary>
+    public void StartBuffering(long limit, long? expectedLength)
+    {
+        _limit = limit;
+        Buffering = true;
+        var initial = expectedLength is > 0 and <= int.MaxValue && expectedLength <= limit ? (int)expectedLength.Value : 4096;
+        _buffer = ArrayPool<byte>.Shared.Rent(initial);
+    }
+
+    /// <summary>Returns the kept body as a new exact-size array, and releases the pooled buffer.</summary>
+    public byte[] TakeBody()
+    {
+        var body = _buffer is null ? [] : _buffer.AsSpan(0, _length).ToArray();
+        ReleaseBuffer();
+        return body;
+    }
+
+    public void ReleaseBuffer()
+    {
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+        Buffering = false;
+    }
+
+    /// <summary>Makes the decision now if nothing was written (e.g. an empty body or an upstream failure).</summary>
+    public CaptureMode Decide()
+    {
+        if (Mode == CaptureMode.Undecided)
+        {
+            Mode = _decide(this);
+        }
+        return Mode;
+    }
+
+    Stream IHttpResponseBodyFeature.Stream => this;
+
+    PipeWriter IHttpResponseBodyFeature.Writer => _writer ??= PipeWriter.Create(this, new StreamPipeWriterOptions(leaveOpen: true));
+
+    void IHttpResponseBodyFeature.DisableBuffering() => _inner.DisableBuffering();
+
+    async Task IHttpResponseBodyFeature.StartAsync(CancellationToken cancellationToken)
+    {
+        if (Decide() == CaptureMode.PassThrough)
+        {
+            await _inner.StartAsync(cancellationToken);
+        }
+    }
+
+    Task IHttpResponseBodyFeature.SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken) =>
+        SendFileFallback.SendFileAsync(this, path, offset, count, cancellationToken);
+
+    async Task IHttpResponseBodyFeature.CompleteAsync()
+    {
+        if (_writer is not null)
+        {
+            await _writer.FlushAsync();
+        }
+        if (Decide() == CaptureMode.PassThrough)
+        {
+            await _inner.CompleteAsync();
+        }
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (Decide() != CaptureMode.PassThrough)
+        {
+            return;
+        }
+        Keep(buffer.Span);
+        await _inner.Stream.WriteAsync(buffer, cancellationToken);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        if (Decide() != CaptureMode.PassThrough)
+        {
+            return;
+        }
+        Keep(buffer);
+        _inner.Stream.Write(buffer);
+    }
+
+    public override async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (Decide() == CaptureMode.PassThrough)
+        {
+            await _inner.Stream.FlushAsync(cancellationToken);
+        }
+    }
+
+    public override void Flush()
+    {
+        if (Decide() == CaptureMode.PassThrough)
+        {
+            _inner.Stream.Flush();
+        }
+    }
+
+    private void Keep(ReadOnlySpan<byte> data)
+    {
+        BytesWritten += data.Length;
+        if (!Buffering || _buffer is null)
+        {
+            return;
+        }
+        if (_length + (long)data.Length > _limit)
+        {
+            ReleaseBuffer(); // too large to store: keep streaming, stop keeping
+            return;
+        }
+        if (_length + data.Length > _buffer.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(_limit, Math.Max(_buffer.Length * 2L, _length + (long)data.Length)));
+            _buffer.AsSpan(0, _length).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+        data.CopyTo(_buffer.AsSpan(_length));
+        _length += data.Length;
+    }
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+}

@@ -1,0 +1,96 @@
+using CacheProxy.Hosting;
+using CacheProxy.Http;
+using CacheProxy.Storage;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace CacheProxy.Caching;
+
+/// <summary>Facts about a stored response that every reuse decision needs, derived once from its headers.</summary>
+internal sealed class StoredPolicy
+{
+    public TimeSpan Lifetime { get; private init; }
+
+    public TimeSpan CorrectedInitialAge { get; private init; }
+
+    /// <summary>no-cache: every reuse needs a successful validation (RFC 9111 §5.2.2.4; the qualified form is treated as unqualified).</summary>
+    public bool NoCache { get; private init; }
+
+    /// <summary>must-revalidate, proxy-revalidate or s-maxage: never served stale (RFC 9111 §5.2.2.2, §5.2.2.8, §5.2.2.10).</summary>
+    public bool NoStaleServing { get; private init; }
+
+    public long StaleWhileRevalidate { get; private init; }
+
+    public long StaleIfError { get; private init; }
+
+    public StringValues ETag { get; private init; }
+
+    public StringValues LastModified { get; private init; }
+
+    public DateTimeOffset? LastModifiedDate { get; private init; }
+
+    public bool HasValidator => !StringValues.IsNullOrEmpty(ETag) || LastModifiedDate is not null;
+
+    public static StoredPolicy For(CacheEntry entry, CacheProxyOptions options)
+    {
+        if (entry.Policy is StoredPolicy cached)
+        {
+            return cached;
+        }
+        var headers = new CacheHeaders(
+            entry.GetHeader(HeaderNames.CacheControl), entry.GetHeader(CacheProxyHeaderNames.CdnCacheControl),
+            entry.GetHeader(HeaderNames.Expires), entry.GetHeader(HeaderNames.Date), entry.GetHeader(HeaderNames.LastModified),
+            entry.GetHeader(HeaderNames.Age), entry.GetHeader(HeaderNames.ETag));
+        var policy = Create(headers, entry.StatusCode, entry.RequestTime, entry.ResponseTime, options, entry.FreshnessOverride);
+        entry.Policy = policy;
+        return policy;
+    }
+
+    public static StoredPolicy Create(in CacheHeaders headers, int status, DateTimeOffset requestTime, DateTimeOffset responseTime,
+        CacheProxyOptions options, TimeSpan? freshnessOverride)
+    {
+        var cc = Freshness.Governing(headers, options.HonorCdnCacheControl, out _);
+        var lifetime = freshnessOverride ?? Freshness.Lifetime(headers, cc, status, responseTime,
+            options.HeuristicFraction, options.HeuristicMaxLifetime, out _, out _);
+        return new StoredPolicy
+        {
+            Lifetime = lifetime,
+            CorrectedInitialAge = Freshness.CorrectedInitialAge(headers, requestTime, responseTime),
+            NoCache = cc.NoCache,
+            NoStaleServing = cc.MustRevalidate || cc.ProxyRevalidate || cc.SharedMaxAge != CacheControl.Absent,
+            StaleWhileRevalidate = cc.StaleWhileRevalidate,
+            StaleIfError = cc.StaleIfError,
+            ETag = headers.ETag,
+            LastModified = headers.LastModified,
+            LastModifiedDate = Freshness.TryParseDate(headers.LastModified, out var lm) ? lm : null,
+        };
+    }
+
+    /// <summary>RFC 9111 §4.2.3 current_age.</summary>
+    public TimeSpan CurrentAge(CacheEntry entry, DateTimeOffset now)
+    {
+        var resident = now - entry.ResponseTime;
+        return CorrectedInitialAge + (resident > TimeSpan.Zero ? resident : TimeSpan.Zero);
+    }
+
+    /// <summary>How long the store keeps the entry: while fresh, plus any window in which it can still be served stale or revalidated.</summary>
+    public TimeSpan TimeToLive(CacheProxyOptions options)
+    {
+        var remaining = Lifetime - CorrectedInitialAge;
+        var stale = TimeSpan.Zero;
+        if (StaleWhileRevalidate > 0)
+        {
+            stale = Freshness.Seconds(StaleWhileRevalidate);
+        }
+        if (StaleIfError > 0 && Freshness.Seconds(StaleIfError) > stale)
+        {
+            stale = Freshness.Seconds(StaleIfError);
+        }
+        if (HasValidator && options.StaleRetention > stale)
+        {
+            stale = options.StaleRetention;
+        }
+        var ttl = (remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero) + stale;
+        return ttl;
+    }
+}

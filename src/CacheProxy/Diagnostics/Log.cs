@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+
+namespace CacheProxy.Diagnostics;
+
+/// <summary>
+/// Log events of the cache engine. Event ids are stable and never reused:
+/// 1000-1099 cache, 1100-1199 storage, 1200-1299 upstream, 1300-1399 configuration.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1000, EventName = "CacheHit", Level = LogLevel.Debug, Message = "Served from cache for route {RouteId}, key {KeyHash}")]
+    public static partial void CacheHit(ILogger logger, string? routeId, string keyHash);
+
+    [LoggerMessage(EventId = 1001, EventName = "CacheMiss", Level = LogLevel.Debug, Message = "Cache miss ({Reason}) for route {RouteId}, key {KeyHash}")]
+    public static partial void CacheMiss(ILogger logger, string reason, string? routeId, string keyHash);
+
+    [LoggerMessage(EventId = 1002, EventName = "ResponseStored", Level = LogLevel.Debug, Message = "Stored {Bytes} bytes for key {KeyHash}, time to live {TimeToLive}")]
+    public static partial void ResponseStored(ILogger logger, long bytes, string keyHash, TimeSpan timeToLive);
+
+    [LoggerMessage(EventId = 1003, EventName = "ResponseNotStored", Level = LogLevel.Debug, Message = "Response for key {KeyHash} not stored: {Reason}")]
+    public static partial void ResponseNotStored(ILogger logger, string keyHash, string reason);
+
+    [LoggerMessage(EventId = 1004, EventName = "Invalidated", Level = LogLevel.Debug, Message = "Invalidated key {KeyHash} after {Method} with status {StatusCode}")]
+    public static partial void Invalidated(ILogger logger, string keyHash, string method, int statusCode);
+
+    [LoggerMessage(EventId = 1005, EventName = "BackgroundRefreshFailed", Level = LogLevel.Warning, Message = "Background refresh of key {KeyHash} failed")]
+    public static partial void BackgroundRefreshFailed(ILogger logger, string keyHash, Exception exception);
+
+    [LoggerMessage(EventId = 1006, EventName = "ServedStaleOnError", Level = LogLevel.Warning, Message = "Upstream failed with {StatusCode} for key {KeyHash}; served stale (stale-if-error)")]
+    public static partial void ServedStaleOnError(ILogger logger, int statusCode, string keyHash);
+
+    [LoggerMessage(EventId = 1007, EventName = "IncompleteBodyNotStored", Level = LogLevel.Warning, Message = "Upstream body for key {KeyHash} was incomplete ({Received} of {Expected} bytes); not stored")]
+    public static partial void IncompleteBodyNotStored(ILogger logger, string keyHash, long received, long? expected);
+
+    [LoggerMessage(EventId = 1008, EventName = "CollapseWaitTimedOut", Level = LogLevel.Information, Message = "Waited {Timeout} for a concurrent request of key {KeyHash}; going upstream")]
+    public static partial void CollapseWaitTimedOut(ILogger logger, TimeSpan timeout, string keyHash);
+
+    [LoggerMessage(EventId = 1100, EventName = "MemoryTierEvicted", Level = LogLevel.Debug, Message = "Memory tier evicted {Count} entries to stay under {Limit} bytes")]
+    public static partial void MemoryTierEvicted(ILogger logger, int count, long limit);
+
+    [LoggerMessage(EventId = 1101, EventName = "StoreReadFailed", Level = LogLevel.Warning, Message = "Cache store read failed for key {KeyHash}; treated as a miss")]
+    public static partial void StoreReadFailed(ILogger logger, string keyHash, Exception exception);
+
+    [LoggerMessage(EventId = 1102, EventName = "StoreWriteFailed", Level = LogLevel.Warning, Message = "Cache store write failed for key {KeyHash}; dropped")]
+    public static partial void StoreWriteFailed(ILogger logger, string keyHash, Exception exception);
+}

@@ -1,0 +1,46 @@
+using CacheProxy.Hosting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Adds CacheProxy to the request pipeline.</summary>
+public static class CacheProxyApplicationBuilderExtensions
+{
+    /// <summary>
+    /// Adds the management-port gate and the cache. Place it after routing has chosen the endpoint
+    /// (WebApplication does that first by default) and before <c>MapReverseProxy</c>; only requests routed to
+    /// YARP are cached.
+    /// </summary>
+    /// <param name="app">The application.</param>
+    /// <returns>The application.</returns>
+    public static IApplicationBuilder UseCacheProxy(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        if (app.ApplicationServices.GetService<CacheProxyMarker>() is null)
+        {
+            throw new InvalidOperationException("CacheProxy services are missing: call services.AddCacheProxy(...) before app.UseCacheProxy().");
+        }
+        app.UseMiddleware<ManagementPortMiddleware>();
+        return app.UseMiddleware<CacheProxyMiddleware>();
+    }
+
+    /// <summary>
+    /// Maps the management endpoints (<c>/health</c> for now) on the management port
+    /// (<see cref="ManagementOptions.Port"/>).
+    /// </summary>
+    /// <param name="endpoints">The endpoint route builder.</param>
+    /// <returns>A builder to add conventions to every management endpoint.</returns>
+    public static IEndpointConventionBuilder MapCacheProxyManagement(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (endpoints.ServiceProvider.GetService<CacheProxyMarker>() is null)
+        {
+            throw new InvalidOperationException("CacheProxy services are missing: call services.AddCacheProxy(...) before MapCacheProxyManagement().");
+        }
+        var group = endpoints.MapGroup(string.Empty);
+        group.WithMetadata(ManagementEndpointMetadata.Instance);
+        group.MapHealthChecks("/health");
+        return group;
+    }
+}

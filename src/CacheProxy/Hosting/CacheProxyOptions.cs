@@ -1,0 +1,82 @@
+namespace CacheProxy.Hosting;
+
+/// <summary>CacheProxy settings, bound from the <c>CacheProxy</c> configuration section.</summary>
+public sealed class CacheProxyOptions
+{
+    /// <summary>Gets or sets the bytes the memory tier may hold.</summary>
+    /// <value>Bytes, at least 1 MiB. Default 256 MiB.</value>
+    public long MemoryTierSizeLimit { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets the largest response body that is stored. Larger responses are still streamed to the
+    /// client, just not stored.
+    /// </summary>
+    /// <value>Bytes, from 1 to <see cref="MemoryTierSizeLimit"/>. Default 8 MiB.</value>
+    public long MaxObjectSize { get; set; } = 8L * 1024 * 1024;
+
+    /// <summary>Gets or sets how many variants (by Vary) of one URL are kept; the oldest is dropped beyond it.</summary>
+    /// <value>1 to 1000. Default 32.</value>
+    public int MaxVariantsPerUrl { get; set; } = 32;
+
+    /// <summary>Gets or sets the fraction of the time since Last-Modified used as heuristic freshness (RFC 9111 §4.2.2).</summary>
+    /// <value>0 to 1. Default 0.1; 0 turns heuristic freshness off.</value>
+    public double HeuristicFraction { get; set; } = 0.1;
+
+    /// <summary>Gets or sets the upper bound of a heuristic freshness lifetime.</summary>
+    /// <value>Default 1 day.</value>
+    public TimeSpan HeuristicMaxLifetime { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// Gets or sets how long a stale response that carries a validator is kept for revalidation after its
+    /// freshness and stale windows have passed.
+    /// </summary>
+    /// <value>Default 1 hour; zero drops entries as soon as they can no longer be served.</value>
+    public TimeSpan StaleRetention { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Gets or sets how long a request waits for a concurrent identical miss before going upstream itself.</summary>
+    /// <value>Default 30 seconds.</value>
+    public TimeSpan CollapseTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets whether CDN-Cache-Control (RFC 9213) replaces Cache-Control for this cache.</summary>
+    /// <value>Default true.</value>
+    public bool HonorCdnCacheControl { get; set; } = true;
+
+    /// <summary>Gets or sets when responses that carry Set-Cookie are stored.</summary>
+    /// <value>Default <see cref="SetCookiePolicy.WhenExplicitlyCacheable"/>.</value>
+    public SetCookiePolicy SetCookie { get; set; } = SetCookiePolicy.WhenExplicitlyCacheable;
+
+    /// <summary>Gets or sets the cache name written in Cache-Status (RFC 9211).</summary>
+    /// <value>A token. Default <c>CacheProxy</c>.</value>
+    public string CacheStatusName { get; set; } = "CacheProxy";
+
+    /// <summary>Gets the settings of the management plane.</summary>
+    public ManagementOptions Management { get; } = new();
+
+    /// <summary>Gets the per-route policies, by YARP route id.</summary>
+    public IDictionary<string, RouteCachePolicy> Routes { get; } = new Dictionary<string, RouteCachePolicy>(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>When a response carrying Set-Cookie may be stored (RFC 9111 §7.3 leaves this to the cache).</summary>
+public enum SetCookiePolicy
+{
+    /// <summary>Store it only when the origin gave explicit freshness (max-age, s-maxage, Expires) or public.</summary>
+    WhenExplicitlyCacheable = 0,
+
+    /// <summary>Never store a response that carries Set-Cookie.</summary>
+    Never = 1,
+}
+
+/// <summary>Caching policy of one YARP route.</summary>
+public sealed class RouteCachePolicy
+{
+    /// <summary>Gets or sets whether responses of this route are cached.</summary>
+    /// <value>Default true.</value>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets a freshness lifetime that replaces the one the origin's headers give. Storability rules
+    /// (no-store, private, Authorization, Vary: *) still apply.
+    /// </summary>
+    /// <value>Null (default) keeps the origin's freshness.</value>
+    public TimeSpan? Ttl { get; set; }
+}

@@ -1,0 +1,33 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace CacheProxy.Hosting;
+
+/// <summary>Marks an endpoint as part of the management plane.</summary>
+internal sealed class ManagementEndpointMetadata
+{
+    public static readonly ManagementEndpointMetadata Instance = new();
+}
+
+/// <summary>
+/// Keeps the management plane and the public listener apart by the local port the connection arrived on
+/// (not the Host header, which a client controls): management endpoints answer only on the management port,
+/// and nothing else answers there.
+/// </summary>
+internal sealed class ManagementPortMiddleware(RequestDelegate next, IOptionsMonitor<CacheProxyOptions> options)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        if (options.CurrentValue.Management.Port is int port)
+        {
+            var isManagementEndpoint = context.GetEndpoint()?.Metadata.GetMetadata<ManagementEndpointMetadata>() is not null;
+            var onManagementPort = context.Connection.LocalPort == port;
+            if (isManagementEndpoint != onManagementPort)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+        }
+        return next(context);
+    }
+}

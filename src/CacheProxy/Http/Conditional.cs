@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace CacheProxy.Http;
+
+/// <summary>Evaluation of a client's conditional GET/HEAD against a stored response (RFC 9110 §13.2.2).</summary>
+internal static class Conditional
+{
+    /// <summary>True when the client's preconditions say its copy is current, so 304 is the answer.</summary>
+    public static bool IsNotModified(IHeaderDictionary request, StringValues etag, DateTimeOffset? lastModified)
+    {
+        var ifNoneMatch = request.IfNoneMatch;
+        if (!StringValues.IsNullOrEmpty(ifNoneMatch))
+        {
+            // If-Modified-Since is ignored when If-None-Match is present (RFC 9110 §13.1.3).
+            return !StringValues.IsNullOrEmpty(etag) && WeakMatch(ifNoneMatch, etag[0]);
+        }
+        var ifModifiedSince = request.IfModifiedSince;
+        if (!StringValues.IsNullOrEmpty(ifModifiedSince) && lastModified is { } lm
+            && Freshness.TryParseDate(ifModifiedSince, out var since))
+        {
+            return lm <= since;
+        }
+        return false;
+    }
+
+    /// <summary>Weak comparison of an If-None-Match list with an entity tag; <c>*</c> matches any.</summary>
+    public static bool WeakMatch(StringValues list, string? etag)
+    {
+        if (string.IsNullOrEmpty(etag))
+        {
+            return false;
+        }
+        var opaque = Opaque(etag.AsSpan());
+        foreach (var line in list)
+        {
+            if (line is null)
+            {
+                continue;
+            }
+            var span = line.AsSpan();
+            foreach (var range in span.Split(','))
+            {
+                var candidate = span[range].Trim();
+                if (candidate.SequenceEqual("*") || (!candidate.IsEmpty && Opaque(candidate).SequenceEqual(opaque)))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static ReadOnlySpan<char> Opaque(ReadOnlySpan<char> tag) =>
+        tag.StartsWith("W/", StringComparison.Ordinal) ? tag[2..] : tag;
+}

@@ -1,0 +1,121 @@
+using CacheProxy.Diagnostics;
+using CacheProxy.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CacheProxy.Storage;
+
+/// <summary>
+/// The in-process tier: a least-recently-used map bounded by the bytes its entries hold.
+/// Microsoft.Extensions.Caching.Memory is not used because its size limit rejects new entries until a
+/// background compaction runs instead of evicting the least recently used ones at once.
+/// </summary>
+internal sealed class MemoryCacheStore : ICacheStore
+{
+    private readonly Dictionary<string, LinkedListNode<Slot>> _map = new(StringComparer.Ordinal);
+    private readonly LinkedList<Slot> _lru = new();
+    private readonly Lock _lock = new();
+    private readonly TimeProvider _time;
+    private readonly IOptionsMonitor<CacheProxyOptions> _options;
+    private readonly ILogger _logger;
+    private long _bytes;
+
+    public MemoryCacheStore(TimeProvider time, IOptionsMonitor<CacheProxyOptions> options, ILogger<MemoryCacheStore> logger)
+    {
+        _time = time;
+        _options = options;
+        _logger = logger;
+    }
+
+    /// <summary>Gets the bytes the entries hold now.</summary>
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>Gets the number of entries held now.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _map.Count;
+            }
+        }
+    }
+
+    /// <summary>Gets how many entries were evicted to make room.</summary>
+    public long Evictions { get; private set; }
+
+    public ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            if (!_map.TryGetValue(key, out var node))
+            {
+                return default;
+            }
+            if (now >= node.Value.ExpiresAt)
+            {
+                RemoveNode(node);
+                return default;
+            }
+            _lru.Remove(node);
+            _lru.AddFirst(node);
+            return new ValueTask<CacheEntry?>(node.Value.Entry);
+        }
+    }
+
+    public ValueTask SetAsync(string key, CacheEntry entry, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        var limit = _options.CurrentValue.MemoryTierSizeLimit;
+        var size = entry.EstimatedSize + (key.Length * 2);
+        if (size > limit || timeToLive <= TimeSpan.Zero)
+        {
+            return default;
+        }
+        var expiresAt = _time.GetUtcNow() + timeToLive;
+        var evicted = 0;
+        lock (_lock)
+        {
+            if (_map.TryGetValue(key, out var existing))
+            {
+                RemoveNode(existing);
+            }
+            var node = _lru.AddFirst(new Slot(key, entry, size, expiresAt));
+            _map[key] = node;
+            _bytes += size;
+            while (_bytes > limit && _lru.Last is { } last)
+            {
+                RemoveNode(last);
+                evicted++;
+            }
+            Evictions += evicted;
+        }
+        if (evicted > 0)
+        {
+            Log.MemoryTierEvicted(_logger, evicted, limit);
+        }
+        return default;
+    }
+
+    public ValueTask RemoveAsync(string key, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_map.TryGetValue(key, out var node))
+            {
+                RemoveNode(node);
+            }
+        }
+        return default;
+    }
+
+    private void RemoveNode(LinkedListNode<Slot> node)
+    {
+        _lru.Remove(node);
+        _map.Remove(node.Value.Key);
+        _bytes -= node.Value.Size;
+    }
+
+    private sealed record Slot(string Key, CacheEntry Entry, long Size, DateTimeOffset ExpiresAt);
+}

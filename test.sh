@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test: installs what the tests need when it is missing (redis-server and wrk from Debian's
+# packages, the conformance suite from npm), then the .NET test suite and the RFC 9111 conformance suite.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+dotnet test CacheProxy.sln -c Release --nologo
+tests/conformance/run.sh

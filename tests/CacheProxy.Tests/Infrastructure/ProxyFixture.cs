@@ -1,0 +1,87 @@
+using CacheProxy.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using Yarp.ReverseProxy.Configuration;
+
+namespace CacheProxy.Tests.Infrastructure;
+
+/// <summary>
+/// The real middleware and YARP on TestServer in front of a real Kestrel origin, with a FakeTimeProvider so
+/// tests move time instead of sleeping.
+/// </summary>
+public sealed class ProxyFixture : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ProxyFixture(WebApplication app, TestOrigin origin, FakeTimeProvider time)
+    {
+        _app = app;
+        Origin = origin;
+        Time = time;
+        Client = app.GetTestClient();
+    }
+
+    public TestOrigin Origin { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<ProxyFixture> StartAsync(Action<CacheProxyOptions>? configure = null, Action<WebApplication>? pipeline = null)
+    {
+        var origin = await TestOrigin.StartAsync();
+        // Start from the present: the origin stamps real Date headers, and the cache's clock must agree with them.
+        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection();
+        builder.WebHost.UseTestServer();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<TimeProvider>(time);
+        builder.Services.AddReverseProxy().LoadFromMemory(
+            [new RouteConfig { RouteId = "all", ClusterId = "origin", Match = new RouteMatch { Path = "{**catch-all}" } }],
+            [new ClusterConfig { ClusterId = "origin", Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = origin.Address } } }]);
+        builder.Services.AddCacheProxy(configure ?? (_ => { }));
+        var app = builder.Build();
+        app.UseCacheProxy();
+        pipeline?.Invoke(app);
+        app.MapReverseProxy();
+        await app.StartAsync();
+        return new ProxyFixture(app, origin, time);
+    }
+
+    public async Task<HttpResponseMessage> GetAsync(string path, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+        return await Client.SendAsync(request);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        await Origin.DisposeAsync();
+    }
+}
+
+public static class ResponseExtensions
+{
+    public static string CacheStatus(this HttpResponseMessage response) =>
+        response.Headers.TryGetValues("Cache-Status", out var v) ? string.Join(", ", v) : string.Empty;
+
+    public static string? Header(this HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var v) ? string.Join(", ", v)
+        : response.Content.Headers.TryGetValues(name, out var c) ? string.Join(", ", c) : null;
+}

@@ -1,0 +1,32 @@
+// Reads the client's JSON results and counts them the way cache-tests.fyi does (determineTestResult honours
+// dependencies: a test passes only when the tests it depends on pass).
+import fs from 'node:fs'
+import path from 'node:path'
+
+const suiteDir = path.resolve(process.argv[2])
+const results = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'))
+const { default: tests } = await import(path.join(suiteDir, 'tests/index.mjs'))
+const { default: surrogate } = await import(path.join(suiteDir, 'tests/surrogate-control.mjs'))
+const { determineTestResult } = await import(path.join(suiteDir, 'lib/display.mjs'))
+tests.push(surrogate)
+
+const counts = { required: [0, 0], optimal: [0, 0] }
+const failing = []
+for (const suite of tests) {
+  for (const test of suite.tests) {
+    if (test.browser_only) continue
+    const kind = test.kind === undefined ? 'required' : test.kind
+    if (kind !== 'required' && kind !== 'optimal') continue
+    const outcome = determineTestResult(tests, test.id, results)
+    const passed = outcome[2] === '✅'
+    counts[kind][1]++
+    if (passed) counts[kind][0]++
+    else failing.push({ kind, id: test.id, outcome: outcome[2], detail: (results[test.id] || [])[1] || '', name: test.name })
+  }
+}
+const summary = {
+  required: counts.required[0], requiredTotal: counts.required[1],
+  optimal: counts.optimal[0], optimalTotal: counts.optimal[1],
+  failing
+}
+console.log(JSON.stringify(summary, null, 2))

@@ -341,12 +341,16 @@ internal sealed class CacheEngine
             response.Headers.Clear();
             return CaptureMode.Swallow;
         }
-        if (exchange.Stale is { } stale && !exchange.Background && IsError(context, response.StatusCode)
-            && StaleIfErrorAllows(stale, options, exchange.RequestCacheControl))
+        if (exchange.Stale is { } stale && !exchange.Background && IsError(context, response.StatusCode))
         {
-            exchange.ServeStaleOnError = true;
-            response.Headers.Clear();
-            return CaptureMode.Swallow;
+            exchange.UpstreamUnreachable = context.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None };
+            if (StaleIfErrorAllows(stale, options, exchange.RequestCacheControl)
+                || (exchange.UpstreamUnreachable && options.ServeStaleWhenUpstreamUnreachable && StaleWhenDisconnectedAllows(stale, exchange, options)))
+            {
+                exchange.ServeStaleOnError = true;
+                response.Headers.Clear();
+                return CaptureMode.Swallow;
+            }
         }
 
         var reason = StorageRefusal(exchange, options, out var privateFields);
@@ -361,12 +365,22 @@ internal sealed class CacheEngine
         {
             Log.ResponseNotStored(_logger, exchange.KeyHash, reason);
         }
+        if (options.HonorSurrogateControl)
+        {
+            response.Headers.Remove(CacheProxyHeaderNames.SurrogateControl); // Edge Architecture: consumed here
+        }
         response.Headers.Append(CacheProxyHeaderNames.CacheStatus, $"{options.CacheStatusName}; {statusText}");
         return CaptureMode.PassThrough;
     }
 
     private static bool IsError(HttpContext context, int status) =>
         status is 500 or 502 or 503 or 504 || context.Features.Get<IForwarderErrorFeature>() is not null;
+
+    private static bool StaleWhenDisconnectedAllows(CacheEntry stale, CacheExchange exchange, CacheProxyOptions options)
+    {
+        var policy = StoredPolicy.For(stale, options);
+        return !policy.NoStaleServing && !policy.NoCache && exchange.ForwardReason != "request";
+    }
 
     private bool StaleIfErrorAllows(CacheEntry stale, CacheProxyOptions options, in CacheControl requestCc)
     {
@@ -402,7 +416,11 @@ internal sealed class CacheEngine
             return "request no-store";
         }
         var headers = CacheHeaders.From(response.Headers);
-        var cc = Freshness.Governing(headers, options.HonorCdnCacheControl, out _);
+        var cc = Freshness.Governing(headers, options.Targeted);
+        if (cc.MustUnderstand && !Freshness.IsUnderstoodStatus(status))
+        {
+            return "must-understand";
+        }
         if (cc.NoStore)
         {
             return "no-store";
@@ -481,7 +499,7 @@ internal sealed class CacheEngine
             Log.ServedStaleOnError(_logger, exchange.UpstreamStatus, exchange.KeyHash);
             var policy = StoredPolicy.For(stale, options);
             await WriteStoredAsync(context, stale, policy, policy.CurrentAge(stale, _time.GetUtcNow()),
-                $"hit; fwd=stale; fwd-status={exchange.UpstreamStatus}; detail=stale-if-error");
+                $"hit; fwd=stale; fwd-status={exchange.UpstreamStatus}; detail={(exchange.UpstreamUnreachable ? "upstream-unreachable" : "stale-if-error")}");
             return;
         }
 
@@ -522,9 +540,7 @@ internal sealed class CacheEngine
     /// <summary>A 304 may turn a stored response uncacheable (e.g. no-store); then it is dropped.</summary>
     private static string? UpdateRefusal(CacheEntry updated, CacheProxyOptions options)
     {
-        var cc = Freshness.Governing(new CacheHeaders(updated.GetHeader(HeaderNames.CacheControl),
-            updated.GetHeader(CacheProxyHeaderNames.CdnCacheControl), default, default, default, default, default),
-            options.HonorCdnCacheControl, out _);
+        var cc = Freshness.Governing(CacheHeaders.From(updated), options.Targeted);
         return cc.NoStore ? "no-store" : cc.Private && cc.PrivateFields is null ? "private" : null;
     }
 
@@ -744,8 +760,9 @@ internal sealed class CacheEngine
         var statusCode = entry.StatusCode;
         string? contentRange = null;
 
+        // RFC 9111 §4.3.2: without Last-Modified, If-Modified-Since is compared with Date, else the time received.
         var notModified = entry.StatusCode == StatusCodes.Status200OK
-            && Conditional.IsNotModified(request.Headers, policy.ETag, policy.LastModifiedDate);
+            && Conditional.IsNotModified(request.Headers, policy.ETag, policy.LastModifiedDate ?? policy.Date ?? entry.ResponseTime);
         if (!notModified && entry.StatusCode == StatusCodes.Status200OK && HttpMethods.IsGet(request.Method)
             && request.Headers.Range is { Count: 1 } range && IfRangeHolds(request.Headers.IfRange, policy))
         {
@@ -771,6 +788,7 @@ internal sealed class CacheEngine
             var h = stored[i];
             if (h.Key.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase)
                 || h.Key.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase)
+                || (options.HonorSurrogateControl && h.Key.Equals(CacheProxyHeaderNames.SurrogateControl, StringComparison.OrdinalIgnoreCase))
                 || (notModified && IsRepresentationField(h.Key)))
             {
                 continue;

@@ -44,6 +44,9 @@ internal sealed class CacheExchange
 
     public bool ServeStaleOnError { get; set; }
 
+    /// <summary>The upstream could not be reached at all (no response), not merely answered with an error.</summary>
+    public bool UpstreamUnreachable { get; set; }
+
     public int UpstreamStatus { get; set; }
 
     /// <summary>The header fields to store, captured when the response was accepted for storing.</summary>

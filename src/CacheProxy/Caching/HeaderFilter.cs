@@ -39,7 +39,7 @@ internal static class HeaderFilter
 
     /// <summary>
     /// RFC 9111 §3.2 / §4.3.4: the stored fields updated from a 304. Every field of the 304 replaces the stored
-    /// one, except Content-Length and fields that are never stored. Age and Date describe the message, so a
+    /// one, except fields that describe the stored body and fields that are never stored. Age and Date describe the message, so a
     /// stored one is dropped when the 304 lacks it.
     /// </summary>
     public static List<KeyValuePair<string, StringValues>> Update(IReadOnlyList<KeyValuePair<string, StringValues>> stored,
@@ -48,7 +48,7 @@ internal static class HeaderFilter
         var result = new List<KeyValuePair<string, StringValues>>(stored.Count + notModified.Count);
         foreach (var h in stored)
         {
-            if (!Has(notModified, h.Key) && !h.Key.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase)
+            if ((!Has(notModified, h.Key) || DescribesStoredBody(h.Key)) && !h.Key.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase)
                 && !h.Key.Equals(HeaderNames.Date, StringComparison.OrdinalIgnoreCase))
             {
                 result.Add(h);
@@ -56,13 +56,25 @@ internal static class HeaderFilter
         }
         foreach (var h in notModified)
         {
-            if (!h.Key.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase))
+            if (!DescribesStoredBody(h.Key))
             {
                 result.Add(h);
             }
         }
         return result;
     }
+
+    // RFC 9111 §3.2: fields the stored response depends upon are not updated — they describe the stored bytes
+    // (their length, coding, range, digest, and the validator that names them), which a 304 does not replace.
+    private static bool DescribesStoredBody(string name) =>
+        name.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.ContentRange, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.ContentMD5, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Digest", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Content-Digest", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Repr-Digest", StringComparison.OrdinalIgnoreCase);
 
     private static bool Has(IReadOnlyList<KeyValuePair<string, StringValues>> headers, string name)
     {

@@ -29,6 +29,8 @@ internal sealed class StoredPolicy
 
     public DateTimeOffset? LastModifiedDate { get; private init; }
 
+    public DateTimeOffset? Date { get; private init; }
+
     public bool HasValidator => !StringValues.IsNullOrEmpty(ETag) || LastModifiedDate is not null;
 
     public static StoredPolicy For(CacheEntry entry, CacheProxyOptions options)
@@ -37,10 +39,7 @@ internal sealed class StoredPolicy
         {
             return cached;
         }
-        var headers = new CacheHeaders(
-            entry.GetHeader(HeaderNames.CacheControl), entry.GetHeader(CacheProxyHeaderNames.CdnCacheControl),
-            entry.GetHeader(HeaderNames.Expires), entry.GetHeader(HeaderNames.Date), entry.GetHeader(HeaderNames.LastModified),
-            entry.GetHeader(HeaderNames.Age), entry.GetHeader(HeaderNames.ETag));
+        var headers = CacheHeaders.From(entry);
         var policy = Create(headers, entry.StatusCode, entry.RequestTime, entry.ResponseTime, options, entry.FreshnessOverride);
         entry.Policy = policy;
         return policy;
@@ -49,7 +48,7 @@ internal sealed class StoredPolicy
     public static StoredPolicy Create(in CacheHeaders headers, int status, DateTimeOffset requestTime, DateTimeOffset responseTime,
         CacheProxyOptions options, TimeSpan? freshnessOverride)
     {
-        var cc = Freshness.Governing(headers, options.HonorCdnCacheControl, out _);
+        var cc = Freshness.Governing(headers, options.Targeted);
         var lifetime = freshnessOverride ?? Freshness.Lifetime(headers, cc, status, responseTime,
             options.HeuristicFraction, options.HeuristicMaxLifetime, out _, out _);
         return new StoredPolicy
@@ -63,6 +62,7 @@ internal sealed class StoredPolicy
             ETag = headers.ETag,
             LastModified = headers.LastModified,
             LastModifiedDate = Freshness.TryParseDate(headers.LastModified, out var lm) ? lm : null,
+            Date = Freshness.TryParseDate(headers.Date, out var date) ? date : null,
         };
     }
 
@@ -86,7 +86,9 @@ internal sealed class StoredPolicy
         {
             stale = Freshness.Seconds(StaleIfError);
         }
-        if (HasValidator && options.StaleRetention > stale)
+        // Kept past its windows when it can still be revalidated, or served while the upstream is unreachable.
+        var retain = HasValidator || (options.ServeStaleWhenUpstreamUnreachable && !NoStaleServing && !NoCache);
+        if (retain && options.StaleRetention > stale)
         {
             stale = options.StaleRetention;
         }

@@ -37,9 +37,27 @@ public sealed class CacheProxyOptions
     /// <value>Default 30 seconds.</value>
     public TimeSpan CollapseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Gets or sets whether a stale stored response is served when the upstream cannot be reached (connection
+    /// refused, reset, timed out) — RFC 9111 §4.2.4 lets a disconnected cache do so — unless must-revalidate,
+    /// proxy-revalidate, s-maxage, no-cache or the request's no-cache forbid it.
+    /// </summary>
+    /// <value>Default true.</value>
+    public bool ServeStaleWhenUpstreamUnreachable { get; set; } = true;
+
     /// <summary>Gets or sets whether CDN-Cache-Control (RFC 9213) replaces Cache-Control for this cache.</summary>
     /// <value>Default true.</value>
     public bool HonorCdnCacheControl { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets whether Surrogate-Control (W3C Edge Architecture) replaces Cache-Control for this cache.
+    /// Directives may target this cache by <see cref="CacheStatusName"/> (<c>max-age=60;CacheProxy</c>); ones
+    /// aimed at another target are ignored. The field is removed before the response reaches the client.
+    /// </summary>
+    /// <value>Default true.</value>
+    public bool HonorSurrogateControl { get; set; } = true;
+
+    internal Http.TargetedFields Targeted => new(HonorCdnCacheControl, HonorSurrogateControl ? CacheStatusName : null);
 
     /// <summary>Gets or sets when responses that carry Set-Cookie are stored.</summary>
     /// <value>Default <see cref="SetCookiePolicy.WhenExplicitlyCacheable"/>.</value>

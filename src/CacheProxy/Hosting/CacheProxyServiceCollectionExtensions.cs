@@ -44,6 +44,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<MemoryCacheStore>();
         services.TryAddSingleton<ICacheStore>(sp => sp.GetRequiredService<MemoryCacheStore>());
         services.TryAddSingleton<CacheEngine>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, CacheTransformProvider>());
         services.TryAddSingleton<CacheProxyMarker>();
         services.AddHealthChecks();
         return new CacheProxyBuilder(services);

@@ -36,7 +36,13 @@ internal struct CacheControl
     public const long Absent = -1;
     public const long Invalid = -2;
 
-    public static CacheControl Parse(StringValues values)
+    public static CacheControl Parse(StringValues values) => Parse(values, null);
+
+    /// <summary>
+    /// Parses a directive list. With <paramref name="surrogateTarget"/> set, directives may carry a
+    /// <c>;target</c> suffix (Edge Architecture Surrogate-Control); those aimed at another target are skipped.
+    /// </summary>
+    public static CacheControl Parse(StringValues values, string? surrogateTarget)
     {
         var cc = new CacheControl
         {
@@ -53,13 +59,13 @@ internal struct CacheControl
             if (!string.IsNullOrEmpty(line))
             {
                 cc.Present = true;
-                ParseLine(line.AsSpan(), ref cc);
+                ParseLine(line.AsSpan(), ref cc, surrogateTarget);
             }
         }
         return cc;
     }
 
-    private static void ParseLine(ReadOnlySpan<char> s, ref CacheControl cc)
+    private static void ParseLine(ReadOnlySpan<char> s, ref CacheControl cc, string? surrogateTarget)
     {
         var i = 0;
         while (i < s.Length)
@@ -128,6 +134,20 @@ internal struct CacheControl
                         i++;
                     }
                     value = s[start..i];
+                }
+            }
+
+            // A ;target suffix (Surrogate-Control only) names the surrogate the directive is for.
+            if (surrogateTarget is not null && i < s.Length && s[i] == ';')
+            {
+                var targetStart = ++i;
+                while (i < s.Length && IsTokenChar(s[i]))
+                {
+                    i++;
+                }
+                if (!s[targetStart..i].Equals(surrogateTarget, StringComparison.OrdinalIgnoreCase))
+                {
+                    name = default; // aimed at another surrogate: skip it
                 }
             }
 

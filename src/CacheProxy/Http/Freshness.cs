@@ -7,15 +7,26 @@ namespace CacheProxy.Http;
 internal readonly record struct CacheHeaders(
     StringValues CacheControl,
     StringValues CdnCacheControl,
+    StringValues SurrogateControl,
     StringValues Expires,
     StringValues Date,
     StringValues LastModified,
     StringValues Age,
     StringValues ETag)
 {
+    public static CacheHeaders From(CacheProxy.Storage.CacheEntry e) => new(
+        e.GetHeader(HeaderNames.CacheControl), e.GetHeader(CacheProxyHeaderNames.CdnCacheControl),
+        e.GetHeader(CacheProxyHeaderNames.SurrogateControl), e.GetHeader(HeaderNames.Expires), e.GetHeader(HeaderNames.Date),
+        e.GetHeader(HeaderNames.LastModified), e.GetHeader(HeaderNames.Age), e.GetHeader(HeaderNames.ETag));
+
     public static CacheHeaders From(Microsoft.AspNetCore.Http.IHeaderDictionary h) => new(
-        h.CacheControl, h[CacheProxyHeaderNames.CdnCacheControl], h.Expires, h.Date, h.LastModified, h.Age, h.ETag);
+        h.CacheControl, h[CacheProxyHeaderNames.CdnCacheControl], h[CacheProxyHeaderNames.SurrogateControl], h.Expires, h.Date, h.LastModified, h.Age, h.ETag);
 }
+
+/// <summary>Which targeted cache-control fields this cache honours.</summary>
+/// <param name="HonorCdnCacheControl">CDN-Cache-Control (RFC 9213).</param>
+/// <param name="SurrogateTarget">The Surrogate-Control target name, or null when Surrogate-Control is ignored.</param>
+internal readonly record struct TargetedFields(bool HonorCdnCacheControl, string? SurrogateTarget);
 
 /// <summary>Freshness and age arithmetic, RFC 9111 §4.2.</summary>
 internal static class Freshness
@@ -25,18 +36,32 @@ internal static class Freshness
         status is 200 or 203 or 204 or 206 or 300 or 301 or 308 or 404 or 405 or 410 or 414 or 501;
 
     /// <summary>
-    /// Which Cache-Control governs a shared cache: CDN-Cache-Control (RFC 9213 §2.1) when present and valid,
-    /// otherwise Cache-Control.
+    /// Status codes whose caching requirements this cache implements (RFC 9110 §15); must-understand
+    /// (RFC 9111 §5.2.2.3) responses with any other status are not stored.
     /// </summary>
-    public static CacheControl Governing(in CacheHeaders headers, bool honorCdnCacheControl, out bool targeted)
+    public static bool IsUnderstoodStatus(int status) =>
+        status is (>= 200 and <= 208) or 226 or (>= 300 and <= 308) or (>= 400 and <= 418) or 421 or 422 or 425 or 426
+            or 428 or 429 or 431 or 451 or (>= 500 and <= 508) or 510 or 511;
+
+    /// <summary>
+    /// Which directives govern this shared cache: CDN-Cache-Control (RFC 9213 §2.1) when present, else
+    /// Surrogate-Control (W3C Edge Architecture 1.0) when present and aimed at us, else Cache-Control. A targeted
+    /// field replaces Cache-Control entirely.
+    /// </summary>
+    public static CacheControl Governing(in CacheHeaders headers, in TargetedFields targeted)
     {
-        if (honorCdnCacheControl && !StringValues.IsNullOrEmpty(headers.CdnCacheControl))
+        if (targeted.HonorCdnCacheControl && !StringValues.IsNullOrEmpty(headers.CdnCacheControl))
         {
-            var cdn = CacheControl.Parse(headers.CdnCacheControl);
-            targeted = true;
-            return cdn;
+            return CacheControl.Parse(headers.CdnCacheControl);
         }
-        targeted = false;
+        if (targeted.SurrogateTarget is not null && !StringValues.IsNullOrEmpty(headers.SurrogateControl))
+        {
+            var surrogate = CacheControl.Parse(headers.SurrogateControl, targeted.SurrogateTarget);
+            if (surrogate.MaxAge != CacheControl.Absent || surrogate.NoStore)
+            {
+                return surrogate;
+            }
+        }
         return CacheControl.Parse(headers.CacheControl);
     }
 

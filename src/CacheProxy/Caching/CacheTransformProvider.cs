@@ -1,0 +1,51 @@
+using CacheProxy.Hosting;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Transforms;
+using Yarp.ReverseProxy.Transforms.Builder;
+
+namespace CacheProxy.Caching;
+
+/// <summary>
+/// Proxy duties the cache depends on, applied as YARP transforms on every route:
+/// <list type="bullet">
+/// <item>RFC 9110 §7.6.1: remove the fields an upstream lists in Connection. YARP drops Connection itself, so by
+/// the time the cache sees the response the list is gone; applied here while it is still known, such fields are
+/// neither forwarded nor stored.</item>
+/// <item>Edge Architecture 1.0: announce this cache in Surrogate-Capability so origins can target
+/// Surrogate-Control directives at it.</item>
+/// </list>
+/// </summary>
+internal sealed class CacheTransformProvider(IOptionsMonitor<CacheProxyOptions> options) : ITransformProvider
+{
+    public void ValidateRoute(TransformRouteValidationContext context)
+    {
+    }
+
+    public void ValidateCluster(TransformClusterValidationContext context)
+    {
+    }
+
+    public void Apply(TransformBuilderContext context)
+    {
+        context.AddRequestTransform(transform =>
+        {
+            var current = options.CurrentValue;
+            if (current.HonorSurrogateControl)
+            {
+                transform.ProxyRequest.Headers.TryAddWithoutValidation("Surrogate-Capability", $"{current.CacheStatusName}=\"Surrogate/1.0\"");
+            }
+            return default;
+        });
+        context.AddResponseTransform(static transform =>
+        {
+            if (transform.ProxyResponse is { } upstream)
+            {
+                foreach (var name in upstream.Headers.Connection)
+                {
+                    transform.HttpContext.Response.Headers.Remove(name);
+                }
+            }
+            return default;
+        });
+    }
+}

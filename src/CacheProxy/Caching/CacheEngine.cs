@@ -44,6 +44,11 @@ internal sealed class CacheEngine
 
     internal event Action<string>? RefreshCompleted;
 
+    private int _collapsedWaiters;
+
+    /// <summary>Requests waiting now for a concurrent identical miss; tests use it as their signal.</summary>
+    internal int CollapsedWaiters => Volatile.Read(ref _collapsedWaiters);
+
     public Task HandleAsync(HttpContext context, RequestDelegate next)
     {
         // Only proxied routes are cached; the app's own endpoints pass untouched.
@@ -228,6 +233,7 @@ internal sealed class CacheEngine
 
     private async Task<bool> WaitForFlightAsync(Task flight, CacheProxyOptions options, string keyHash, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _collapsedWaiters);
         try
         {
             await flight.WaitAsync(options.CollapseTimeout, _time, cancellationToken);
@@ -237,6 +243,10 @@ internal sealed class CacheEngine
         {
             Log.CollapseWaitTimedOut(_logger, options.CollapseTimeout, keyHash);
             return false;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _collapsedWaiters);
         }
     }
 
@@ -385,9 +395,9 @@ internal sealed class CacheEngine
     private bool StaleIfErrorAllows(CacheEntry stale, CacheProxyOptions options, in CacheControl requestCc)
     {
         var policy = StoredPolicy.For(stale, options);
-        if (policy.NoStaleServing)
+        if (policy.NoStaleServing || policy.NoCache)
         {
-            return false;
+            return false; // RFC 9111 §4.2.4: explicit directives forbid generating a stale response
         }
         var staleness = policy.CurrentAge(stale, _time.GetUtcNow()) - policy.Lifetime;
         // RFC 5861 §4: either the response's or the request's stale-if-error may allow it.

@@ -34,11 +34,13 @@ public sealed class ProxyFixture : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<ProxyFixture> StartAsync(Action<CacheProxyOptions>? configure = null, Action<WebApplication>? pipeline = null)
+    public static async Task<ProxyFixture> StartAsync(Action<CacheProxyOptions>? configure = null, Action<WebApplication>? pipeline = null,
+        string? upstream = null)
     {
         var origin = await TestOrigin.StartAsync();
         // Start from the present: the origin stamps real Date headers, and the cache's clock must agree with them.
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        origin.Clock = time;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection();
@@ -47,7 +49,7 @@ public sealed class ProxyFixture : IAsyncDisposable
         builder.Services.AddSingleton<TimeProvider>(time);
         builder.Services.AddReverseProxy().LoadFromMemory(
             [new RouteConfig { RouteId = "all", ClusterId = "origin", Match = new RouteMatch { Path = "{**catch-all}" } }],
-            [new ClusterConfig { ClusterId = "origin", Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = origin.Address } } }]);
+            [new ClusterConfig { ClusterId = "origin", Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = upstream ?? origin.Address } } }]);
         builder.Services.AddCacheProxy(configure ?? (_ => { }));
         var app = builder.Build();
         app.UseCacheProxy();

@@ -23,6 +23,9 @@ public sealed class TestOrigin : IAsyncDisposable
     /// <summary>Gets the requests the origin saw, in order (method, path, headers).</summary>
     public ConcurrentQueue<SeenRequest> Seen { get; } = new();
 
+    /// <summary>Gets or sets the clock that stamps Date on responses, so it agrees with the cache's fake clock.</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
     /// <summary>Gets or sets how the origin answers; the default answers 200 "ok" with no caching headers.</summary>
     public Func<HttpContext, Task> Handler { get; set; } = c => c.Response.WriteAsync("ok");
 
@@ -40,6 +43,7 @@ public sealed class TestOrigin : IAsyncDisposable
             Interlocked.Increment(ref origin._calls);
             origin.Seen.Enqueue(new SeenRequest(context.Request.Method, context.Request.Path + context.Request.QueryString,
                 context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
+            context.Response.Headers.Date = origin.Clock.GetUtcNow().ToString("r", System.Globalization.CultureInfo.InvariantCulture);
             await origin.Handler(context);
         });
         await app.StartAsync();

@@ -142,7 +142,10 @@ internal sealed class CacheEngine
             var age = policy.CurrentAge(entry, now);
             if (CanReuse(policy, age, requestCc, requestNoCache, out var stale))
             {
-                Log.CacheHit(_logger, routeId, CacheKey.Hash(key));
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    Log.CacheHit(_logger, routeId, CacheKey.Hash(key)); // hashing only when someone reads it
+                }
                 await WriteStoredAsync(context, entry, policy, age, stale ? "hit; detail=max-stale" : "hit");
                 return;
             }
@@ -160,7 +163,10 @@ internal sealed class CacheEngine
                 await WriteStoredAsync(context, entry, policy, age, "hit; detail=stale-while-revalidate");
                 return;
             }
-            Log.CacheMiss(_logger, "stale", routeId, CacheKey.Hash(key));
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                Log.CacheMiss(_logger, "stale", routeId, CacheKey.Hash(key));
+            }
             await ForwardAsync(context, next, new CacheExchange
             {
                 Context = context,
@@ -625,7 +631,9 @@ internal sealed class CacheEngine
     {
         try
         {
-            var entry = await _store.GetAsync(key, request.HttpContext.RequestAborted);
+            // No request token: reading HttpContext.RequestAborted makes Kestrel allocate a token source per request,
+            // and stores bound their own calls with timeouts.
+            var entry = await _store.GetAsync(key, CancellationToken.None);
             if (entry is null)
             {
                 return (null, false);
@@ -638,7 +646,7 @@ internal sealed class CacheEngine
             {
                 return (null, true);
             }
-            var variant = await _store.GetAsync(VariantKey(key, entry.VaryGeneration!, suffix), request.HttpContext.RequestAborted);
+            var variant = await _store.GetAsync(VariantKey(key, entry.VaryGeneration!, suffix), CancellationToken.None);
             return (variant is { Kind: CacheEntryKind.Response } ? variant : null, true);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -807,7 +815,8 @@ internal sealed class CacheEngine
         }
         var ageSeconds = (long)age.TotalSeconds;
         headers.Age = ageSeconds < AgeStrings.Length ? AgeStrings[ageSeconds] : ageSeconds.ToString(CultureInfo.InvariantCulture);
-        headers.Append(CacheProxyHeaderNames.CacheStatus, string.Concat(options.CacheStatusName, "; ", status));
+        // Upstream Cache-Status members are not stored (HeaderFilter), so ours is the only one: set, not appended.
+        headers[CacheProxyHeaderNames.CacheStatus] = CacheStatusValue(options.CacheStatusName, status);
         if (notModified)
         {
             return;
@@ -821,7 +830,25 @@ internal sealed class CacheEngine
         {
             return;
         }
-        await response.Body.WriteAsync(body, context.RequestAborted);
+        await response.Body.WriteAsync(body); // a write to an aborted connection fails by itself
+    }
+
+    private (string Name, string Value) _hitStatus = (string.Empty, string.Empty);
+
+    /// <summary>The Cache-Status value; the plain hit is built once per cache name, so a hit allocates no string for it.</summary>
+    private string CacheStatusValue(string name, string status)
+    {
+        if (!ReferenceEquals(status, "hit"))
+        {
+            return string.Concat(name, "; ", status);
+        }
+        var cached = _hitStatus;
+        if (!ReferenceEquals(cached.Name, name))
+        {
+            cached = (name, string.Concat(name, "; hit"));
+            _hitStatus = cached;
+        }
+        return cached.Value;
     }
 
     // RFC 9110 §13.1.5: a range is served only if If-Range still names this representation (strong ETag or exact date).

@@ -1,0 +1,83 @@
+using BenchmarkDotNet.Attributes;
+using CacheProxy.Caching;
+using CacheProxy.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace CacheProxy.Benchmarks;
+
+/// <summary>The cache-hit path: header parsing, key building, and a full hit through the engine.</summary>
+[MemoryDiagnoser]
+public class HitPathBenchmarks
+{
+    private static readonly StringValues TypicalCacheControl = new("public, max-age=3600, stale-while-revalidate=60");
+    private readonly byte[] _body = new byte[1024];
+    private ServiceProvider _services = null!;
+    private CacheEngine _engine = null!;
+    private Endpoint _endpoint = null!;
+    private DefaultHttpContext _context = null!;
+    private RequestDelegate _upstream = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Information));
+        services.AddCacheProxy();
+        _services = services.BuildServiceProvider();
+        _engine = _services.GetRequiredService<CacheEngine>();
+        var route = new RouteModel(new RouteConfig { RouteId = "all", ClusterId = "origin" }, cluster: null, HttpTransformer.Default);
+        _endpoint = new Endpoint(_ => Task.CompletedTask, new EndpointMetadataCollection(route), "all");
+        _upstream = c =>
+        {
+            c.Response.Headers.CacheControl = "public, max-age=3600";
+            c.Response.Headers.ContentType = "text/plain";
+            c.Response.ContentLength = _body.Length;
+            return c.Response.Body.WriteAsync(_body).AsTask();
+        };
+        _context = NewContext();
+        _engine.HandleAsync(_context, _upstream).GetAwaiter().GetResult(); // store the object once
+        FullHit().GetAwaiter().GetResult();
+        if (!_context.Response.Headers["Cache-Status"].ToString().Contains("hit", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("the measured request is not a cache hit: " + _context.Response.Headers["Cache-Status"]);
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _services.Dispose();
+
+    private DefaultHttpContext NewContext()
+    {
+        var context = new DefaultHttpContext { RequestServices = _services };
+        context.Request.Method = HttpMethods.Get;
+        context.Request.Scheme = "http";
+        context.Request.Host = new HostString("bench.local");
+        context.Request.Path = "/objects/1k";
+        context.Request.Headers.Accept = "*/*";
+        context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
+        context.SetEndpoint(_endpoint);
+        return context;
+    }
+
+    [Benchmark]
+    public long ParseCacheControl() => CacheControl.Parse(TypicalCacheControl).MaxAge;
+
+    [Benchmark]
+    public string? BuildKey() => CacheKey.Build(_context.Request);
+
+    [Benchmark]
+    public Task FullHit()
+    {
+        // The response is reset (as a server does between requests); headers and body are written anew.
+        _context.Response.Headers.Clear();
+        _context.Response.StatusCode = 200;
+        return _engine.HandleAsync(_context, _upstream);
+    }
+}

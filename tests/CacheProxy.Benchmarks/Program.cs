@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(CacheProxy.Benchmarks.HitPathBenchmarks).Assembly).Run(args);

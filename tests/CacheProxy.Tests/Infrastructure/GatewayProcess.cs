@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace CacheProxy.Tests.Infrastructure;
+
+/// <summary>The sample gateway as the product ships it: its built dll in a process of its own, configured by environment.</summary>
+public sealed class GatewayProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private GatewayProcess(Process process, int publicPort, int managementPort)
+    {
+        _process = process;
+        PublicPort = publicPort;
+        ManagementPort = managementPort;
+    }
+
+    public int PublicPort { get; }
+
+    public int ManagementPort { get; }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public static int FreePort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    public static GatewayProcess Start(string environment, string? upstream, params (string Name, string Value)[] extra)
+    {
+        var publicPort = FreePort();
+        var managementPort = FreePort();
+        var info = new ProcessStartInfo("dotnet", Path.Combine(AppContext.BaseDirectory, "CacheProxy.Gateway.dll"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = environment;
+        info.Environment["Kestrel__Endpoints__Public__Url"] = $"http://127.0.0.1:{publicPort}";
+        info.Environment["Kestrel__Endpoints__Management__Url"] = $"http://127.0.0.1:{managementPort}";
+        info.Environment.Remove("ReverseProxy__Clusters__origin__Destinations__primary__Address");
+        if (upstream is not null)
+        {
+            info.Environment["ReverseProxy__Clusters__origin__Destinations__primary__Address"] = upstream;
+        }
+        foreach (var (name, value) in extra)
+        {
+            info.Environment[name] = value;
+        }
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var gateway = new GatewayProcess(process, publicPort, managementPort);
+        process.OutputDataReceived += (_, e) => gateway.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => gateway.OnLine(e.Data);
+        process.Exited += (_, _) => gateway._started.TrySetException(new InvalidOperationException("gateway exited:\n" + gateway.Output));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return gateway;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+        if (line.Contains("Application started", StringComparison.Ordinal))
+        {
+            _started.TrySetResult();
+        }
+    }
+
+    /// <summary>Waits for Kestrel's "Application started" line (an explicit signal, not a delay).</summary>
+    public Task WaitStartedAsync() => _started.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+    public Task WaitExitAsync() => _process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}

@@ -1,7 +1,10 @@
 using CacheProxy.Gateway;
 
-// appsettings*.json sit beside the binary: find them wherever the gateway is started from.
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+// appsettings*.json sit beside the binary: find them wherever the gateway is started from. The slim builder
+// leaves out what a gateway does not use (host filtering, IIS, EventLog/Debug loggers, regex route constraints)
+// and costs measurably less CPU per cache hit (docs/performance.md); HTTPS endpoints from configuration stay.
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.WebHost.UseKestrelHttpsConfiguration();
 
 // Development with no upstream configured: start a small origin in this process so `dotnet run` shows caching.
 DemoOrigin? demo = null;

@@ -20,13 +20,13 @@ dotnet build "$here/Ceiling" -c Release -v q -nologo >"$work/build.log" 2>&1
 dotnet build "$root/samples/CacheProxy.Gateway" -c Release -v q -nologo >>"$work/build.log" 2>&1
 
 ASPNETCORE_URLS="http://127.0.0.1:$ceiling_port" dotnet "$here/Ceiling/bin/Release/net10.0/Ceiling.dll" >"$work/ceiling.log" 2>&1 &
-pids+=($!)
+pids+=($!); ceiling_pid=$!
 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
 Kestrel__Endpoints__Public__Url="http://127.0.0.1:$public_port" \
 Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mgmt_port" \
 ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$ceiling_port/" \
   dotnet "$root/samples/CacheProxy.Gateway/bin/Release/net10.0/CacheProxy.Gateway.dll" >"$work/gateway.log" 2>&1 &
-pids+=($!)
+pids+=($!); gateway_pid=$!
 
 for _ in $(seq 1 150); do
   curl -fs "http://127.0.0.1:$mgmt_port/health" >/dev/null 2>&1 && curl -fs -o /dev/null "http://127.0.0.1:$ceiling_port/1k" 2>/dev/null && break
@@ -39,25 +39,41 @@ for size in 1k 100k; do
   case "$status" in *"; hit"*) ;; *) echo "gateway is not serving /$size from cache: $status" >&2; exit 1 ;; esac
 done
 
-measure() { # name url -> "rps p99ms"
-  local out; out=$(timeout $((duration + 30)) wrk -t2 -c"$connections" -d"${duration}s" --latency "$2")
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+measure() { # name url pid -> "rps p99ms cpu-us-per-request"
+  local out before after; before=$(cpu_ticks "$3")
+  out=$(timeout $((duration + 30)) wrk -t2 -c"$connections" -d"${duration}s" --latency "$2")
+  after=$(cpu_ticks "$3")
   echo "$out" >"$work/wrk-$1.txt"
-  local rps p99
+  local rps p99 requests
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
-  echo "$rps $p99"
+  # The server's own CPU time (user + system) per request: steadier than req/s on a machine whose CPU share drifts.
+  echo "$rps $p99 $(python3 -c "print(f'{($after - $before) * 1e6 / $(getconf CLK_TCK) / $requests:.1f}')")"
 }
 
-echo "| object | ceiling req/s | ceiling p99 ms | CacheProxy hit req/s | CacheProxy p99 ms | ratio |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+rounds="${ROUNDS:-5}"
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "| object | ceiling req/s | ceiling p99 ms | ceiling CPU µs/req | CacheProxy hit req/s | CacheProxy p99 ms | CacheProxy CPU µs/req | req/s ratio | CPU ratio |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for size in 1k 100k; do
   # warm-up so both run JIT-compiled code
   timeout 30 wrk -t2 -c"$connections" -d2s "http://127.0.0.1:$ceiling_port/$size" >/dev/null
   timeout 30 wrk -t2 -c"$connections" -d2s "http://127.0.0.1:$public_port/$size" >/dev/null
-  read -r c_rps c_p99 < <(measure "ceiling-$size" "http://127.0.0.1:$ceiling_port/$size")
-  read -r g_rps g_p99 < <(measure "gateway-$size" "http://127.0.0.1:$public_port/$size")
+  : >"$work/rounds-$size.txt"
+  # Ceiling and gateway alternate, so drift on the machine hits both alike; medians of the rounds are reported.
+  for round in $(seq 1 "$rounds"); do
+    read -r c_rps c_p99 c_cpu < <(measure "ceiling-$size-$round" "http://127.0.0.1:$ceiling_port/$size" "$ceiling_pid")
+    read -r g_rps g_p99 g_cpu < <(measure "gateway-$size-$round" "http://127.0.0.1:$public_port/$size" "$gateway_pid")
+    echo "$c_rps $c_p99 $c_cpu $g_rps $g_p99 $g_cpu" >>"$work/rounds-$size.txt"
+  done
+  col() { awk -v c="$1" '{print $c}' "$work/rounds-$size.txt" | median; }
+  c_rps=$(col 1); c_p99=$(col 2); c_cpu=$(col 3); g_rps=$(col 4); g_p99=$(col 5); g_cpu=$(col 6)
   ratio=$(python3 -c "print(f'{$g_rps/$c_rps:.2f}')")
-  echo "| $size | $c_rps | $c_p99 | $g_rps | $g_p99 | $ratio |"
+  cpu_ratio=$(python3 -c "print(f'{$c_cpu/$g_cpu:.2f}')")
+  echo "| $size | $c_rps | $c_p99 | $c_cpu | $g_rps | $g_p99 | $g_cpu | $ratio | $cpu_ratio |"
 done
 echo
-echo "wrk -t2 -c$connections -d${duration}s --latency, loopback, $(nproc) cores; raw output in tests/load/.work/"
+echo "wrk -t2 -c$connections -d${duration}s --latency, $rounds alternating rounds (medians), loopback, $(nproc) cores."
+echo "CPU ratio = ceiling CPU per request / gateway CPU per request. Per-round numbers: tests/load/.work/rounds-*.txt"

@@ -22,7 +22,7 @@ internal sealed class CacheEngine
     private static readonly string[] AgeStrings = CreateAgeStrings(1024);
 
     private readonly ICacheStore _store;
-    private readonly IOptionsMonitor<CacheProxyOptions> _options;
+    private readonly OptionsSnapshot _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IServiceScopeFactory _scopes;
@@ -33,7 +33,7 @@ internal sealed class CacheEngine
         ILogger<CacheEngine> logger, IServiceScopeFactory scopes)
     {
         _store = store;
-        _options = options;
+        _options = new OptionsSnapshot(options);
         _time = time;
         _logger = logger;
         _scopes = scopes;
@@ -991,6 +991,20 @@ internal sealed class CacheEngine
             strings[i] = i.ToString(CultureInfo.InvariantCulture);
         }
         return strings;
+    }
+
+    /// <summary>The current options, read from a field on the hot path and replaced when configuration reloads.</summary>
+    private sealed class OptionsSnapshot
+    {
+        private CacheProxyOptions _current;
+
+        public OptionsSnapshot(IOptionsMonitor<CacheProxyOptions> monitor)
+        {
+            _current = monitor.CurrentValue;
+            monitor.OnChange(o => Volatile.Write(ref _current, o));
+        }
+
+        public CacheProxyOptions CurrentValue => Volatile.Read(ref _current);
     }
 
     private sealed class NoBody : IHttpRequestBodyDetectionFeature

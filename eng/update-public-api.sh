@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for proj in src/*/; do
+  [ -f "$proj/PublicAPI.Unshipped.txt" ] || continue
   out=$(dotnet build "$proj" --no-incremental 2>&1 || true)
   syms=$(grep -oP "RS0016: Symbol '\K.*?(?=' is not part of the declared)" <<<"$out" | sort -u || true)
   [ -n "$syms" ] || continue

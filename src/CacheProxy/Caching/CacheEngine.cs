@@ -25,17 +25,21 @@ internal sealed class CacheEngine
     private readonly OptionsSnapshot _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly CacheProxyMetrics _metrics;
+    private readonly string _storeTier;
     private readonly IServiceScopeFactory _scopes;
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _flights = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
 
     public CacheEngine(ICacheStore store, IOptionsMonitor<CacheProxyOptions> options, TimeProvider time,
-        ILogger<CacheEngine> logger, IServiceScopeFactory scopes)
+        ILoggerFactory loggers, CacheProxyMetrics metrics, IServiceScopeFactory scopes)
     {
         _store = store;
         _options = new OptionsSnapshot(options);
         _time = time;
-        _logger = logger;
+        _logger = loggers.CreateLogger(LogCategories.Cache);
+        _metrics = metrics;
+        _storeTier = store is MemoryCacheStore ? "memory" : store.GetType().Name.ToLowerInvariant();
         _scopes = scopes;
     }
 
@@ -63,7 +67,7 @@ internal sealed class CacheEngine
         var method = context.Request.Method;
         if (policy is { Enabled: false })
         {
-            return PassThroughAsync(context, next, "fwd=bypass; detail=route-disabled");
+            return PassThroughAsync(context, next, routeId, "fwd=bypass; detail=route-disabled");
         }
         if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method))
         {
@@ -71,13 +75,15 @@ internal sealed class CacheEngine
         }
         if (HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method) || HttpMethods.IsConnect(method))
         {
-            return PassThroughAsync(context, next, "fwd=method");
+            return PassThroughAsync(context, next, routeId, "fwd=method");
         }
+        _metrics.Request(routeId, CacheOutcome.Bypass);
         return HandleUnsafeAsync(context, next);
     }
 
-    private Task PassThroughAsync(HttpContext context, RequestDelegate next, string status)
+    private Task PassThroughAsync(HttpContext context, RequestDelegate next, string routeId, string status)
     {
+        _metrics.Request(routeId, CacheOutcome.Bypass);
         AppendStatusOnStart(context, status);
         return next(context);
     }
@@ -116,7 +122,21 @@ internal sealed class CacheEngine
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            StoreFailed("remove", key, ex, write: true);
+        }
+    }
+
+    private void StoreFailed(string operation, string key, Exception ex, bool write)
+    {
+        _metrics.StoreFailures.Add(1, new KeyValuePair<string, object?>("tier", _storeTier), new KeyValuePair<string, object?>("operation", operation));
+        _metrics.Error(ErrorCategory.Store);
+        if (write)
+        {
             Log.StoreWriteFailed(_logger, CacheKey.Hash(key), ex);
+        }
+        else
+        {
+            Log.StoreReadFailed(_logger, CacheKey.Hash(key), ex);
         }
     }
 
@@ -129,9 +149,10 @@ internal sealed class CacheEngine
         var key = CacheKey.Build(request);
         if (key is null)
         {
-            await PassThroughAsync(context, next, "fwd=bypass; detail=uncacheable-key");
+            await PassThroughAsync(context, next, routeId, "fwd=bypass; detail=uncacheable-key");
             return;
         }
+        var started = _time.GetTimestamp();
 
         var (entry, ruleFound) = await LookupAsync(key, request);
         var isGet = HttpMethods.IsGet(request.Method);
@@ -146,12 +167,13 @@ internal sealed class CacheEngine
                 {
                     Log.CacheHit(_logger, routeId, CacheKey.Hash(key)); // hashing only when someone reads it
                 }
-                await WriteStoredAsync(context, entry, policy, age, stale ? "hit; detail=max-stale" : "hit");
+                await WriteStoredAsync(context, routeId, entry, policy, age, stale ? "hit; detail=max-stale" : "hit");
+                RecordHit(routeId, started);
                 return;
             }
             if (requestCc.OnlyIfCached)
             {
-                await WriteGatewayTimeoutAsync(context, options);
+                NotCached(context, routeId, options);
                 return;
             }
             var staleness = age - policy.Lifetime;
@@ -159,8 +181,9 @@ internal sealed class CacheEngine
                 && staleness <= Freshness.Seconds(policy.StaleWhileRevalidate))
             {
                 // RFC 5861 §3: serve stale now, refresh once in the background.
-                StartBackgroundRefresh(context, next, key, entry, route, requestCc);
-                await WriteStoredAsync(context, entry, policy, age, "hit; detail=stale-while-revalidate");
+                StartBackgroundRefresh(context, next, key, routeId, entry, route);
+                await WriteStoredAsync(context, routeId, entry, policy, age, "hit; detail=stale-while-revalidate");
+                _metrics.Request(routeId, CacheOutcome.Stale);
                 return;
             }
             if (_logger.IsEnabled(LogLevel.Debug))
@@ -172,6 +195,7 @@ internal sealed class CacheEngine
                 Context = context,
                 Key = key,
                 KeyHash = CacheKey.Hash(key),
+                RouteId = routeId,
                 Route = route,
                 RequestCacheControl = requestCc,
                 ForwardReason = requestNoCache ? "request" : "stale",
@@ -182,7 +206,7 @@ internal sealed class CacheEngine
 
         if (requestCc.OnlyIfCached)
         {
-            await WriteGatewayTimeoutAsync(context, options);
+            NotCached(context, routeId, options);
             return;
         }
 
@@ -205,17 +229,24 @@ internal sealed class CacheEngine
                         var age = policy.CurrentAge(collapsed, _time.GetUtcNow());
                         if (CanReuse(policy, age, requestCc, requestNoCache, out var stale) && !stale)
                         {
-                            await WriteStoredAsync(context, collapsed, policy, age, "hit; detail=collapsed");
+                            _metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "served"));
+                            await WriteStoredAsync(context, routeId, collapsed, policy, age, "hit; detail=collapsed");
+                            RecordHit(routeId, started);
                             return;
                         }
                     }
+                    _metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "not_stored"));
                 }
-                await ForwardAsync(context, next, NewExchange(context, key, keyHash, route, requestCc, reason));
+                else
+                {
+                    _metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "timeout"));
+                }
+                await ForwardAsync(context, next, NewExchange(context, key, keyHash, routeId, route, requestCc, reason));
                 return;
             }
             try
             {
-                await ForwardAsync(context, next, NewExchange(context, key, keyHash, route, requestCc, reason));
+                await ForwardAsync(context, next, NewExchange(context, key, keyHash, routeId, route, requestCc, reason));
             }
             finally
             {
@@ -224,14 +255,32 @@ internal sealed class CacheEngine
             }
             return;
         }
-        await ForwardAsync(context, next, NewExchange(context, key, keyHash, route, requestCc, reason));
+        await ForwardAsync(context, next, NewExchange(context, key, keyHash, routeId, route, requestCc, reason));
     }
 
-    private static CacheExchange NewExchange(HttpContext context, string key, string keyHash, RouteCachePolicy? route, CacheControl requestCc, string reason) => new()
+    private void RecordHit(string routeId, long started)
+    {
+        _metrics.Request(routeId, CacheOutcome.Hit);
+        if (_metrics.HitDuration.Enabled)
+        {
+            _metrics.HitDuration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("route", routeId));
+        }
+    }
+
+    /// <summary>RFC 9111 §5.2.1.7: only-if-cached with nothing usable stored; the error shaping answers 504 problem+json.</summary>
+    private void NotCached(HttpContext context, string routeId, CacheProxyOptions options)
+    {
+        _metrics.Request(routeId, CacheOutcome.Miss);
+        context.Response.Headers[CacheProxyHeaderNames.CacheStatus] = $"{options.CacheStatusName}; fwd=miss; detail=only-if-cached";
+        context.Features.Set<ICacheProxyErrorFeature>(new CacheProxyErrorFeature(CacheProxyError.NotCached, ErrorCategory.Client, null));
+    }
+
+    private static CacheExchange NewExchange(HttpContext context, string key, string keyHash, string routeId, RouteCachePolicy? route, CacheControl requestCc, string reason) => new()
     {
         Context = context,
         Key = key,
         KeyHash = keyHash,
+        RouteId = routeId,
         Route = route,
         RequestCacheControl = requestCc,
         ForwardReason = reason,
@@ -311,9 +360,11 @@ internal sealed class CacheEngine
         }
 
         exchange.RequestTime = _time.GetUtcNow();
+        using var revalidation = exchange.Validating ? CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.revalidate") : null;
         var original = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         var capture = new CaptureBodyFeature(original, c => Decide(exchange, c));
         context.Features.Set<IHttpResponseBodyFeature>(capture);
+        var started = _time.GetTimestamp();
         try
         {
             await next(context);
@@ -322,6 +373,26 @@ internal sealed class CacheEngine
         finally
         {
             context.Features.Set(original);
+        }
+        var upstreamFailed = context.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None };
+        if (_metrics.UpstreamDuration.Enabled)
+        {
+            _metrics.UpstreamDuration.Record(_time.GetElapsedTime(started).TotalSeconds,
+                new KeyValuePair<string, object?>("route", exchange.RouteId),
+                new KeyValuePair<string, object?>("status_class", upstreamFailed ? "error" : CacheProxyMetrics.StatusClass(exchange.UpstreamStatus)));
+        }
+        var outcome = capture.Mode == CaptureMode.Swallow
+            ? (exchange.ServeStaleOnError ? CacheOutcome.Stale : CacheOutcome.Revalidated)
+            : upstreamFailed ? CacheOutcome.Error : CacheOutcome.Miss;
+        revalidation?.SetTag("cacheproxy.upstream_status", exchange.UpstreamStatus);
+        if (exchange.Background)
+        {
+            _metrics.BackgroundRefreshes.Add(1, new KeyValuePair<string, object?>("outcome",
+                outcome == CacheOutcome.Revalidated ? "not_modified" : upstreamFailed ? "failed" : exchange.StoreHeaders is not null ? "updated" : "not_stored"));
+        }
+        else
+        {
+            _metrics.Request(exchange.RouteId, outcome);
         }
 
         try
@@ -514,7 +585,7 @@ internal sealed class CacheEngine
         {
             Log.ServedStaleOnError(_logger, exchange.UpstreamStatus, exchange.KeyHash);
             var policy = StoredPolicy.For(stale, options);
-            await WriteStoredAsync(context, stale, policy, policy.CurrentAge(stale, _time.GetUtcNow()),
+            await WriteStoredAsync(context, exchange.RouteId, stale, policy, policy.CurrentAge(stale, _time.GetUtcNow()),
                 $"hit; fwd=stale; fwd-status={exchange.UpstreamStatus}; detail={(exchange.UpstreamUnreachable ? "upstream-unreachable" : "stale-if-error")}");
             return;
         }
@@ -549,7 +620,7 @@ internal sealed class CacheEngine
         var requestHeaders = context.Request.Headers;
         requestHeaders.IfNoneMatch = exchange.ClientIfNoneMatch;
         requestHeaders.IfModifiedSince = exchange.ClientIfModifiedSince;
-        await WriteStoredAsync(context, updated, updatedPolicy, updatedPolicy.CurrentAge(updated, _time.GetUtcNow()),
+        await WriteStoredAsync(context, exchange.RouteId, updated, updatedPolicy, updatedPolicy.CurrentAge(updated, _time.GetUtcNow()),
             $"fwd={exchange.ForwardReason}; fwd-status=304{(refusal is null ? "; stored" : string.Empty)}");
     }
 
@@ -570,6 +641,7 @@ internal sealed class CacheEngine
             Log.ResponseNotStored(_logger, keyHash, "no time to live");
             return;
         }
+        using var activity = CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.store");
         try
         {
             if (varyNames is null)
@@ -584,7 +656,8 @@ internal sealed class CacheEngine
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Log.StoreWriteFailed(_logger, keyHash, ex);
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
+            StoreFailed("set", key, ex, write: true);
         }
     }
 
@@ -629,6 +702,7 @@ internal sealed class CacheEngine
     /// <summary>Finds the stored response for the request: the entry under the key, or its variant by Vary (RFC 9111 §4.1).</summary>
     private async ValueTask<(CacheEntry? Entry, bool RuleFound)> LookupAsync(string key, HttpRequest request)
     {
+        using var activity = CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.lookup");
         try
         {
             // No request token: reading HttpContext.RequestAborted makes Kestrel allocate a token source per request,
@@ -651,7 +725,8 @@ internal sealed class CacheEngine
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Log.StoreReadFailed(_logger, CacheKey.Hash(key), ex);
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
+            StoreFailed("get", key, ex, write: false);
             return (null, false);
         }
     }
@@ -768,7 +843,7 @@ internal sealed class CacheEngine
     }
 
     /// <summary>Writes a stored response, answering the client's conditional or range request from it.</summary>
-    private async Task WriteStoredAsync(HttpContext context, CacheEntry entry, StoredPolicy policy, TimeSpan age, string status)
+    private async Task WriteStoredAsync(HttpContext context, string routeId, CacheEntry entry, StoredPolicy policy, TimeSpan age, string status)
     {
         var options = _options.CurrentValue;
         var request = context.Request;
@@ -830,6 +905,10 @@ internal sealed class CacheEngine
         {
             return;
         }
+        if (_metrics.ServedBytes.Enabled)
+        {
+            _metrics.ServedBytes.Add(body.Length, new KeyValuePair<string, object?>("route", routeId));
+        }
         await response.Body.WriteAsync(body); // a write to an aborted connection fails by itself
     }
 
@@ -874,15 +953,6 @@ internal sealed class CacheEngine
         || name.Equals(HeaderNames.ContentLanguage, StringComparison.OrdinalIgnoreCase)
         || name.Equals(HeaderNames.ContentRange, StringComparison.OrdinalIgnoreCase);
 
-    private static async Task WriteGatewayTimeoutAsync(HttpContext context, CacheProxyOptions options)
-    {
-        // RFC 9111 §5.2.1.7: only-if-cached with nothing usable stored.
-        context.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
-        context.Response.Headers.Append(CacheProxyHeaderNames.CacheStatus, $"{options.CacheStatusName}; fwd=miss; detail=only-if-cached");
-        context.Response.ContentLength = 0;
-        await context.Response.StartAsync(context.RequestAborted);
-    }
-
     private void AppendStatusOnStart(HttpContext context, string status)
     {
         var name = _options.CurrentValue.CacheStatusName;
@@ -907,8 +977,8 @@ internal sealed class CacheEngine
     }
 
     /// <summary>stale-while-revalidate: one refresh per key, run through the rest of the pipeline on a request of our own.</summary>
-    private void StartBackgroundRefresh(HttpContext context, RequestDelegate next, string key, CacheEntry stale,
-        RouteCachePolicy? route, CacheControl requestCc)
+    private void StartBackgroundRefresh(HttpContext context, RequestDelegate next, string key, string routeId, CacheEntry stale,
+        RouteCachePolicy? route)
     {
         if (!_refreshing.TryAdd(key, 0))
         {
@@ -938,8 +1008,12 @@ internal sealed class CacheEngine
         var endpoint = context.GetEndpoint();
         var routeValues = new Microsoft.AspNetCore.Routing.RouteValueDictionary(request.RouteValues);
         var keyHash = CacheKey.Hash(key);
+        var parent = System.Diagnostics.Activity.Current?.Context;
         _ = Task.Run(async () =>
         {
+            // A span of its own (the request that triggered it has already been answered), linked to that request.
+            using var activity = CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.refresh", System.Diagnostics.ActivityKind.Internal,
+                parentContext: default, links: parent is { } p ? [new System.Diagnostics.ActivityLink(p)] : null);
             try
             {
                 await using var scope = _scopes.CreateAsyncScope();
@@ -956,6 +1030,7 @@ internal sealed class CacheEngine
                     Context = background,
                     Key = key,
                     KeyHash = keyHash,
+                    RouteId = routeId,
                     Route = route,
                     RequestCacheControl = CacheControl.Parse(StringValues.Empty),
                     ForwardReason = "stale",
@@ -965,6 +1040,8 @@ internal sealed class CacheEngine
             }
             catch (Exception ex)
             {
+                activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
+                _metrics.BackgroundRefreshes.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
                 Log.BackgroundRefreshFailed(_logger, keyHash, ex);
             }
             finally

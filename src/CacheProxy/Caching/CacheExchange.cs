@@ -15,6 +15,8 @@ internal sealed class CacheExchange
 
     public required string KeyHash { get; init; }
 
+    public required string RouteId { get; init; }
+
     public required RouteCachePolicy? Route { get; init; }
 
     public required CacheControl RequestCacheControl { get; init; }

@@ -3,8 +3,9 @@ using Microsoft.Extensions.Logging;
 namespace CacheProxy.Diagnostics;
 
 /// <summary>
-/// Log events of the cache engine. Event ids are stable and never reused:
-/// 1000-1099 cache, 1100-1199 storage, 1200-1299 upstream, 1300-1399 configuration.
+/// Every CacheProxy log event. Event ids are stable and never reused; the category comes from the logger passed
+/// in (<see cref="LogCategories"/>): 1000-1099 cache, 1100-1199 store, 1200-1299 upstream, 1300-1399 configuration,
+/// 1400-1499 security, 1500-1599 internal. docs/observability.md lists them.
 /// </summary>
 internal static partial class Log
 {
@@ -43,4 +44,31 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1102, EventName = "StoreWriteFailed", Level = LogLevel.Warning, Message = "Cache store write failed for key {KeyHash}; dropped")]
     public static partial void StoreWriteFailed(ILogger logger, string keyHash, Exception exception);
+
+    [LoggerMessage(EventId = 1103, EventName = "MemoryTierFull", Level = LogLevel.Information, Message = "Memory tier reached its limit of {Limit} bytes; least recently used entries are being evicted")]
+    public static partial void MemoryTierFull(ILogger logger, long limit);
+
+    [LoggerMessage(EventId = 1200, EventName = "UpstreamUnreachable", Level = LogLevel.Warning, Message = "Upstream {Destination} of route {RouteId} unreachable ({ForwarderError})")]
+    public static partial void UpstreamUnreachable(ILogger logger, string? routeId, string? destination, Yarp.ReverseProxy.Forwarder.ForwarderError forwarderError, Exception? exception);
+
+    [LoggerMessage(EventId = 1201, EventName = "UpstreamTimedOut", Level = LogLevel.Warning, Message = "Upstream {Destination} of route {RouteId} did not answer within {Timeout}")]
+    public static partial void UpstreamTimedOut(ILogger logger, string? routeId, string? destination, TimeSpan timeout, Exception? exception);
+
+    [LoggerMessage(EventId = 1202, EventName = "UpstreamProtocolError", Level = LogLevel.Warning, Message = "Upstream {Destination} of route {RouteId} sent an unusable response ({ForwarderError}; response already started: {ResponseStarted})")]
+    public static partial void UpstreamProtocolError(ILogger logger, string? routeId, string? destination, Yarp.ReverseProxy.Forwarder.ForwarderError forwarderError, bool responseStarted, Exception? exception);
+
+    [LoggerMessage(EventId = 1300, EventName = "ConfigurationInvalid", Level = LogLevel.Error, Message = "CacheProxy configuration is invalid: {Errors}")]
+    public static partial void ConfigurationInvalid(ILogger logger, string errors);
+
+    [LoggerMessage(EventId = 1400, EventName = "CorrelationIdReplaced", Level = LogLevel.Information, Message = "Request {HeaderName} was invalid ({Length} characters in {Count} values) and was replaced by {CorrelationId}")]
+    public static partial void CorrelationIdReplaced(ILogger logger, string headerName, int length, int count, string correlationId);
+
+    [LoggerMessage(EventId = 1401, EventName = "ManagementCallRefused", Level = LogLevel.Warning, Message = "Refused {Method} {Path} from {RemoteAddress} on port {LocalPort}: {Reason}")]
+    public static partial void ManagementCallRefused(ILogger logger, string method, string path, string? remoteAddress, int localPort, string reason);
+
+    [LoggerMessage(EventId = 1402, EventName = "ClientRequestFailed", Level = LogLevel.Information, Message = "Request on route {RouteId} failed on the client side ({ForwarderError}: {ExceptionType})")]
+    public static partial void ClientRequestFailed(ILogger logger, string? routeId, Yarp.ReverseProxy.Forwarder.ForwarderError forwarderError, string? exceptionType);
+
+    [LoggerMessage(EventId = 1500, EventName = "UnhandledError", Level = LogLevel.Error, Message = "Unhandled error while proxying a {Method} request")]
+    public static partial void UnhandledError(ILogger logger, string method, Exception exception);
 }

@@ -67,6 +67,9 @@ public sealed class CacheProxyOptions
     /// <value>A token. Default <c>CacheProxy</c>.</value>
     public string CacheStatusName { get; set; } = "CacheProxy";
 
+    /// <summary>Gets the correlation id settings.</summary>
+    public CorrelationOptions Correlation { get; } = new();
+
     /// <summary>Gets the settings of the management plane.</summary>
     public ManagementOptions Management { get; } = new();
 

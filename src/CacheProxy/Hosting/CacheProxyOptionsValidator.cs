@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace CacheProxy.Hosting;
 
 /// <summary>Checks every setting at startup and reports all problems at once.</summary>
-internal sealed class CacheProxyOptionsValidator : IValidateOptions<CacheProxyOptions>
+internal sealed class CacheProxyOptionsValidator(Microsoft.Extensions.Logging.ILoggerFactory loggers) : IValidateOptions<CacheProxyOptions>
 {
     public ValidateOptionsResult Validate(string? name, CacheProxyOptions options)
     {
@@ -40,6 +40,14 @@ internal sealed class CacheProxyOptionsValidator : IValidateOptions<CacheProxyOp
         {
             errors.Add($"CacheProxy:CacheStatusName must be a token (was '{options.CacheStatusName}').");
         }
+        if (string.IsNullOrEmpty(options.Correlation.HeaderName) || !options.Correlation.HeaderName.All(Http.CacheControl.IsTokenChar))
+        {
+            errors.Add($"CacheProxy:Correlation:HeaderName must be an HTTP field name (was '{options.Correlation.HeaderName}').");
+        }
+        if (options.Correlation.MaxLength is < 1 or > 1024)
+        {
+            errors.Add($"CacheProxy:Correlation:MaxLength must be between 1 and 1024 (was {options.Correlation.MaxLength}).");
+        }
         if (options.Management.Port is < 1 or > 65535)
         {
             errors.Add($"CacheProxy:Management:Port must be between 1 and 65535 (was {options.Management.Port}).");
@@ -51,6 +59,11 @@ internal sealed class CacheProxyOptionsValidator : IValidateOptions<CacheProxyOp
                 errors.Add($"CacheProxy:Routes:{routeId}:Ttl must be positive (was {ttl}).");
             }
         }
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        if (errors.Count == 0)
+        {
+            return ValidateOptionsResult.Success;
+        }
+        CacheProxy.Diagnostics.Log.ConfigurationInvalid(loggers.CreateLogger(CacheProxy.Diagnostics.LogCategories.Configuration), string.Join(" ", errors));
+        return ValidateOptionsResult.Fail(errors);
     }
 }

@@ -41,6 +41,9 @@ public static class CacheProxyServiceCollectionExtensions
         services.AddOptions<CacheProxyOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CacheProxyOptions>, CacheProxyOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.AddProblemDetails();
+        services.TryAddSingleton<CacheProxy.Diagnostics.CacheProxyMetrics>();
         services.TryAddSingleton<MemoryCacheStore>();
         services.TryAddSingleton<ICacheStore>(sp => sp.GetRequiredService<MemoryCacheStore>());
         services.TryAddSingleton<CacheEngine>();

@@ -14,8 +14,11 @@ internal sealed class ManagementEndpointMetadata
 /// (not the Host header, which a client controls): management endpoints answer only on the management port,
 /// and nothing else answers there.
 /// </summary>
-internal sealed class ManagementPortMiddleware(RequestDelegate next, IOptionsMonitor<CacheProxyOptions> options)
+internal sealed class ManagementPortMiddleware(RequestDelegate next, IOptionsMonitor<CacheProxyOptions> options,
+    CacheProxy.Diagnostics.CacheProxyMetrics metrics, Microsoft.Extensions.Logging.ILoggerFactory loggers)
 {
+    private readonly Microsoft.Extensions.Logging.ILogger _security = loggers.CreateLogger(CacheProxy.Diagnostics.LogCategories.Security);
+
     public Task InvokeAsync(HttpContext context)
     {
         if (options.CurrentValue.Management.Port is int port)
@@ -24,6 +27,13 @@ internal sealed class ManagementPortMiddleware(RequestDelegate next, IOptionsMon
             var onManagementPort = context.Connection.LocalPort == port;
             if (isManagementEndpoint != onManagementPort)
             {
+                if (isManagementEndpoint)
+                {
+                    // A management endpoint asked for on the public port: refused, logged and counted.
+                    CacheProxy.Diagnostics.Log.ManagementCallRefused(_security, context.Request.Method, context.Request.Path.Value ?? string.Empty,
+                        context.Connection.RemoteIpAddress?.ToString(), context.Connection.LocalPort, "not the management port");
+                    metrics.RefusedManagementCalls.Add(1, new KeyValuePair<string, object?>("reason", "wrong_port"));
+                }
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return Task.CompletedTask;
             }

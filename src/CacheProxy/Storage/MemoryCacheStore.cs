@@ -18,13 +18,19 @@ internal sealed class MemoryCacheStore : ICacheStore
     private readonly TimeProvider _time;
     private readonly IOptionsMonitor<CacheProxyOptions> _options;
     private readonly ILogger _logger;
+    private readonly CacheProxyMetrics _metrics;
     private long _bytes;
+    private bool _full;
 
-    public MemoryCacheStore(TimeProvider time, IOptionsMonitor<CacheProxyOptions> options, ILogger<MemoryCacheStore> logger)
+    public MemoryCacheStore(TimeProvider time, IOptionsMonitor<CacheProxyOptions> options, ILoggerFactory loggers, CacheProxyMetrics metrics)
     {
         _time = time;
         _options = options;
-        _logger = logger;
+        _logger = loggers.CreateLogger(LogCategories.Store);
+        _metrics = metrics;
+        metrics.Meter.CreateObservableGauge("cacheproxy.memory.bytes", () => Bytes, "By", "Bytes held by the memory tier.");
+        metrics.Meter.CreateObservableGauge("cacheproxy.memory.entries", () => Count, "{entry}", "Entries held by the memory tier.");
+        metrics.Meter.CreateObservableGauge("cacheproxy.memory.limit", () => _options.CurrentValue.MemoryTierSizeLimit, "By", "The memory tier's size limit.");
     }
 
     /// <summary>Gets the bytes the entries hold now.</summary>
@@ -93,7 +99,17 @@ internal sealed class MemoryCacheStore : ICacheStore
         }
         if (evicted > 0)
         {
+            _metrics.Evictions.Add(evicted);
+            if (!_full)
+            {
+                _full = true; // once per episode: cleared when the tier drains below 90% of its limit
+                Log.MemoryTierFull(_logger, limit);
+            }
             Log.MemoryTierEvicted(_logger, evicted, limit);
+        }
+        else if (_full && Bytes < limit / 10 * 9)
+        {
+            _full = false;
         }
         return default;
     }

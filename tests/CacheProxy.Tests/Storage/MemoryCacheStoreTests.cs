@@ -1,5 +1,9 @@
+using System.Diagnostics.Metrics;
+using CacheProxy.Diagnostics;
 using CacheProxy.Hosting;
 using CacheProxy.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -9,15 +13,17 @@ namespace CacheProxy.Tests.Storage;
 public sealed class MemoryCacheStoreTests
 {
     private readonly FakeTimeProvider _time = new();
+    private readonly CacheProxyMetrics _metrics = new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
 
     private MemoryCacheStore Create(long limit) =>
-        new(_time, new StaticOptions(new CacheProxyOptions { MemoryTierSizeLimit = limit }), NullLogger<MemoryCacheStore>.Instance);
+        new(_time, new StaticOptions(new CacheProxyOptions { MemoryTierSizeLimit = limit }), NullLoggerFactory.Instance, _metrics);
 
     private static CacheEntry Entry(int bytes) => new() { StatusCode = 200, Body = new byte[bytes] };
 
     [Fact]
     public async Task EvictsLeastRecentlyUsed_WhenBytesExceedTheLimit()
     {
+        using var evictions = new MetricCollector<long>(_metrics.Evictions);
         var store = Create(limit: 3 * 1500);
         await store.SetAsync("a", Entry(1000), TimeSpan.FromMinutes(1), default);
         await store.SetAsync("b", Entry(1000), TimeSpan.FromMinutes(1), default);
@@ -31,6 +37,7 @@ public sealed class MemoryCacheStoreTests
         Assert.NotNull(await store.GetAsync("d", default));
         Assert.True(store.Bytes <= 3 * 1500);
         Assert.Equal(1, store.Evictions);
+        Assert.Equal(1, evictions.GetMeasurementSnapshot().EvaluateAsCounter());
     }
 
     [Fact]

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace CacheProxy.Diagnostics;
+
+/// <summary>What a request through the cache came to; the <c>cache_status</c> tag of <c>cacheproxy.requests</c>.</summary>
+internal enum CacheOutcome
+{
+    Hit,
+    Miss,
+    Stale,
+    Revalidated,
+    Bypass,
+    Error,
+}
+
+/// <summary>
+/// The instruments of the <c>CacheProxy</c> meter. Tags are bounded: route ids from configuration, cache status,
+/// status class, tier, operation, outcome, error category — never a path, key or other user input.
+/// </summary>
+internal sealed class CacheProxyMetrics
+{
+    // Seconds; the OpenTelemetry default buckets are meant for milliseconds.
+    private static readonly double[] DurationBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+    public CacheProxyMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(CacheProxyTelemetry.MeterName, CacheProxyTelemetry.Version);
+        Meter = meter;
+        var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets };
+        Requests = meter.CreateCounter<long>("cacheproxy.requests", "{request}", "Requests that passed through the cache, by route and cache status.");
+        UpstreamDuration = meter.CreateHistogram("cacheproxy.upstream.duration", "s", "Time from sending a request upstream until its response body was forwarded, by route and status class.", advice: advice);
+        HitDuration = meter.CreateHistogram("cacheproxy.hit.duration", "s", "Time to answer a request from the cache, by route.", advice: advice);
+        ServedBytes = meter.CreateCounter<long>("cacheproxy.served", "By", "Body bytes served from the cache, by route.");
+        Evictions = meter.CreateCounter<long>("cacheproxy.memory.evictions", "{entry}", "Entries the memory tier evicted to stay within its size limit.");
+        StoreDuration = meter.CreateHistogram("cacheproxy.store.duration", "s", "Duration of cache store operations, by tier and operation.", advice: advice);
+        StoreFailures = meter.CreateCounter<long>("cacheproxy.store.failures", "{failure}", "Failed cache store operations, by tier and operation.");
+        CollapsedWaits = meter.CreateCounter<long>("cacheproxy.collapsed_waits", "{request}", "Requests that waited for a concurrent identical miss, by outcome.");
+        BackgroundRefreshes = meter.CreateCounter<long>("cacheproxy.background_refreshes", "{refresh}", "stale-while-revalidate refreshes, by outcome.");
+        Errors = meter.CreateCounter<long>("cacheproxy.errors", "{error}", "Failures, by category.");
+        RefusedManagementCalls = meter.CreateCounter<long>("cacheproxy.management.refused", "{request}", "Management calls refused, by reason.");
+    }
+
+    public Meter Meter { get; }
+
+    public Counter<long> Requests { get; }
+
+    public Histogram<double> UpstreamDuration { get; }
+
+    public Histogram<double> HitDuration { get; }
+
+    public Counter<long> ServedBytes { get; }
+
+    public Counter<long> Evictions { get; }
+
+    public Histogram<double> StoreDuration { get; }
+
+    public Counter<long> StoreFailures { get; }
+
+    public Counter<long> CollapsedWaits { get; }
+
+    public Counter<long> BackgroundRefreshes { get; }
+
+    public Counter<long> Errors { get; }
+
+    public Counter<long> RefusedManagementCalls { get; }
+
+    public void Request(string routeId, CacheOutcome outcome)
+    {
+        if (Requests.Enabled)
+        {
+            Requests.Add(1, new KeyValuePair<string, object?>("route", routeId), new KeyValuePair<string, object?>("cache_status", Name(outcome)));
+        }
+        Activity.Current?.SetTag("cacheproxy.cache_status", Name(outcome));
+    }
+
+    public void Error(ErrorCategory category)
+    {
+        if (Errors.Enabled)
+        {
+            Errors.Add(1, new KeyValuePair<string, object?>("category", ErrorInfo.Name(category)));
+        }
+    }
+
+    public void StoreOperation(string tier, string operation, TimeSpan elapsed, bool failed)
+    {
+        var tags = new TagList { { "tier", tier }, { "operation", operation } };
+        StoreDuration.Record(elapsed.TotalSeconds, tags);
+        if (failed)
+        {
+            StoreFailures.Add(1, tags);
+        }
+    }
+
+    public static string StatusClass(int status) => status switch
+    {
+        < 200 => "1xx",
+        < 300 => "2xx",
+        < 400 => "3xx",
+        < 500 => "4xx",
+        _ => "5xx",
+    };
+
+    public static string Name(CacheOutcome outcome) => outcome switch
+    {
+        CacheOutcome.Hit => "hit",
+        CacheOutcome.Miss => "miss",
+        CacheOutcome.Stale => "stale",
+        CacheOutcome.Revalidated => "revalidated",
+        CacheOutcome.Bypass => "bypass",
+        _ => "error",
+    };
+}

@@ -1,0 +1,106 @@
+using System.Collections;
+using System.Diagnostics;
+using CacheProxy.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CacheProxy.Diagnostics;
+
+/// <summary>The correlation id of the current request.</summary>
+public interface ICorrelationIdFeature
+{
+    /// <summary>Gets the id: the client's valid X-Request-ID, or one CacheProxy generated.</summary>
+    string CorrelationId { get; }
+}
+
+/// <summary>
+/// Gives every request a correlation id: the client's (when valid: bounded length, safe characters), else a new
+/// one (the trace id when a trace is active, so logs and traces join). It is forwarded upstream, echoed on the
+/// response, attached to the current Activity and put in a log scope around everything the request logs.
+/// </summary>
+internal sealed class CorrelationMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly IOptionsMonitor<CacheProxyOptions> _options;
+    private readonly ILogger _logger;
+    private readonly ILogger _security;
+
+    public CorrelationMiddleware(RequestDelegate next, IOptionsMonitor<CacheProxyOptions> options, ILoggerFactory loggers)
+    {
+        _next = next;
+        _options = options;
+        _logger = loggers.CreateLogger(LogCategories.Cache);
+        _security = loggers.CreateLogger(LogCategories.Security);
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var settings = _options.CurrentValue.Correlation;
+        var name = settings.HeaderName;
+        var incoming = context.Request.Headers[name];
+        string id;
+        if (incoming.Count == 1 && IsValid(incoming[0], settings.MaxLength))
+        {
+            id = incoming[0]!;
+        }
+        else
+        {
+            id = Generate();
+            if (incoming.Count > 0)
+            {
+                Log.CorrelationIdReplaced(_security, name, incoming.ToString().Length, incoming.Count, id);
+            }
+            context.Request.Headers[name] = id; // forwarded upstream by YARP
+        }
+        context.Response.Headers[name] = id;
+        context.Features.Set<ICorrelationIdFeature>(new CorrelationIdFeature(id));
+        Activity.Current?.SetTag("correlation.id", id);
+        using (_logger.BeginScope(new CorrelationScope(id)))
+        {
+            await _next(context);
+        }
+    }
+
+    /// <summary>1 to MaxLength characters of A-Z a-z 0-9 and - _ . : @ (no spaces, quotes or control characters).</summary>
+    internal static bool IsValid(string? id, int maxLength)
+    {
+        if (string.IsNullOrEmpty(id) || id.Length > maxLength)
+        {
+            return false;
+        }
+        foreach (var c in id)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':' or '@'))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static string Generate() =>
+        Activity.Current is { } activity && activity.IdFormat == ActivityIdFormat.W3C
+            ? activity.TraceId.ToHexString()
+            : Guid.NewGuid().ToString("N");
+
+    private sealed record CorrelationIdFeature(string CorrelationId) : ICorrelationIdFeature;
+
+    /// <summary>A log scope with one structured field, <c>CorrelationId</c>.</summary>
+    private sealed class CorrelationScope(string id) : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        public int Count => 1;
+
+        public KeyValuePair<string, object?> this[int index] =>
+            index == 0 ? new("CorrelationId", id) : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+        {
+            yield return this[0];
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => "CorrelationId:" + id;
+    }
+}

@@ -1,0 +1,157 @@
+using System.Net.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace CacheProxy.Diagnostics;
+
+/// <summary>
+/// Turns failures the proxy itself answers for — upstream unreachable (502), timed out (504), no destination
+/// (503), bad or too large request bodies (400/413), only-if-cached misses (504), unhandled faults (500) — into
+/// RFC 9457 problem+json bodies through ASP.NET Core's <see cref="IProblemDetailsService"/>, with the correlation id
+/// and error category, and no internal detail outside Development. Every failure is categorised, logged and counted,
+/// including the ones that can no longer change the response (a body cut after it started).
+/// </summary>
+internal sealed class ErrorShapingMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly IProblemDetailsService _problems;
+    private readonly CacheProxyMetrics _metrics;
+    private readonly IHostEnvironment _environment;
+    private readonly Microsoft.Extensions.Options.IOptionsMonitor<Hosting.CacheProxyOptions> _options;
+    private readonly ILogger _upstream;
+    private readonly ILogger _internal;
+
+    public ErrorShapingMiddleware(RequestDelegate next, IProblemDetailsService problems, CacheProxyMetrics metrics,
+        IHostEnvironment environment, Microsoft.Extensions.Options.IOptionsMonitor<Hosting.CacheProxyOptions> options, ILoggerFactory loggers)
+    {
+        _options = options;
+        _next = next;
+        _problems = problems;
+        _metrics = metrics;
+        _environment = environment;
+        _upstream = loggers.CreateLogger(LogCategories.Upstream);
+        _internal = loggers.CreateLogger(LogCategories.Internal);
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await _next(context);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        {
+            _metrics.Error(ErrorCategory.Client);
+            return; // the client left; nobody to answer
+        }
+        catch (Exception ex)
+        {
+            Log.UnhandledError(_internal, context.Request.Method, ex);
+            _metrics.Error(ErrorCategory.Internal);
+            if (context.Response.HasStarted)
+            {
+                throw; // Kestrel aborts the connection: the client sees an incomplete response, not a wrong one
+            }
+            await WriteProblemAsync(context, new CacheProxyErrorFeature(CacheProxyError.Internal, ErrorCategory.Internal, ex));
+            return;
+        }
+
+        if (context.Features.Get<ICacheProxyErrorFeature>() is { } own)
+        {
+            // Set by the cache itself (only-if-cached); it left the response unwritten for us.
+            if (!context.Response.HasStarted)
+            {
+                await WriteProblemAsync(context, own);
+            }
+            return;
+        }
+        if (context.Features.Get<IForwarderErrorFeature>() is not { Error: not ForwarderError.None } forwarder
+            || context.Response.StatusCode < 400)
+        {
+            return; // no upstream failure, or one the cache answered from a stale response
+        }
+        var error = Classify(forwarder);
+        _metrics.Error(error.Category);
+        var routeId = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>()?.Config.RouteId;
+        var destination = context.GetReverseProxyFeature()?.ProxiedDestination?.Model.Config.Address;
+        switch (error.Category)
+        {
+            case ErrorCategory.UpstreamTimeout:
+                // The timeout that fired: the cluster's ActivityTimeout, else YARP's default of 100 seconds.
+                var timeout = context.GetReverseProxyFeature()?.Cluster.Config.HttpRequest?.ActivityTimeout ?? TimeSpan.FromSeconds(100);
+                Log.UpstreamTimedOut(_upstream, routeId, destination, timeout, forwarder.Exception);
+                break;
+            case ErrorCategory.UpstreamConnect:
+                Log.UpstreamUnreachable(_upstream, routeId, destination, forwarder.Error, forwarder.Exception);
+                break;
+            case ErrorCategory.UpstreamProtocol:
+                Log.UpstreamProtocolError(_upstream, routeId, destination, forwarder.Error, context.Response.HasStarted, forwarder.Exception);
+                break;
+            default:
+                Log.ClientRequestFailed(_upstream, routeId, forwarder.Error, forwarder.Exception?.GetType().Name);
+                break;
+        }
+        if (context.Response.HasStarted || error.Error is null)
+        {
+            return; // too late to change the response (YARP aborts it), or the client is gone
+        }
+        await WriteProblemAsync(context, new CacheProxyErrorFeature(error.Error.Value, error.Category, forwarder.Exception));
+    }
+
+    private async Task WriteProblemAsync(HttpContext context, ICacheProxyErrorFeature error)
+    {
+        context.Features.Set<ICacheProxyErrorFeature>(error);
+        var status = ErrorInfo.Status(error.Error);
+        var (slug, title) = ErrorInfo.Describe(error.Error);
+        var response = context.Response;
+        // Whatever the upstream or the cache put there is not part of this answer; the correlation id and
+        // Cache-Status are (set again below / kept by name).
+        var correlation = context.Features.Get<ICorrelationIdFeature>()?.CorrelationId;
+        var cacheStatus = response.Headers[Http.CacheProxyHeaderNames.CacheStatus];
+        response.Clear();
+        response.StatusCode = status;
+        response.Headers.CacheControl = "no-store";
+        if (!Microsoft.Extensions.Primitives.StringValues.IsNullOrEmpty(cacheStatus))
+        {
+            response.Headers[Http.CacheProxyHeaderNames.CacheStatus] = cacheStatus;
+        }
+        var problem = new ProblemDetails
+        {
+            Type = "urn:cacheproxy:error:" + slug,
+            Title = title,
+            Status = status,
+            Detail = _environment.IsDevelopment() ? error.Exception?.Message : null,
+        };
+        problem.Extensions["category"] = ErrorInfo.Name(error.Category);
+        if (correlation is not null)
+        {
+            problem.Extensions["correlationId"] = correlation;
+            response.Headers[_options.CurrentValue.Correlation.HeaderName] = correlation;
+        }
+        await _problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
+    }
+
+    /// <summary>Maps YARP's error to a category, and to the error we answer with (null: no answer possible).</summary>
+    internal static (ErrorCategory Category, CacheProxyError? Error) Classify(IForwarderErrorFeature forwarder) => forwarder.Error switch
+    {
+        // In YARP's names "Destination" is the upstream and "Client" the client.
+        ForwarderError.RequestTimedOut or ForwarderError.UpgradeActivityTimeout => (ErrorCategory.UpstreamTimeout, CacheProxyError.UpstreamTimeout),
+        ForwarderError.NoAvailableDestinations => (ErrorCategory.UpstreamConnect, CacheProxyError.NoUpstreamAvailable),
+        ForwarderError.Request or ForwarderError.RequestCreation when forwarder.Exception is HttpRequestException
+        {
+            HttpRequestError: HttpRequestError.InvalidResponse or HttpRequestError.ResponseEnded or HttpRequestError.ConfigurationLimitExceeded,
+        } => (ErrorCategory.UpstreamProtocol, CacheProxyError.UpstreamProtocol),
+        ForwarderError.Request or ForwarderError.RequestCreation => (ErrorCategory.UpstreamConnect, CacheProxyError.UpstreamUnreachable),
+        ForwarderError.ResponseHeaders or ForwarderError.RequestBodyDestination or ForwarderError.ResponseBodyDestination
+            or ForwarderError.UpgradeRequestDestination or ForwarderError.UpgradeResponseDestination
+            => (ErrorCategory.UpstreamProtocol, CacheProxyError.UpstreamProtocol),
+        ForwarderError.RequestBodyClient when forwarder.Exception is BadHttpRequestException { StatusCode: 413 }
+            => (ErrorCategory.Client, CacheProxyError.PayloadTooLarge),
+        ForwarderError.RequestBodyClient => (ErrorCategory.Client, CacheProxyError.BadRequest),
+        _ => (ErrorCategory.Client, null), // canceled by the client, or writing to the client failed
+    };
+}

@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 for proj in src/*/; do
   [ -f "$proj/PublicAPI.Unshipped.txt" ] || continue
   out=$(dotnet build "$proj" --no-incremental 2>&1 || true)
-  syms=$(grep -oP "RS0016: Symbol '\K.*?(?=' is not part of the declared)" <<<"$out" | sort -u || true)
+  dir=$(cd "$proj" && pwd)
+  # Only diagnostics raised in this project's own files (building it also builds its dependencies).
+  syms=$(grep -F "$dir/" <<<"$out" | grep -oP "RS0016: Symbol '\K.*?(?=' is not part of the declared)" | sort -u || true)
   [ -n "$syms" ] || continue
   file="$proj/PublicAPI.Unshipped.txt"
   { cat "$file"; echo "$syms"; } | sed '/^$/d' | { read -r first; echo "$first"; sort -u; } > "$file.tmp"

@@ -5,6 +5,12 @@ using CacheProxy.Gateway;
 // and costs measurably less CPU per cache hit (docs/performance.md); HTTPS endpoints from configuration stay.
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.WebHost.UseKestrelHttpsConfiguration();
+if (!builder.Environment.IsDevelopment())
+{
+    // JSON lines with scopes (correlation id) for log shippers: the framework's formatter, options from
+    // Logging:Console:FormatterOptions. Set here because the slim builder picks the simple formatter in code.
+    builder.Logging.AddJsonConsole();
+}
 
 // Development with no upstream configured: start a small origin in this process so `dotnet run` shows caching.
 DemoOrigin? demo = null;
@@ -16,7 +22,8 @@ if (builder.Environment.IsDevelopment() && string.IsNullOrWhiteSpace(builder.Con
 GatewayConfiguration.ValidateUpstream(builder.Configuration);
 
 builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
-builder.Services.AddCacheProxy(builder.Configuration.GetSection("CacheProxy"));
+builder.Services.AddCacheProxy(builder.Configuration.GetSection("CacheProxy"))
+    .AddPrometheus(); // /metrics on the management port
 builder.Services.PostConfigure<CacheProxy.Hosting.CacheProxyOptions>(o =>
     o.Management.Port ??= GatewayConfiguration.ManagementPort(builder.Configuration));
 if (demo is not null)

@@ -29,7 +29,8 @@ public static class CacheProxyApplicationBuilderExtensions
     }
 
     /// <summary>
-    /// Maps the management endpoints (<c>/health</c> for now) on the management port
+    /// Maps the management endpoints (<c>/health</c>, and those of every registered
+    /// <see cref="IManagementEndpointProvider"/>, e.g. <c>/metrics</c>) on the management port
     /// (<see cref="ManagementOptions.Port"/>).
     /// </summary>
     /// <param name="endpoints">The endpoint route builder.</param>
@@ -44,6 +45,10 @@ public static class CacheProxyApplicationBuilderExtensions
         var group = endpoints.MapGroup(string.Empty);
         group.WithMetadata(ManagementEndpointMetadata.Instance);
         group.MapHealthChecks("/health");
+        foreach (var provider in endpoints.ServiceProvider.GetServices<IManagementEndpointProvider>())
+        {
+            provider.MapEndpoints(group);
+        }
         return group;
     }
 }

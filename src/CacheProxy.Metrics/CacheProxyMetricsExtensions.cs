@@ -1,0 +1,57 @@
+using CacheProxy.Diagnostics;
+using CacheProxy.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Prometheus exposition of CacheProxy's metrics.</summary>
+public static class CacheProxyMetricsBuilderExtensions
+{
+    /// <summary>
+    /// Exports the CacheProxy meter — and ASP.NET Core's own hosting and Kestrel meters — in Prometheus text format
+    /// at <c>/metrics</c> on the management port (mapped by <c>MapCacheProxyManagement</c>).
+    /// </summary>
+    /// <param name="builder">The CacheProxy builder.</param>
+    /// <returns>The builder.</returns>
+    public static ICacheProxyBuilder AddPrometheus(this ICacheProxyBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddCacheProxyInstrumentation()
+            .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IManagementEndpointProvider, PrometheusEndpointProvider>());
+        return builder;
+    }
+
+    private sealed class PrometheusEndpointProvider : IManagementEndpointProvider
+    {
+        public void MapEndpoints(IEndpointRouteBuilder management) => management.MapPrometheusScrapingEndpoint("/metrics");
+    }
+}
+
+/// <summary>OpenTelemetry registration of CacheProxy, for apps that export by OTLP or any other exporter.</summary>
+public static class CacheProxyInstrumentationExtensions
+{
+    /// <summary>Adds the <c>CacheProxy</c> meter.</summary>
+    /// <param name="builder">The meter provider builder.</param>
+    /// <returns>The builder.</returns>
+    public static MeterProviderBuilder AddCacheProxyInstrumentation(this MeterProviderBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddMeter(CacheProxyTelemetry.MeterName);
+    }
+
+    /// <summary>Adds the <c>CacheProxy</c> activity source (lookup, store, revalidation and refresh spans).</summary>
+    /// <param name="builder">The tracer provider builder.</param>
+    /// <returns>The builder.</returns>
+    public static TracerProviderBuilder AddCacheProxyInstrumentation(this TracerProviderBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddSource(CacheProxyTelemetry.ActivitySourceName);
+    }
+}

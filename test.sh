@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test: installs what the tests need when it is missing (redis-server and wrk from Debian's
-# packages, the conformance suite from npm), then the .NET test suite and the RFC 9111 conformance suite.
+# Runs every test: installs what the tests need when it is missing (Node.js and curl for the conformance run,
+# promtool from Debian's prometheus package for the alerting rules, the conformance suite itself from npm), then
+# the .NET test suite and the RFC 9111 conformance suite.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 need=()
-command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)   # promtool checks docs/operations/alerts.yml
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq

@@ -78,20 +78,39 @@ internal sealed class CacheEngine
             return PassThroughAsync(context, next, routeId, "fwd=method");
         }
         _metrics.Request(routeId, CacheOutcome.Bypass);
-        return HandleUnsafeAsync(context, next);
+        return HandleUnsafeAsync(context, next, routeId);
     }
 
     private Task PassThroughAsync(HttpContext context, RequestDelegate next, string routeId, string status)
     {
         _metrics.Request(routeId, CacheOutcome.Bypass);
         AppendStatusOnStart(context, status);
-        return next(context);
+        return TimedUpstreamAsync(context, next, routeId);
+    }
+
+    /// <summary>Calls upstream for requests the cache does not handle, recording the upstream duration.</summary>
+    private async Task TimedUpstreamAsync(HttpContext context, RequestDelegate next, string routeId)
+    {
+        var started = _time.GetTimestamp();
+        await next(context);
+        RecordUpstream(context, routeId, started, context.Response.StatusCode);
+    }
+
+    private void RecordUpstream(HttpContext context, string routeId, long started, int status)
+    {
+        if (_metrics.UpstreamDuration.Enabled)
+        {
+            var failed = context.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None };
+            _metrics.UpstreamDuration.Record(_time.GetElapsedTime(started).TotalSeconds,
+                new KeyValuePair<string, object?>("route", routeId),
+                new KeyValuePair<string, object?>("status_class", failed ? "error" : CacheProxyMetrics.StatusClass(status)));
+        }
     }
 
     // RFC 9111 §4.4: a non-error response to an unsafe (or unknown) method invalidates the target URI and the
     // same-origin Location / Content-Location. Done before the response starts, so a client that reads the
     // response and asks again cannot see the old entry.
-    private Task HandleUnsafeAsync(HttpContext context, RequestDelegate next)
+    private Task HandleUnsafeAsync(HttpContext context, RequestDelegate next, string routeId)
     {
         context.Response.OnStarting(static async state =>
         {
@@ -106,7 +125,7 @@ internal sealed class CacheEngine
             await engine.InvalidateAsync(ctx.Response.Headers.Location is { Count: > 0 } l ? CacheKey.BuildForUri(ctx.Request, l[0]!) : null, ctx);
             await engine.InvalidateAsync(ctx.Response.Headers.ContentLocation is { Count: > 0 } c ? CacheKey.BuildForUri(ctx.Request, c[0]!) : null, ctx);
         }, (this, context));
-        return next(context);
+        return TimedUpstreamAsync(context, next, routeId);
     }
 
     private async Task InvalidateAsync(string? key, HttpContext context)
@@ -375,12 +394,7 @@ internal sealed class CacheEngine
             context.Features.Set(original);
         }
         var upstreamFailed = context.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None };
-        if (_metrics.UpstreamDuration.Enabled)
-        {
-            _metrics.UpstreamDuration.Record(_time.GetElapsedTime(started).TotalSeconds,
-                new KeyValuePair<string, object?>("route", exchange.RouteId),
-                new KeyValuePair<string, object?>("status_class", upstreamFailed ? "error" : CacheProxyMetrics.StatusClass(exchange.UpstreamStatus)));
-        }
+        RecordUpstream(context, exchange.RouteId, started, exchange.UpstreamStatus);
         var outcome = capture.Mode == CaptureMode.Swallow
             ? (exchange.ServeStaleOnError ? CacheOutcome.Stale : CacheOutcome.Revalidated)
             : upstreamFailed ? CacheOutcome.Error : CacheOutcome.Miss;
@@ -424,7 +438,7 @@ internal sealed class CacheEngine
 
         if (exchange.Validating && response.StatusCode == StatusCodes.Status304NotModified)
         {
-            exchange.NotModifiedHeaders = [.. HeaderFilter.ForStorage(response.Headers, null)];
+            exchange.NotModifiedHeaders = [.. HeaderFilter.ForStorage(response.Headers, null, options.Correlation.HeaderName)];
             response.Headers.Clear();
             return CaptureMode.Swallow;
         }
@@ -444,7 +458,7 @@ internal sealed class CacheEngine
         var statusText = $"fwd={exchange.ForwardReason}; fwd-status={response.StatusCode}";
         if (reason is null)
         {
-            exchange.StoreHeaders = HeaderFilter.ForStorage(response.Headers, privateFields);
+            exchange.StoreHeaders = HeaderFilter.ForStorage(response.Headers, privateFields, options.Correlation.HeaderName);
             capture.StartBuffering(options.MaxObjectSize, response.ContentLength);
             statusText += "; stored";
         }

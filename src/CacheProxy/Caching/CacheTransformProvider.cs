@@ -11,6 +11,7 @@ namespace CacheProxy.Caching;
 /// <item>RFC 9110 §7.6.1: remove the fields an upstream lists in Connection. YARP drops Connection itself, so by
 /// the time the cache sees the response the list is gone; applied here while it is still known, such fields are
 /// neither forwarded nor stored.</item>
+/// <item>The request's correlation id replaces any the upstream sent back under the same name.</item>
 /// <item>Edge Architecture 1.0: announce this cache in Surrogate-Capability so origins can target
 /// Surrogate-Control directives at it.</item>
 /// </list>
@@ -36,7 +37,7 @@ internal sealed class CacheTransformProvider(IOptionsMonitor<CacheProxyOptions> 
             }
             return default;
         });
-        context.AddResponseTransform(static transform =>
+        context.AddResponseTransform(transform =>
         {
             if (transform.ProxyResponse is { } upstream)
             {
@@ -44,6 +45,11 @@ internal sealed class CacheTransformProvider(IOptionsMonitor<CacheProxyOptions> 
                 {
                     transform.HttpContext.Response.Headers.Remove(name);
                 }
+            }
+            // The request's own correlation id wins over whatever the upstream put under that name.
+            if (transform.HttpContext.Features.Get<CacheProxy.Diagnostics.ICorrelationIdFeature>() is { } correlation)
+            {
+                transform.HttpContext.Response.Headers[options.CurrentValue.Correlation.HeaderName] = correlation.CorrelationId;
             }
             return default;
         });

@@ -20,15 +20,19 @@ internal static class HeaderFilter
         || name.Equals(HeaderNames.ProxyAuthenticate, StringComparison.OrdinalIgnoreCase)
         || name.Equals(HeaderNames.ProxyAuthorization, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Copies the fields that may be stored, leaving out hop-by-hop, Connection-listed and private="…" ones.</summary>
-    public static List<KeyValuePair<string, StringValues>> ForStorage(IHeaderDictionary headers, string[]? privateFields)
+    /// <summary>
+    /// Copies the fields that may be stored, leaving out hop-by-hop, Connection-listed and private="…" ones, and the
+    /// correlation id header (it belongs to one request; every response gets its own).
+    /// </summary>
+    public static List<KeyValuePair<string, StringValues>> ForStorage(IHeaderDictionary headers, string[]? privateFields, string correlationHeader)
     {
         var connection = headers.Connection;
         var result = new List<KeyValuePair<string, StringValues>>(headers.Count);
         foreach (var h in headers)
         {
             if (IsHopByHop(h.Key) || Listed(connection, h.Key) || Contains(privateFields, h.Key)
-                || h.Key.Equals(CacheProxyHeaderNames.CacheStatus, StringComparison.OrdinalIgnoreCase))
+                || h.Key.Equals(CacheProxyHeaderNames.CacheStatus, StringComparison.OrdinalIgnoreCase)
+                || h.Key.Equals(correlationHeader, StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }

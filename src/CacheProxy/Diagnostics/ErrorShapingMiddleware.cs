@@ -69,10 +69,9 @@ internal sealed class ErrorShapingMiddleware
             }
             return;
         }
-        if (context.Features.Get<IForwarderErrorFeature>() is not { Error: not ForwarderError.None } forwarder
-            || context.Response.StatusCode < 400)
+        if (context.Features.Get<IForwarderErrorFeature>() is not { Error: not ForwarderError.None } forwarder)
         {
-            return; // no upstream failure, or one the cache answered from a stale response
+            return;
         }
         var error = Classify(forwarder);
         _metrics.Error(error.Category);
@@ -95,9 +94,11 @@ internal sealed class ErrorShapingMiddleware
                 Log.ClientRequestFailed(_upstream, routeId, forwarder.Error, forwarder.Exception?.GetType().Name);
                 break;
         }
-        if (context.Response.HasStarted || error.Error is null)
+        if (context.Response.HasStarted || error.Error is null || context.Response.StatusCode < 400)
         {
-            return; // too late to change the response (YARP aborts it), or the client is gone
+            // Too late to change the response (YARP aborts it), the client is gone, or the cache answered with a
+            // stale response: logged and counted above, nothing more to write.
+            return;
         }
         await WriteProblemAsync(context, new CacheProxyErrorFeature(error.Error.Value, error.Category, forwarder.Exception));
     }

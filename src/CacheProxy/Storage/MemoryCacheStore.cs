@@ -53,31 +53,54 @@ internal sealed class MemoryCacheStore : ICacheStore
 
     public ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken)
     {
+        if (!_metrics.StoreDuration.Enabled)
+        {
+            return new ValueTask<CacheEntry?>(Get(key));
+        }
+        var started = _time.GetTimestamp();
+        var entry = Get(key);
+        _metrics.StoreOperation("memory", "get", _time.GetElapsedTime(started), failed: false);
+        return new ValueTask<CacheEntry?>(entry);
+    }
+
+    private CacheEntry? Get(string key)
+    {
         var now = _time.GetUtcNow();
         lock (_lock)
         {
             if (!_map.TryGetValue(key, out var node))
             {
-                return default;
+                return null;
             }
             if (now >= node.Value.ExpiresAt)
             {
                 RemoveNode(node);
-                return default;
+                return null;
             }
             _lru.Remove(node);
             _lru.AddFirst(node);
-            return new ValueTask<CacheEntry?>(node.Value.Entry);
+            return node.Value.Entry;
         }
     }
 
     public ValueTask SetAsync(string key, CacheEntry entry, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
+        var started = _time.GetTimestamp();
+        Set(key, entry, timeToLive);
+        if (_metrics.StoreDuration.Enabled)
+        {
+            _metrics.StoreOperation("memory", "set", _time.GetElapsedTime(started), failed: false);
+        }
+        return default;
+    }
+
+    private void Set(string key, CacheEntry entry, TimeSpan timeToLive)
+    {
         var limit = _options.CurrentValue.MemoryTierSizeLimit;
         var size = entry.EstimatedSize + (key.Length * 2);
         if (size > limit || timeToLive <= TimeSpan.Zero)
         {
-            return default;
+            return;
         }
         var expiresAt = _time.GetUtcNow() + timeToLive;
         var evicted = 0;
@@ -111,7 +134,6 @@ internal sealed class MemoryCacheStore : ICacheStore
         {
             _full = false;
         }
-        return default;
     }
 
     public ValueTask RemoveAsync(string key, CancellationToken cancellationToken)

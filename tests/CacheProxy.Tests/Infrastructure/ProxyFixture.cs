@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Configuration;
 
 namespace CacheProxy.Tests.Infrastructure;
@@ -34,8 +36,11 @@ public sealed class ProxyFixture : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>Gets every log record the proxy wrote, at Debug and above, with its scopes.</summary>
+    public FakeLogCollector Logs => _app.Services.GetRequiredService<FakeLogCollector>();
+
     public static async Task<ProxyFixture> StartAsync(Action<CacheProxyOptions>? configure = null, Action<WebApplication>? pipeline = null,
-        string? upstream = null)
+        string? upstream = null, TimeSpan? activityTimeout = null, Action<WebApplication>? earlyPipeline = null, bool mapManagement = false)
     {
         var origin = await TestOrigin.StartAsync();
         // Start from the present: the origin stamps real Date headers, and the cache's clock must agree with them.
@@ -46,15 +51,22 @@ public sealed class ProxyFixture : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection();
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        builder.Services.AddFakeLogging();
         builder.Services.AddSingleton<TimeProvider>(time);
         builder.Services.AddReverseProxy().LoadFromMemory(
             [new RouteConfig { RouteId = "all", ClusterId = "origin", Match = new RouteMatch { Path = "{**catch-all}" } }],
-            [new ClusterConfig { ClusterId = "origin", Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = upstream ?? origin.Address } } }]);
+            [new ClusterConfig { ClusterId = "origin", HttpRequest = new ForwarderRequestConfig { ActivityTimeout = activityTimeout }, Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = upstream ?? origin.Address } } }]);
         builder.Services.AddCacheProxy(configure ?? (_ => { }));
         var app = builder.Build();
+        earlyPipeline?.Invoke(app);
         app.UseCacheProxy();
         pipeline?.Invoke(app);
         app.MapReverseProxy();
+        if (mapManagement)
+        {
+            app.MapCacheProxyManagement();
+        }
         await app.StartAsync();
         return new ProxyFixture(app, origin, time);
     }

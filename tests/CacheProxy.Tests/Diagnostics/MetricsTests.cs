@@ -1,0 +1,118 @@
+using System.Diagnostics.Metrics;
+using CacheProxy.Diagnostics;
+using CacheProxy.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+
+namespace CacheProxy.Tests.Diagnostics;
+
+public sealed class MetricsTests
+{
+    private static MetricCollector<T> Collect<T>(ProxyFixture proxy, string instrument)
+        where T : struct =>
+        new(proxy.Services.GetRequiredService<IMeterFactory>(), CacheProxyTelemetry.MeterName, instrument);
+
+    [Fact]
+    public async Task Requests_AreCountedByRouteAndCacheStatus()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        proxy.Origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=10";
+            c.Response.Headers.ETag = "\"e\"";
+            if (c.Request.Headers.IfNoneMatch == "\"e\"")
+            {
+                c.Response.StatusCode = 304;
+                return Task.CompletedTask;
+            }
+            return c.Response.WriteAsync("12345");
+        };
+        using var requests = Collect<long>(proxy, "cacheproxy.requests");
+        using var served = Collect<long>(proxy, "cacheproxy.served");
+        using var hitDuration = Collect<double>(proxy, "cacheproxy.hit.duration");
+        using var upstream = Collect<double>(proxy, "cacheproxy.upstream.duration");
+
+        await proxy.GetAsync("/m");                                  // miss
+        await proxy.GetAsync("/m");                                  // hit
+        proxy.Time.Advance(TimeSpan.FromSeconds(11));
+        await proxy.GetAsync("/m");                                  // revalidated (304)
+        await proxy.Client.PostAsync("/m", new StringContent("x"));  // bypass
+
+        var statuses = requests.GetMeasurementSnapshot().Select(m => (string)m.Tags["cache_status"]!).ToList();
+        Assert.Equal(["miss", "hit", "revalidated", "bypass"], statuses);
+        Assert.All(requests.GetMeasurementSnapshot(), m => Assert.Equal("all", m.Tags["route"]));
+        Assert.Equal(10, served.GetMeasurementSnapshot().EvaluateAsCounter()); // hit + revalidated, 5 bytes each
+        Assert.Single(hitDuration.GetMeasurementSnapshot());
+        Assert.Equal(["2xx", "3xx", "2xx"], upstream.GetMeasurementSnapshot().Select(m => (string)m.Tags["status_class"]!));
+    }
+
+    [Fact]
+    public async Task StaleAndErrorOutcomes_AreCounted()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        proxy.Origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=1, stale-while-revalidate=60";
+            return c.Response.WriteAsync("x");
+        };
+        using var requests = Collect<long>(proxy, "cacheproxy.requests");
+        using var refreshes = Collect<long>(proxy, "cacheproxy.background_refreshes");
+        var engine = proxy.Services.GetRequiredService<CacheProxy.Caching.CacheEngine>();
+        var refreshed = new TaskCompletionSource();
+        engine.RefreshCompleted += _ => refreshed.TrySetResult();
+
+        await proxy.GetAsync("/s");
+        proxy.Time.Advance(TimeSpan.FromSeconds(5));
+        await proxy.GetAsync("/s");
+        await refreshed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(["miss", "stale"], requests.GetMeasurementSnapshot().Select(m => (string)m.Tags["cache_status"]!));
+        Assert.Equal("updated", Assert.Single(refreshes.GetMeasurementSnapshot()).Tags["outcome"]);
+    }
+
+    [Fact]
+    public async Task CollapsedWaits_AreCounted()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        var release = new TaskCompletionSource();
+        proxy.Origin.Handler = async c =>
+        {
+            await release.Task;
+            c.Response.Headers.CacheControl = "max-age=60";
+            await c.Response.WriteAsync("x");
+        };
+        using var waits = Collect<long>(proxy, "cacheproxy.collapsed_waits");
+        var engine = proxy.Services.GetRequiredService<CacheProxy.Caching.CacheEngine>();
+
+        var requests = Enumerable.Range(0, 3).Select(_ => proxy.GetAsync("/c")).ToArray();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (engine.CollapsedWaiters < 2)
+            {
+                await Task.Yield();
+                timeout.Token.ThrowIfCancellationRequested();
+            }
+        }
+        release.SetResult();
+        await Task.WhenAll(requests);
+
+        Assert.Equal(2, waits.GetMeasurementSnapshot().Count(m => (string)m.Tags["outcome"]! == "served"));
+    }
+
+    [Fact]
+    public async Task ManagementCallOnThePublicPort_IsRefused_Logged_Counted()
+    {
+        // TestServer connections have local port 0, so any configured management port makes this the public side.
+        await using var proxy = await ProxyFixture.StartAsync(o => o.Management.Port = 9999, mapManagement: true);
+        using var refused = Collect<long>(proxy, "cacheproxy.management.refused");
+
+        var response = await proxy.GetAsync("/health");
+
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("wrong_port", Assert.Single(refused.GetMeasurementSnapshot()).Tags["reason"]);
+        var log = Assert.Single(proxy.Logs.GetSnapshot(), r => r.Id.Name == "ManagementCallRefused");
+        Assert.Equal("CacheProxy.Security", log.Category);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, log.Level);
+        Assert.Equal(0, proxy.Origin.Calls);
+    }
+}

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+using CacheProxy.Tests.Infrastructure;
+using Snapshooter.Xunit;
+
+namespace CacheProxy.Tests.Gateway;
+
+/// <summary>
+/// docs/operations must stay true: the alerting rules parse with promtool, and every metric the rules and the
+/// dashboard use exists in a scrape of the running sample gateway.
+/// </summary>
+public sealed partial class OperationsDocsTests
+{
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "CacheProxy.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("CacheProxy.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
+    public async Task AlertRules_PassPromtool()
+    {
+        var rules = Path.Combine(RepoRoot(), "docs", "operations", "alerts.yml");
+        var info = new ProcessStartInfo("promtool", ["check", "rules", rules]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("promtool is missing: apt-get install prometheus (./test.sh does)");
+        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.True(process.ExitCode == 0, output);
+        Assert.Contains("SUCCESS", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EveryMetricInTheRulesAndDashboard_ExistsInAScrapeOfTheGateway()
+    {
+        var scrape = await ScrapeAfterTrafficAsync();
+        var present = scrape.Split('\n').Where(l => l.StartsWith("cacheproxy_", StringComparison.Ordinal))
+            .Select(l => MetricName().Match(l).Value).ToHashSet();
+
+        var docs = Path.Combine(RepoRoot(), "docs", "operations");
+        var used = MetricName().Matches(File.ReadAllText(Path.Combine(docs, "alerts.yml")) + File.ReadAllText(Path.Combine(docs, "dashboard.json")))
+            .Select(m => m.Value).Distinct().Order().ToList();
+
+        Assert.NotEmpty(used);
+        Assert.All(used, name => Assert.Contains(name, present));
+        // The names the gateway exports after that traffic, pinned: a rename breaks dashboards and alerts.
+        Snapshot.Match(present.Order().ToList());
+    }
+
+    [GeneratedRegex("cacheproxy_[a-z_]+")]
+    private static partial Regex MetricName();
+
+    /// <summary>Traffic that makes every instrument report: miss, hit, bypass, eviction, refused call, upstream error.</summary>
+    private static async Task<string> ScrapeAfterTrafficAsync()
+    {
+        var origin = await TestOrigin.StartAsync();
+        var body = new string('x', 300_000);
+        origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=600";
+            return c.Response.WriteAsync(body);
+        };
+        await using var gateway = GatewayProcess.Start("Production", origin.Address,
+            ("CacheProxy__MemoryTierSizeLimit", "1048576"), ("CacheProxy__MaxObjectSize", "400000"));
+        await gateway.WaitStartedAsync();
+        using var http = new HttpClient();
+        var publicBase = $"http://127.0.0.1:{gateway.PublicPort}";
+
+        await http.GetStringAsync($"{publicBase}/a");
+        await http.GetStringAsync($"{publicBase}/a");
+        foreach (var path in new[] { "/b", "/c", "/d" })
+        {
+            await http.GetStringAsync(publicBase + path); // 4 × 300 kB in a 1 MiB tier: evictions
+        }
+        await http.PostAsync($"{publicBase}/a", new StringContent("x"));
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"{publicBase}/health")).StatusCode);
+        await origin.DisposeAsync();
+        Assert.Equal(HttpStatusCode.BadGateway, (await http.GetAsync($"{publicBase}/gone")).StatusCode);
+
+        return await http.GetStringAsync($"http://127.0.0.1:{gateway.ManagementPort}/metrics");
+    }
+}

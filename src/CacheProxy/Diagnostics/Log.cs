@@ -66,7 +66,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 1401, EventName = "ManagementCallRefused", Level = LogLevel.Warning, Message = "Refused {Method} {Path} from {RemoteAddress} on port {LocalPort}: {Reason}")]
     public static partial void ManagementCallRefused(ILogger logger, string method, string path, string? remoteAddress, int localPort, string reason);
 
-    [LoggerMessage(EventId = 1402, EventName = "ClientRequestFailed", Level = LogLevel.Information, Message = "Request on route {RouteId} failed on the client side ({ForwarderError}: {ExceptionType})")]
+    [LoggerMessage(EventId = 1203, EventName = "ClientRequestFailed", Level = LogLevel.Information, Message = "Request on route {RouteId} failed on the client side ({ForwarderError}: {ExceptionType})")]
     public static partial void ClientRequestFailed(ILogger logger, string? routeId, Yarp.ReverseProxy.Forwarder.ForwarderError forwarderError, string? exceptionType);
 
     [LoggerMessage(EventId = 1500, EventName = "UnhandledError", Level = LogLevel.Error, Message = "Unhandled error while proxying a {Method} request")]

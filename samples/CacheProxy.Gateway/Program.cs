@@ -5,6 +5,8 @@ using CacheProxy.Gateway;
 // and costs measurably less CPU per cache hit (docs/performance.md); HTTPS endpoints from configuration stay.
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.WebHost.UseKestrelHttpsConfiguration();
+// Kestrel:Limits (request body size, header sizes, connection counts) from configuration, as operators expect.
+builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
 if (!builder.Environment.IsDevelopment())
 {
     // JSON lines with scopes (correlation id) for log shippers: the framework's formatter, options from

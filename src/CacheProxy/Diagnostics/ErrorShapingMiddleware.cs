@@ -150,9 +150,21 @@ internal sealed class ErrorShapingMiddleware
         ForwarderError.ResponseHeaders or ForwarderError.RequestBodyDestination or ForwarderError.ResponseBodyDestination
             or ForwarderError.UpgradeRequestDestination or ForwarderError.UpgradeResponseDestination
             => (ErrorCategory.UpstreamProtocol, CacheProxyError.UpstreamProtocol),
-        ForwarderError.RequestBodyClient when forwarder.Exception is BadHttpRequestException { StatusCode: 413 }
-            => (ErrorCategory.Client, CacheProxyError.PayloadTooLarge),
+        ForwarderError.RequestBodyClient when StatusInChain(forwarder.Exception) == 413 => (ErrorCategory.Client, CacheProxyError.PayloadTooLarge),
         ForwarderError.RequestBodyClient => (ErrorCategory.Client, CacheProxyError.BadRequest),
         _ => (ErrorCategory.Client, null), // canceled by the client, or writing to the client failed
     };
+
+    /// <summary>The status of a Kestrel <see cref="BadHttpRequestException"/> anywhere in the chain (YARP wraps it).</summary>
+    private static int? StatusInChain(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is BadHttpRequestException bad)
+            {
+                return bad.StatusCode;
+            }
+        }
+        return null;
+    }
 }

@@ -141,4 +141,19 @@ public sealed class ErrorResponseTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("stale but good", await response.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task UpstreamSendingInvalidHeaders_Is502UpstreamProtocolProblem()
+    {
+        await using var origin = new TruncatingOrigin("HTTP/1.1 200 OK\r\nBad Header Without Colon\r\nContent-Length: 2\r\n\r\nok");
+        await using var proxy = await ProxyFixture.StartAsync(upstream: origin.Address);
+        using var errors = Errors(proxy);
+
+        var response = await proxy.GetAsync("/invalid");
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("upstream-protocol", (string?)(await ProblemAsync(response))["category"]);
+        Assert.Contains(proxy.Logs.GetSnapshot(), r => r.Id.Name == "UpstreamProtocolError");
+        Assert.Equal("upstream-protocol", Assert.Single(errors.GetMeasurementSnapshot()).Tags["category"]);
+    }
 }

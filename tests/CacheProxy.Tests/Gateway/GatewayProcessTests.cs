@@ -60,6 +60,48 @@ public sealed class GatewayProcessTests
         Assert.NotEqual(0, gateway.ExitCode);
         Assert.Contains("MemoryTierSizeLimit", gateway.Output, StringComparison.Ordinal);
         Assert.Contains("MaxVariantsPerUrl", gateway.Output, StringComparison.Ordinal);
+        Assert.Contains("\"EventId\":1300", gateway.Output, StringComparison.Ordinal); // ConfigurationInvalid, as a JSON line
+    }
+
+    [Fact]
+    public async Task Production_LogsJsonLines_WithTheCorrelationIdScope()
+    {
+        var closedPort = GatewayProcess.FreePort();
+        await using var gateway = GatewayProcess.Start("Production", $"http://127.0.0.1:{closedPort}/");
+        await gateway.WaitStartedAsync();
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{gateway.PublicPort}/down");
+        request.Headers.Add("X-Request-ID", "json-log-1");
+
+        var response = await http.SendAsync(request);
+        var line = await gateway.WaitForLineAsync("\"EventId\":1200");
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(line);
+        Assert.Equal("CacheProxy.Upstream", json.RootElement.GetProperty("Category").GetString());
+        Assert.Equal("Warning", json.RootElement.GetProperty("LogLevel").GetString());
+        Assert.Contains(json.RootElement.GetProperty("Scopes").EnumerateArray(),
+            s => s.TryGetProperty("CorrelationId", out var id) && id.GetString() == "json-log-1");
+    }
+
+    [Fact]
+    public async Task Production_RequestBodyOverKestrelsLimit_Is413Problem()
+    {
+        await using var origin = await TestOrigin.StartAsync();
+        origin.Handler = async c =>
+        {
+            await c.Request.Body.CopyToAsync(Stream.Null); // an upload endpoint reads what it is sent
+            await c.Response.WriteAsync("stored");
+        };
+        await using var gateway = GatewayProcess.Start("Production", origin.Address, ("Kestrel__Limits__MaxRequestBodySize", "16"));
+        await gateway.WaitStartedAsync();
+        using var http = new HttpClient();
+
+        var response = await http.PostAsync($"http://127.0.0.1:{gateway.PublicPort}/upload", new StringContent(new string('x', 1000)));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("payload-too-large", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -79,6 +79,24 @@ public sealed class GatewayProcess : IAsyncDisposable
         return gateway;
     }
 
+    private readonly List<(string Needle, TaskCompletionSource<string> Found)> _waiters = [];
+
+    /// <summary>Waits for an output line that contains <paramref name="needle"/> (a signal, not a delay).</summary>
+    public Task<string> WaitForLineAsync(string needle)
+    {
+        var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_output)
+        {
+            var existing = _output.ToString().Split('\n').FirstOrDefault(l => l.Contains(needle, StringComparison.Ordinal));
+            if (existing is not null)
+            {
+                return Task.FromResult(existing.TrimEnd('\r'));
+            }
+            _waiters.Add((needle, found));
+        }
+        return found.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     private void OnLine(string? line)
     {
         if (line is null)
@@ -88,6 +106,11 @@ public sealed class GatewayProcess : IAsyncDisposable
         lock (_output)
         {
             _output.AppendLine(line);
+            foreach (var waiter in _waiters.Where(w => line.Contains(w.Needle, StringComparison.Ordinal)).ToList())
+            {
+                waiter.Found.TrySetResult(line);
+                _waiters.Remove(waiter);
+            }
         }
         if (line.Contains("Application started", StringComparison.Ordinal))
         {

@@ -5,18 +5,23 @@ using System.Text;
 namespace CacheProxy.Tests.Infrastructure;
 
 /// <summary>
-/// A raw TCP origin that promises a Content-Length, sends half of it, then closes the connection cleanly (FIN),
-/// so the bytes it did send reach the proxy before the end of the stream.
+/// A raw TCP origin that answers with bytes no HTTP server should send. By default it promises a Content-Length,
+/// sends half of it, then closes the connection cleanly (FIN), so the bytes it did send reach the proxy before the
+/// end of the stream.
 /// </summary>
 public sealed class TruncatingOrigin : IAsyncDisposable
 {
+    public const string HalfBody = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: 100\r\nContent-Type: text/plain\r\n\r\n";
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private int _calls;
 
-    public TruncatingOrigin()
+    private readonly string _response;
+
+    public TruncatingOrigin(string? rawResponse = null)
     {
+        _response = rawResponse ?? HalfBody + new string('x', 50);
         _listener.Start();
         _loop = AcceptLoopAsync();
     }
@@ -58,8 +63,7 @@ public sealed class TruncatingOrigin : IAsyncDisposable
                 received.Append(Encoding.ASCII.GetString(buffer, 0, n));
             }
             Interlocked.Increment(ref _calls);
-            var head = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: 100\r\nContent-Type: text/plain\r\n\r\n";
-            await socket.SendAsync(Encoding.ASCII.GetBytes(head + new string('x', 50)), SocketFlags.None);
+            await socket.SendAsync(Encoding.ASCII.GetBytes(_response), SocketFlags.None);
             socket.Shutdown(SocketShutdown.Send);
         }
     }

@@ -24,8 +24,12 @@ if (builder.Environment.IsDevelopment() && string.IsNullOrWhiteSpace(builder.Con
 GatewayConfiguration.ValidateUpstream(builder.Configuration);
 
 builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
-builder.Services.AddCacheProxy(builder.Configuration.GetSection("CacheProxy"))
+var cacheProxy = builder.Services.AddCacheProxy(builder.Configuration.GetSection("CacheProxy"))
     .AddPrometheus(); // /metrics on the management port
+if (!string.IsNullOrWhiteSpace(builder.Configuration["CacheProxy:Redis:Configuration"]))
+{
+    cacheProxy.AddRedis(); // the shared tier; without it the gateway runs on its memory tier alone
+}
 builder.Services.PostConfigure<CacheProxy.Hosting.CacheProxyOptions>(o =>
     o.Management.Port ??= GatewayConfiguration.ManagementPort(builder.Configuration));
 if (demo is not null)

@@ -48,6 +48,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1103, EventName = "MemoryTierFull", Level = LogLevel.Information, Message = "Memory tier reached its limit of {Limit} bytes; least recently used entries are being evicted")]
     public static partial void MemoryTierFull(ILogger logger, long limit);
 
+    [LoggerMessage(EventId = 1104, EventName = "MemoryTierDropped", Level = LogLevel.Warning, Message = "Dropped all {Count} memory-tier entries: invalidations from other instances may have been missed")]
+    public static partial void MemoryTierDropped(ILogger logger, int count);
+
     [LoggerMessage(EventId = 1200, EventName = "UpstreamUnreachable", Level = LogLevel.Warning, Message = "Upstream {Destination} of route {RouteId} unreachable ({ForwarderError})")]
     public static partial void UpstreamUnreachable(ILogger logger, string? routeId, string? destination, Yarp.ReverseProxy.Forwarder.ForwarderError forwarderError, Exception? exception);
 

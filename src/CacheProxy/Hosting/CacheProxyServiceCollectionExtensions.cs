@@ -44,8 +44,13 @@ public static class CacheProxyServiceCollectionExtensions
         services.AddMetrics();
         services.AddProblemDetails();
         services.TryAddSingleton<CacheProxy.Diagnostics.CacheProxyMetrics>();
+        services.TryAddSingleton(sp => new CacheProxy.Diagnostics.CacheStoreTelemetry(sp.GetRequiredService<CacheProxy.Diagnostics.CacheProxyMetrics>()));
         services.TryAddSingleton<MemoryCacheStore>();
-        services.TryAddSingleton<ICacheStore>(sp => sp.GetRequiredService<MemoryCacheStore>());
+        // Memory alone, or memory in front of a shared tier when a package (CacheProxy.Redis) registered one.
+        services.TryAddSingleton<ICacheStore>(sp => sp.GetService<ISharedCacheStore>() is { } shared
+            ? new TieredCacheStore(sp.GetRequiredService<MemoryCacheStore>(), shared, sp.GetService<IInvalidationBus>(),
+                sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>())
+            : sp.GetRequiredService<MemoryCacheStore>());
         services.TryAddSingleton<CacheEngine>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, CacheTransformProvider>());
         services.TryAddSingleton<CacheProxyMarker>();

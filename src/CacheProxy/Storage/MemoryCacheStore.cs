@@ -148,6 +148,20 @@ internal sealed class MemoryCacheStore : ICacheStore
         return default;
     }
 
+    /// <summary>Drops every entry; returns how many there were.</summary>
+    public int Clear()
+    {
+        lock (_lock)
+        {
+            var count = _map.Count;
+            _map.Clear();
+            _lru.Clear();
+            _bytes = 0;
+            _full = false;
+            return count;
+        }
+    }
+
     private void RemoveNode(LinkedListNode<Slot> node)
     {
         _lru.Remove(node);

@@ -19,12 +19,14 @@ namespace CacheProxy.Tests.Infrastructure;
 public sealed class ProxyFixture : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly bool _ownsOrigin;
 
-    private ProxyFixture(WebApplication app, TestOrigin origin, FakeTimeProvider time)
+    private ProxyFixture(WebApplication app, TestOrigin origin, FakeTimeProvider time, bool ownsOrigin)
     {
         _app = app;
         Origin = origin;
         Time = time;
+        _ownsOrigin = ownsOrigin;
         Client = app.GetTestClient();
     }
 
@@ -40,12 +42,17 @@ public sealed class ProxyFixture : IAsyncDisposable
     public FakeLogCollector Logs => _app.Services.GetRequiredService<FakeLogCollector>();
 
     public static async Task<ProxyFixture> StartAsync(Action<CacheProxyOptions>? configure = null, Action<WebApplication>? pipeline = null,
-        string? upstream = null, TimeSpan? activityTimeout = null, Action<WebApplication>? earlyPipeline = null, bool mapManagement = false)
+        string? upstream = null, TimeSpan? activityTimeout = null, Action<WebApplication>? earlyPipeline = null, bool mapManagement = false,
+        TestOrigin? sharedOrigin = null, Action<CacheProxy.Hosting.ICacheProxyBuilder>? features = null, bool systemClock = false)
     {
-        var origin = await TestOrigin.StartAsync();
+        var origin = sharedOrigin ?? await TestOrigin.StartAsync();
         // Start from the present: the origin stamps real Date headers, and the cache's clock must agree with them.
+        // Tests against real Redis run on the system clock: Redis expiries and soft timeouts are real time.
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
-        origin.Clock = time;
+        if (!systemClock)
+        {
+            origin.Clock = time;
+        }
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection();
@@ -53,11 +60,12 @@ public sealed class ProxyFixture : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Services.AddFakeLogging();
-        builder.Services.AddSingleton<TimeProvider>(time);
+        builder.Services.AddSingleton<TimeProvider>(systemClock ? TimeProvider.System : time);
         builder.Services.AddReverseProxy().LoadFromMemory(
             [new RouteConfig { RouteId = "all", ClusterId = "origin", Match = new RouteMatch { Path = "{**catch-all}" } }],
             [new ClusterConfig { ClusterId = "origin", HttpRequest = new ForwarderRequestConfig { ActivityTimeout = activityTimeout }, Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = upstream ?? origin.Address } } }]);
-        builder.Services.AddCacheProxy(configure ?? (_ => { }));
+        var cacheProxy = builder.Services.AddCacheProxy(configure ?? (_ => { }));
+        features?.Invoke(cacheProxy);
         var app = builder.Build();
         earlyPipeline?.Invoke(app);
         app.UseCacheProxy();
@@ -68,7 +76,7 @@ public sealed class ProxyFixture : IAsyncDisposable
             app.MapCacheProxyManagement();
         }
         await app.StartAsync();
-        return new ProxyFixture(app, origin, time);
+        return new ProxyFixture(app, origin, time, ownsOrigin: sharedOrigin is null);
     }
 
     public async Task<HttpResponseMessage> GetAsync(string path, params (string Name, string Value)[] headers)
@@ -86,7 +94,10 @@ public sealed class ProxyFixture : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
-        await Origin.DisposeAsync();
+        if (_ownsOrigin)
+        {
+            await Origin.DisposeAsync();
+        }
     }
 }
 

@@ -1,0 +1,39 @@
+using CacheProxy.Hosting;
+using CacheProxy.Redis;
+using CacheProxy.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds the Redis shared tier.</summary>
+public static class RedisBuilderExtensions
+{
+    /// <summary>
+    /// Puts Redis behind the memory tier as the cache shared by every gateway instance, with pub/sub invalidation
+    /// between them. Configured from <c>CacheProxy:Redis</c> (or an <c>IConnectionMultiplexer</c> in DI), then by
+    /// <paramref name="configure"/>.
+    /// </summary>
+    /// <param name="builder">The CacheProxy builder.</param>
+    /// <param name="configure">Changes applied after configuration binding.</param>
+    /// <returns>The builder.</returns>
+    public static ICacheProxyBuilder AddRedis(this ICacheProxyBuilder builder, Action<RedisOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var options = services.AddOptions<RedisOptions>().BindConfiguration("CacheProxy:Redis").ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>());
+        services.TryAddSingleton<RedisConnection>();
+        services.AddHostedService(sp => sp.GetRequiredService<RedisConnection>());
+        services.TryAddSingleton<RedisCacheStore>();
+        services.TryAddSingleton<ISharedCacheStore>(sp => sp.GetRequiredService<RedisCacheStore>());
+        services.TryAddSingleton<IInvalidationBus>(sp => sp.GetRequiredService<RedisCacheStore>());
+        services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", HealthStatus.Degraded, ["ready", "redis"]);
+        return builder;
+    }
+}

@@ -1,0 +1,323 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using CacheProxy.Diagnostics;
+using CacheProxy.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+using StackExchange.Redis;
+
+namespace CacheProxy.Redis;
+
+/// <summary>Where the Redis circuit stands: 0 closed (calls flow), 1 open (calls skipped), 2 half-open (one probe).</summary>
+internal enum BreakerState
+{
+    Closed = 0,
+    Open = 1,
+    HalfOpen = 2,
+}
+
+/// <summary>
+/// The Redis shared tier and invalidation bus. Every call runs through a circuit breaker around a soft timeout:
+/// a slow, paused or dead Redis costs a request at most <see cref="RedisOptions.OperationTimeout"/>, and once the
+/// circuit opens, nothing at all until a probe succeeds. Failures never escape: a read is a miss, a write is
+/// dropped, and both are counted.
+/// </summary>
+internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus
+{
+    private const string Tier = "redis";
+
+    private readonly RedisConnection _connection;
+    private readonly RedisOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CacheStoreTelemetry _telemetry;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly RedisChannel _channel;
+    private readonly ConcurrentDictionary<string, bool> _connected = new();
+    private int _breakerState;
+
+    public RedisCacheStore(RedisConnection connection, IOptions<RedisOptions> options, TimeProvider time, ILoggerFactory loggers,
+        CacheStoreTelemetry telemetry)
+    {
+        _connection = connection;
+        _options = options.Value;
+        _time = time;
+        _logger = loggers.CreateLogger(LogCategories.Store);
+        _telemetry = telemetry;
+        _channel = RedisChannel.Literal(_options.KeyPrefix + "invalidate");
+        telemetry.Meter.CreateObservableGauge("cacheproxy.redis.breaker_state", () => Volatile.Read(ref _breakerState), "{state}",
+            "Redis circuit breaker: 0 closed, 1 open, 2 half-open.");
+        telemetry.Meter.CreateObservableGauge("cacheproxy.redis.connected", () => _connection.Multiplexer?.IsConnected == true ? 1 : 0, "{state}",
+            "1 while the Redis connection is up.");
+        _pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                FailureRatio = _options.BreakerFailureRatio,
+                SamplingDuration = _options.BreakerSamplingDuration,
+                MinimumThroughput = _options.BreakerMinimumThroughput,
+                BreakDuration = _options.BreakDuration,
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not BrokenCircuitException),
+                OnOpened = args =>
+                {
+                    Volatile.Write(ref _breakerState, (int)BreakerState.Open);
+                    Log.BreakerOpened(_logger, args.BreakDuration, Describe(args.Outcome.Exception));
+                    return default;
+                },
+                OnHalfOpened = _ =>
+                {
+                    Volatile.Write(ref _breakerState, (int)BreakerState.HalfOpen);
+                    return default;
+                },
+                OnClosed = _ =>
+                {
+                    Volatile.Write(ref _breakerState, (int)BreakerState.Closed);
+                    Log.BreakerClosed(_logger);
+                    return default;
+                },
+            })
+            .AddTimeout(_options.OperationTimeout)
+            .Build();
+        connection.WhenConnected(OnConnected);
+    }
+
+    public string TierName => Tier;
+
+    public event Action<string>? Invalidated;
+
+    public event Action? InvalidationsMayBeMissed;
+
+    internal BreakerState Breaker => (BreakerState)Volatile.Read(ref _breakerState);
+
+    public async ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken) =>
+        (await GetWithTimeToLiveAsync(key, cancellationToken))?.Entry;
+
+    public async ValueTask<SharedCacheHit?> GetWithTimeToLiveAsync(string key, CancellationToken cancellationToken)
+    {
+        if (_connection.Multiplexer is not { } redis)
+        {
+            return null;
+        }
+        var entryKey = RedisEntryFormat.EntryKey(_options.KeyPrefix, key);
+        return await RunAsync<SharedCacheHit?>("get", async token =>
+        {
+            var db = redis.GetDatabase();
+            var value = (ReadOnlyMemory<byte>?)await db.StringGetAsync(entryKey).WaitAsync(token);
+            if (value is not { } bytes)
+            {
+                return null;
+            }
+            var parsed = RedisEntryFormat.Read(key, bytes);
+            if (parsed is null)
+            {
+                Log.ValueUnreadable(_logger, entryKey);
+                return null;
+            }
+            var entry = parsed.Entry;
+            if (parsed.ChunkCount > 0)
+            {
+                // Chunks share the entry's hash slot, so one MGET reads them on a cluster too.
+                var keys = new RedisKey[parsed.ChunkCount];
+                for (var i = 0; i < keys.Length; i++)
+                {
+                    keys[i] = RedisEntryFormat.ChunkKey(entryKey, i);
+                }
+                var chunks = await db.StringGetAsync(keys).WaitAsync(token);
+                var body = new byte[parsed.BodyLength];
+                var offset = 0;
+                foreach (var chunk in chunks)
+                {
+                    if (chunk.IsNull)
+                    {
+                        return null; // a chunk expired or was lost: the entry is unusable
+                    }
+                    var part = (ReadOnlyMemory<byte>)chunk;
+                    if (offset + part.Length > body.Length)
+                    {
+                        Log.ValueUnreadable(_logger, entryKey);
+                        return null;
+                    }
+                    part.Span.CopyTo(body.AsSpan(offset));
+                    offset += part.Length;
+                }
+                if (offset != body.Length)
+                {
+                    Log.ValueUnreadable(_logger, entryKey);
+                    return null;
+                }
+                entry = Rebuild(entry, body);
+            }
+            var ttl = parsed.ExpiresAt - _time.GetUtcNow();
+            return ttl > TimeSpan.Zero ? new SharedCacheHit(entry, ttl) : null;
+        }, fallback: null, cancellationToken);
+    }
+
+    public ValueTask SetAsync(string key, CacheEntry entry, TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        if (_connection.Multiplexer is not { } redis || timeToLive <= TimeSpan.Zero)
+        {
+            return default;
+        }
+        var entryKey = RedisEntryFormat.EntryKey(_options.KeyPrefix, key);
+        var body = entry.Body;
+        var chunkCount = body.Length > _options.ChunkSize ? (body.Length + _options.ChunkSize - 1) / _options.ChunkSize : 0;
+        var value = RedisEntryFormat.Write(key, entry, _time.GetUtcNow() + timeToLive, chunkCount);
+        return new ValueTask(RunAsync("set", async token =>
+        {
+            var db = redis.GetDatabase();
+            if (chunkCount == 0)
+            {
+                await db.StringSetAsync(entryKey, value, timeToLive).WaitAsync(token);
+                return true;
+            }
+            // Entry and chunks in one MULTI/EXEC (one hash slot): readers never see a half-written body.
+            var transaction = db.CreateTransaction();
+            var writes = new List<Task>(chunkCount + 1);
+            for (var i = 0; i < chunkCount; i++)
+            {
+                var start = i * _options.ChunkSize;
+                var chunk = body.Slice(start, Math.Min(_options.ChunkSize, body.Length - start));
+                writes.Add(transaction.StringSetAsync(RedisEntryFormat.ChunkKey(entryKey, i), chunk, timeToLive));
+            }
+            writes.Add(transaction.StringSetAsync(entryKey, value, timeToLive));
+            await transaction.ExecuteAsync().WaitAsync(token);
+            return true;
+        }, fallback: false, cancellationToken));
+    }
+
+    public ValueTask RemoveAsync(string key, CancellationToken cancellationToken)
+    {
+        if (_connection.Multiplexer is not { } redis)
+        {
+            return default;
+        }
+        // Chunks of a removed entry are unreachable without it and expire with their own time to live.
+        var entryKey = RedisEntryFormat.EntryKey(_options.KeyPrefix, key);
+        return new ValueTask(RunAsync("remove", async token => await redis.GetDatabase().KeyDeleteAsync(entryKey).WaitAsync(token),
+            fallback: false, cancellationToken));
+    }
+
+    public ValueTask PublishAsync(string key, CancellationToken cancellationToken)
+    {
+        if (_connection.Multiplexer is not { } redis)
+        {
+            return default;
+        }
+        return new ValueTask(RunAsync("publish", async token => await redis.GetSubscriber().PublishAsync(_channel, key).WaitAsync(token),
+            fallback: 0L, cancellationToken));
+    }
+
+    private async Task<T> RunAsync<T>(string operation, Func<CancellationToken, Task<T>> call, T fallback, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        try
+        {
+            var result = await _pipeline.ExecuteAsync(static async (state, token) => await state(token), call, cancellationToken);
+            _telemetry.RecordOperation(Tier, operation, _time.GetElapsedTime(started), failed: false);
+            return result;
+        }
+        catch (BrokenCircuitException)
+        {
+            return fallback; // the circuit is open: Redis is skipped without cost, and was counted when it opened
+        }
+        catch (Exception ex) when (ex is TimeoutRejectedException or RedisException or TimeoutException or ObjectDisposedException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            _telemetry.RecordOperation(Tier, operation, _time.GetElapsedTime(started), failed: true);
+            Log.OperationFailed(_logger, operation, Describe(ex));
+            return fallback;
+        }
+    }
+
+    private void OnConnected(IConnectionMultiplexer redis)
+    {
+        redis.ConnectionFailed += (_, e) => Transition(e, up: false);
+        redis.ConnectionRestored += (_, e) => Transition(e, up: true);
+        _ = SubscribeAsync(redis);
+    }
+
+    /// <summary>
+    /// Subscribes to the invalidation channel, retrying until it works; never blocks or throws into the caller
+    /// (a synchronous SUBSCRIBE here once timed out under thread-pool pressure and failed a request).
+    /// StackExchange.Redis re-subscribes by itself after a reconnect. Our own publishes come back too; dropping a
+    /// key twice is harmless.
+    /// </summary>
+    private async Task SubscribeAsync(IConnectionMultiplexer redis)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                await redis.GetSubscriber().SubscribeAsync(_channel, (_, message) =>
+                {
+                    if (message.HasValue)
+                    {
+                        Invalidated?.Invoke(message!);
+                    }
+                });
+                return;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                Log.OperationFailed(_logger, "subscribe", Describe(ex));
+                InvalidationsMayBeMissed?.Invoke(); // not listening yet: nothing held locally can be trusted
+                await Task.Delay(delay, _time);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+            catch (ObjectDisposedException)
+            {
+                return; // shutting down
+            }
+        }
+    }
+
+    /// <summary>Logs each connection's change of state once, and drops the memory tier when pub/sub was interrupted.</summary>
+    private void Transition(ConnectionFailedEventArgs e, bool up)
+    {
+        var endpoint = e.EndPoint?.ToString() ?? "unknown";
+        var name = $"{e.ConnectionType}@{endpoint}";
+        if (_connected.TryGetValue(name, out var wasUp) && wasUp == up)
+        {
+            return;
+        }
+        _connected[name] = up;
+        if (up)
+        {
+            Log.ConnectionRestored(_logger, e.ConnectionType.ToString(), endpoint);
+        }
+        else
+        {
+            Log.ConnectionFailed(_logger, e.ConnectionType.ToString(), endpoint, e.FailureType.ToString(), e.Exception);
+        }
+        if (e.ConnectionType == ConnectionType.Subscription)
+        {
+            // Invalidations published while we were not listening are lost: nothing held locally can be trusted.
+            InvalidationsMayBeMissed?.Invoke();
+        }
+    }
+
+    private static CacheEntry Rebuild(CacheEntry entry, byte[] body) => new()
+    {
+        Kind = entry.Kind,
+        StatusCode = entry.StatusCode,
+        Headers = entry.Headers,
+        Body = body,
+        RequestTime = entry.RequestTime,
+        ResponseTime = entry.ResponseTime,
+        VaryHeaderNames = entry.VaryHeaderNames,
+        VaryGeneration = entry.VaryGeneration,
+        Variants = entry.Variants,
+        Tags = entry.Tags,
+        FreshnessOverride = entry.FreshnessOverride,
+    };
+
+    private static string Describe(Exception? ex) => ex switch
+    {
+        null => "unknown",
+        TimeoutRejectedException => "soft timeout",
+        _ => $"{ex.GetType().Name}: {ex.Message}",
+    };
+}

@@ -1,0 +1,46 @@
+namespace CacheProxy.Storage;
+
+/// <summary>
+/// A cache tier shared by many gateway instances (Redis). When one is registered, CacheProxy puts its memory tier
+/// in front of it: reads try memory first and fill it from a shared hit; writes and removals go to both.
+/// Implementations must never throw for an unavailable backend (treat it as a miss / dropped write) and must bound
+/// every call in time.
+/// </summary>
+public interface ISharedCacheStore : ICacheStore
+{
+    /// <summary>Gets a short, fixed name of the tier for metrics and logs (e.g. <c>redis</c>).</summary>
+    string TierName { get; }
+
+    /// <summary>Reads an entry together with how long the tier will still keep it.</summary>
+    /// <param name="key">The cache key.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The entry and its remaining time to live, or null on a miss or failure.</returns>
+    ValueTask<SharedCacheHit?> GetWithTimeToLiveAsync(string key, CancellationToken cancellationToken);
+}
+
+/// <summary>An entry read from a shared tier, with the time it has left there.</summary>
+/// <param name="Entry">The entry.</param>
+/// <param name="TimeToLive">How long the shared tier keeps it; the memory tier keeps its copy no longer.</param>
+public readonly record struct SharedCacheHit(CacheEntry Entry, TimeSpan TimeToLive);
+
+/// <summary>
+/// Carries invalidations between gateway instances, so an entry removed on one (unsafe method, purge) leaves the
+/// memory tier of every instance.
+/// </summary>
+public interface IInvalidationBus
+{
+    /// <summary>Raised when another instance invalidated <c>key</c>.</summary>
+    event Action<string>? Invalidated;
+
+    /// <summary>
+    /// Raised when invalidations may have been missed (the bus lost or regained its connection): every entry held
+    /// locally may be out of date and must be dropped.
+    /// </summary>
+    event Action? InvalidationsMayBeMissed;
+
+    /// <summary>Tells every other instance that <paramref name="key"/> is invalid.</summary>
+    /// <param name="key">The cache key.</param>
+    /// <param name="cancellationToken">Cancels the publish.</param>
+    /// <returns>A task that completes when the message was handed to the bus (or dropped on failure).</returns>
+    ValueTask PublishAsync(string key, CancellationToken cancellationToken);
+}

@@ -1,0 +1,149 @@
+using System.Net;
+using CacheProxy.Storage;
+using CacheProxy.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CacheProxy.Tests.Redis;
+
+/// <summary>Several gateway instances sharing one real redis-server.</summary>
+public sealed class RedisTierTests
+{
+    internal static Task<ProxyFixture> GatewayAsync(TestOrigin origin, string redis, Action<CacheProxy.Redis.RedisOptions>? redisOptions = null) =>
+        ProxyFixture.StartAsync(sharedOrigin: origin, systemClock: true, mapManagement: true,
+            features: b => b.AddRedis(o =>
+            {
+                o.Configuration = redis;
+                o.KeyPrefix = "test:";
+                redisOptions?.Invoke(o);
+            }));
+
+    internal static async Task<TestOrigin> OriginAsync(int bodySize = 0)
+    {
+        var origin = await TestOrigin.StartAsync();
+        origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=600";
+            var body = "body of " + c.Request.Path;
+            return c.Response.WriteAsync(bodySize > 0 ? body + new string('.', bodySize) : body);
+        };
+        return origin;
+    }
+
+    /// <summary>Waits until the gateway's Redis connection is up (its health check turns Healthy).</summary>
+    internal static async Task WaitForRedisAsync(ProxyFixture gateway)
+    {
+        var health = gateway.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while ((await health.CheckHealthAsync(r => r.Name == "redis", timeout.Token)).Status != Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy)
+        {
+            await Task.Delay(20, timeout.Token); // polling an external connection's state, bounded by the timeout
+        }
+    }
+
+    [Fact]
+    public async Task MissOnOneInstance_IsAHitOnAnother_AndSurvivesARestartOfBoth()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await OriginAsync();
+        var a = await GatewayAsync(origin, redis.Endpoint);
+        var b = await GatewayAsync(origin, redis.Endpoint);
+        await WaitForRedisAsync(a);
+        await WaitForRedisAsync(b);
+
+        var miss = await a.GetAsync("/shared");
+        var hit = await b.GetAsync("/shared");
+        await a.DisposeAsync();
+        await b.DisposeAsync();
+        await using var restarted = await GatewayAsync(origin, redis.Endpoint);
+        await WaitForRedisAsync(restarted);
+        var afterRestart = await restarted.GetAsync("/shared");
+
+        Assert.Contains("fwd=miss", miss.CacheStatus());
+        Assert.StartsWith("CacheProxy; hit", hit.CacheStatus());
+        Assert.Equal("body of /shared", await hit.Content.ReadAsStringAsync());
+        Assert.StartsWith("CacheProxy; hit", afterRestart.CacheStatus());
+        Assert.Equal(1, origin.Calls);
+    }
+
+    [Fact]
+    public async Task InvalidationOnOneInstance_ReachesTheMemoryTierOfAnother()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await OriginAsync();
+        await using var a = await GatewayAsync(origin, redis.Endpoint);
+        await using var b = await GatewayAsync(origin, redis.Endpoint);
+        await WaitForRedisAsync(a);
+        await WaitForRedisAsync(b);
+        await a.GetAsync("/item");
+        await b.GetAsync("/item"); // now in b's memory tier too
+        var heard = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.Services.GetRequiredService<IInvalidationBus>().Invalidated += key => heard.TrySetResult(key);
+
+        await a.Client.PostAsync("/item", new StringContent("change"));
+        await heard.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var afterInvalidation = await b.GetAsync("/item");
+
+        Assert.Contains("fwd=miss", afterInvalidation.CacheStatus());
+        Assert.Equal(3, origin.Calls); // GET, POST, GET again
+    }
+
+    [Fact]
+    public async Task LargeBodies_AreStoredInChunks_AndReadBackWhole()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await OriginAsync(bodySize: 10_000);
+        await using var a = await GatewayAsync(origin, redis.Endpoint, o => o.ChunkSize = 1024);
+        await using var b = await GatewayAsync(origin, redis.Endpoint, o => o.ChunkSize = 1024);
+        await WaitForRedisAsync(a);
+        await WaitForRedisAsync(b);
+
+        var first = await (await a.GetAsync("/big")).Content.ReadAsStringAsync();
+        var hit = await b.GetAsync("/big");
+
+        Assert.StartsWith("CacheProxy; hit", hit.CacheStatus());
+        Assert.Equal(first, await hit.Content.ReadAsStringAsync());
+        var keys = await redis.CliAsync("--scan", "--pattern", "test:e:*");
+        Assert.Equal(11, keys.Split('\n').Length); // the entry and ten 1 KiB chunks
+        Assert.All(keys.Split('\n'), k => Assert.Matches(@"^test:e:\{[0-9a-f]{32}\}(:c:\d+)?$", k));
+    }
+
+    [Fact]
+    public async Task CorruptValueUnderAKey_IsAMiss_NeverAWrongResponse()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await OriginAsync();
+        await using (var a = await GatewayAsync(origin, redis.Endpoint))
+        {
+            await WaitForRedisAsync(a);
+            await a.GetAsync("/corrupt");
+        }
+        var key = Assert.Single((await redis.CliAsync("--scan", "--pattern", "test:e:*")).Split('\n'));
+        await redis.CliAsync("SET", key, "garbage that is not an entry", "EX", "600");
+        await using var b = await GatewayAsync(origin, redis.Endpoint);
+        await WaitForRedisAsync(b);
+
+        var response = await b.GetAsync("/corrupt");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("body of /corrupt", await response.Content.ReadAsStringAsync());
+        Assert.Contains("fwd=miss", response.CacheStatus());
+        Assert.Equal(2, origin.Calls);
+        Assert.Contains(b.Logs.GetSnapshot(), r => r.Id.Name == "RedisValueUnreadable");
+    }
+
+    [Fact]
+    public async Task EntriesInRedis_ExpireByThemselves()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await OriginAsync();
+        await using var a = await GatewayAsync(origin, redis.Endpoint);
+        await WaitForRedisAsync(a);
+
+        await a.GetAsync("/ttl");
+
+        var key = Assert.Single((await redis.CliAsync("--scan", "--pattern", "test:e:*")).Split('\n'));
+        var ttl = long.Parse(await redis.CliAsync("PTTL", key), System.Globalization.CultureInfo.InvariantCulture);
+        // max-age=600 and no validator: kept for its freshness plus StaleRetention for unreachable-upstream serving.
+        Assert.InRange(ttl, 1, (long)TimeSpan.FromSeconds(600 + 3600).TotalMilliseconds);
+    }
+}

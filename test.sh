@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs every test: installs what the tests need when it is missing (Node.js and curl for the conformance run,
+# Runs every test: installs what the tests need when it is missing (redis-server and redis-cli for the Redis
+# tier's tests, Node.js and curl for the conformance run,
 # promtool from Debian's prometheus package for the alerting rules, the conformance suite itself from npm), then
 # the .NET test suite and the RFC 9111 conformance suite.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)   # the Redis tier's tests start their own servers
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)   # promtool checks docs/operations/alerts.yml

@@ -104,12 +104,12 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus
         return await RunAsync<SharedCacheHit?>("get", async token =>
         {
             var db = redis.GetDatabase();
-            var value = (ReadOnlyMemory<byte>?)await db.StringGetAsync(entryKey).WaitAsync(token);
-            if (value is not { } bytes)
+            var value = await db.StringGetAsync(entryKey).WaitAsync(token);
+            if (value.IsNull)
             {
-                return null;
+                return null; // a plain miss (RedisValue.Null converts to empty memory, not to null: test IsNull first)
             }
-            var parsed = RedisEntryFormat.Read(key, bytes);
+            var parsed = RedisEntryFormat.Read(key, (ReadOnlyMemory<byte>)value);
             if (parsed is null)
             {
                 Log.ValueUnreadable(_logger, entryKey);

@@ -109,7 +109,15 @@ internal sealed class RedisConnection : IHostedService, IAsyncDisposable
         }
         if (_owned && _multiplexer is not null)
         {
-            await _multiplexer.CloseAsync();
+            // Shutdown must not wait on a paused or dead Redis: close without waiting for pending commands, bounded.
+            try
+            {
+                await _multiplexer.CloseAsync(allowCommandsToComplete: false).WaitAsync(_options.ConnectTimeout);
+            }
+            catch (Exception ex) when (ex is TimeoutException or RedisException)
+            {
+                // closing is best effort; Dispose below drops the sockets
+            }
             _multiplexer.Dispose();
         }
     }

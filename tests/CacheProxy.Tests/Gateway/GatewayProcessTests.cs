@@ -118,4 +118,53 @@ public sealed class GatewayProcessTests
         Assert.Equal(await first.Content.ReadAsStringAsync(), await second.Content.ReadAsStringAsync());
         Assert.StartsWith("CacheProxy; hit", second.CacheStatus());
     }
+
+    [Fact]
+    public async Task Production_WithRedis_HitsAfterARestart_AndAnswers200WhileRedisIsStopped()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await TestOrigin.StartAsync();
+        origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=600";
+            return c.Response.WriteAsync("from origin " + c.Request.Path);
+        };
+        var redisSetting = ("CacheProxy__Redis__Configuration", redis.Endpoint);
+        using var http = new HttpClient();
+
+        await using (var first = GatewayProcess.Start("Production", origin.Address, redisSetting))
+        {
+            await first.WaitStartedAsync();
+            await WaitHealthyAsync(http, first);
+            await http.SendAsync(SameHost($"http://127.0.0.1:{first.PublicPort}/kept"));
+            await first.StopGracefullyAsync(); // as a deploy does: in-flight work (the Redis write) completes
+            Assert.Equal(0, first.ExitCode);
+        }
+        await using var second = GatewayProcess.Start("Production", origin.Address, redisSetting);
+        await second.WaitStartedAsync();
+        await WaitHealthyAsync(http, second);
+        var afterRestart = await http.SendAsync(SameHost($"http://127.0.0.1:{second.PublicPort}/kept"));
+        await redis.KillAsync();
+        var whileDown = await http.GetAsync($"http://127.0.0.1:{second.PublicPort}/new");
+        var health = await http.GetStringAsync($"http://127.0.0.1:{second.ManagementPort}/health");
+
+        Assert.StartsWith("CacheProxy; hit", afterRestart.CacheStatus());
+        Assert.Equal(HttpStatusCode.OK, whileDown.StatusCode);
+        Assert.Equal("from origin /new", await whileDown.Content.ReadAsStringAsync());
+        Assert.Equal(2, origin.Calls);
+        Assert.Equal("Degraded", health);
+    }
+
+    /// <summary>The host is part of the cache key; a restarted gateway here listens on a new port, a real one keeps its name.</summary>
+    private static HttpRequestMessage SameHost(string url) => new(HttpMethod.Get, url) { Headers = { Host = "gateway.example" } };
+
+    /// <summary>Waits for /health to say Healthy: the gateway's Redis connection is up (bounded polling of a real process).</summary>
+    private static async Task WaitHealthyAsync(HttpClient http, GatewayProcess gateway)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await http.GetStringAsync($"http://127.0.0.1:{gateway.ManagementPort}/health", timeout.Token) != "Healthy")
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+    }
 }

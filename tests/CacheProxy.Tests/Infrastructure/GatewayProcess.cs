@@ -123,6 +123,20 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public Task WaitExitAsync() => _process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
 
+    /// <summary>Stops the gateway as a deploy does: SIGTERM, then waits for it to drain and exit.</summary>
+    public async Task StopGracefullyAsync()
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill!.WaitForExitAsync();
+        }
+        await WaitExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

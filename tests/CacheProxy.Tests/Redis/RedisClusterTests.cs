@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using CacheProxy.Storage;
+using CacheProxy.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using static CacheProxy.Tests.Redis.RedisTierTests;
+
+namespace CacheProxy.Tests.Redis;
+
+/// <summary>The same shared-cache behaviour on a Redis Cluster of three masters that the test builds itself.</summary>
+public sealed class RedisClusterTests
+{
+    private static async Task<RedisServer[]> StartClusterAsync()
+    {
+        var nodes = new RedisServer[3];
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            nodes[i] = await RedisServer.StartAsync("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000");
+        }
+        var info = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { "--cluster", "create" }.Concat(nodes.Select(n => n.Endpoint)).Concat(["--cluster-replicas", "0", "--cluster-yes"]))
+        {
+            info.ArgumentList.Add(arg);
+        }
+        using var create = Process.Start(info)!;
+        var output = await create.StandardOutput.ReadToEndAsync();
+        await create.WaitForExitAsync();
+        Assert.True(create.ExitCode == 0, output);
+        Assert.Contains("All 16384 slots covered", output, StringComparison.Ordinal); // create returns once the cluster has joined
+        return nodes;
+    }
+
+    [Fact]
+    public async Task ThreeMasters_SharedHits_ChunkedBodies_AndInvalidation()
+    {
+        var nodes = await StartClusterAsync();
+        try
+        {
+            await using var origin = await OriginAsync(bodySize: 5000);
+            var endpoints = string.Join(",", nodes.Select(n => n.Endpoint));
+            await using var a = await GatewayAsync(origin, endpoints, o => o.ChunkSize = 1024);
+            await using var b = await GatewayAsync(origin, endpoints, o => o.ChunkSize = 1024);
+            await WaitForRedisAsync(a);
+            await WaitForRedisAsync(b);
+
+            // Many keys, so entries (and their chunks) land on every master.
+            for (var i = 0; i < 12; i++)
+            {
+                await a.GetAsync($"/c/{i}");
+            }
+            for (var i = 0; i < 12; i++)
+            {
+                var hit = await b.GetAsync($"/c/{i}");
+                Assert.StartsWith("CacheProxy; hit", hit.CacheStatus());
+                Assert.StartsWith($"body of /c/{i}", await hit.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            }
+            Assert.Equal(12, origin.Calls);
+            var perNode = await Task.WhenAll(nodes.Select(n => n.CliAsync("DBSIZE")));
+            Assert.All(perNode, size => Assert.NotEqual("0", size));
+
+            var heard = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            b.Services.GetRequiredService<IInvalidationBus>().Invalidated += key => heard.TrySetResult();
+            await a.Client.DeleteAsync("/c/3");
+            await heard.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Contains("fwd=miss", (await b.GetAsync("/c/3")).CacheStatus());
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+}

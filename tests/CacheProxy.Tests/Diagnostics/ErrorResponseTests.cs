@@ -79,9 +79,10 @@ public sealed class ErrorResponseTests
             }
         }
 
+        await proxy.WaitForLogAsync("UpstreamProtocolError", 2); // logged once the aborted response is over
+        await proxy.WaitForLogAsync("IncompleteBodyNotStored", 2);
         Assert.Equal(2, origin.Calls);
-        Assert.Contains(proxy.Logs.GetSnapshot(), r => r.Id.Name == "UpstreamProtocolError" && r.Category == "CacheProxy.Upstream");
-        Assert.Contains(proxy.Logs.GetSnapshot(), r => r.Id.Name == "IncompleteBodyNotStored");
+        Assert.All(proxy.Logs.GetSnapshot().Where(r => r.Id.Name == "UpstreamProtocolError"), r => Assert.Equal("CacheProxy.Upstream", r.Category));
         Assert.All(errors.GetMeasurementSnapshot(), m => Assert.Equal("upstream-protocol", m.Tags["category"]));
         Assert.Equal(2, errors.GetMeasurementSnapshot().Count);
     }

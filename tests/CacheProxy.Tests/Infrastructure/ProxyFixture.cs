@@ -41,6 +41,20 @@ public sealed class ProxyFixture : IAsyncDisposable
     /// <summary>Gets every log record the proxy wrote, at Debug and above, with its scopes.</summary>
     public FakeLogCollector Logs => _app.Services.GetRequiredService<FakeLogCollector>();
 
+    /// <summary>
+    /// Waits until <paramref name="count"/> events named <paramref name="eventName"/> were logged. Work that follows
+    /// a response (storing it, logging a failure) can finish after the client has its answer; the event is the signal.
+    /// </summary>
+    public async Task WaitForLogAsync(string eventName, int count = 1)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (Logs.GetSnapshot().Count(r => r.Id.Name == eventName) < count)
+        {
+            await Task.Yield();
+            timeout.Token.ThrowIfCancellationRequested();
+        }
+    }
+
     public static async Task<ProxyFixture> StartAsync(Action<CacheProxyOptions>? configure = null, Action<WebApplication>? pipeline = null,
         string? upstream = null, TimeSpan? activityTimeout = null, Action<WebApplication>? earlyPipeline = null, bool mapManagement = false,
         TestOrigin? sharedOrigin = null, Action<CacheProxy.Hosting.ICacheProxyBuilder>? features = null, bool systemClock = false)

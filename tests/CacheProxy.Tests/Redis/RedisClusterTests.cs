@@ -25,7 +25,17 @@ public sealed class RedisClusterTests
         var output = await create.StandardOutput.ReadToEndAsync();
         await create.WaitForExitAsync();
         Assert.True(create.ExitCode == 0, output);
-        Assert.Contains("All 16384 slots covered", output, StringComparison.Ordinal); // create returns once the cluster has joined
+        Assert.Contains("All 16384 slots covered", output, StringComparison.Ordinal);
+        // create returns when the nodes have met; every node must also agree the cluster is up (config epochs
+        // propagated) before clients write, or writes meet CLUSTERDOWN and are dropped. Bounded polling of the nodes.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        foreach (var node in nodes)
+        {
+            while (!(await node.CliAsync("CLUSTER", "INFO")).Contains("cluster_state:ok", StringComparison.Ordinal))
+            {
+                await Task.Delay(50, timeout.Token);
+            }
+        }
         return nodes;
     }
 
@@ -47,10 +57,13 @@ public sealed class RedisClusterTests
             {
                 await a.GetAsync($"/c/{i}");
             }
+            await WaitForStoredAsync(a, 12);
             for (var i = 0; i < 12; i++)
             {
                 var hit = await b.GetAsync($"/c/{i}");
-                Assert.StartsWith("CacheProxy; hit", hit.CacheStatus());
+                Assert.True(hit.CacheStatus().StartsWith("CacheProxy; hit", StringComparison.Ordinal),
+                    $"/c/{i}: {hit.CacheStatus()}; Redis failures on a: " + string.Join(" | ",
+                        a.Logs.GetSnapshot().Where(r => r.Id.Name == "RedisOperationFailed").Select(r => r.Message)));
                 Assert.StartsWith($"body of /c/{i}", await hit.Content.ReadAsStringAsync(), StringComparison.Ordinal);
             }
             Assert.Equal(12, origin.Calls);

@@ -14,8 +14,13 @@ public sealed class RedisTierTests
             {
                 o.Configuration = redis;
                 o.KeyPrefix = "test:";
+                // Generous for tests that are not about timeouts: a loaded CI machine must not drop their writes.
+                o.OperationTimeout = TimeSpan.FromSeconds(2);
                 redisOptions?.Invoke(o);
             }));
+
+    /// <summary>A response is stored after its body reached the client; ResponseStored is the signal.</summary>
+    internal static Task WaitForStoredAsync(ProxyFixture gateway, int count) => gateway.WaitForLogAsync("ResponseStored", count);
 
     internal static async Task<TestOrigin> OriginAsync(int bodySize = 0)
     {
@@ -51,6 +56,7 @@ public sealed class RedisTierTests
         await WaitForRedisAsync(b);
 
         var miss = await a.GetAsync("/shared");
+        await WaitForStoredAsync(a, 1);
         var hit = await b.GetAsync("/shared");
         var logsOfA = a.Logs.GetSnapshot();
         await a.DisposeAsync();
@@ -77,6 +83,7 @@ public sealed class RedisTierTests
         await WaitForRedisAsync(a);
         await WaitForRedisAsync(b);
         await a.GetAsync("/item");
+        await WaitForStoredAsync(a, 1);
         await b.GetAsync("/item"); // now in b's memory tier too
         var heard = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         b.Services.GetRequiredService<IInvalidationBus>().Invalidated += key => heard.TrySetResult(key);
@@ -100,6 +107,7 @@ public sealed class RedisTierTests
         await WaitForRedisAsync(b);
 
         var first = await (await a.GetAsync("/big")).Content.ReadAsStringAsync();
+        await WaitForStoredAsync(a, 1);
         var hit = await b.GetAsync("/big");
 
         Assert.StartsWith("CacheProxy; hit", hit.CacheStatus());
@@ -118,6 +126,7 @@ public sealed class RedisTierTests
         {
             await WaitForRedisAsync(a);
             await a.GetAsync("/corrupt");
+            await WaitForStoredAsync(a, 1);
         }
         var key = Assert.Single((await redis.CliAsync("--scan", "--pattern", "test:e:*")).Split('\n'));
         await redis.CliAsync("SET", key, "garbage that is not an entry", "EX", "600");
@@ -142,6 +151,7 @@ public sealed class RedisTierTests
         await WaitForRedisAsync(a);
 
         await a.GetAsync("/ttl");
+        await WaitForStoredAsync(a, 1);
 
         var key = Assert.Single((await redis.CliAsync("--scan", "--pattern", "test:e:*")).Split('\n'));
         var ttl = long.Parse(await redis.CliAsync("PTTL", key), System.Globalization.CultureInfo.InvariantCulture);

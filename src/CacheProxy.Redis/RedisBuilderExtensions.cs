@@ -12,7 +12,7 @@ public static class RedisBuilderExtensions
 {
     /// <summary>
     /// Puts Redis behind the memory tier as the cache shared by every gateway instance, with pub/sub invalidation
-    /// between them. Configured from <c>CacheProxy:Redis</c> (or an <c>IConnectionMultiplexer</c> in DI), then by
+    /// between them and request collapsing across them. Configured from <c>CacheProxy:Redis</c> (or an <c>IConnectionMultiplexer</c> in DI), then by
     /// <paramref name="configure"/>.
     /// </summary>
     /// <param name="builder">The CacheProxy builder.</param>
@@ -33,6 +33,7 @@ public static class RedisBuilderExtensions
         services.TryAddSingleton<RedisCacheStore>();
         services.TryAddSingleton<ISharedCacheStore>(sp => sp.GetRequiredService<RedisCacheStore>());
         services.TryAddSingleton<IInvalidationBus>(sp => sp.GetRequiredService<RedisCacheStore>());
+        services.TryAddSingleton<ICacheFillCoordinator>(sp => sp.GetRequiredService<RedisCacheStore>());
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", HealthStatus.Degraded, ["ready", "redis"]);
         return builder;
     }

@@ -25,8 +25,11 @@ internal enum BreakerState
 /// circuit opens, nothing at all until a probe succeeds. Failures never escape: a read is a miss, a write is
 /// dropped, and both are counted.
 /// </summary>
-internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus
+internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICacheFillCoordinator
 {
+    // Deletes the claim only if it is still ours: a claim that outlived its lease may belong to another instance now.
+    private const string ReleaseScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
     private const string Tier = "redis";
 
     private readonly RedisConnection _connection;
@@ -36,6 +39,8 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus
     private readonly CacheStoreTelemetry _telemetry;
     private readonly ResiliencePipeline _pipeline;
     private readonly RedisChannel _channel;
+    private readonly RedisChannel _releasedChannel;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _releaseWaiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _connected = new();
     private int _breakerState;
 
@@ -48,6 +53,7 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus
         _logger = loggers.CreateLogger(LogCategories.Store);
         _telemetry = telemetry;
         _channel = RedisChannel.Literal(_options.KeyPrefix + "invalidate");
+        _releasedChannel = RedisChannel.Literal(_options.KeyPrefix + "released");
         telemetry.Meter.CreateObservableGauge("cacheproxy.redis.breaker_state", () => Volatile.Read(ref _breakerState), "{state}",
             "Redis circuit breaker: 0 closed, 1 open, 2 half-open.");
         telemetry.Meter.CreateObservableGauge("cacheproxy.redis.connected", () => _connection.Multiplexer?.IsConnected == true ? 1 : 0, "{state}",
@@ -209,6 +215,47 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus
             fallback: 0L, cancellationToken));
     }
 
+    public async ValueTask<IAsyncDisposable?> TryClaimAsync(string key, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        if (_connection.Multiplexer is not { } redis)
+        {
+            return NoClaim.Instance; // no coordination without Redis: every instance may fetch
+        }
+        var claimKey = RedisEntryFormat.ClaimKey(_options.KeyPrefix, key);
+        var token = Guid.NewGuid().ToString("N");
+        // If Redis cannot answer, fetching is allowed (fallback true): a dead Redis must not stall misses.
+        var claimed = await RunAsync("claim", async t => await redis.GetDatabase().StringSetAsync(claimKey, token, lease, When.NotExists).WaitAsync(t),
+            fallback: true, cancellationToken);
+        return claimed ? new Claim(this, redis, key, claimKey, token) : null;
+    }
+
+    public async ValueTask<bool> WaitForReleaseAsync(string key, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_connection.Multiplexer is not { } redis)
+        {
+            return true;
+        }
+        var waiter = _releaseWaiters.GetOrAdd(key, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        // The claim may have been released between our failed claim and registering the waiter: look once.
+        var stillClaimed = await RunAsync("claim", async t => await redis.GetDatabase().KeyExistsAsync(RedisEntryFormat.ClaimKey(_options.KeyPrefix, key)).WaitAsync(t),
+            fallback: false, cancellationToken);
+        if (!stillClaimed)
+        {
+            _releaseWaiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(key, waiter));
+            return true;
+        }
+        try
+        {
+            await waiter.Task.WaitAsync(timeout, _time, cancellationToken);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            _releaseWaiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(key, waiter));
+            return false;
+        }
+    }
+
     private async Task<T> RunAsync<T>(string operation, Func<CancellationToken, Task<T>> call, T fallback, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
@@ -251,11 +298,19 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus
         {
             try
             {
-                await redis.GetSubscriber().SubscribeAsync(_channel, (_, message) =>
+                var subscriber = redis.GetSubscriber();
+                await subscriber.SubscribeAsync(_channel, (_, message) =>
                 {
                     if (message.HasValue)
                     {
                         Invalidated?.Invoke(message!);
+                    }
+                });
+                await subscriber.SubscribeAsync(_releasedChannel, (_, message) =>
+                {
+                    if (message.HasValue && _releaseWaiters.TryRemove(message!, out var waiter))
+                    {
+                        waiter.TrySetResult();
                     }
                 });
                 return;
@@ -297,6 +352,25 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus
             // Invalidations published while we were not listening are lost: nothing held locally can be trusted.
             InvalidationsMayBeMissed?.Invoke();
         }
+    }
+
+    /// <summary>The claim of one fetch: released (if still ours) and announced to every instance when disposed.</summary>
+    private sealed class Claim(RedisCacheStore store, IConnectionMultiplexer redis, string key, string claimKey, string token) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await store.RunAsync("release", async t => await redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [claimKey], [token]).WaitAsync(t),
+                fallback: RedisResult.Create(0), CancellationToken.None);
+            await store.RunAsync("publish", async t => await redis.GetSubscriber().PublishAsync(store._releasedChannel, key).WaitAsync(t),
+                fallback: 0L, CancellationToken.None);
+        }
+    }
+
+    private sealed class NoClaim : IAsyncDisposable
+    {
+        public static readonly NoClaim Instance = new();
+
+        public ValueTask DisposeAsync() => default;
     }
 
     private static CacheEntry Rebuild(CacheEntry entry, byte[] body) => new()

@@ -12,7 +12,10 @@ namespace CacheProxy.Redis;
 /// <item><c>cacheproxy:e:{H}</c> — the entry, H = 32 hex digits of SHA-256 of the cache key. The braces are a Redis
 /// Cluster hash tag: an entry and its chunks live in one slot, so they are written in one transaction.</item>
 /// <item><c>cacheproxy:e:{H}:c:N</c> — body chunk N (from 0) of a chunked body.</item>
+/// <item><c>cacheproxy:l:{H}</c> — the claim of the instance fetching the key (cross-instance collapsing): a random
+/// token, set with NX and a lease (PX), deleted only by its owner.</item>
 /// <item><c>cacheproxy:invalidate</c> — the pub/sub channel of invalidated cache keys.</item>
+/// <item><c>cacheproxy:released</c> — the pub/sub channel of released claims (waiting instances look again).</item>
 /// </list>
 /// <para>Value (little-endian, strings length-prefixed UTF-8): "CP", format version (1), the full cache key (a
 /// different key under the same hash is a miss), kind, status, request time, response time, expiry (UTC ticks),
@@ -24,8 +27,11 @@ internal static class RedisEntryFormat
 {
     public const byte Version = 1;
 
-    public static string EntryKey(string prefix, string cacheKey) =>
-        string.Concat(prefix, "e:{", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cacheKey)), 0, 16), "}");
+    public static string EntryKey(string prefix, string cacheKey) => string.Concat(prefix, "e:{", Hash(cacheKey), "}");
+
+    public static string ClaimKey(string prefix, string cacheKey) => string.Concat(prefix, "l:{", Hash(cacheKey), "}");
+
+    private static string Hash(string cacheKey) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cacheKey)), 0, 16);
 
     public static string ChunkKey(string entryKey, int index) => string.Concat(entryKey, ":c:", index.ToString(System.Globalization.CultureInfo.InvariantCulture));
 

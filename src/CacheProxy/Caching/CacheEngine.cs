@@ -31,9 +31,12 @@ internal sealed class CacheEngine
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _flights = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
 
+    private readonly ICacheFillCoordinator? _coordinator;
+
     public CacheEngine(ICacheStore store, IOptionsMonitor<CacheProxyOptions> options, TimeProvider time,
-        ILoggerFactory loggers, CacheProxyMetrics metrics, IServiceScopeFactory scopes)
+        ILoggerFactory loggers, CacheProxyMetrics metrics, IServiceScopeFactory scopes, ICacheFillCoordinator? coordinator = null)
     {
+        _coordinator = coordinator;
         _store = store;
         _options = new OptionsSnapshot(options);
         _time = time;
@@ -265,7 +268,24 @@ internal sealed class CacheEngine
             }
             try
             {
-                await ForwardAsync(context, next, NewExchange(context, key, keyHash, routeId, route, requestCc, reason));
+                // Across instances: claim the fetch, or wait for the instance that holds the claim and serve what it stored.
+                var claim = _coordinator is null ? null : await _coordinator.TryClaimAsync(key, options.CollapseTimeout, CancellationToken.None);
+                if (_coordinator is not null && claim is null
+                    && await AnswerAfterOtherInstanceAsync(context, routeId, key, keyHash, requestCc, requestNoCache, options, started))
+                {
+                    return;
+                }
+                try
+                {
+                    await ForwardAsync(context, next, NewExchange(context, key, keyHash, routeId, route, requestCc, reason));
+                }
+                finally
+                {
+                    if (claim is not null)
+                    {
+                        await claim.DisposeAsync();
+                    }
+                }
             }
             finally
             {
@@ -275,6 +295,46 @@ internal sealed class CacheEngine
             return;
         }
         await ForwardAsync(context, next, NewExchange(context, key, keyHash, routeId, route, requestCc, reason));
+    }
+
+    /// <summary>
+    /// Another instance holds the claim on this key: wait (bounded) for it to store the response and serve that.
+    /// Returns false when this instance must go upstream itself.
+    /// </summary>
+    private async Task<bool> AnswerAfterOtherInstanceAsync(HttpContext context, string routeId, string key, string keyHash,
+        CacheControl requestCc, bool requestNoCache, CacheProxyOptions options, long started)
+    {
+        Interlocked.Increment(ref _collapsedWaiters);
+        bool released;
+        try
+        {
+            released = await _coordinator!.WaitForReleaseAsync(key, options.CollapseTimeout, CancellationToken.None);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _collapsedWaiters);
+        }
+        if (!released)
+        {
+            Log.CollapseWaitTimedOut(_logger, options.CollapseTimeout, keyHash);
+            _metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "timeout"));
+            return false;
+        }
+        var (entry, _) = await LookupAsync(key, context.Request);
+        if (entry is not null)
+        {
+            var policy = StoredPolicy.For(entry, options);
+            var age = policy.CurrentAge(entry, _time.GetUtcNow());
+            if (CanReuse(policy, age, requestCc, requestNoCache, out var stale) && !stale)
+            {
+                _metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "served"));
+                await WriteStoredAsync(context, routeId, entry, policy, age, "hit; detail=collapsed");
+                RecordHit(routeId, started);
+                return true;
+            }
+        }
+        _metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "not_stored"));
+        return false;
     }
 
     private void RecordHit(string routeId, long started)

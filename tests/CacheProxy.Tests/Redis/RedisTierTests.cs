@@ -158,4 +158,43 @@ public sealed class RedisTierTests
         // max-age=600 and no validator: kept for its freshness plus StaleRetention for unreachable-upstream serving.
         Assert.InRange(ttl, 1, (long)TimeSpan.FromSeconds(600 + 3600).TotalMilliseconds);
     }
+
+    [Fact]
+    public async Task ConcurrentMissesOnTwoInstances_CauseOneUpstreamRequest()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await TestOrigin.StartAsync();
+        var upstreamEntered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        origin.Handler = async c =>
+        {
+            upstreamEntered.TrySetResult();
+            await release.Task;
+            c.Response.Headers.CacheControl = "max-age=600";
+            await c.Response.WriteAsync("fetched once");
+        };
+        await using var a = await GatewayAsync(origin, redis.Endpoint);
+        await using var b = await GatewayAsync(origin, redis.Endpoint);
+        await WaitForRedisAsync(a);
+        await WaitForRedisAsync(b);
+        var engineOfB = b.Services.GetRequiredService<CacheProxy.Caching.CacheEngine>();
+
+        var fromA = a.GetAsync("/once");
+        await upstreamEntered.Task.WaitAsync(TimeSpan.FromSeconds(30)); // A holds the claim and is upstream
+        var fromB = b.GetAsync("/once");
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (engineOfB.CollapsedWaiters == 0)
+            {
+                await Task.Yield();
+                timeout.Token.ThrowIfCancellationRequested();
+            }
+        }
+        release.SetResult();
+        var responses = await Task.WhenAll(fromA, fromB);
+
+        Assert.Equal(1, origin.Calls);
+        Assert.Equal("fetched once", await responses[1].Content.ReadAsStringAsync());
+        Assert.Contains("detail=collapsed", responses[1].CacheStatus());
+    }
 }

@@ -55,9 +55,13 @@ public sealed partial class OperationsDocsTests
     [GeneratedRegex("cacheproxy_[a-z_]+")]
     private static partial Regex MetricName();
 
-    /// <summary>Traffic that makes every instrument report: miss, hit, bypass, eviction, refused call, upstream error.</summary>
+    /// <summary>
+    /// A gateway with the Redis tier, and traffic that makes every instrument report: miss, hit, bypass, eviction,
+    /// refused call, upstream error.
+    /// </summary>
     private static async Task<string> ScrapeAfterTrafficAsync()
     {
+        await using var redis = await RedisServer.StartAsync();
         var origin = await TestOrigin.StartAsync();
         var body = new string('x', 300_000);
         origin.Handler = c =>
@@ -66,7 +70,8 @@ public sealed partial class OperationsDocsTests
             return c.Response.WriteAsync(body);
         };
         await using var gateway = GatewayProcess.Start("Production", origin.Address,
-            ("CacheProxy__MemoryTierSizeLimit", "1048576"), ("CacheProxy__MaxObjectSize", "400000"));
+            ("CacheProxy__MemoryTierSizeLimit", "1048576"), ("CacheProxy__MaxObjectSize", "400000"),
+            ("CacheProxy__Redis__Configuration", redis.Endpoint));
         await gateway.WaitStartedAsync();
         using var http = new HttpClient();
         var publicBase = $"http://127.0.0.1:{gateway.PublicPort}";

@@ -453,7 +453,9 @@ internal sealed class CacheEngine
         {
             context.Features.Set(original);
         }
-        var upstreamFailed = context.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None };
+        // A client that left (canceled, connection gone) is not an upstream failure: it stays a miss.
+        var upstreamFailed = context.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None } forwarderError
+            && ErrorShapingMiddleware.Classify(forwarderError).Category != ErrorCategory.Client;
         RecordUpstream(context, exchange.RouteId, started, exchange.UpstreamStatus);
         var outcome = capture.Mode == CaptureMode.Swallow
             ? (exchange.ServeStaleOnError ? CacheOutcome.Stale : CacheOutcome.Revalidated)

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Load test of the Redis tier, loopback only and bounded in time: two gateways in front of the ceiling app, one
+# with the Redis tier and one without, both with a 2 MiB memory tier, under random GETs over KEYS distinct
+# 1 KiB objects (more than the memory tier holds). Prints req/s, p99 and the memory-tier hit ratio.
+#   tests/load/redis.sh [seconds-per-run=10] [connections=64] [keys=5000]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+duration="${1:-10}"; connections="${2:-64}"; export KEYS="${3:-5000}"
+work="$here/.work"; mkdir -p "$work"
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server" >&2; exit 1; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+redis_port=$(free_port); ceiling_port=$(free_port)
+on_port=$(free_port); on_mgmt=$(free_port); off_port=$(free_port); off_mgmt=$(free_port)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+dotnet build "$here/Ceiling" -c Release -v q -nologo >"$work/build.log" 2>&1
+dotnet build "$root/samples/CacheProxy.Gateway" -c Release -v q -nologo >>"$work/build.log" 2>&1
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
+pids+=($!)
+ASPNETCORE_URLS="http://127.0.0.1:$ceiling_port" dotnet "$here/Ceiling/bin/Release/net10.0/Ceiling.dll" >"$work/ceiling.log" 2>&1 &
+pids+=($!)
+gateway() { # public-port management-port [redis]
+  env ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning CacheProxy__MemoryTierSizeLimit=2097152 CacheProxy__MaxObjectSize=65536 \
+  ${3:+CacheProxy__Redis__Configuration=127.0.0.1:$redis_port} \
+  Kestrel__Endpoints__Public__Url="http://127.0.0.1:$1" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$2" \
+  ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$ceiling_port/" \
+    dotnet "$root/samples/CacheProxy.Gateway/bin/Release/net10.0/CacheProxy.Gateway.dll" >"$work/gateway-$1.log" 2>&1 &
+  pids+=($!)
+}
+gateway "$on_port" "$on_mgmt" redis
+gateway "$off_port" "$off_mgmt"
+for _ in $(seq 1 150); do
+  curl -fs "http://127.0.0.1:$on_mgmt/health" 2>/dev/null | grep -q Healthy && curl -fs "http://127.0.0.1:$off_mgmt/health" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+# Fill Redis with every key once (and warm both gateways' code paths).
+for k in $(seq 0 $((KEYS - 1))); do printf 'url = "http://127.0.0.1:%s/1k?k=%s"\noutput = "/dev/null"\n' "$on_port" "$k"; done >"$work/fill.curl"
+curl -s -K "$work/fill.curl"
+timeout 30 wrk -t2 -c"$connections" -d2s -s "$here/random-keys.lua" "http://127.0.0.1:$off_port" >/dev/null
+
+gets() { # management port, tier -> count of store gets
+  curl -fs "http://127.0.0.1:$1/metrics" | awk -v t="$2" '$0 ~ /^cacheproxy_store_duration_seconds_count/ && $0 ~ "tier=\""t"\"" && $0 ~ /operation="get"/ {s+=$NF} END {print s+0}'
+}
+measure() { # url -> "rps p99ms"
+  local out; out=$(timeout $((duration + 30)) wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$here/random-keys.lua" "$1")
+  echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")"
+}
+
+echo "| gateway | req/s | p99 ms | memory-tier hit ratio | answered from Redis |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+mem0=$(gets "$on_mgmt" memory); redis0=$(gets "$on_mgmt" redis)
+read -r on_rps on_p99 < <(measure "http://127.0.0.1:$on_port")
+mem1=$(gets "$on_mgmt" memory); redis1=$(gets "$on_mgmt" redis)
+read -r off_rps off_p99 < <(measure "http://127.0.0.1:$off_port")
+curl -fs "http://127.0.0.1:$off_mgmt/metrics" | grep -E '^cacheproxy_(requests_total|memory_entries|memory_bytes|memory_evictions_total|store_duration_seconds_count)' >"$work/off-metrics.txt"
+offmem=$(curl -fs "http://127.0.0.1:$off_mgmt/metrics" | awk '/^cacheproxy_requests_total/ && /cache_status="hit"/ {h+=$NF} /^cacheproxy_requests_total/ {t+=$NF} END {printf "%.2f", h/t}')
+python3 - "$on_rps" "$on_p99" "$mem0" "$mem1" "$redis0" "$redis1" <<'PY'
+import sys
+rps, p99, m0, m1, r0, r1 = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:])
+lookups, from_redis = m1 - m0, r1 - r0
+print(f"| memory + Redis | {rps} | {p99} | {1 - from_redis / lookups:.2f} | {from_redis / lookups:.2f} |")
+PY
+echo "| memory only | $off_rps | $off_p99 | $offmem (hits of all requests) | — |"
+echo
+echo "wrk -t2 -c$connections -d${duration}s, $KEYS keys of 1 KiB, 2 MiB memory tier, loopback, $(nproc) cores."

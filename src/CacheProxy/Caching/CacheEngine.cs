@@ -244,20 +244,10 @@ internal sealed class CacheEngine
             {
                 if (await WaitForFlightAsync(leader.Task, options, keyHash, context.RequestAborted))
                 {
-                    var (collapsed, _) = await LookupAsync(key, request);
-                    if (collapsed is not null)
+                    if (await ServeCollapsedAsync(context, routeId, key, requestCc, requestNoCache, options, started))
                     {
-                        var policy = StoredPolicy.For(collapsed, options);
-                        var age = policy.CurrentAge(collapsed, _time.GetUtcNow());
-                        if (CanReuse(policy, age, requestCc, requestNoCache, out var stale) && !stale)
-                        {
-                            _metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "served"));
-                            await WriteStoredAsync(context, routeId, collapsed, policy, age, "hit; detail=collapsed");
-                            RecordHit(routeId, started);
-                            return;
-                        }
+                        return;
                     }
-                    _metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "not_stored"));
                 }
                 else
                 {
@@ -320,6 +310,16 @@ internal sealed class CacheEngine
             _metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "timeout"));
             return false;
         }
+        return await ServeCollapsedAsync(context, routeId, key, requestCc, requestNoCache, options, started);
+    }
+
+    /// <summary>
+    /// After waiting for a concurrent fetch of the key (in this instance or another): serve what it stored, if it is
+    /// fresh for this request. False when the response was not storable and the request must go upstream itself.
+    /// </summary>
+    private async Task<bool> ServeCollapsedAsync(HttpContext context, string routeId, string key, CacheControl requestCc,
+        bool requestNoCache, CacheProxyOptions options, long started)
+    {
         var (entry, _) = await LookupAsync(key, context.Request);
         if (entry is not null)
         {

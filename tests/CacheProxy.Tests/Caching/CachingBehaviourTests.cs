@@ -494,7 +494,7 @@ public sealed class CachingBehaviourTests
         var engine = proxy.Services.GetRequiredService<CacheEngine>();
 
         var requests = Enumerable.Range(0, 5).Select(_ => proxy.GetAsync("/collapse")).ToArray();
-        await WaitUntil(() => engine.CollapsedWaiters == 4);
+        await Signal.WaitUntilAsync(() => engine.CollapsedWaiters == 4);
         release.SetResult();
         var responses = await Task.WhenAll(requests);
 
@@ -519,7 +519,7 @@ public sealed class CachingBehaviourTests
         var engine = proxy.Services.GetRequiredService<CacheEngine>();
 
         var requests = Enumerable.Range(0, 3).Select(_ => proxy.GetAsync("/p")).ToArray();
-        await WaitUntil(() => engine.CollapsedWaiters == 2);
+        await Signal.WaitUntilAsync(() => engine.CollapsedWaiters == 2);
         release.SetResult();
         await Task.WhenAll(requests);
 
@@ -566,16 +566,6 @@ public sealed class CachingBehaviourTests
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
             return (-1, string.Empty); // the proxy aborted the client connection: the body was incomplete
-        }
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            await Task.Yield();
-            timeout.Token.ThrowIfCancellationRequested();
         }
     }
 }

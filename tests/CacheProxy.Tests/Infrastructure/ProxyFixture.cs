@@ -45,15 +45,8 @@ public sealed class ProxyFixture : IAsyncDisposable
     /// Waits until <paramref name="count"/> events named <paramref name="eventName"/> were logged. Work that follows
     /// a response (storing it, logging a failure) can finish after the client has its answer; the event is the signal.
     /// </summary>
-    public async Task WaitForLogAsync(string eventName, int count = 1)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (Logs.GetSnapshot().Count(r => r.Id.Name == eventName) < count)
-        {
-            await Task.Yield();
-            timeout.Token.ThrowIfCancellationRequested();
-        }
-    }
+    public Task WaitForLogAsync(string eventName, int count = 1) =>
+        Signal.WaitUntilAsync(() => Logs.GetSnapshot().Count(r => r.Id.Name == eventName) >= count);
 
     public static async Task<ProxyFixture> StartAsync(Action<CacheProxyOptions>? configure = null, Action<WebApplication>? pipeline = null,
         string? upstream = null, TimeSpan? activityTimeout = null, Action<WebApplication>? earlyPipeline = null, bool mapManagement = false,

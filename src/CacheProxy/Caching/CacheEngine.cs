@@ -46,9 +46,6 @@ internal sealed class CacheEngine
         _scopes = scopes;
     }
 
-    /// <summary>Background refreshes under way (stale-while-revalidate); tests and drain wait on it.</summary>
-    internal int PendingRefreshes => _refreshing.Count;
-
     internal event Action<string>? RefreshCompleted;
 
     private int _collapsedWaiters;

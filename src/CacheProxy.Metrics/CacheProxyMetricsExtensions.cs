@@ -12,18 +12,27 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class CacheProxyMetricsBuilderExtensions
 {
     /// <summary>
-    /// Exports the CacheProxy meter — and ASP.NET Core's own hosting and Kestrel meters — in Prometheus text format
-    /// at <c>/metrics</c> on the management port (mapped by <c>MapCacheProxyManagement</c>).
+    /// Exports the CacheProxy meter in Prometheus text format at <c>/metrics</c> on the management port (mapped by
+    /// <c>MapCacheProxyManagement</c>).
     /// </summary>
     /// <param name="builder">The CacheProxy builder.</param>
+    /// <param name="includeAspNetCoreMeters">
+    /// Also export ASP.NET Core's <c>Microsoft.AspNetCore.Hosting</c> and <c>Microsoft.AspNetCore.Server.Kestrel</c>
+    /// meters. Off by default: they record a many-tag histogram for every request, which costs a cache hit about a
+    /// microsecond of CPU (docs/performance.md).
+    /// </param>
     /// <returns>The builder.</returns>
-    public static ICacheProxyBuilder AddPrometheus(this ICacheProxyBuilder builder)
+    public static ICacheProxyBuilder AddPrometheus(this ICacheProxyBuilder builder, bool includeAspNetCoreMeters = false)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddCacheProxyInstrumentation()
-            .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
-            .AddPrometheusExporter());
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
+        {
+            metrics.AddCacheProxyInstrumentation().AddPrometheusExporter();
+            if (includeAspNetCoreMeters)
+            {
+                metrics.AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel");
+            }
+        });
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IManagementEndpointProvider, PrometheusEndpointProvider>());
         return builder;
     }

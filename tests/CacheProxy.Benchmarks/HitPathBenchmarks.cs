@@ -24,13 +24,25 @@ public class HitPathBenchmarks
     private DefaultHttpContext _context = null!;
     private RequestDelegate _upstream = null!;
 
+    /// <summary>Whether an OpenTelemetry meter provider with the Prometheus exporter listens, as in the sample gateway.</summary>
+    [Params(false, true)]
+    public bool Metrics { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Information));
-        services.AddCacheProxy();
+        var cacheProxy = services.AddCacheProxy();
+        if (Metrics)
+        {
+            cacheProxy.AddPrometheus();
+        }
         _services = services.BuildServiceProvider();
+        if (Metrics)
+        {
+            _services.GetRequiredService<OpenTelemetry.Metrics.MeterProvider>(); // start listening
+        }
         _engine = _services.GetRequiredService<CacheEngine>();
         var route = new RouteModel(new RouteConfig { RouteId = "all", ClusterId = "origin" }, cluster: null, HttpTransformer.Default);
         _endpoint = new Endpoint(_ => Task.CompletedTask, new EndpointMetadataCollection(route), "all");

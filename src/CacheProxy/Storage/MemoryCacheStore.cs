@@ -51,17 +51,9 @@ internal sealed class MemoryCacheStore : ICacheStore
     /// <summary>Gets how many entries were evicted to make room.</summary>
     public long Evictions { get; private set; }
 
-    public ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken)
-    {
-        if (!_metrics.StoreDuration.Enabled)
-        {
-            return new ValueTask<CacheEntry?>(Get(key));
-        }
-        var started = _time.GetTimestamp();
-        var entry = Get(key);
-        _metrics.StoreOperation("memory", "get", _time.GetElapsedTime(started), failed: false);
-        return new ValueTask<CacheEntry?>(entry);
-    }
+    // Reads are not timed: a sub-microsecond lookup on every hit, recorded through a histogram, measured as 1-2 us
+    // of CPU per hit under load (docs/performance.md). Writes and removals are timed.
+    public ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken) => new(Get(key));
 
     private CacheEntry? Get(string key)
     {

@@ -124,36 +124,18 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
             var entry = parsed.Entry;
             if (parsed.ChunkCount > 0)
             {
-                // Chunks share the entry's hash slot, so one MGET reads them on a cluster too.
-                var keys = new RedisKey[parsed.ChunkCount];
-                for (var i = 0; i < keys.Length; i++)
+                // Chunked bodies are streamed on demand (RedisChunkedBody), not read here. One EXISTS over the chunks
+                // (one hash slot, so fine on a cluster) makes a lost chunk a miss rather than a broken response.
+                var chunkKeys = new RedisKey[parsed.ChunkCount];
+                for (var i = 0; i < chunkKeys.Length; i++)
                 {
-                    keys[i] = RedisEntryFormat.ChunkKey(entryKey, i);
+                    chunkKeys[i] = RedisEntryFormat.ChunkKey(entryKey, i);
                 }
-                var chunks = await db.StringGetAsync(keys).WaitAsync(token);
-                var body = new byte[parsed.BodyLength];
-                var offset = 0;
-                foreach (var chunk in chunks)
+                if (await db.KeyExistsAsync(chunkKeys).WaitAsync(token) != chunkKeys.Length)
                 {
-                    if (chunk.IsNull)
-                    {
-                        return null; // a chunk expired or was lost: the entry is unusable
-                    }
-                    var part = (ReadOnlyMemory<byte>)chunk;
-                    if (offset + part.Length > body.Length)
-                    {
-                        Log.ValueUnreadable(_logger, entryKey);
-                        return null;
-                    }
-                    part.Span.CopyTo(body.AsSpan(offset));
-                    offset += part.Length;
-                }
-                if (offset != body.Length)
-                {
-                    Log.ValueUnreadable(_logger, entryKey);
                     return null;
                 }
-                entry = Rebuild(entry, body);
+                entry = WithBody(entry, null, new RedisChunkedBody(this, redis, entryKey, parsed.BodyLength, parsed.ChunkCount, parsed.ChunkSize));
             }
             var ttl = parsed.ExpiresAt - _time.GetUtcNow();
             return ttl > TimeSpan.Zero ? new SharedCacheHit(entry, ttl) : null;
@@ -168,8 +150,16 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
         }
         var entryKey = RedisEntryFormat.EntryKey(_options.KeyPrefix, key);
         var body = entry.Body;
-        var chunkCount = body.Length > _options.ChunkSize ? (body.Length + _options.ChunkSize - 1) / _options.ChunkSize : 0;
-        var value = RedisEntryFormat.Write(key, entry, _time.GetUtcNow() + timeToLive, chunkCount);
+        if (entry.StreamedBody is { } streamed)
+        {
+            // An entry refreshed by a 304 whose body still lives in our chunks: rewrite the value, keep the chunks.
+            return streamed is RedisChunkedBody chunked && chunked.EntryKey == entryKey
+                ? new ValueTask(RefreshAsync(redis, key, entryKey, entry, chunked, timeToLive, cancellationToken))
+                : default; // a body streamed from elsewhere is not copied into Redis
+        }
+        var chunkSize = _options.ChunkSize;
+        var chunkCount = body.Length > chunkSize ? (body.Length + chunkSize - 1) / chunkSize : 0;
+        var value = RedisEntryFormat.Write(key, entry, _time.GetUtcNow() + timeToLive, chunkCount, chunkSize);
         return new ValueTask(RunAsync("set", async token =>
         {
             var db = redis.GetDatabase();
@@ -192,6 +182,29 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
             return true;
         }, fallback: false, cancellationToken));
     }
+
+    private Task<bool> RefreshAsync(IConnectionMultiplexer redis, string key, string entryKey, CacheEntry entry, RedisChunkedBody chunked,
+        TimeSpan timeToLive, CancellationToken cancellationToken)
+    {
+        var value = RedisEntryFormat.Write(key, entry, _time.GetUtcNow() + timeToLive, chunked.ChunkCount, chunked.ChunkSize);
+        return RunAsync("set", async token =>
+        {
+            var transaction = redis.GetDatabase().CreateTransaction();
+            var writes = new List<Task>(chunked.ChunkCount + 1);
+            for (var i = 0; i < chunked.ChunkCount; i++)
+            {
+                writes.Add(transaction.KeyExpireAsync(RedisEntryFormat.ChunkKey(entryKey, i), timeToLive));
+            }
+            writes.Add(transaction.StringSetAsync(entryKey, value, timeToLive));
+            await transaction.ExecuteAsync().WaitAsync(token);
+            return true;
+        }, fallback: false, cancellationToken);
+    }
+
+    /// <summary>Reads one chunk of a streamed body through the same soft timeout and circuit; null on failure.</summary>
+    internal Task<byte[]?> ReadChunkAsync(IConnectionMultiplexer redis, string chunkKey) =>
+        RunAsync<byte[]?>("get", async token => (byte[]?)await redis.GetDatabase().StringGetAsync(chunkKey).WaitAsync(token),
+            fallback: null, CancellationToken.None);
 
     public ValueTask RemoveAsync(string key, CancellationToken cancellationToken)
     {
@@ -373,12 +386,13 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
         public ValueTask DisposeAsync() => default;
     }
 
-    private static CacheEntry Rebuild(CacheEntry entry, byte[] body) => new()
+    private static CacheEntry WithBody(CacheEntry entry, byte[]? body, IStreamedBody? streamed) => new()
     {
         Kind = entry.Kind,
         StatusCode = entry.StatusCode,
         Headers = entry.Headers,
-        Body = body,
+        Body = body ?? ReadOnlyMemory<byte>.Empty,
+        StreamedBody = streamed,
         RequestTime = entry.RequestTime,
         ResponseTime = entry.ResponseTime,
         VaryHeaderNames = entry.VaryHeaderNames,

@@ -21,7 +21,7 @@ namespace CacheProxy.Redis;
 /// different key under the same hash is a miss), kind, status, request time, response time, expiry (UTC ticks),
 /// freshness override (ticks, -1 none), headers (count; name, value count, values), vary names (count or -1),
 /// vary generation (flag + string), variants (count or -1), tags, body length, chunk count (0 = body follows
-/// inline). An unknown version, a truncated value or a key mismatch is a miss.</para>
+/// inline), chunk size (when chunked: every chunk but the last has this size). An unknown version, a truncated value or a key mismatch is a miss.</para>
 /// </summary>
 internal static class RedisEntryFormat
 {
@@ -35,7 +35,7 @@ internal static class RedisEntryFormat
 
     public static string ChunkKey(string entryKey, int index) => string.Concat(entryKey, ":c:", index.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    public static byte[] Write(string cacheKey, CacheEntry entry, DateTimeOffset expiresAt, int chunkCount)
+    public static byte[] Write(string cacheKey, CacheEntry entry, DateTimeOffset expiresAt, int chunkCount, int chunkSize = 0)
     {
         using var stream = new MemoryStream(256 + (chunkCount == 0 ? entry.Body.Length : 0));
         using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
@@ -68,11 +68,15 @@ internal static class RedisEntryFormat
             }
             WriteList(w, entry.Variants);
             WriteList(w, entry.Tags);
-            w.Write(entry.Body.Length);
+            w.Write(checked((int)entry.BodyLength));
             w.Write(chunkCount);
             if (chunkCount == 0)
             {
                 w.Write(entry.Body.Span);
+            }
+            else
+            {
+                w.Write(chunkSize);
             }
         }
         return stream.ToArray();
@@ -118,6 +122,7 @@ internal static class RedisEntryFormat
             var tags = ReadList(r) ?? [];
             var bodyLength = Count(r.ReadInt32(), int.MaxValue);
             var chunkCount = Count(r.ReadInt32(), 1_000_000);
+            var chunkSize = 0;
             byte[] body = [];
             if (chunkCount == 0)
             {
@@ -125,6 +130,14 @@ internal static class RedisEntryFormat
                 if (body.Length != bodyLength)
                 {
                     return null; // truncated
+                }
+            }
+            else
+            {
+                chunkSize = Count(r.ReadInt32(), int.MaxValue);
+                if (chunkSize == 0 || (long)chunkSize * (chunkCount - 1) >= bodyLength || (long)chunkSize * chunkCount < bodyLength)
+                {
+                    return null; // chunk layout does not add up to the body
                 }
             }
             var entry = new CacheEntry
@@ -141,7 +154,7 @@ internal static class RedisEntryFormat
                 Tags = tags,
                 Body = body,
             };
-            return new Parsed(entry, expiresAt, bodyLength, chunkCount);
+            return new Parsed(entry, expiresAt, bodyLength, chunkCount, chunkSize);
         }
         catch (Exception ex) when (ex is EndOfStreamException or IOException or ArgumentException or FormatException or OverflowException)
         {
@@ -179,5 +192,5 @@ internal static class RedisEntryFormat
     }
 
     /// <summary>A value read back: the entry (body empty when chunked), when it expires, and how its body is stored.</summary>
-    public sealed record Parsed(CacheEntry Entry, DateTimeOffset ExpiresAt, int BodyLength, int ChunkCount);
+    public sealed record Parsed(CacheEntry Entry, DateTimeOffset ExpiresAt, int BodyLength, int ChunkCount, int ChunkSize);
 }

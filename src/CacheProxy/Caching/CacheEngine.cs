@@ -670,6 +670,7 @@ internal sealed class CacheEngine
             StatusCode = stale.StatusCode,
             Headers = HeaderFilter.Update(stale.Headers, exchange.NotModifiedHeaders!),
             Body = stale.Body,
+            StreamedBody = stale.StreamedBody,
             RequestTime = exchange.RequestTime,
             ResponseTime = exchange.ResponseTime,
             FreshnessOverride = stale.FreshnessOverride,
@@ -725,7 +726,7 @@ internal sealed class CacheEngine
             {
                 await StoreVariantAsync(key, request, entry, varyNames, ttl, options);
             }
-            Log.ResponseStored(_logger, entry.Body.Length, keyHash, ttl);
+            Log.ResponseStored(_logger, entry.BodyLength, keyHash, ttl);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -922,7 +923,9 @@ internal sealed class CacheEngine
         var request = context.Request;
         var response = context.Response;
         var headers = response.Headers;
-        var body = entry.Body;
+        var length = entry.BodyLength;
+        long start = 0;
+        var count = length;
         var statusCode = entry.StatusCode;
         string? contentRange = null;
 
@@ -932,17 +935,17 @@ internal sealed class CacheEngine
         if (!notModified && entry.StatusCode == StatusCodes.Status200OK && HttpMethods.IsGet(request.Method)
             && request.Headers.Range is { Count: 1 } range && IfRangeHolds(request.Headers.IfRange, policy))
         {
-            switch (ByteRange.Resolve(range[0], body.Length, out var start, out var count))
+            switch (ByteRange.Resolve(range[0], length, out var rangeStart, out var rangeCount))
             {
                 case ByteRange.Outcome.Partial:
                     statusCode = StatusCodes.Status206PartialContent;
-                    contentRange = $"bytes {start}-{start + count - 1}/{body.Length}";
-                    body = body.Slice((int)start, (int)count);
+                    contentRange = $"bytes {rangeStart}-{rangeStart + rangeCount - 1}/{length}";
+                    (start, count) = (rangeStart, rangeCount);
                     break;
                 case ByteRange.Outcome.Unsatisfiable:
                     statusCode = StatusCodes.Status416RangeNotSatisfiable;
-                    contentRange = $"bytes */{body.Length}";
-                    body = ReadOnlyMemory<byte>.Empty;
+                    contentRange = $"bytes */{length}";
+                    count = 0;
                     break;
             }
         }
@@ -973,16 +976,32 @@ internal sealed class CacheEngine
         {
             headers.ContentRange = contentRange;
         }
-        response.ContentLength = body.Length;
-        if (HttpMethods.IsHead(request.Method) || body.IsEmpty)
+        response.ContentLength = count;
+        if (HttpMethods.IsHead(request.Method) || count == 0)
         {
             return;
         }
         if (_metrics.ServedBytes.Enabled)
         {
-            _metrics.ServedBytes.Add(body.Length, new KeyValuePair<string, object?>("route", routeId));
+            _metrics.ServedBytes.Add(count, new KeyValuePair<string, object?>("route", routeId));
         }
-        await response.Body.WriteAsync(body); // a write to an aborted connection fails by itself
+        if (entry.StreamedBody is not { } streamed)
+        {
+            await response.Body.WriteAsync(entry.Body.Slice((int)start, (int)count)); // a write to an aborted connection fails by itself
+            return;
+        }
+        try
+        {
+            await streamed.CopyToAsync(response.Body, start, count, CancellationToken.None);
+        }
+        catch (IOException ex)
+        {
+            // The store lost the body after the headers went out: the client must see an incomplete response
+            // (aborted connection), never a short one that looks complete.
+            Log.StoreReadFailed(_logger, "streamed body", ex);
+            _metrics.Error(ErrorCategory.Store);
+            context.Abort();
+        }
     }
 
     private (string Name, string Value) _hitStatus = (string.Empty, string.Empty);

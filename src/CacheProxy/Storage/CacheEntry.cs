@@ -27,8 +27,14 @@ public sealed class CacheEntry
     /// <summary>Gets the stored end-to-end response header fields (no hop-by-hop fields, no Age).</summary>
     public IReadOnlyList<KeyValuePair<string, StringValues>> Headers { get; init; } = [];
 
-    /// <summary>Gets the complete response body.</summary>
+    /// <summary>Gets the complete response body (empty when <see cref="StreamedBody"/> is set).</summary>
     public ReadOnlyMemory<byte> Body { get; init; }
+
+    /// <summary>Gets a body the store streams on demand, or null when <see cref="Body"/> holds it.</summary>
+    public IStreamedBody? StreamedBody { get; init; }
+
+    /// <summary>Gets the body's length, wherever it is held.</summary>
+    public long BodyLength => StreamedBody?.Length ?? Body.Length;
 
     /// <summary>Gets when the request that produced this response was sent upstream (RFC 9111 §4.2.3 request_time).</summary>
     public DateTimeOffset RequestTime { get; init; }

@@ -94,9 +94,10 @@ public sealed class RedisEntryFormatTests
     [Fact]
     public void ChunkedBody_IsNotInline_AndItsLengthAndCountAreKept()
     {
-        var parsed = RedisEntryFormat.Read(Key, RedisEntryFormat.Write(Key, Sample(), DateTimeOffset.UnixEpoch, chunkCount: 3))!;
+        var parsed = RedisEntryFormat.Read(Key, RedisEntryFormat.Write(Key, Sample(), DateTimeOffset.UnixEpoch, chunkCount: 3, chunkSize: 2))!;
 
         Assert.Equal(3, parsed.ChunkCount);
+        Assert.Equal(2, parsed.ChunkSize);
         Assert.Equal(5, parsed.BodyLength);
         Assert.True(parsed.Entry.Body.IsEmpty);
     }
@@ -110,5 +111,14 @@ public sealed class RedisEntryFormatTests
         Assert.Matches(@"^cp:e:\{[0-9a-f]{32}\}$", entry);
         Assert.Equal(entry + ":c:4", RedisEntryFormat.ChunkKey(entry, 4));
         Assert.Equal("cp:l:" + tag, RedisEntryFormat.ClaimKey("cp:", Key));
+    }
+
+    [Theory]
+    [InlineData(3, 1)] // 3 chunks of 1 byte cannot hold 5 bytes
+    [InlineData(3, 5)] // the last chunk would be empty
+    [InlineData(3, 0)]
+    public void ChunkLayoutThatDoesNotAddUp_IsAMiss(int chunkCount, int chunkSize)
+    {
+        Assert.Null(RedisEntryFormat.Read(Key, RedisEntryFormat.Write(Key, Sample(), DateTimeOffset.UnixEpoch, chunkCount, chunkSize)));
     }
 }

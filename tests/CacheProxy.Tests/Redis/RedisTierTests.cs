@@ -190,4 +190,38 @@ public sealed class RedisTierTests
         Assert.Equal("fetched once", await responses[1].Content.ReadAsStringAsync());
         Assert.Contains("detail=collapsed", responses[1].CacheStatus());
     }
+
+    [Fact]
+    public async Task ChunkedBody_IsStreamedFromRedis_RangesIncluded_AndALostChunkIsAMiss()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await OriginAsync(bodySize: 5000);
+        await using var a = await GatewayAsync(origin, redis.Endpoint, o => o.ChunkSize = 1024);
+        await WaitForRedisAsync(a);
+        var whole = await (await a.GetAsync("/stream")).Content.ReadAsStringAsync();
+        await WaitForStoredAsync(a, 1);
+
+        // A fresh instance: nothing in memory, the body comes from Redis chunk by chunk.
+        await using (var b = await GatewayAsync(origin, redis.Endpoint, o => o.ChunkSize = 1024))
+        {
+            await WaitForRedisAsync(b);
+            var range = await b.GetAsync("/stream", ("Range", "bytes=1000-3100"));
+            var full = await b.GetAsync("/stream");
+
+            Assert.Equal(HttpStatusCode.PartialContent, range.StatusCode);
+            Assert.Equal(whole.Substring(1000, 2101), await range.Content.ReadAsStringAsync());
+            Assert.StartsWith("CacheProxy; hit", full.CacheStatus());
+            Assert.Equal(whole, await full.Content.ReadAsStringAsync());
+        }
+
+        var entryKey = Assert.Single((await redis.CliAsync("--scan", "--pattern", "test:e:*")).Split('\n'), k => !k.Contains(":c:", StringComparison.Ordinal));
+        await redis.CliAsync("DEL", entryKey + ":c:2");
+        await using var c = await GatewayAsync(origin, redis.Endpoint, o => o.ChunkSize = 1024);
+        await WaitForRedisAsync(c);
+        var afterLoss = await c.GetAsync("/stream");
+
+        Assert.Contains("fwd=miss", afterLoss.CacheStatus());
+        Assert.Equal(whole, await afterLoss.Content.ReadAsStringAsync());
+        Assert.Equal(2, origin.Calls);
+    }
 }

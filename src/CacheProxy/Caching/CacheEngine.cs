@@ -205,15 +205,13 @@ internal sealed class CacheEngine
                 _metrics.Request(routeId, CacheOutcome.Stale);
                 return;
             }
-            if (_logger.IsEnabled(LogLevel.Debug))
-            {
-                Log.CacheMiss(_logger, "stale", routeId, CacheKey.Hash(key));
-            }
+            var staleKeyHash = CacheKey.Hash(key);
+            Log.CacheMiss(_logger, "stale", routeId, staleKeyHash);
             await ForwardAsync(context, next, new CacheExchange
             {
                 Context = context,
                 Key = key,
-                KeyHash = CacheKey.Hash(key),
+                KeyHash = staleKeyHash,
                 RouteId = routeId,
                 Route = route,
                 RequestCacheControl = requestCc,

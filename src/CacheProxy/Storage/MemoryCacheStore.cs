@@ -130,6 +130,13 @@ internal sealed class MemoryCacheStore : ICacheStore
 
     public ValueTask RemoveAsync(string key, CancellationToken cancellationToken)
     {
+        Remove(key);
+        return default;
+    }
+
+    /// <summary>Removes the entry under <paramref name="key"/>, if any (the memory tier never waits).</summary>
+    public void Remove(string key)
+    {
         lock (_lock)
         {
             if (_map.TryGetValue(key, out var node))
@@ -137,7 +144,6 @@ internal sealed class MemoryCacheStore : ICacheStore
                 RemoveNode(node);
             }
         }
-        return default;
     }
 
     /// <summary>Drops every entry; returns how many there were.</summary>

@@ -60,7 +60,7 @@ internal sealed class TieredCacheStore : ICacheStore, IDisposable
         }
     }
 
-    private void OnInvalidated(string key) => _memory.RemoveAsync(key, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+    private void OnInvalidated(string key) => _memory.Remove(key);
 
     private void OnInvalidationsMayBeMissed()
     {

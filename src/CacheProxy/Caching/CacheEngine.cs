@@ -979,10 +979,7 @@ internal sealed class CacheEngine
         {
             return;
         }
-        if (_metrics.ServedBytes.Enabled)
-        {
-            _metrics.ServedBytes.Add(count, new KeyValuePair<string, object?>("route", routeId));
-        }
+        _metrics.Served(routeId, count);
         if (entry.StreamedBody is not { } streamed)
         {
             await response.Body.WriteAsync(entry.Body.Slice((int)start, (int)count)); // a write to an aborted connection fails by itself

@@ -32,12 +32,19 @@ internal sealed class CacheEngine
     private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
 
     private readonly ICacheFillCoordinator? _coordinator;
+    private readonly MemoryCacheStore? _memory;
 
     public CacheEngine(ICacheStore store, IOptionsMonitor<CacheProxyOptions> options, TimeProvider time,
         ILoggerFactory loggers, CacheProxyMetrics metrics, IServiceScopeFactory scopes, ICacheFillCoordinator? coordinator = null)
     {
         _coordinator = coordinator;
         _store = store;
+        _memory = store switch
+        {
+            MemoryCacheStore memory => memory,
+            TieredCacheStore tiered => tiered.Memory,
+            _ => null,
+        };
         _options = new OptionsSnapshot(options);
         _time = time;
         _logger = loggers.CreateLogger(LogCategories.Cache);
@@ -79,6 +86,74 @@ internal sealed class CacheEngine
         }
         _metrics.Request(routeId, CacheOutcome.Bypass);
         return HandleUnsafeAsync(context, next, routeId);
+    }
+
+    /// <summary>
+    /// The common case, answered without async frames, lookup span or request log scope: a GET or HEAD of a cached
+    /// route whose fresh response is in the memory tier. Null when the request needs <see cref="HandleAsync"/>, which
+    /// also takes every request while a listener of CacheProxy spans wants to see lookups.
+    /// </summary>
+    public Task? TryServeFreshHit(HttpContext context)
+    {
+        if (_memory is null || CacheProxyTelemetry.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+        var route = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>();
+        var request = context.Request;
+        if (route is null || !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        {
+            return null;
+        }
+        var options = _options.CurrentValue;
+        var routeId = route.Config.RouteId;
+        if (options.Routes.TryGetValue(routeId, out var routePolicy) && !routePolicy.Enabled)
+        {
+            return null;
+        }
+        var requestCc = CacheControl.Parse(request.Headers.CacheControl);
+        if (requestCc.NoCache || (!requestCc.Present && PragmaNoCache(request.Headers.Pragma)) || CacheKey.Build(request) is not { } key)
+        {
+            return null;
+        }
+        var started = _time.GetTimestamp();
+        var entry = _memory.Get(key);
+        if (entry is { Kind: CacheEntryKind.VaryRule })
+        {
+            entry = entry.VaryHeaderNames is not null && VariantSuffix(request, entry.VaryHeaderNames, out var suffix)
+                ? _memory.Get(VariantKey(key, entry.VaryGeneration!, suffix))
+                : null;
+        }
+        if (entry is not { Kind: CacheEntryKind.Response })
+        {
+            return null;
+        }
+        var policy = StoredPolicy.For(entry, options);
+        var age = policy.CurrentAge(entry, _time.GetUtcNow());
+        if (!CanReuse(policy, age, requestCc, requestNoCache: false, out var stale) || stale)
+        {
+            return null;
+        }
+        if (_logger.IsEnabled(LogLevel.Debug) && context.Features.Get<ICorrelationIdFeature>() is { } correlation)
+        {
+            using (_logger.BeginScope(correlation)) // the scope the full path's events have
+            {
+                Log.CacheHit(_logger, routeId, CacheKey.Hash(key));
+            }
+        }
+        var write = WriteStoredAsync(context, routeId, entry, policy, age, "hit");
+        if (!write.IsCompletedSuccessfully)
+        {
+            return RecordHitAfterAsync(write, routeId, started);
+        }
+        RecordHit(routeId, started);
+        return write;
+    }
+
+    private async Task RecordHitAfterAsync(Task write, string routeId, long started)
+    {
+        await write;
+        RecordHit(routeId, started);
     }
 
     private Task PassThroughAsync(HttpContext context, RequestDelegate next, string routeId, string status)
@@ -450,7 +525,7 @@ internal sealed class CacheEngine
         }
         // A client that left (canceled, connection gone) is not an upstream failure: it stays a miss.
         var upstreamFailed = context.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None } forwarderError
-            && ErrorShapingMiddleware.Classify(forwarderError).Category != ErrorCategory.Client;
+            && ErrorShaping.Classify(forwarderError).Category != ErrorCategory.Client;
         RecordUpstream(context, exchange.RouteId, started, exchange.UpstreamStatus);
         var outcome = capture.Mode == CaptureMode.Swallow
             ? (exchange.ServeStaleOnError ? CacheOutcome.Stale : CacheOutcome.Revalidated)

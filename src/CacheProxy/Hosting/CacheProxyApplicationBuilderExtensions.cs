@@ -8,8 +8,8 @@ namespace Microsoft.AspNetCore.Builder;
 public static class CacheProxyApplicationBuilderExtensions
 {
     /// <summary>
-    /// Adds, in this order: correlation ids, error shaping (problem+json), the management-port gate and the cache.
-    /// Place it after routing has chosen the endpoint
+    /// Adds CacheProxy's middleware: correlation ids, the management-port gate, error shaping (problem+json) and the
+    /// cache. Place it after routing has chosen the endpoint
     /// (WebApplication does that first by default) and before <c>MapReverseProxy</c>; only requests routed to
     /// YARP are cached.
     /// </summary>
@@ -22,9 +22,6 @@ public static class CacheProxyApplicationBuilderExtensions
         {
             throw new InvalidOperationException("CacheProxy services are missing: call services.AddCacheProxy(...) before app.UseCacheProxy().");
         }
-        app.UseMiddleware<CacheProxy.Diagnostics.CorrelationMiddleware>();
-        app.UseMiddleware<CacheProxy.Diagnostics.ErrorShapingMiddleware>();
-        app.UseMiddleware<ManagementPortMiddleware>();
         return app.UseMiddleware<CacheProxyMiddleware>();
     }
 

@@ -1,11 +1,42 @@
 using CacheProxy.Caching;
+using CacheProxy.Diagnostics;
 using Microsoft.AspNetCore.Http;
 
 namespace CacheProxy.Hosting;
 
 internal sealed class CacheProxyMarker;
 
-internal sealed class CacheProxyMiddleware(RequestDelegate next, CacheEngine engine)
+/// <summary>
+/// The one middleware <c>UseCacheProxy()</c> adds. Every request gets, in this order: a correlation id; the
+/// management-port gate; a log scope with the id and error shaping (problem+json) around the cache and what is
+/// behind it. A fresh hit in the memory tier — the common case — is answered right after the gate, without the
+/// scope and the error-shaping frame (docs/performance.md).
+/// </summary>
+internal sealed class CacheProxyMiddleware(RequestDelegate next, CacheEngine engine, CorrelationIds correlation,
+    ManagementPortGate gate, ErrorShaping errors)
 {
-    public Task InvokeAsync(HttpContext context) => engine.HandleAsync(context, next);
+    private readonly RequestDelegate _cache = context => engine.HandleAsync(context, next);
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var id = correlation.Assign(context);
+        if (gate.Admits(context) && engine.TryServeFreshHit(context) is { } hit)
+        {
+            return hit.IsCompletedSuccessfully ? hit : errors.InvokeAsync(context, _ => hit);
+        }
+        return InvokeInScopeAsync(context, id);
+    }
+
+    private async Task InvokeInScopeAsync(HttpContext context, ICorrelationIdFeature id)
+    {
+        using (correlation.Scope(id))
+        {
+            if (!gate.Admits(context))
+            {
+                gate.Refuse(context);
+                return;
+            }
+            await errors.InvokeAsync(context, _cache);
+        }
+    }
 }

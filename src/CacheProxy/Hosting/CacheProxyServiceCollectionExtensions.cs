@@ -52,6 +52,9 @@ public static class CacheProxyServiceCollectionExtensions
                 sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>())
             : sp.GetRequiredService<MemoryCacheStore>());
         services.TryAddSingleton<CacheEngine>();
+        services.TryAddSingleton<CacheProxy.Diagnostics.CorrelationIds>();
+        services.TryAddSingleton<CacheProxy.Diagnostics.ErrorShaping>();
+        services.TryAddSingleton<ManagementPortGate>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, CacheTransformProvider>());
         services.TryAddSingleton<CacheProxyMarker>();
         services.AddHealthChecks();

@@ -55,7 +55,8 @@ internal sealed class MemoryCacheStore : ICacheStore
     // of CPU per hit under load (docs/performance.md). Writes and removals are timed.
     public ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken) => new(Get(key));
 
-    private CacheEntry? Get(string key)
+    /// <summary>The entry under the key, or null; synchronous: the memory tier never waits.</summary>
+    internal CacheEntry? Get(string key)
     {
         var now = _time.GetUtcNow();
         lock (_lock)

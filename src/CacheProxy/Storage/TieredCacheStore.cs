@@ -28,6 +28,9 @@ internal sealed class TieredCacheStore : ICacheStore, IDisposable
         }
     }
 
+    /// <summary>Gets the memory tier, which the engine reads synchronously for fresh hits.</summary>
+    internal MemoryCacheStore Memory => _memory;
+
     public async ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken)
     {
         var local = await _memory.GetAsync(key, cancellationToken);

@@ -20,11 +20,14 @@ public sealed class CorrelationTests
         };
 
         var response = await proxy.GetAsync("/c", ("X-Request-ID", "client-id-42"));
+        var hit = await proxy.GetAsync("/c", ("X-Request-ID", "client-id-42")); // answered on the fresh-hit path
 
         Assert.Equal("client-id-42", response.Header("X-Request-ID"));
+        Assert.Equal("client-id-42", hit.Header("X-Request-ID"));
+        Assert.StartsWith("CacheProxy; hit", hit.CacheStatus());
         Assert.Equal("client-id-42", proxy.Origin.Seen.Single().Headers["X-Request-ID"]);
         var cacheLogs = proxy.Logs.GetSnapshot().Where(r => r.Category == "CacheProxy.Cache").ToList();
-        Assert.NotEmpty(cacheLogs);
+        Assert.Contains(cacheLogs, r => r.Id.Name == "CacheHit");
         Assert.All(cacheLogs, r => Assert.Equal("client-id-42", CorrelationOf(r)));
     }
 

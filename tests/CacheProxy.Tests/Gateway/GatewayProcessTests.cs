@@ -23,6 +23,10 @@ public sealed class GatewayProcessTests
 
         var first = await http.GetAsync($"{publicBase}/item");
         var second = await http.GetAsync($"{publicBase}/item");
+        // A fresh stored response is still no answer on the management port, even asked for with the public Host.
+        using var onManagementPort = new HttpRequestMessage(HttpMethod.Get, $"{managementBase}/item");
+        onManagementPort.Headers.Host = $"127.0.0.1:{gateway.PublicPort}";
+        Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync(onManagementPort)).StatusCode);
         using var put = await http.PutAsync($"{publicBase}/item", new StringContent("changed"));
 
         Assert.Equal("from origin", await second.Content.ReadAsStringAsync());

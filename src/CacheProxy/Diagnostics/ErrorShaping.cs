@@ -15,9 +15,8 @@ namespace CacheProxy.Diagnostics;
 /// and error category, and no internal detail outside Development. Every failure is categorised, logged and counted,
 /// including the ones that can no longer change the response (a body cut after it started).
 /// </summary>
-internal sealed class ErrorShapingMiddleware
+internal sealed class ErrorShaping
 {
-    private readonly RequestDelegate _next;
     private readonly IProblemDetailsService _problems;
     private readonly CacheProxyMetrics _metrics;
     private readonly IHostEnvironment _environment;
@@ -25,11 +24,10 @@ internal sealed class ErrorShapingMiddleware
     private readonly ILogger _upstream;
     private readonly ILogger _internal;
 
-    public ErrorShapingMiddleware(RequestDelegate next, IProblemDetailsService problems, CacheProxyMetrics metrics,
+    public ErrorShaping(IProblemDetailsService problems, CacheProxyMetrics metrics,
         IHostEnvironment environment, Microsoft.Extensions.Options.IOptionsMonitor<Hosting.CacheProxyOptions> options, ILoggerFactory loggers)
     {
         _options = options;
-        _next = next;
         _problems = problems;
         _metrics = metrics;
         _environment = environment;
@@ -37,11 +35,12 @@ internal sealed class ErrorShapingMiddleware
         _internal = loggers.CreateLogger(LogCategories.Internal);
     }
 
-    public async Task InvokeAsync(HttpContext context)
+    /// <summary>Runs <paramref name="next"/> and answers for what failed in it.</summary>
+    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         try
         {
-            await _next(context);
+            await next(context);
         }
         catch (Exception ex) when (ex is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
         {

@@ -17,18 +17,17 @@ public interface ICorrelationIdFeature
 /// <summary>
 /// Gives every request a correlation id: the client's (when valid: bounded length, safe characters), else a new
 /// one (the trace id when a trace is active, so logs and traces join). It is forwarded upstream, echoed on the
-/// response, attached to the current Activity and put in a log scope around everything the request logs.
+/// response and attached to the current Activity; <see cref="Scope"/> is the log scope put around everything the
+/// request logs.
 /// </summary>
-internal sealed class CorrelationMiddleware
+internal sealed class CorrelationIds
 {
-    private readonly RequestDelegate _next;
     private readonly ILogger _logger;
     private CorrelationOptions _settings;
     private readonly ILogger _security;
 
-    public CorrelationMiddleware(RequestDelegate next, IOptionsMonitor<CacheProxyOptions> options, ILoggerFactory loggers)
+    public CorrelationIds(IOptionsMonitor<CacheProxyOptions> options, ILoggerFactory loggers)
     {
-        _next = next;
         // Read from a field on every request; replaced when configuration reloads.
         _settings = options.CurrentValue.Correlation;
         options.OnChange(o => Volatile.Write(ref _settings, o.Correlation));
@@ -36,7 +35,9 @@ internal sealed class CorrelationMiddleware
         _security = loggers.CreateLogger(LogCategories.Security);
     }
 
-    public async Task InvokeAsync(HttpContext context)
+    /// <summary>Assigns the request its id: forwarded upstream, echoed on the response, the request's feature.</summary>
+    /// <returns>The id, which is also the log scope of the request (<see cref="Scope"/>).</returns>
+    public ICorrelationIdFeature Assign(HttpContext context)
     {
         var settings = Volatile.Read(ref _settings);
         var name = settings.HeaderName;
@@ -59,11 +60,11 @@ internal sealed class CorrelationMiddleware
         var scope = new CorrelationScope(id); // one object: the request's feature and its log scope
         context.Features.Set<ICorrelationIdFeature>(scope);
         Activity.Current?.SetTag("correlation.id", id);
-        using (_logger.BeginScope(scope))
-        {
-            await _next(context);
-        }
+        return scope;
     }
+
+    /// <summary>Puts the id in a log scope (structured field <c>CorrelationId</c>) until disposed.</summary>
+    public IDisposable? Scope(ICorrelationIdFeature id) => _logger.BeginScope((CorrelationScope)id);
 
     /// <summary>1 to MaxLength characters of A-Z a-z 0-9 and - _ . : @ (no spaces, quotes or control characters).</summary>
     internal static bool IsValid(string? id, int maxLength)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using CacheProxy.Diagnostics;
 using CacheProxy.Hosting;
 using Microsoft.Extensions.Logging;
@@ -6,13 +7,16 @@ using Microsoft.Extensions.Options;
 namespace CacheProxy.Storage;
 
 /// <summary>
-/// The in-process tier: a least-recently-used map bounded by the bytes its entries hold.
+/// The in-process tier: a least-recently-used map bounded by the bytes its entries hold. Reads take no lock: the
+/// map is concurrent, and a hit moves its entry to the front of the order only when it is not already among the
+/// most recent quarter (a hot entry is found without writing shared memory); writes, moves and evictions are
+/// serialised by one lock.
 /// Microsoft.Extensions.Caching.Memory is not used because its size limit rejects new entries until a
 /// background compaction runs instead of evicting the least recently used ones at once.
 /// </summary>
 internal sealed class MemoryCacheStore : ICacheStore
 {
-    private readonly Dictionary<string, LinkedListNode<Slot>> _map = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, LinkedListNode<Slot>> _map = new(StringComparer.Ordinal);
     private readonly LinkedList<Slot> _lru = new();
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
@@ -20,6 +24,8 @@ internal sealed class MemoryCacheStore : ICacheStore
     private readonly ILogger _logger;
     private readonly CacheProxyMetrics _metrics;
     private long _bytes;
+    private int _count;
+    private long _moves; // entries put at the front so far: a slot's distance from the front is at most _moves - its Touched
     private bool _full;
 
     public MemoryCacheStore(TimeProvider time, IOptionsMonitor<CacheProxyOptions> options, ILoggerFactory loggers, CacheProxyMetrics metrics)
@@ -37,16 +43,7 @@ internal sealed class MemoryCacheStore : ICacheStore
     public long Bytes => Interlocked.Read(ref _bytes);
 
     /// <summary>Gets the number of entries held now.</summary>
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _map.Count;
-            }
-        }
-    }
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>Gets how many entries were evicted to make room.</summary>
     public long Evictions { get; private set; }
@@ -58,22 +55,35 @@ internal sealed class MemoryCacheStore : ICacheStore
     /// <summary>The entry under the key, or null; synchronous: the memory tier never waits.</summary>
     internal CacheEntry? Get(string key)
     {
-        var now = _time.GetUtcNow();
-        lock (_lock)
+        if (!_map.TryGetValue(key, out var node))
         {
-            if (!_map.TryGetValue(key, out var node))
-            {
-                return null;
-            }
-            if (now >= node.Value.ExpiresAt)
-            {
-                RemoveNode(node);
-                return null;
-            }
-            _lru.Remove(node);
-            _lru.AddFirst(node);
-            return node.Value.Entry;
+            return null;
         }
+        var slot = node.Value;
+        if (_time.GetUtcNow() >= slot.ExpiresAt)
+        {
+            lock (_lock)
+            {
+                if (node.List is not null)
+                {
+                    RemoveNode(node);
+                }
+            }
+            return null;
+        }
+        if (Volatile.Read(ref _moves) - Volatile.Read(ref slot.Touched) > Volatile.Read(ref _count) / 4)
+        {
+            lock (_lock)
+            {
+                if (node.List is not null && node != _lru.First)
+                {
+                    _lru.Remove(node);
+                    _lru.AddFirst(node);
+                    slot.Touched = ++_moves;
+                }
+            }
+        }
+        return slot.Entry;
     }
 
     public ValueTask SetAsync(string key, CacheEntry entry, TimeSpan timeToLive, CancellationToken cancellationToken)
@@ -103,8 +113,9 @@ internal sealed class MemoryCacheStore : ICacheStore
             {
                 RemoveNode(existing);
             }
-            var node = _lru.AddFirst(new Slot(key, entry, size, expiresAt));
+            var node = _lru.AddFirst(new Slot(key, entry, size, expiresAt) { Touched = ++_moves });
             _map[key] = node;
+            _count++;
             _bytes += size;
             while (_bytes > limit && _lru.Last is { } last)
             {
@@ -152,21 +163,35 @@ internal sealed class MemoryCacheStore : ICacheStore
     {
         lock (_lock)
         {
-            var count = _map.Count;
+            var count = _count;
             _map.Clear();
             _lru.Clear();
+            _count = 0;
             _bytes = 0;
             _full = false;
             return count;
         }
     }
 
+    // Under the lock, for a node still in the list.
     private void RemoveNode(LinkedListNode<Slot> node)
     {
         _lru.Remove(node);
-        _map.Remove(node.Value.Key);
+        _map.TryRemove(new KeyValuePair<string, LinkedListNode<Slot>>(node.Value.Key, node));
+        _count--;
         _bytes -= node.Value.Size;
     }
 
-    private sealed record Slot(string Key, CacheEntry Entry, long Size, DateTimeOffset ExpiresAt);
+    private sealed class Slot(string key, CacheEntry entry, long size, DateTimeOffset expiresAt)
+    {
+        public string Key { get; } = key;
+
+        public CacheEntry Entry { get; } = entry;
+
+        public long Size { get; } = size;
+
+        public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
+        public long Touched; // _moves when the slot was last put at the front
+    }
 }

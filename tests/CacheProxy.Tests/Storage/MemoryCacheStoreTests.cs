@@ -41,6 +41,55 @@ public sealed class MemoryCacheStoreTests
     }
 
     [Fact]
+    public async Task AHitOnAnOldEntry_MovesItAheadOfEviction_InALargerTier()
+    {
+        var size = Entry(1000).EstimatedSize + 6; // keys k00..k12: three characters
+        var store = Create(limit: 12 * size);
+        for (var i = 0; i < 12; i++)
+        {
+            await store.SetAsync($"k{i:00}", Entry(1000), TimeSpan.FromMinutes(1), default);
+        }
+        Assert.NotNull(await store.GetAsync("k00", default)); // the oldest: outside the recent quarter, so it moves
+
+        await store.SetAsync("k12", Entry(1000), TimeSpan.FromMinutes(1), default);
+
+        Assert.Null(await store.GetAsync("k01", default));
+        Assert.NotNull(await store.GetAsync("k00", default));
+        Assert.Equal(12, store.Count);
+    }
+
+    [Fact]
+    public async Task ConcurrentReadsWritesAndRemovals_KeepCountAndBytesExact()
+    {
+        var size = Entry(100).EstimatedSize + 6; // keys k00..k39
+        var store = Create(limit: 30 * size);    // smaller than the key space: evictions happen too
+        var workers = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
+        {
+            var random = new Random(worker);
+            for (var i = 0; i < 20_000; i++)
+            {
+                var key = $"k{random.Next(40):00}";
+                switch (random.Next(10))
+                {
+                    case < 6: await store.GetAsync(key, default); break;
+                    case < 9: await store.SetAsync(key, Entry(100), TimeSpan.FromMinutes(1), default); break;
+                    default: store.Remove(key); break;
+                }
+            }
+        }));
+        await Task.WhenAll(workers);
+
+        var present = 0;
+        for (var k = 0; k < 40; k++)
+        {
+            present += await store.GetAsync($"k{k:00}", default) is null ? 0 : 1;
+        }
+        Assert.Equal(present, store.Count);
+        Assert.Equal(present * size, store.Bytes);
+        Assert.True(store.Bytes <= 30 * size);
+    }
+
+    [Fact]
     public async Task RefusesAnEntryLargerThanTheWholeTier()
     {
         var store = Create(limit: 2000);

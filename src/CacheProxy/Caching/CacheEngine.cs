@@ -33,10 +33,13 @@ internal sealed class CacheEngine
 
     private readonly ICacheFillCoordinator? _coordinator;
     private readonly MemoryCacheStore? _memory;
+    private readonly EarlyHits? _earlyHits;
 
     public CacheEngine(ICacheStore store, IOptionsMonitor<CacheProxyOptions> options, TimeProvider time,
-        ILoggerFactory loggers, CacheProxyMetrics metrics, IServiceScopeFactory scopes, ICacheFillCoordinator? coordinator = null)
+        ILoggerFactory loggers, CacheProxyMetrics metrics, IServiceScopeFactory scopes, ICacheFillCoordinator? coordinator = null,
+        EarlyHits? earlyHits = null)
     {
+        _earlyHits = earlyHits;
         _coordinator = coordinator;
         _store = store;
         _memory = store switch
@@ -95,26 +98,48 @@ internal sealed class CacheEngine
     /// </summary>
     public Task? TryServeFreshHit(HttpContext context)
     {
+        if (!TryFindFreshHit(context, context.GetEndpoint(), out var hit))
+        {
+            return null;
+        }
+        if (HttpMethods.IsGet(context.Request.Method))
+        {
+            _earlyHits?.Stamp(hit.Entry, hit.Endpoint); // a routed GET: later ones for this entry may skip routing
+        }
+        return ServeFreshHit(context, hit);
+    }
+
+    /// <summary>
+    /// Before routing (<see cref="CacheProxyOptions.ServeHitsBeforeRouting"/>): a GET whose fresh memory-tier
+    /// response was last served through a route that <see cref="EarlyHits"/> stamped for the current endpoints.
+    /// </summary>
+    internal bool TryFindEarlyHit(HttpContext context, out FreshHit hit)
+    {
+        hit = default;
+        return _earlyHits is not null && TryFindFreshHit(context, routed: null, out hit);
+    }
+
+    /// <summary>A fresh memory-tier response found for a request, with the endpoint it belongs to.</summary>
+    internal readonly record struct FreshHit(CacheEntry Entry, StoredPolicy Policy, TimeSpan Age, string Key, string RouteId, Endpoint Endpoint, long Started);
+
+    // routed: the endpoint routing chose, or null before routing, when the entry's stamp names it.
+    private bool TryFindFreshHit(HttpContext context, Endpoint? routed, out FreshHit hit)
+    {
+        hit = default;
         if (_memory is null || CacheProxyTelemetry.ActivitySource.HasListeners())
         {
-            return null;
+            return false;
         }
-        var route = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>();
         var request = context.Request;
-        if (route is null || !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        if (!(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+            || (routed is not null && routed.Metadata.GetMetadata<RouteModel>() is null))
         {
-            return null;
-        }
-        var options = _options.CurrentValue;
-        var routeId = route.Config.RouteId;
-        if (options.Routes.TryGetValue(routeId, out var routePolicy) && !routePolicy.Enabled)
-        {
-            return null;
+            return false;
         }
         var requestCc = CacheControl.Parse(request.Headers.CacheControl);
         if (requestCc.NoCache || (!requestCc.Present && PragmaNoCache(request.Headers.Pragma)) || CacheKey.Build(request) is not { } key)
         {
-            return null;
+            return false;
         }
         var started = _time.GetTimestamp();
         var entry = _memory.Get(key);
@@ -124,29 +149,43 @@ internal sealed class CacheEngine
                 ? _memory.Get(VariantKey(key, entry.VaryGeneration!, suffix))
                 : null;
         }
-        if (entry is not { Kind: CacheEntryKind.Response })
+        if (entry is not { Kind: CacheEntryKind.Response }
+            || (routed ?? _earlyHits?.EndpointFor(entry)) is not { } endpoint
+            || endpoint.Metadata.GetMetadata<RouteModel>() is not { } route)
         {
-            return null;
+            return false;
+        }
+        var options = _options.CurrentValue;
+        var routeId = route.Config.RouteId;
+        if (options.Routes.TryGetValue(routeId, out var routePolicy) && !routePolicy.Enabled)
+        {
+            return false;
         }
         var policy = StoredPolicy.For(entry, options);
         var age = policy.CurrentAge(entry, _time.GetUtcNow());
         if (!CanReuse(policy, age, requestCc, requestNoCache: false, out var stale) || stale)
         {
-            return null;
+            return false;
         }
+        hit = new FreshHit(entry, policy, age, key, routeId, endpoint, started);
+        return true;
+    }
+
+    internal Task ServeFreshHit(HttpContext context, in FreshHit hit)
+    {
         if (_logger.IsEnabled(LogLevel.Debug) && context.Features.Get<ICorrelationIdFeature>() is { } correlation)
         {
             using (_logger.BeginScope(correlation)) // the scope the full path's events have
             {
-                Log.CacheHit(_logger, routeId, CacheKey.Hash(key));
+                Log.CacheHit(_logger, hit.RouteId, CacheKey.Hash(hit.Key));
             }
         }
-        var write = WriteStoredAsync(context, routeId, entry, policy, age, "hit");
+        var write = WriteStoredAsync(context, hit.RouteId, hit.Entry, hit.Policy, hit.Age, "hit");
         if (!write.IsCompletedSuccessfully)
         {
-            return RecordHitAfterAsync(write, routeId, started);
+            return RecordHitAfterAsync(write, hit.RouteId, hit.Started);
         }
-        RecordHit(routeId, started);
+        RecordHit(hit.RouteId, hit.Started);
         return write;
     }
 

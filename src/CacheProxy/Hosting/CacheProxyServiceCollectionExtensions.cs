@@ -51,7 +51,9 @@ public static class CacheProxyServiceCollectionExtensions
             ? new TieredCacheStore(sp.GetRequiredService<MemoryCacheStore>(), shared, sp.GetService<IInvalidationBus>(),
                 sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>())
             : sp.GetRequiredService<MemoryCacheStore>());
+        services.TryAddSingleton<EarlyHits>();
         services.TryAddSingleton<CacheEngine>();
+        services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, EarlyHitStartupFilter>());
         services.TryAddSingleton<CacheProxy.Diagnostics.CorrelationIds>();
         services.TryAddSingleton<CacheProxy.Diagnostics.ErrorShaping>();
         services.TryAddSingleton<ManagementPortGate>();

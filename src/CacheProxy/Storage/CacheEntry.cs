@@ -62,6 +62,9 @@ public sealed class CacheEntry
     // Policy facts derived from the headers, computed on first use and reused by every hit.
     internal object? Policy;
 
+    // The endpoint a routed GET for this entry went to, for answering before routing (Caching.EarlyHits).
+    internal object? EarlyRoute;
+
     /// <summary>Gets the first value of a stored header field, or an empty value.</summary>
     /// <param name="name">The field name (case-insensitive).</param>
     /// <returns>The values of the field.</returns>

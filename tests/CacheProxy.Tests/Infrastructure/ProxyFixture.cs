@@ -50,7 +50,8 @@ public sealed class ProxyFixture : IAsyncDisposable
 
     public static async Task<ProxyFixture> StartAsync(Action<CacheProxyOptions>? configure = null, Action<WebApplication>? pipeline = null,
         string? upstream = null, TimeSpan? activityTimeout = null, Action<WebApplication>? earlyPipeline = null, bool mapManagement = false,
-        TestOrigin? sharedOrigin = null, Action<CacheProxy.Hosting.ICacheProxyBuilder>? features = null, bool systemClock = false)
+        TestOrigin? sharedOrigin = null, Action<CacheProxy.Hosting.ICacheProxyBuilder>? features = null, bool systemClock = false,
+        Func<RouteConfig, RouteConfig>? route = null)
     {
         var origin = sharedOrigin ?? await TestOrigin.StartAsync();
         // Start from the present: the origin stamps real Date headers, and the cache's clock must agree with them.
@@ -69,7 +70,7 @@ public sealed class ProxyFixture : IAsyncDisposable
         builder.Services.AddFakeLogging();
         builder.Services.AddSingleton<TimeProvider>(systemClock ? TimeProvider.System : time);
         builder.Services.AddReverseProxy().LoadFromMemory(
-            [new RouteConfig { RouteId = "all", ClusterId = "origin", Match = new RouteMatch { Path = "{**catch-all}" } }],
+            [Route(route)],
             [new ClusterConfig { ClusterId = "origin", HttpRequest = new ForwarderRequestConfig { ActivityTimeout = activityTimeout }, Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = upstream ?? origin.Address } } }]);
         var cacheProxy = builder.Services.AddCacheProxy(configure ?? (_ => { }));
         features?.Invoke(cacheProxy);
@@ -84,6 +85,13 @@ public sealed class ProxyFixture : IAsyncDisposable
         }
         await app.StartAsync();
         return new ProxyFixture(app, origin, time, ownsOrigin: sharedOrigin is null);
+    }
+
+    /// <summary>The fixture's one route (id <c>all</c>, every path), changed by <paramref name="change"/>.</summary>
+    public static RouteConfig Route(Func<RouteConfig, RouteConfig>? change = null)
+    {
+        var route = new RouteConfig { RouteId = "all", ClusterId = "origin", Match = new RouteMatch { Path = "{**catch-all}" } };
+        return change is null ? route : change(route);
     }
 
     public async Task<HttpResponseMessage> GetAsync(string path, params (string Name, string Value)[] headers)

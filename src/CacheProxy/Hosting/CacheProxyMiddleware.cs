@@ -20,18 +20,19 @@ internal sealed class CacheProxyMiddleware(RequestDelegate next, CacheEngine eng
     public Task InvokeAsync(HttpContext context)
     {
         var id = correlation.Assign(context);
-        if (gate.Admits(context) && engine.TryServeFreshHit(context) is { } hit)
+        var admitted = gate.Admits(context);
+        if (admitted && engine.TryServeFreshHit(context) is { } hit)
         {
             return hit.IsCompletedSuccessfully ? hit : errors.InvokeAsync(context, _ => hit);
         }
-        return InvokeInScopeAsync(context, id);
+        return InvokeInScopeAsync(context, id, admitted);
     }
 
-    private async Task InvokeInScopeAsync(HttpContext context, ICorrelationIdFeature id)
+    private async Task InvokeInScopeAsync(HttpContext context, ICorrelationIdFeature id, bool admitted)
     {
         using (correlation.Scope(id))
         {
-            if (!gate.Admits(context))
+            if (!admitted)
             {
                 gate.Refuse(context);
                 return;

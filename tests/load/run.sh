@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load test, loopback only and bounded in time: the sample gateway serving 1 KiB and 100 KiB cached objects
 # against the ceiling app (Ceiling/) that returns the same bytes and headers from a fixed array.
+# ROUNDS (default 9) alternating ceiling/gateway runs per object; medians are reported.
 #   tests/load/run.sh [seconds-per-run=10] [connections=64]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -53,7 +54,8 @@ measure() { # name url pid -> "rps p99ms cpu-us-per-request"
   echo "$rps $p99 $(python3 -c "print(f'{($after - $before) * 1e6 / $(getconf CLK_TCK) / $requests:.1f}')")"
 }
 
-rounds="${ROUNDS:-5}"
+rounds="${ROUNDS:-9}"
+per_round=""
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "| object | ceiling req/s | ceiling p99 ms | ceiling CPU µs/req | CacheProxy hit req/s | CacheProxy p99 ms | CacheProxy CPU µs/req | req/s ratio | CPU ratio |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -73,7 +75,10 @@ for size in 1k 100k; do
   ratio=$(python3 -c "print(f'{$g_rps/$c_rps:.2f}')")
   cpu_ratio=$(python3 -c "print(f'{$c_cpu/$g_cpu:.2f}')")
   echo "| $size | $c_rps | $c_p99 | $c_cpu | $g_rps | $g_p99 | $g_cpu | $ratio | $cpu_ratio |"
+  per_round+="$size: $(awk '{printf "%.2f ", $4/$1}' "$work/rounds-$size.txt")"$'\n'
 done
 echo
 echo "wrk -t2 -c$connections -d${duration}s --latency, $rounds alternating rounds (medians), loopback, $(nproc) cores."
 echo "CPU ratio = ceiling CPU per request / gateway CPU per request. Per-round numbers: tests/load/.work/rounds-*.txt"
+echo "req/s ratio of each round (gateway / the ceiling run just before it):"
+printf '%s' "$per_round"

@@ -35,7 +35,7 @@ internal sealed class CorrelationIds
         _security = loggers.CreateLogger(LogCategories.Security);
     }
 
-    /// <summary>Assigns the request its id: forwarded upstream, echoed on the response, the request's feature.</summary>
+    /// <summary>Assigns the request its id: echoed on the response, the request's feature (<see cref="Forward"/> sends it upstream).</summary>
     /// <returns>The id, which is also the log scope of the request (<see cref="Scope"/>).</returns>
     public ICorrelationIdFeature Assign(HttpContext context)
     {
@@ -43,6 +43,7 @@ internal sealed class CorrelationIds
         var name = settings.HeaderName;
         var incoming = context.Request.Headers[name];
         string id;
+        string? replaces = null;
         if (incoming.Count == 1 && IsValid(incoming[0], settings.MaxLength))
         {
             id = incoming[0]!;
@@ -50,17 +51,29 @@ internal sealed class CorrelationIds
         else
         {
             id = Generate();
+            replaces = name;
             if (incoming.Count > 0)
             {
                 Log.CorrelationIdReplaced(_security, name, incoming.ToString().Length, incoming.Count, id);
             }
-            context.Request.Headers[name] = id; // forwarded upstream by YARP
         }
         context.Response.Headers[name] = id;
-        var scope = new CorrelationScope(id); // one object: the request's feature and its log scope
+        var scope = new CorrelationScope(id, replaces); // one object: the request's feature and its log scope
         context.Features.Set<ICorrelationIdFeature>(scope);
         Activity.Current?.SetTag("correlation.id", id);
         return scope;
+    }
+
+    /// <summary>
+    /// Puts a generated id into the request's header, which YARP forwards upstream (a client's valid id is there
+    /// already). Only requests that may go upstream need it; hits answered from the cache skip the header write.
+    /// </summary>
+    public static void Forward(HttpContext context, ICorrelationIdFeature id)
+    {
+        if (id is CorrelationScope { HeaderToSet: { } name } scope)
+        {
+            context.Request.Headers[name] = scope.CorrelationId;
+        }
     }
 
     /// <summary>Puts the id in a log scope (structured field <c>CorrelationId</c>) until disposed.</summary>
@@ -90,9 +103,12 @@ internal sealed class CorrelationIds
         (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.TraceId : ActivityTraceId.CreateRandom()).ToHexString();
 
     /// <summary>A log scope with one structured field, <c>CorrelationId</c>; also the request's <see cref="ICorrelationIdFeature"/>.</summary>
-    private sealed class CorrelationScope(string id) : IReadOnlyList<KeyValuePair<string, object?>>, ICorrelationIdFeature
+    private sealed class CorrelationScope(string id, string? headerToSet) : IReadOnlyList<KeyValuePair<string, object?>>, ICorrelationIdFeature
     {
         public string CorrelationId => id;
+
+        /// <summary>The request header that must carry the id upstream (it was missing or invalid), or null.</summary>
+        public string? HeaderToSet => headerToSet;
 
         public int Count => 1;
 

@@ -8,9 +8,10 @@ internal sealed class CacheProxyMarker;
 
 /// <summary>
 /// The one middleware <c>UseCacheProxy()</c> adds. Every request gets, in this order: a correlation id; the
-/// management-port gate; a log scope with the id and error shaping (problem+json) around the cache and what is
-/// behind it. A fresh hit in the memory tier — the common case — is answered right after the gate, without the
-/// scope and the error-shaping frame (docs/performance.md).
+/// management-port gate; a log scope with the id, the id in the request headers for upstream, and error shaping
+/// (problem+json) around the cache and what is behind it. A fresh hit in the memory tier — the common case — is
+/// answered right after the gate, without the scope, the request header and the error-shaping frame
+/// (docs/performance.md).
 /// </summary>
 internal sealed class CacheProxyMiddleware(RequestDelegate next, CacheEngine engine, CorrelationIds correlation,
     ManagementPortGate gate, ErrorShaping errors)
@@ -37,6 +38,7 @@ internal sealed class CacheProxyMiddleware(RequestDelegate next, CacheEngine eng
                 gate.Refuse(context);
                 return;
             }
+            CorrelationIds.Forward(context, id);
             await errors.InvokeAsync(context, _cache);
         }
     }

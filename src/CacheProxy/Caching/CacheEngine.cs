@@ -120,7 +120,7 @@ internal sealed class CacheEngine
     }
 
     /// <summary>A fresh memory-tier response found for a request, with the endpoint it belongs to.</summary>
-    internal readonly record struct FreshHit(CacheEntry Entry, StoredPolicy Policy, TimeSpan Age, string Key, string RouteId, Endpoint Endpoint, long Started);
+    internal readonly record struct FreshHit(CacheEntry Entry, StoredPolicy Policy, TimeSpan Age, string RouteId, Endpoint Endpoint, long Started);
 
     // routed: the endpoint routing chose, or null before routing, when the entry's stamp names it.
     private bool TryFindFreshHit(HttpContext context, Endpoint? routed, out FreshHit hit)
@@ -137,14 +137,23 @@ internal sealed class CacheEngine
             return false;
         }
         var requestCc = CacheControl.Parse(request.Headers.CacheControl);
-        if (requestCc.NoCache || (!requestCc.Present && PragmaNoCache(request.Headers.Pragma)) || CacheKey.Build(request) is not { } key)
+        if (requestCc.NoCache || (!requestCc.Present && PragmaNoCache(request.Headers.Pragma)))
         {
             return false;
         }
+        // The key is looked up from the stack; a string is made only for a long URL or a Vary rule.
+        Span<char> buffer = stackalloc char[256];
+        var length = CacheKey.TryWrite(request, buffer);
+        if (length < 0)
+        {
+            return false;
+        }
+        var key = length > buffer.Length ? CacheKey.Build(request)! : null;
         var started = _time.GetTimestamp();
-        var entry = _memory.Get(key);
+        var entry = key is null ? _memory.Get(buffer[..length]) : _memory.Get(key);
         if (entry is { Kind: CacheEntryKind.VaryRule })
         {
+            key ??= new string(buffer[..length]);
             entry = entry.VaryHeaderNames is not null && VariantSuffix(request, entry.VaryHeaderNames, out var suffix)
                 ? _memory.Get(VariantKey(key, entry.VaryGeneration!, suffix))
                 : null;
@@ -167,7 +176,7 @@ internal sealed class CacheEngine
         {
             return false;
         }
-        hit = new FreshHit(entry, policy, age, key, routeId, endpoint, started);
+        hit = new FreshHit(entry, policy, age, routeId, endpoint, started);
         return true;
     }
 
@@ -177,7 +186,7 @@ internal sealed class CacheEngine
         {
             using (_logger.BeginScope(correlation)) // the scope the full path's events have
             {
-                Log.CacheHit(_logger, hit.RouteId, CacheKey.Hash(hit.Key));
+                Log.CacheHit(_logger, hit.RouteId, CacheKey.Hash(CacheKey.Build(context.Request)!));
             }
         }
         var write = WriteStoredAsync(context, hit.RouteId, hit.Entry, hit.Policy, hit.Age, "hit");

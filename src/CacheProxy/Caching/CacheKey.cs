@@ -19,32 +19,56 @@ internal static class CacheKey
 
     public static string? Build(HttpRequest request)
     {
-        var host = request.Host.Value ?? string.Empty;
-        var pathBase = request.PathBase.Value ?? string.Empty;
-        var path = request.Path.Value ?? string.Empty;
-        var query = request.QueryString.Value ?? string.Empty;
-        return Build(request.Scheme, host, pathBase, path, query);
+        var parts = Parts.Of(request);
+        return parts.Cacheable ? string.Create(parts.Length, parts, static (span, p) => p.WriteTo(span)) : null;
     }
 
     public static string? Build(string scheme, string host, string pathBase, string path, string query)
     {
-        var length = scheme.Length + host.Length + pathBase.Length + path.Length + query.Length + 3;
-        if (HasControl(host) || HasControl(pathBase) || HasControl(path) || HasControl(query))
+        var parts = new Parts(scheme, host, pathBase, path, query);
+        return parts.Cacheable ? string.Create(parts.Length, parts, static (span, p) => p.WriteTo(span)) : null;
+    }
+
+    /// <summary>
+    /// Writes the key of <paramref name="request"/> into <paramref name="destination"/> for a lookup that needs no
+    /// string (the fresh-hit path). Returns the key's length; -1 when the request has no key (<see cref="Build(HttpRequest)"/>
+    /// is null); a length larger than the destination when it did not fit, and nothing was written.
+    /// </summary>
+    public static int TryWrite(HttpRequest request, Span<char> destination)
+    {
+        var parts = Parts.Of(request);
+        if (!parts.Cacheable)
         {
-            return null;
+            return -1;
         }
-        return string.Create(length, (scheme, host, pathBase, path, query), static (span, s) =>
+        if (parts.Length <= destination.Length)
+        {
+            parts.WriteTo(destination);
+        }
+        return parts.Length;
+    }
+
+    private readonly record struct Parts(string Scheme, string Host, string PathBase, string Path, string Query)
+    {
+        public static Parts Of(HttpRequest request) => new(request.Scheme, request.Host.Value ?? string.Empty,
+            request.PathBase.Value ?? string.Empty, request.Path.Value ?? string.Empty, request.QueryString.Value ?? string.Empty);
+
+        public int Length => Scheme.Length + Host.Length + PathBase.Length + Path.Length + Query.Length + 3;
+
+        public bool Cacheable => !(HasControl(Host) || HasControl(PathBase) || HasControl(Path) || HasControl(Query));
+
+        public void WriteTo(Span<char> span)
         {
             var i = 0;
-            Append(span, ref i, s.scheme, lower: true);
+            Append(span, ref i, Scheme, lower: true);
             span[i++] = FieldSeparator;
-            Append(span, ref i, s.host, lower: true);
+            Append(span, ref i, Host, lower: true);
             span[i++] = FieldSeparator;
-            Append(span, ref i, s.pathBase, lower: false);
-            Append(span, ref i, s.path, lower: false);
+            Append(span, ref i, PathBase, lower: false);
+            Append(span, ref i, Path, lower: false);
             span[i++] = FieldSeparator;
-            Append(span, ref i, s.query, lower: false);
-        });
+            Append(span, ref i, Query, lower: false);
+        }
     }
 
     /// <summary>The key of an absolute URI on the same scheme and host (Location / Content-Location), or null.</summary>

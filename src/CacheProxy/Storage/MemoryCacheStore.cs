@@ -17,6 +17,7 @@ namespace CacheProxy.Storage;
 internal sealed class MemoryCacheStore : ICacheStore
 {
     private readonly ConcurrentDictionary<string, LinkedListNode<Slot>> _map = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, LinkedListNode<Slot>>.AlternateLookup<ReadOnlySpan<char>> _byChars;
     private readonly LinkedList<Slot> _lru = new();
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
@@ -30,6 +31,7 @@ internal sealed class MemoryCacheStore : ICacheStore
 
     public MemoryCacheStore(TimeProvider time, IOptionsMonitor<CacheProxyOptions> options, ILoggerFactory loggers, CacheProxyMetrics metrics)
     {
+        _byChars = _map.GetAlternateLookup<ReadOnlySpan<char>>();
         _time = time;
         _options = options;
         _logger = loggers.CreateLogger(LogCategories.Store);
@@ -53,12 +55,13 @@ internal sealed class MemoryCacheStore : ICacheStore
     public ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken) => new(Get(key));
 
     /// <summary>The entry under the key, or null; synchronous: the memory tier never waits.</summary>
-    internal CacheEntry? Get(string key)
+    internal CacheEntry? Get(string key) => _map.TryGetValue(key, out var node) ? Read(node) : null;
+
+    /// <summary>The entry under a key held in characters (no string for the lookup), or null.</summary>
+    internal CacheEntry? Get(ReadOnlySpan<char> key) => _byChars.TryGetValue(key, out var node) ? Read(node) : null;
+
+    private CacheEntry? Read(LinkedListNode<Slot> node)
     {
-        if (!_map.TryGetValue(key, out var node))
-        {
-            return null;
-        }
         var slot = node.Value;
         if (_time.GetUtcNow() >= slot.ExpiresAt)
         {

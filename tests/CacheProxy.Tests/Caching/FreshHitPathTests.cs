@@ -75,6 +75,20 @@ public sealed class FreshHitPathTests
     }
 
     [Fact]
+    public async Task AUrlLongerThanTheStackBuffer_IsServedToo()
+    {
+        await using var proxy = await StartWithStoredAsync();
+        var path = "/f/" + new string('x', 400);
+        await proxy.GetAsync(path);
+        var (context, stream) = Request(proxy, path: path);
+
+        await Serve(proxy, context)!;
+
+        Assert.Equal("CacheProxy; hit", context.Response.Headers["Cache-Status"]);
+        Assert.Equal("stored body", System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    [Fact]
     public async Task ClientConditionalRequest_IsAnswered304()
     {
         await using var proxy = await StartWithStoredAsync();

@@ -13,7 +13,7 @@ namespace CacheProxy.Hosting;
 /// after routing (correlation id, Cache-Status, Age, metrics); every other request passes on untouched.
 /// </summary>
 internal sealed class EarlyHitMiddleware(RequestDelegate next, CacheEngine engine, CorrelationIds correlation,
-    IOptionsMonitor<CacheProxyOptions> options)
+    ErrorShaping errors, IOptionsMonitor<CacheProxyOptions> options)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -25,7 +25,8 @@ internal sealed class EarlyHitMiddleware(RequestDelegate next, CacheEngine engin
         }
         context.SetEndpoint(hit.Endpoint);
         correlation.Assign(context);
-        return engine.ServeFreshHit(context, hit);
+        var served = engine.ServeFreshHit(context, hit);
+        return served.IsCompletedSuccessfully ? served : errors.InvokeAsync(context, _ => served);
     }
 }
 

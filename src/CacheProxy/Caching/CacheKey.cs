@@ -17,17 +17,13 @@ internal static class CacheKey
     public const char VariantSeparator = '\x1E';
     public const string AbsentValue = "\x02";
 
-    public static string? Build(HttpRequest request)
-    {
-        var parts = Parts.Of(request);
-        return parts.Cacheable ? string.Create(parts.Length, parts, static (span, p) => p.WriteTo(span)) : null;
-    }
+    public static string? Build(HttpRequest request) => Build(Parts.Of(request));
 
-    public static string? Build(string scheme, string host, string pathBase, string path, string query)
-    {
-        var parts = new Parts(scheme, host, pathBase, path, query);
-        return parts.Cacheable ? string.Create(parts.Length, parts, static (span, p) => p.WriteTo(span)) : null;
-    }
+    public static string? Build(string scheme, string host, string pathBase, string path, string query) =>
+        Build(new Parts(scheme, host, pathBase, path, query));
+
+    private static string? Build(Parts parts) =>
+        parts.Cacheable ? string.Create(parts.Length, parts, static (span, p) => p.WriteTo(span)) : null;
 
     /// <summary>
     /// Writes the key of <paramref name="request"/> into <paramref name="destination"/> for a lookup that needs no

@@ -35,6 +35,13 @@ internal sealed class ErrorShaping
         _internal = loggers.CreateLogger(LogCategories.Internal);
     }
 
+    /// <summary>
+    /// A hit being written: finished already (the common case) it is returned as it is; otherwise it is awaited
+    /// under the same handling as <see cref="InvokeAsync"/>.
+    /// </summary>
+    public Task Observe(HttpContext context, Task writing) =>
+        writing.IsCompletedSuccessfully ? writing : InvokeAsync(context, _ => writing);
+
     /// <summary>Runs <paramref name="next"/> and answers for what failed in it.</summary>
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {

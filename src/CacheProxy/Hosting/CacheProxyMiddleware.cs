@@ -24,7 +24,7 @@ internal sealed class CacheProxyMiddleware(RequestDelegate next, CacheEngine eng
         var admitted = gate.Admits(context);
         if (admitted && engine.TryServeFreshHit(context) is { } hit)
         {
-            return hit.IsCompletedSuccessfully ? hit : errors.InvokeAsync(context, _ => hit);
+            return errors.Observe(context, hit);
         }
         return InvokeInScopeAsync(context, id, admitted);
     }

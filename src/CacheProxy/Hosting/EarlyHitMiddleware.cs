@@ -25,8 +25,7 @@ internal sealed class EarlyHitMiddleware(RequestDelegate next, CacheEngine engin
         }
         context.SetEndpoint(hit.Endpoint);
         correlation.Assign(context);
-        var served = engine.ServeFreshHit(context, hit);
-        return served.IsCompletedSuccessfully ? served : errors.InvokeAsync(context, _ => served);
+        return errors.Observe(context, engine.ServeFreshHit(context, hit));
     }
 }
 

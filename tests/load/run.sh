@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test, loopback only and bounded in time: the sample gateway serving 1 KiB and 100 KiB cached objects
 # against the ceiling app (Ceiling/) that returns the same bytes and headers from a fixed array.
-# ROUNDS (default 9) alternating ceiling/gateway runs per object; medians are reported.
+# ROUNDS (default 9) rounds per object, each a ceiling and a gateway run back to back; medians are reported.
 #   tests/load/run.sh [seconds-per-run=10] [connections=64]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -57,28 +57,36 @@ measure() { # name url pid -> "rps p99ms cpu-us-per-request"
 rounds="${ROUNDS:-9}"
 per_round=""
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "| object | ceiling req/s | ceiling p99 ms | ceiling CPU µs/req | CacheProxy hit req/s | CacheProxy p99 ms | CacheProxy CPU µs/req | req/s ratio | CPU ratio |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| object | ceiling req/s | ceiling p99 ms | ceiling CPU µs/req | CacheProxy hit req/s | CacheProxy p99 ms | CacheProxy CPU µs/req | req/s ratio | median round ratio | CPU ratio |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for size in 1k 100k; do
   # warm-up so both run JIT-compiled code
   timeout 30 wrk -t2 -c"$connections" -d2s "http://127.0.0.1:$ceiling_port/$size" >/dev/null
   timeout 30 wrk -t2 -c"$connections" -d2s "http://127.0.0.1:$public_port/$size" >/dev/null
   : >"$work/rounds-$size.txt"
-  # Ceiling and gateway alternate, so drift on the machine hits both alike; medians of the rounds are reported.
+  # Each round runs the ceiling and the gateway back to back, in turn first (ABBA), so the machine's slow phases
+  # (tens of seconds on this kind of VM) mostly hit both runs of a round alike; medians of the rounds are reported.
   for round in $(seq 1 "$rounds"); do
-    read -r c_rps c_p99 c_cpu < <(measure "ceiling-$size-$round" "http://127.0.0.1:$ceiling_port/$size" "$ceiling_pid")
-    read -r g_rps g_p99 g_cpu < <(measure "gateway-$size-$round" "http://127.0.0.1:$public_port/$size" "$gateway_pid")
+    if (( round % 2 )); then
+      read -r c_rps c_p99 c_cpu < <(measure "ceiling-$size-$round" "http://127.0.0.1:$ceiling_port/$size" "$ceiling_pid")
+      read -r g_rps g_p99 g_cpu < <(measure "gateway-$size-$round" "http://127.0.0.1:$public_port/$size" "$gateway_pid")
+    else
+      read -r g_rps g_p99 g_cpu < <(measure "gateway-$size-$round" "http://127.0.0.1:$public_port/$size" "$gateway_pid")
+      read -r c_rps c_p99 c_cpu < <(measure "ceiling-$size-$round" "http://127.0.0.1:$ceiling_port/$size" "$ceiling_pid")
+    fi
     echo "$c_rps $c_p99 $c_cpu $g_rps $g_p99 $g_cpu" >>"$work/rounds-$size.txt"
   done
   col() { awk -v c="$1" '{print $c}' "$work/rounds-$size.txt" | median; }
   c_rps=$(col 1); c_p99=$(col 2); c_cpu=$(col 3); g_rps=$(col 4); g_p99=$(col 5); g_cpu=$(col 6)
   ratio=$(python3 -c "print(f'{$g_rps/$c_rps:.2f}')")
+  round_ratio=$(awk '{printf "%.4f\n", $4/$1}' "$work/rounds-$size.txt" | median)
   cpu_ratio=$(python3 -c "print(f'{$c_cpu/$g_cpu:.2f}')")
-  echo "| $size | $c_rps | $c_p99 | $c_cpu | $g_rps | $g_p99 | $g_cpu | $ratio | $cpu_ratio |"
+  echo "| $size | $c_rps | $c_p99 | $c_cpu | $g_rps | $g_p99 | $g_cpu | $ratio | $(printf '%.2f' "$round_ratio") | $cpu_ratio |"
   per_round+="$size: $(awk '{printf "%.2f ", $4/$1}' "$work/rounds-$size.txt")"$'\n'
 done
 echo
 echo "wrk -t2 -c$connections -d${duration}s --latency, $rounds alternating rounds (medians), loopback, $(nproc) cores."
 echo "CPU ratio = ceiling CPU per request / gateway CPU per request. Per-round numbers: tests/load/.work/rounds-*.txt"
-echo "req/s ratio of each round (gateway / the ceiling run just before it):"
+echo "req/s ratio = gateway median / ceiling median; median round ratio = median of the rounds' gateway / ceiling."
+echo "req/s ratio of each round (gateway / the ceiling run beside it):"
 printf '%s' "$per_round"

@@ -189,16 +189,25 @@ internal sealed class CacheEngine
                 Log.CacheHit(_logger, hit.RouteId, CacheKey.Hash(CacheKey.Build(context.Request)!));
             }
         }
-        var write = WriteStoredAsync(context, hit.RouteId, hit.Entry, hit.Policy, hit.Age, "hit");
+        ValueTask write;
+        try
+        {
+            write = WriteStoredAsync(context, hit.RouteId, hit.Entry, hit.Policy, hit.Age, "hit");
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException(ex); // the callers' error shaping answers for it, as for a failed write
+        }
         if (!write.IsCompletedSuccessfully)
         {
             return RecordHitAfterAsync(write, hit.RouteId, hit.Started);
         }
+        write.GetAwaiter().GetResult(); // a finished ValueTask is consumed once
         RecordHit(hit.RouteId, hit.Started);
-        return write;
+        return Task.CompletedTask;
     }
 
-    private async Task RecordHitAfterAsync(Task write, string routeId, long started)
+    private async Task RecordHitAfterAsync(ValueTask write, string routeId, long started)
     {
         await write;
         RecordHit(routeId, started);
@@ -1038,7 +1047,9 @@ internal sealed class CacheEngine
     }
 
     /// <summary>Writes a stored response, answering the client's conditional or range request from it.</summary>
-    private async Task WriteStoredAsync(HttpContext context, string routeId, CacheEntry entry, StoredPolicy policy, TimeSpan age, string status)
+    // Not async: the headers are set synchronously and the body write's own ValueTask is returned, so a hit whose
+    // write waits on the client (a body over Kestrel's 64 KiB response buffer) costs no state machine of ours here.
+    private ValueTask WriteStoredAsync(HttpContext context, string routeId, CacheEntry entry, StoredPolicy policy, TimeSpan age, string status)
     {
         var options = _options.CurrentValue;
         var request = context.Request;
@@ -1091,7 +1102,7 @@ internal sealed class CacheEngine
         headers[CacheProxyHeaderNames.CacheStatus] = CacheStatusValue(options.CacheStatusName, status);
         if (notModified)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
         if (contentRange is not null)
         {
@@ -1100,17 +1111,19 @@ internal sealed class CacheEngine
         response.ContentLength = count;
         if (HttpMethods.IsHead(request.Method) || count == 0)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
         _metrics.Served(routeId, count);
-        if (entry.StreamedBody is not { } streamed)
-        {
-            await response.Body.WriteAsync(entry.Body.Slice((int)start, (int)count)); // a write to an aborted connection fails by itself
-            return;
-        }
+        return entry.StreamedBody is { } streamed
+            ? new ValueTask(CopyStreamedAsync(context, streamed, start, count))
+            : response.Body.WriteAsync(entry.Body.Slice((int)start, (int)count)); // a write to an aborted connection fails by itself
+    }
+
+    private async Task CopyStreamedAsync(HttpContext context, IStreamedBody streamed, long start, long count)
+    {
         try
         {
-            await streamed.CopyToAsync(response.Body, start, count, CancellationToken.None);
+            await streamed.CopyToAsync(context.Response.Body, start, count, CancellationToken.None);
         }
         catch (IOException ex)
         {

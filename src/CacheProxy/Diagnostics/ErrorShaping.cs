@@ -37,10 +37,25 @@ internal sealed class ErrorShaping
 
     /// <summary>
     /// A hit being written: finished already (the common case) it is returned as it is; otherwise it is awaited
-    /// under the same handling as <see cref="InvokeAsync"/>.
+    /// under the same failure handling as <see cref="InvokeAsync"/>.
     /// </summary>
     public Task Observe(HttpContext context, Task writing) =>
-        writing.IsCompletedSuccessfully ? writing : InvokeAsync(context, _ => writing);
+        writing.IsCompletedSuccessfully ? writing : ObserveAsync(context, writing);
+
+    private async Task ObserveAsync(HttpContext context, Task writing)
+    {
+        try
+        {
+            await writing;
+        }
+        catch (Exception ex)
+        {
+            if (await AnswerFailureAsync(context, ex))
+            {
+                throw;
+            }
+        }
+    }
 
     /// <summary>Runs <paramref name="next"/> and answers for what failed in it.</summary>
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
@@ -49,20 +64,12 @@ internal sealed class ErrorShaping
         {
             await next(context);
         }
-        catch (Exception ex) when (ex is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
-        {
-            _metrics.Error(ErrorCategory.Client);
-            return; // the client left; nobody to answer
-        }
         catch (Exception ex)
         {
-            Log.UnhandledError(_internal, context.Request.Method, ex);
-            _metrics.Error(ErrorCategory.Internal);
-            if (context.Response.HasStarted)
+            if (await AnswerFailureAsync(context, ex))
             {
-                throw; // Kestrel aborts the connection: the client sees an incomplete response, not a wrong one
+                throw;
             }
-            await WriteProblemAsync(context, new CacheProxyErrorFeature(CacheProxyError.Internal, ErrorCategory.Internal, ex));
             return;
         }
 
@@ -107,6 +114,28 @@ internal sealed class ErrorShaping
             return;
         }
         await WriteProblemAsync(context, new CacheProxyErrorFeature(error.Error.Value, error.Category, forwarder.Exception));
+    }
+
+    /// <summary>
+    /// Counts and logs an exception from the pipeline and answers it with a problem when the response has not
+    /// started. True when it must be rethrown: the response started, and Kestrel aborting the connection is the only
+    /// way the client sees an incomplete response rather than a wrong one.
+    /// </summary>
+    private async ValueTask<bool> AnswerFailureAsync(HttpContext context, Exception ex)
+    {
+        if (ex is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        {
+            _metrics.Error(ErrorCategory.Client);
+            return false; // the client left; nobody to answer
+        }
+        Log.UnhandledError(_internal, context.Request.Method, ex);
+        _metrics.Error(ErrorCategory.Internal);
+        if (context.Response.HasStarted)
+        {
+            return true;
+        }
+        await WriteProblemAsync(context, new CacheProxyErrorFeature(CacheProxyError.Internal, ErrorCategory.Internal, ex));
+        return false;
     }
 
     private async Task WriteProblemAsync(HttpContext context, ICacheProxyErrorFeature error)

@@ -152,4 +152,37 @@ public sealed class FreshHitPathTests
         Assert.Null(Serve(proxy, Request(proxy, headers: ("Accept-Language", "de")).Context));
         Assert.Null(Serve(proxy, Request(proxy).Context));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AFailingBodyWrite_IsAnsweredByErrorShaping_NotThrownAtTheCaller(bool failsLater)
+    {
+        await using var proxy = await StartWithStoredAsync();
+        var (context, _) = Request(proxy);
+        context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(new FailingStream(failsLater)));
+
+        Task? served = null;
+        Assert.Null(Record.Exception(() => { served = Serve(proxy, context); }));
+        await proxy.Services.GetRequiredService<CacheProxy.Diagnostics.ErrorShaping>().Observe(context, served!);
+
+        Assert.Equal(500, context.Response.StatusCode);
+        Assert.Equal("application/problem+json", context.Response.ContentType);
+    }
+
+    /// <summary>A response body whose first write fails (at once, or after going asynchronous); the problem's write succeeds.</summary>
+    private sealed class FailingStream(bool failsLater) : MemoryStream
+    {
+        private int _writes;
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            _writes++ > 0 ? base.WriteAsync(buffer, cancellationToken)
+            : failsLater ? FailLaterAsync() : throw new InvalidOperationException("write failed");
+
+        private static async ValueTask FailLaterAsync()
+        {
+            await Task.Yield();
+            throw new InvalidOperationException("write failed");
+        }
+    }
 }

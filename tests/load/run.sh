@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Load test, loopback only and bounded in time: the sample gateway serving 1 KiB and 100 KiB cached objects
 # against the ceiling app (Ceiling/) that returns the same bytes and headers from a fixed array.
-# ROUNDS (default 9) rounds per object, each a ceiling and a gateway run back to back; medians are reported.
-#   tests/load/run.sh [seconds-per-run=10] [connections=64]
+# ROUNDS (default 17) rounds per object, each a ceiling and a gateway run back to back; medians are reported.
+#   tests/load/run.sh [seconds-per-run=4] [connections=64]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-duration="${1:-10}"
+duration="${1:-4}"
 connections="${2:-64}"
 work="$here/.work"; mkdir -p "$work"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
@@ -54,7 +54,7 @@ measure() { # name url pid -> "rps p99ms cpu-us-per-request"
   echo "$rps $p99 $(python3 -c "print(f'{($after - $before) * 1e6 / $(getconf CLK_TCK) / $requests:.1f}')")"
 }
 
-rounds="${ROUNDS:-9}"
+rounds="${ROUNDS:-17}"
 per_round=""
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "| object | ceiling req/s | ceiling p99 ms | ceiling CPU µs/req | CacheProxy hit req/s | CacheProxy p99 ms | CacheProxy CPU µs/req | req/s ratio | median round ratio | CPU ratio |"

@@ -98,11 +98,24 @@ public sealed class FreshnessTests
     [InlineData("7200.0", 0)]
     [InlineData("60, 7200", 60)]
     [InlineData("0060", 60)]
-    public void Age_InvalidIsIgnored_ListUsesFirstMember_Rfc9111_5_1(string age, int expectedSeconds)
+    [InlineData("2147483647", 2147483647)]
+    // RFC 9111 §1.2.2: a delta-seconds value too large to represent counts as 2^31.
+    [InlineData("2147483648", 2147483648)]
+    [InlineData("99999999999999999999", 2147483648)]
+    public void Age_InvalidIsIgnored_ListUsesFirstMember_Rfc9111_5_1(string age, long expectedSeconds)
     {
         var parsed = Freshness.TryParseAge(new StringValues(age), out var value);
-        Assert.Equal(expectedSeconds, (int)value.TotalSeconds);
+        Assert.Equal(expectedSeconds, (long)value.TotalSeconds);
         Assert.Equal(expectedSeconds > 0, parsed);
+    }
+
+    [Theory]
+    [InlineData("7200", "0", 7200)]
+    [InlineData("0", "7200", 0)]
+    public void Age_OnSeveralLines_TheFirstLineCounts_Rfc9111_5_1(string first, string second, long expectedSeconds)
+    {
+        Assert.True(Freshness.TryParseAge(new StringValues([first, second]), out var value));
+        Assert.Equal(expectedSeconds, (long)value.TotalSeconds);
     }
 
     [Fact]

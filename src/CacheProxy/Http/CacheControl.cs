@@ -65,6 +65,93 @@ internal struct CacheControl
         return cc;
     }
 
+    /// <summary>
+    /// Parses a targeted field such as CDN-Cache-Control (RFC 9213 §2.1): a Structured Field Dictionary (RFC 9651
+    /// §3.2). A value that does not parse as one makes the whole field count as absent (<see cref="Present"/> false),
+    /// so the cache falls back to Cache-Control. Directives whose value has the wrong type (e.g. a string for
+    /// max-age) are ignored; member parameters are ignored; a boolean false (<c>?0</c>) means absent.
+    /// </summary>
+    public static CacheControl ParseTargeted(StringValues values)
+    {
+        var cc = Parse(StringValues.Empty);
+        var field = values.Count == 1 ? values[0] ?? string.Empty : string.Join(", ", values.ToArray());
+        var s = field.AsSpan().Trim(' ');
+        if (s.IsEmpty)
+        {
+            return cc;
+        }
+        var parsed = cc;
+        parsed.Present = true;
+        var i = 0;
+        while (true)
+        {
+            var keyStart = i;
+            if (!StructuredField.TryKey(s, ref i))
+            {
+                return cc;
+            }
+            var key = s[keyStart..i];
+            var type = StructuredField.ItemType.Boolean;
+            var value = "?1".AsSpan(); // a key without a value is true
+            if (i < s.Length && s[i] == '=')
+            {
+                i++;
+                var valueStart = i;
+                if (!StructuredField.TryBareItem(s, ref i, out type))
+                {
+                    return cc;
+                }
+                value = s[valueStart..i];
+            }
+            if (!StructuredField.TryParameters(s, ref i))
+            {
+                return cc;
+            }
+            ApplyTargeted(key, type, value, ref parsed);
+            while (i < s.Length && (s[i] == ' ' || s[i] == '\t'))
+            {
+                i++;
+            }
+            if (i == s.Length)
+            {
+                return parsed;
+            }
+            if (s[i] != ',')
+            {
+                return cc;
+            }
+            i++;
+            while (i < s.Length && (s[i] == ' ' || s[i] == '\t'))
+            {
+                i++;
+            }
+            if (i == s.Length)
+            {
+                return cc; // a trailing comma
+            }
+        }
+    }
+
+    // Delta directives take an Integer (a negative one is ignored, a large one capped like delta-seconds); the others
+    // are flags, present unless false. Field-name lists (no-cache="…", private="…") do not exist here: the flag applies.
+    private static void ApplyTargeted(ReadOnlySpan<char> key, StructuredField.ItemType type, ReadOnlySpan<char> value, ref CacheControl cc)
+    {
+        var delta = key is "max-age" or "s-maxage" or "stale-while-revalidate" or "stale-if-error";
+        if (delta)
+        {
+            if (type == StructuredField.ItemType.Integer && value[0] != '-')
+            {
+                Apply(key, hasValue: true, value, valid: true, ref cc);
+            }
+            return;
+        }
+        if (type == StructuredField.ItemType.Boolean && value.SequenceEqual("?0"))
+        {
+            return;
+        }
+        Apply(key, hasValue: false, default, valid: true, ref cc);
+    }
+
     private static void ParseLine(ReadOnlySpan<char> s, ref CacheControl cc, string? surrogateTarget)
     {
         var i = 0;

@@ -50,9 +50,10 @@ internal static class Freshness
     /// </summary>
     public static CacheControl Governing(in CacheHeaders headers, in TargetedFields targeted)
     {
-        if (targeted.HonorCdnCacheControl && !StringValues.IsNullOrEmpty(headers.CdnCacheControl))
+        if (targeted.HonorCdnCacheControl && !StringValues.IsNullOrEmpty(headers.CdnCacheControl)
+            && CacheControl.ParseTargeted(headers.CdnCacheControl) is { Present: true } cdn)
         {
-            return CacheControl.Parse(headers.CdnCacheControl);
+            return cdn; // a value that is not a valid Dictionary counts as absent (RFC 9213 §2.1)
         }
         if (targeted.SurrogateTarget is not null && !StringValues.IsNullOrEmpty(headers.SurrogateControl))
         {

@@ -35,6 +35,21 @@ public sealed class CachingBehaviourTests
     }
 
     [Theory]
+    [InlineData("max-age=600", 1)] // CDN-Cache-Control governs: stored despite Cache-Control: no-store
+    [InlineData("max-age=600, &&&&&", 2)] // not a Structured Field Dictionary: ignored, no-store applies
+    [InlineData("max-age=\"600\"", 2)] // max-age is not an Integer: ignored, and the field still governs
+    public async Task CdnCacheControl_GovernsOnlyWhenItParses_Rfc9213_2(string cdn, int originCalls)
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        proxy.Origin.Handler = Respond("no-store", more: r => r.Headers["CDN-Cache-Control"] = cdn);
+
+        await proxy.GetAsync("/cdn");
+        await proxy.GetAsync("/cdn");
+
+        Assert.Equal(originCalls, proxy.Origin.Calls);
+    }
+
+    [Theory]
     [InlineData("no-store, max-age=60")]
     [InlineData("private, max-age=60")]
     public async Task NoStoreAndPrivate_AreNeverStored_Rfc9111_5_2_2(string cacheControl)

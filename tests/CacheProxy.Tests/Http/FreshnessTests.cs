@@ -72,6 +72,53 @@ public sealed class FreshnessTests
         Assert.Equal(TimeSpan.Zero, Lifetime(Headers("no-store", cdn: "max-age=600"), cdn: false));
     }
 
+    [Theory]
+    [InlineData("max-age=600, &&&")] // not a key
+    [InlineData("MaX-aGe=600")] // keys are lowercase
+    [InlineData("max-age =600")] // nothing may come between key and "="
+    [InlineData("max-age= 600")]
+    [InlineData("max-age=600,")] // trailing comma
+    [InlineData("max-age=\"600")] // unterminated string
+    public void CdnCacheControl_ThatIsNotAStructuredDictionary_IsIgnored_Rfc9213_2_2(string cdn)
+    {
+        // The field counts as absent, so Cache-Control governs.
+        Assert.Equal(TimeSpan.FromSeconds(30), Lifetime(Headers("max-age=30", cdn: cdn)));
+    }
+
+    [Theory]
+    [InlineData("max-age=\"600\"")] // a String
+    [InlineData("max-age=600.0")] // a Decimal
+    [InlineData("max-age=-600")] // a negative Integer
+    [InlineData("max-age=?1")]
+    [InlineData("none")] // no directive it knows: still replaces Cache-Control (RFC 9213 §3.1)
+    public void CdnCacheControl_MaxAgeOfTheWrongType_IsIgnored_ButTheFieldStillGoverns_Rfc9213_2_1(string cdn)
+    {
+        Assert.Equal(TimeSpan.Zero, Lifetime(Headers("max-age=30", cdn: cdn)));
+    }
+
+    [Theory]
+    [InlineData("max-age=600", 600)]
+    [InlineData("foobar, max-age=600", 600)]
+    [InlineData("max-age=600;foo=bar, private=?0", 600)]
+    [InlineData("s-maxage=600, max-age=1", 600)]
+    [InlineData("max-age=99999999999", 2147483648)] // capped like delta-seconds (RFC 9111 §1.2.2)
+    public void CdnCacheControl_ValidDictionary_GivesTheLifetime_Rfc9213(string cdn, long seconds)
+    {
+        Assert.Equal(TimeSpan.FromSeconds(seconds), Lifetime(Headers("no-store", cdn: cdn)));
+    }
+
+    [Fact]
+    public void CdnCacheControl_Flags_AreSetUnlessFalse_Rfc9213()
+    {
+        var flags = CacheControl.ParseTargeted("no-store, private, no-cache=\"set-cookie\", must-revalidate=?0");
+        Assert.True(flags.NoStore);
+        Assert.True(flags.Private);
+        Assert.True(flags.NoCache);
+        Assert.Null(flags.NoCacheFields); // a field-name list is not a Dictionary value: the whole directive applies
+        Assert.False(flags.MustRevalidate);
+        Assert.False(CacheControl.ParseTargeted("no-store, ").Present);
+    }
+
     [Fact]
     public void SurrogateControl_MaxAge_ReplacesCacheControl_WhenHonoured()
     {

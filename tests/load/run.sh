@@ -87,6 +87,6 @@ done
 echo
 echo "wrk -t2 -c$connections -d${duration}s --latency, $rounds alternating rounds (medians), loopback, $(nproc) cores."
 echo "CPU ratio = ceiling CPU per request / gateway CPU per request. Per-round numbers: tests/load/.work/rounds-*.txt"
-echo "req/s ratio = gateway median / ceiling median; median round ratio = median of the rounds' gateway / ceiling."
+echo "req/s ratio = gateway median / ceiling median; median round ratio = median of the rounds' gateway / ceiling, the one to read when the machine changes speed during the run (docs/performance.md)."
 echo "req/s ratio of each round (gateway / the ceiling run beside it):"
 printf '%s' "$per_round"

@@ -991,6 +991,8 @@ internal sealed class CacheEngine
     /// <summary>
     /// The secondary key: the request's values of the Vary fields, normalised (lines joined, whitespace around
     /// commas and runs of whitespace collapsed: RFC 9111 §4.1 allows semantically identical values to match).
+    /// Accept-Language, Accept-Encoding and Accept-Charset are also lower-cased: language ranges, content codings,
+    /// charsets and the q parameter are all case-insensitive (RFC 9110 §12.5.3–12.5.4, §8.4.1, §12.4.2).
     /// False when a value holds a control character.
     /// </summary>
     internal static bool VariantSuffix(HttpRequest request, IReadOnlyList<string> names, out string suffix)
@@ -1002,6 +1004,9 @@ internal sealed class CacheEngine
             {
                 sb.Append(CacheKey.FieldSeparator);
             }
+            var foldCase = names[i].Equals(HeaderNames.AcceptLanguage, StringComparison.OrdinalIgnoreCase)
+                || names[i].Equals(HeaderNames.AcceptEncoding, StringComparison.OrdinalIgnoreCase)
+                || names[i].Equals(HeaderNames.AcceptCharset, StringComparison.OrdinalIgnoreCase);
             var values = request.Headers[names[i]];
             if (StringValues.IsNullOrEmpty(values))
             {
@@ -1037,7 +1042,7 @@ internal sealed class CacheEngine
                             sb.Append(' ');
                             space = false;
                         }
-                        sb.Append(c);
+                        sb.Append(foldCase ? char.ToLowerInvariant(c) : c);
                     }
                 }
             }

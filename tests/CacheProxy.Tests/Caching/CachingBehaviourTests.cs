@@ -112,6 +112,24 @@ public sealed class CachingBehaviourTests
         Assert.Equal(HttpStatusCode.OK, en.StatusCode);
     }
 
+    [Theory]
+    [InlineData("Accept-Language", "en, de", "EN,De", true)] // language ranges are case-insensitive
+    [InlineData("Accept-Charset", "utf-8", "UTF-8", true)]
+    [InlineData("Accept-Encoding", "gzip, br", "GZIP,  br", true)]
+    [InlineData("X-Custom", "abc", "ABC", false)] // an unknown field's case may matter
+    [InlineData("Accept-Language", "en, de", "de, en", false)] // order is not normalised
+    public async Task VaryValues_ThatMeanTheSame_MatchTheStoredVariant_Rfc9111_4_1(string field, string stored, string asked, bool hit)
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        proxy.Origin.Handler = Respond("max-age=60", more: r => r.Headers.Vary = field);
+
+        await proxy.GetAsync("/v", (field, stored));
+        var second = await proxy.GetAsync("/v", (field, asked));
+
+        Assert.Equal(hit, second.CacheStatus().StartsWith("CacheProxy; hit", StringComparison.Ordinal));
+        Assert.Equal(hit ? 1 : 2, proxy.Origin.Calls);
+    }
+
     [Fact]
     public async Task VaryStar_NeverMatches_Rfc9111_4_1()
     {

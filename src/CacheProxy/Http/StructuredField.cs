@@ -121,7 +121,7 @@ internal static class StructuredField
     private static bool TryNumber(ReadOnlySpan<char> s, ref int i, out ItemType type)
     {
         type = ItemType.Integer;
-        if (s[i] == '-')
+        if (i < s.Length && s[i] == '-')
         {
             i++;
         }

@@ -108,6 +108,20 @@ public sealed class FreshnessTests
     }
 
     [Fact]
+    public void CdnCacheControl_AnyPrefixOfAnyItemKind_ParsesWithoutThrowing()
+    {
+        // Upstream header values are untrusted: every cut of every item kind must parse or be refused, never throw.
+        const string all = "max-age=-12.345;a=?1;b=@17;c=%\"x\";d=:YWI=:, x=\"q\\\"\", y=tok/en:1, z=@-5, *w=?0";
+        for (var length = 0; length <= all.Length; length++)
+        {
+            var value = all[..length];
+            var parsed = Record.Exception(() => CacheControl.ParseTargeted(value));
+            Assert.True(parsed is null, $"'{value}': {parsed}");
+        }
+        Assert.True(CacheControl.ParseTargeted(all).Present);
+    }
+
+    [Fact]
     public void CdnCacheControl_Flags_AreSetUnlessFalse_Rfc9213()
     {
         var flags = CacheControl.ParseTargeted("no-store, private, no-cache=\"set-cookie\", must-revalidate=?0");

@@ -73,14 +73,14 @@ internal struct CacheControl
     /// </summary>
     public static CacheControl ParseTargeted(StringValues values)
     {
-        var cc = Parse(StringValues.Empty);
+        var absent = Parse(StringValues.Empty);
         var field = values.Count == 1 ? values[0] ?? string.Empty : string.Join(", ", values.ToArray());
         var s = field.AsSpan().Trim(' ');
         if (s.IsEmpty)
         {
-            return cc;
+            return absent;
         }
-        var parsed = cc;
+        var parsed = absent;
         parsed.Present = true;
         var i = 0;
         while (true)
@@ -88,7 +88,7 @@ internal struct CacheControl
             var keyStart = i;
             if (!StructuredField.TryKey(s, ref i))
             {
-                return cc;
+                return absent;
             }
             var key = s[keyStart..i];
             var type = StructuredField.ItemType.Boolean;
@@ -99,35 +99,29 @@ internal struct CacheControl
                 var valueStart = i;
                 if (!StructuredField.TryBareItem(s, ref i, out type))
                 {
-                    return cc;
+                    return absent;
                 }
                 value = s[valueStart..i];
             }
             if (!StructuredField.TryParameters(s, ref i))
             {
-                return cc;
+                return absent;
             }
             ApplyTargeted(key, type, value, ref parsed);
-            while (i < s.Length && (s[i] == ' ' || s[i] == '\t'))
-            {
-                i++;
-            }
+            StructuredField.SkipWhitespace(s, ref i);
             if (i == s.Length)
             {
                 return parsed;
             }
             if (s[i] != ',')
             {
-                return cc;
+                return absent;
             }
             i++;
-            while (i < s.Length && (s[i] == ' ' || s[i] == '\t'))
-            {
-                i++;
-            }
+            StructuredField.SkipWhitespace(s, ref i);
             if (i == s.Length)
             {
-                return cc; // a trailing comma
+                return absent; // a trailing comma
             }
         }
     }

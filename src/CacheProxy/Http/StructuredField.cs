@@ -33,6 +33,15 @@ internal static class StructuredField
         return true;
     }
 
+    /// <summary>OWS between Dictionary members (§4.2.2).</summary>
+    public static void SkipWhitespace(ReadOnlySpan<char> s, ref int i)
+    {
+        while (i < s.Length && s[i] is ' ' or '\t')
+        {
+            i++;
+        }
+    }
+
     /// <summary>parameters = *( ";" *SP key [ "=" bare-item ] ) (§4.2.3.2); their values are not kept.</summary>
     public static bool TryParameters(ReadOnlySpan<char> s, ref int i)
     {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need when it is missing (redis-server and redis-cli for the Redis
-# tier's tests, Node.js and curl for the conformance run,
-# promtool from Debian's prometheus package for the alerting rules, the conformance suite itself from npm), then
-# the .NET test suite and the RFC 9111 conformance suite.
+# tier's tests, Node.js and curl for the conformance runs, promtool from Debian's prometheus package for the
+# alerting rules, the npm snapshot of the conformance suite), then the .NET test suite and the RFC 9111
+# conformance suite in two revisions: npm http-cache-tests 0.4.5 and the current one from ../shared/cache-tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -1,14 +1,20 @@
-// Reads the client's JSON results and counts them the way cache-tests.fyi does (determineTestResult honours
+// Reads a suite's JSON results and counts them the way cache-tests.fyi does (determineTestResult honours
 // dependencies: a test passes only when the tests it depends on pass).
+//   node summarize.mjs SUITE_DIR RESULTS_MODULE RESULTS_JSON INDEX_MODULE [EXTRA_MODULE...]
+// RESULTS_MODULE and the modules are paths inside SUITE_DIR: the module exporting determineTestResult, the test
+// index, and test modules the index leaves out but the run includes.
 import fs from 'node:fs'
 import path from 'node:path'
 
-const suiteDir = path.resolve(process.argv[2])
-const results = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'))
-const { default: tests } = await import(path.join(suiteDir, 'tests/index.mjs'))
-const { default: surrogate } = await import(path.join(suiteDir, 'tests/surrogate-control.mjs'))
-const { determineTestResult } = await import(path.join(suiteDir, 'lib/display.mjs'))
-tests.push(surrogate)
+const [suiteArg, resultsModule, resultsFile, indexModule, ...extraModules] = process.argv.slice(2)
+const suiteDir = path.resolve(suiteArg)
+const results = JSON.parse(fs.readFileSync(resultsFile, 'utf8'))
+const { default: tests } = await import(path.join(suiteDir, indexModule))
+for (const extra of extraModules) {
+  const { default: suite } = await import(path.join(suiteDir, extra))
+  tests.push(suite)
+}
+const { determineTestResult } = await import(path.join(suiteDir, resultsModule))
 
 const counts = { required: [0, 0], optimal: [0, 0] }
 const failing = []

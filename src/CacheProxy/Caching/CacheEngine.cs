@@ -1068,7 +1068,7 @@ internal sealed class CacheEngine
 
         // RFC 9111 §4.3.2: without Last-Modified, If-Modified-Since is compared with Date, else the time received.
         var notModified = entry.StatusCode == StatusCodes.Status200OK
-            && Conditional.IsNotModified(request.Headers, policy.ETag, policy.LastModifiedDate ?? policy.Date ?? entry.ResponseTime);
+            && Conditional.IsNotModified(request.Headers, policy.ETag, policy.LastModifiedDate ?? policy.Date ?? entry.ResponseTime, entry.ResponseTime);
         if (!notModified && entry.StatusCode == StatusCodes.Status200OK && HttpMethods.IsGet(request.Method)
             && request.Headers.Range is { Count: 1 } range && IfRangeHolds(request.Headers.IfRange, policy))
         {
@@ -1171,7 +1171,7 @@ internal sealed class CacheEngine
             return !value.StartsWith("W/", StringComparison.Ordinal) && !StringValues.IsNullOrEmpty(policy.ETag)
                 && string.Equals(policy.ETag[0], value, StringComparison.Ordinal);
         }
-        return policy.LastModifiedDate is { } lm && Freshness.TryParseDate(ifRange, out var date) && date == lm;
+        return policy.LastModifiedDate is { } lm && HttpDate.TryParse(ifRange, lm, out var date) && date == lm;
     }
 
     // RFC 9110 §15.4.5: a 304 carries no representation metadata beyond what §15.4.5 lists.

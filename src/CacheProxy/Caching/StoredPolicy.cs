@@ -61,8 +61,8 @@ internal sealed class StoredPolicy
             StaleIfError = cc.StaleIfError,
             ETag = headers.ETag,
             LastModified = headers.LastModified,
-            LastModifiedDate = Freshness.TryParseDate(headers.LastModified, out var lm) ? lm : null,
-            Date = Freshness.TryParseDate(headers.Date, out var date) ? date : null,
+            LastModifiedDate = HttpDate.TryParse(headers.LastModified, responseTime, out var lm) ? lm : null,
+            Date = HttpDate.TryParse(headers.Date, responseTime, out var date) ? date : null,
         };
     }
 

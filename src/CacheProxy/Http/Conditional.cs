@@ -7,7 +7,11 @@ namespace CacheProxy.Http;
 internal static class Conditional
 {
     /// <summary>True when the client's preconditions say its copy is current, so 304 is the answer.</summary>
-    public static bool IsNotModified(IHeaderDictionary request, StringValues etag, DateTimeOffset? lastModified)
+    /// <param name="request">The request's header fields.</param>
+    /// <param name="etag">The stored response's entity tag, if any.</param>
+    /// <param name="lastModified">The stored response's modification date (RFC 9111 §4.3.2: else Date, else the time received).</param>
+    /// <param name="now">About now: resolves the century of a two-digit year (<see cref="HttpDate"/>).</param>
+    public static bool IsNotModified(IHeaderDictionary request, StringValues etag, DateTimeOffset lastModified, DateTimeOffset now)
     {
         var ifNoneMatch = request.IfNoneMatch;
         if (!StringValues.IsNullOrEmpty(ifNoneMatch))
@@ -16,12 +20,8 @@ internal static class Conditional
             return !StringValues.IsNullOrEmpty(etag) && WeakMatch(ifNoneMatch, etag[0]);
         }
         var ifModifiedSince = request.IfModifiedSince;
-        if (!StringValues.IsNullOrEmpty(ifModifiedSince) && lastModified is { } lm
-            && Freshness.TryParseDate(ifModifiedSince, out var since))
-        {
-            return lm <= since;
-        }
-        return false;
+        // RFC 9110 §13.1.3: an invalid date, or more than one, is ignored.
+        return HttpDate.TryParse(ifModifiedSince, now, out var since) && lastModified <= since;
     }
 
     /// <summary>Weak comparison of an If-None-Match list with an entity tag; <c>*</c> matches any.</summary>

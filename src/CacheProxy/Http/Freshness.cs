@@ -84,18 +84,18 @@ internal static class Freshness
         if (!StringValues.IsNullOrEmpty(headers.Expires))
         {
             // An invalid Expires (e.g. "0") means already expired (§5.3).
-            if (!TryParseDate(headers.Expires, out var expires))
+            if (!HttpDate.TryParse(headers.Expires, responseTime, out var expires))
             {
                 return TimeSpan.Zero;
             }
-            var date = TryParseDate(headers.Date, out var d) ? d : responseTime;
+            var date = HttpDate.TryParse(headers.Date, responseTime, out var d) ? d : responseTime;
             var lifetime = expires - date;
             return lifetime > TimeSpan.Zero ? lifetime : TimeSpan.Zero;
         }
         explicitExpiry = false;
-        if ((IsHeuristicallyCacheable(status) || cc.Public) && TryParseDate(headers.LastModified, out var lastModified))
+        if ((IsHeuristicallyCacheable(status) || cc.Public) && HttpDate.TryParse(headers.LastModified, responseTime, out var lastModified))
         {
-            var date = TryParseDate(headers.Date, out var d) ? d : responseTime;
+            var date = HttpDate.TryParse(headers.Date, responseTime, out var d) ? d : responseTime;
             var since = date - lastModified;
             if (since > TimeSpan.Zero)
             {
@@ -111,7 +111,7 @@ internal static class Freshness
     public static TimeSpan CorrectedInitialAge(in CacheHeaders headers, DateTimeOffset requestTime, DateTimeOffset responseTime)
     {
         var apparentAge = TimeSpan.Zero;
-        if (TryParseDate(headers.Date, out var date))
+        if (HttpDate.TryParse(headers.Date, responseTime, out var date))
         {
             apparentAge = responseTime - date;
             if (apparentAge < TimeSpan.Zero)
@@ -144,13 +144,6 @@ internal static class Freshness
             return true;
         }
         return false;
-    }
-
-    /// <summary>HTTP-date (RFC 9110 §5.6.7), the first value when repeated.</summary>
-    public static bool TryParseDate(StringValues values, out DateTimeOffset date)
-    {
-        date = default;
-        return !StringValues.IsNullOrEmpty(values) && HeaderUtilities.TryParseDate(values[0], out date);
     }
 
     public static TimeSpan Seconds(long seconds) => seconds <= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(seconds);

@@ -21,9 +21,9 @@ public sealed class ConditionalAndRangeTests
     {
         var lm = new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero);
         var headers = new HeaderDictionary { ["If-None-Match"] = "\"other\"", ["If-Modified-Since"] = lm.AddDays(1).ToString("r") };
-        Assert.False(Conditional.IsNotModified(headers, "\"a\"", lm));
+        Assert.False(Conditional.IsNotModified(headers, "\"a\"", lm, lm));
         headers.Remove("If-None-Match");
-        Assert.True(Conditional.IsNotModified(headers, "\"a\"", lm));
+        Assert.True(Conditional.IsNotModified(headers, "\"a\"", lm, lm));
     }
 
     [Theory]

@@ -711,7 +711,8 @@ internal sealed class CacheEngine
         {
             return "must-understand";
         }
-        if (cc.NoStore)
+        // RFC 9111 §5.2.2.3: a cache that understands the status code ignores the no-store sent with must-understand.
+        if (cc.NoStore && !cc.MustUnderstand)
         {
             return "no-store";
         }
@@ -832,7 +833,7 @@ internal sealed class CacheEngine
     private static string? UpdateRefusal(CacheEntry updated, CacheProxyOptions options)
     {
         var cc = Freshness.Governing(CacheHeaders.From(updated), options.Targeted);
-        return cc.NoStore ? "no-store" : cc.Private && cc.PrivateFields is null ? "private" : null;
+        return cc.NoStore && !cc.MustUnderstand ? "no-store" : cc.Private && cc.PrivateFields is null ? "private" : null;
     }
 
     private async Task StoreAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string>? varyNames)

@@ -64,6 +64,25 @@ public sealed class CachingBehaviourTests
         Assert.DoesNotContain("stored", second.CacheStatus());
     }
 
+    [Theory]
+    [InlineData(200, 1)] // a status whose caching rules we implement: the no-store beside must-understand is ignored
+    [InlineData(299, 2)] // a status we do not know: not stored at all
+    public async Task MustUnderstand_OverridesNoStore_OnlyForUnderstoodStatusCodes_Rfc9111_5_2_2_3(int status, int originCalls)
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        proxy.Origin.Handler = c =>
+        {
+            c.Response.StatusCode = status;
+            return Respond("max-age=3600, no-store, must-understand")(c);
+        };
+
+        await proxy.GetAsync("/mu");
+        var second = await proxy.GetAsync("/mu");
+
+        Assert.Equal(originCalls, proxy.Origin.Calls);
+        Assert.Equal(status, (int)second.StatusCode);
+    }
+
     [Fact]
     public async Task PrivateWithFieldNames_IsStoredWithoutThoseFields_Rfc9111_5_2_2_7()
     {

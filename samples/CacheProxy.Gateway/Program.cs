@@ -30,7 +30,7 @@ if (!string.IsNullOrWhiteSpace(builder.Configuration["CacheProxy:Redis:Configura
 {
     cacheProxy.AddRedis(); // the shared tier; without it the gateway runs on its memory tier alone
 }
-builder.Services.PostConfigure<CacheProxy.Hosting.CacheProxyOptions>(o =>
+builder.Services.PostConfigure<CacheProxy.Configuration.CacheProxyOptions>(o =>
     o.Management.Port ??= GatewayConfiguration.ManagementPort(builder.Configuration));
 if (demo is not null)
 {

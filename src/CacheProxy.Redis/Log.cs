@@ -1,28 +1,32 @@
+using CacheProxy.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace CacheProxy.Redis;
 
-/// <summary>Log events of the Redis tier (category CacheProxy.Store; ids 1110-1129, listed in docs/observability.md).</summary>
+/// <summary>Log events of the Redis tier (category CacheProxy.Store); ids and names from the one list, <see cref="EventIds"/>.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1110, EventName = "RedisConnectionFailed", Level = LogLevel.Warning, Message = "Redis {ConnectionType} connection to {Endpoint} lost ({FailureType}); serving from memory and origin")]
+    [LoggerMessage(EventId = EventIds.RedisConnectionFailed, EventName = nameof(EventIds.RedisConnectionFailed), Level = LogLevel.Warning, Message = "Redis {ConnectionType} connection to {Endpoint} lost ({FailureType}); serving from memory and origin")]
     public static partial void ConnectionFailed(ILogger logger, string connectionType, string endpoint, string failureType, Exception? exception);
 
-    [LoggerMessage(EventId = 1111, EventName = "RedisConnectionRestored", Level = LogLevel.Information, Message = "Redis {ConnectionType} connection to {Endpoint} restored")]
+    [LoggerMessage(EventId = EventIds.RedisConnectionRestored, EventName = nameof(EventIds.RedisConnectionRestored), Level = LogLevel.Information, Message = "Redis {ConnectionType} connection to {Endpoint} restored")]
     public static partial void ConnectionRestored(ILogger logger, string connectionType, string endpoint);
 
-    [LoggerMessage(EventId = 1112, EventName = "RedisBreakerOpened", Level = LogLevel.Warning, Message = "Redis circuit opened for {BreakDuration} after failures (last: {Reason}); Redis calls are skipped until a probe succeeds")]
+    [LoggerMessage(EventId = EventIds.RedisBreakerOpened, EventName = nameof(EventIds.RedisBreakerOpened), Level = LogLevel.Warning, Message = "Redis circuit opened for {BreakDuration} after failures (last: {Reason}); Redis calls are skipped until a probe succeeds")]
     public static partial void BreakerOpened(ILogger logger, TimeSpan breakDuration, string reason);
 
-    [LoggerMessage(EventId = 1113, EventName = "RedisBreakerClosed", Level = LogLevel.Information, Message = "Redis circuit closed: Redis answers again")]
+    [LoggerMessage(EventId = EventIds.RedisBreakerClosed, EventName = nameof(EventIds.RedisBreakerClosed), Level = LogLevel.Information, Message = "Redis circuit closed: Redis answers again")]
     public static partial void BreakerClosed(ILogger logger);
 
-    [LoggerMessage(EventId = 1114, EventName = "RedisOperationFailed", Level = LogLevel.Debug, Message = "Redis {Operation} failed ({Reason}); treated as a miss or dropped")]
+    [LoggerMessage(EventId = EventIds.RedisOperationFailed, EventName = nameof(EventIds.RedisOperationFailed), Level = LogLevel.Debug, Message = "Redis {Operation} failed ({Reason}); treated as a miss or dropped")]
     public static partial void OperationFailed(ILogger logger, string operation, string reason);
 
-    [LoggerMessage(EventId = 1115, EventName = "RedisValueUnreadable", Level = LogLevel.Warning, Message = "Redis value {RedisKey} is not a CacheProxy entry of this format or key; treated as a miss")]
+    [LoggerMessage(EventId = EventIds.RedisValueUnreadable, EventName = nameof(EventIds.RedisValueUnreadable), Level = LogLevel.Warning, Message = "Redis value {RedisKey} is not a CacheProxy entry of this format or key; treated as a miss")]
     public static partial void ValueUnreadable(ILogger logger, string redisKey);
 
-    [LoggerMessage(EventId = 1116, EventName = "RedisConfigurationMissing", Level = LogLevel.Error, Message = "CacheProxy:Redis:Configuration is empty and no IConnectionMultiplexer is registered")]
+    [LoggerMessage(EventId = EventIds.RedisConfigurationMissing, EventName = nameof(EventIds.RedisConfigurationMissing), Level = LogLevel.Error, Message = "CacheProxy:Redis:Configuration is empty and no IConnectionMultiplexer is registered")]
     public static partial void ConfigurationMissing(ILogger logger);
+
+    [LoggerMessage(EventId = EventIds.RedisInvalidationHandlerFailed, EventName = nameof(EventIds.RedisInvalidationHandlerFailed), Level = LogLevel.Error, Message = "An invalidation handler failed; the memory tier may hold an entry another instance invalidated")]
+    public static partial void InvalidationHandlerFailed(ILogger logger, Exception exception);
 }

@@ -1,5 +1,6 @@
-using CacheProxy.Hosting;
+using CacheProxy.Configuration;
 using CacheProxy.Redis;
+using CacheProxy.Invalidation;
 using CacheProxy.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;

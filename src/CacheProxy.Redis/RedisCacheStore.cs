@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
+using CacheProxy.Invalidation;
 using CacheProxy.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -39,9 +41,9 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
     private readonly CacheStoreTelemetry _telemetry;
     private readonly ResiliencePipeline _pipeline;
     private readonly RedisChannel _channel;
-    private readonly RedisChannel _releasedChannel;
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _releaseWaiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _connected = new();
+    private readonly InvalidationSubscribers _subscribers;
     private int _breakerState;
 
     public RedisCacheStore(RedisConnection connection, IOptions<RedisOptions> options, TimeProvider time, ILoggerFactory loggers,
@@ -53,7 +55,7 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
         _logger = loggers.CreateLogger(LogCategories.Store);
         _telemetry = telemetry;
         _channel = RedisChannel.Literal(_options.KeyPrefix + "invalidate");
-        _releasedChannel = RedisChannel.Literal(_options.KeyPrefix + "released");
+        _subscribers = new InvalidationSubscribers(_logger);
         telemetry.Meter.CreateObservableGauge("cacheproxy.redis.breaker_state", () => Volatile.Read(ref _breakerState), "{state}",
             "Redis circuit breaker: 0 closed, 1 open, 2 half-open.");
         telemetry.Meter.CreateObservableGauge("cacheproxy.redis.connected", () => _connection.Multiplexer?.IsConnected == true ? 1 : 0, "{state}",
@@ -90,10 +92,6 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
     }
 
     public string TierName => Tier;
-
-    public event Action<string>? Invalidated;
-
-    public event Action? InvalidationsMayBeMissed;
 
     internal BreakerState Breaker => (BreakerState)Volatile.Read(ref _breakerState);
 
@@ -135,7 +133,7 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
                 {
                     return null;
                 }
-                entry = WithBody(entry, null, new RedisChunkedBody(this, redis, entryKey, parsed.BodyLength, parsed.ChunkCount, parsed.ChunkSize));
+                entry = WithBody(entry, new RedisChunkedBody(this, redis, entryKey, parsed.BodyLength, parsed.ChunkCount, parsed.ChunkSize));
             }
             var ttl = parsed.ExpiresAt - _time.GetUtcNow();
             return ttl > TimeSpan.Zero ? new SharedCacheHit(entry, ttl) : null;
@@ -218,15 +216,20 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
             fallback: false, cancellationToken));
     }
 
-    public ValueTask PublishAsync(string key, CancellationToken cancellationToken)
+    public ValueTask PublishAsync(InvalidationMessage message, CancellationToken cancellationToken)
     {
         if (_connection.Multiplexer is not { } redis)
         {
             return default;
         }
-        return new ValueTask(RunAsync("publish", async token => await redis.GetSubscriber().PublishAsync(_channel, key).WaitAsync(token),
-            fallback: 0L, cancellationToken));
+        return new ValueTask(PublishAsync(redis, _subscribers.Encode(message), cancellationToken));
     }
+
+    public void Subscribe(Func<InvalidationMessage, CancellationToken, ValueTask> handler, CancellationToken cancellationToken) =>
+        _subscribers.Add(handler, cancellationToken);
+
+    private Task<long> PublishAsync(IConnectionMultiplexer redis, string wire, CancellationToken cancellationToken) =>
+        RunAsync("publish", async token => await redis.GetSubscriber().PublishAsync(_channel, wire).WaitAsync(token), fallback: 0L, cancellationToken);
 
     public async ValueTask<IAsyncDisposable?> TryClaimAsync(string key, TimeSpan lease, CancellationToken cancellationToken)
     {
@@ -301,8 +304,8 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
     /// <summary>
     /// Subscribes to the invalidation channel, retrying until it works; never blocks or throws into the caller
     /// (a synchronous SUBSCRIBE here once timed out under thread-pool pressure and failed a request).
-    /// StackExchange.Redis re-subscribes by itself after a reconnect. Our own publishes come back too; dropping a
-    /// key twice is harmless.
+    /// StackExchange.Redis re-subscribes by itself after a reconnect. Our own publishes come back too and are skipped
+    /// (<see cref="InvalidationSubscribers"/>): this instance's memory tier holds what it just wrote.
     /// </summary>
     private async Task SubscribeAsync(IConnectionMultiplexer redis)
     {
@@ -312,16 +315,14 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
             try
             {
                 var subscriber = redis.GetSubscriber();
-                await subscriber.SubscribeAsync(_channel, (_, message) =>
+                // One channel for invalidations and released claims, processed in order: a claim's holder writes
+                // (invalidating other instances' copies) before it releases, so a waiter that looks again after the
+                // release no longer finds its own outdated copy.
+                var queue = await subscriber.SubscribeAsync(_channel);
+                queue.OnMessage(message =>
                 {
-                    if (message.HasValue)
-                    {
-                        Invalidated?.Invoke(message!);
-                    }
-                });
-                await subscriber.SubscribeAsync(_releasedChannel, (_, message) =>
-                {
-                    if (message.HasValue && _releaseWaiters.TryRemove(message!, out var waiter))
+                    if (message.Message.HasValue && _subscribers.Receive(message.Message!) is { } released
+                        && _releaseWaiters.TryRemove(released, out var waiter))
                     {
                         waiter.TrySetResult();
                     }
@@ -331,7 +332,7 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
                 Log.OperationFailed(_logger, "subscribe", Describe(ex));
-                InvalidationsMayBeMissed?.Invoke(); // not listening yet: nothing held locally can be trusted
+                _subscribers.MayHaveMissed(); // not listening yet: nothing held locally can be trusted
                 await Task.Delay(delay, _time);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
@@ -363,7 +364,7 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
         if (e.ConnectionType == ConnectionType.Subscription)
         {
             // Invalidations published while we were not listening are lost: nothing held locally can be trusted.
-            InvalidationsMayBeMissed?.Invoke();
+            _subscribers.MayHaveMissed();
         }
     }
 
@@ -374,8 +375,7 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
         {
             await store.RunAsync("release", async t => await redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [claimKey], [token]).WaitAsync(t),
                 fallback: RedisResult.Create(0), CancellationToken.None);
-            await store.RunAsync("publish", async t => await redis.GetSubscriber().PublishAsync(store._releasedChannel, key).WaitAsync(t),
-                fallback: 0L, CancellationToken.None);
+            await store.PublishAsync(redis, store._subscribers.EncodeRelease(key), CancellationToken.None);
         }
     }
 
@@ -386,18 +386,13 @@ internal sealed class RedisCacheStore : ISharedCacheStore, IInvalidationBus, ICa
         public ValueTask DisposeAsync() => default;
     }
 
-    private static CacheEntry WithBody(CacheEntry entry, byte[]? body, IStreamedBody? streamed) => new()
+    private static CacheEntry WithBody(CacheEntry entry, IStreamedBody streamed) => new()
     {
-        Kind = entry.Kind,
         StatusCode = entry.StatusCode,
         Headers = entry.Headers,
-        Body = body ?? ReadOnlyMemory<byte>.Empty,
         StreamedBody = streamed,
         RequestTime = entry.RequestTime,
         ResponseTime = entry.ResponseTime,
-        VaryHeaderNames = entry.VaryHeaderNames,
-        VaryGeneration = entry.VaryGeneration,
-        Variants = entry.Variants,
         Tags = entry.Tags,
         FreshnessOverride = entry.FreshnessOverride,
     };

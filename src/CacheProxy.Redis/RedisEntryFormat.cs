@@ -7,25 +7,27 @@ namespace CacheProxy.Redis;
 
 /// <summary>
 /// The stored-response layout in Redis, written down in one place.
-/// <para>Keys (all under <see cref="RedisOptions.KeyPrefix"/>, "cacheproxy:" below):</para>
+/// <para>Keys (all under <see cref="Configuration.RedisOptions.KeyPrefix"/>, "cacheproxy:" below):</para>
 /// <list type="bullet">
 /// <item><c>cacheproxy:e:{H}</c> — the entry, H = 32 hex digits of SHA-256 of the cache key. The braces are a Redis
 /// Cluster hash tag: an entry and its chunks live in one slot, so they are written in one transaction.</item>
 /// <item><c>cacheproxy:e:{H}:c:N</c> — body chunk N (from 0) of a chunked body.</item>
 /// <item><c>cacheproxy:l:{H}</c> — the claim of the instance fetching the key (cross-instance collapsing): a random
 /// token, set with NX and a lease (PX), deleted only by its owner.</item>
-/// <item><c>cacheproxy:invalidate</c> — the pub/sub channel of invalidated cache keys.</item>
-/// <item><c>cacheproxy:released</c> — the pub/sub channel of released claims (waiting instances look again).</item>
+/// <item><c>cacheproxy:invalidate</c> — the pub/sub channel between instances: invalidations (by key, prefix or tag,
+/// or of everything) and released claims (waiting instances look again), in one channel so they arrive in order;
+/// the message format is <see cref="InvalidationSubscribers"/>'s.</item>
 /// </list>
-/// <para>Value (little-endian, strings length-prefixed UTF-8): "CP", format version (1), the full cache key (a
-/// different key under the same hash is a miss), kind, status, request time, response time, expiry (UTC ticks),
-/// freshness override (ticks, -1 none), headers (count; name, value count, values), vary names (count or -1),
-/// vary generation (flag + string), variants (count or -1), tags, body length, chunk count (0 = body follows
-/// inline), chunk size (when chunked: every chunk but the last has this size). An unknown version, a truncated value or a key mismatch is a miss.</para>
+/// <para>Value (little-endian, strings length-prefixed UTF-8): "CP", format version (2), the full cache key (a
+/// different key under the same hash is a miss), status, request time, response time, expiry (UTC ticks),
+/// freshness override (ticks, -1 none), headers (count; name, value count, values), tags (count; tags), body
+/// length, chunk count (0 = body follows inline), chunk size (when chunked: every chunk but the last has this
+/// size). An unknown version (version 1 held the engine's Vary bookkeeping), a truncated value or a key mismatch is
+/// a miss.</para>
 /// </summary>
 internal static class RedisEntryFormat
 {
-    public const byte Version = 1;
+    public const byte Version = 2;
 
     public static string EntryKey(string prefix, string cacheKey) => string.Concat(prefix, "e:{", Hash(cacheKey), "}");
 
@@ -44,7 +46,6 @@ internal static class RedisEntryFormat
             w.Write((byte)'P');
             w.Write(Version);
             w.Write(cacheKey);
-            w.Write((byte)entry.Kind);
             w.Write(entry.StatusCode);
             w.Write(entry.RequestTime.UtcTicks);
             w.Write(entry.ResponseTime.UtcTicks);
@@ -60,14 +61,11 @@ internal static class RedisEntryFormat
                     w.Write(v ?? string.Empty);
                 }
             }
-            WriteList(w, entry.VaryHeaderNames);
-            w.Write(entry.VaryGeneration is not null);
-            if (entry.VaryGeneration is not null)
+            w.Write(entry.Tags.Count);
+            foreach (var tag in entry.Tags)
             {
-                w.Write(entry.VaryGeneration);
+                w.Write(tag);
             }
-            WriteList(w, entry.Variants);
-            WriteList(w, entry.Tags);
             w.Write(checked((int)entry.BodyLength));
             w.Write(chunkCount);
             if (chunkCount == 0)
@@ -82,7 +80,7 @@ internal static class RedisEntryFormat
         return stream.ToArray();
     }
 
-    /// <summary>Reads a value; null when it is not a version-1 value for <paramref name="cacheKey"/>.</summary>
+    /// <summary>Reads a value; null when it is not a value of this version for <paramref name="cacheKey"/>.</summary>
     public static Parsed? Read(string cacheKey, ReadOnlyMemory<byte> value)
     {
         var span = value.Span;
@@ -98,7 +96,6 @@ internal static class RedisEntryFormat
             {
                 return null;
             }
-            var kind = (CacheEntryKind)r.ReadByte();
             var status = r.ReadInt32();
             var requestTime = new DateTimeOffset(r.ReadInt64(), TimeSpan.Zero);
             var responseTime = new DateTimeOffset(r.ReadInt64(), TimeSpan.Zero);
@@ -116,10 +113,11 @@ internal static class RedisEntryFormat
                 }
                 headers[i] = new(name, new StringValues(values));
             }
-            var varyNames = ReadList(r);
-            var generation = r.ReadBoolean() ? r.ReadString() : null;
-            var variants = ReadList(r);
-            var tags = ReadList(r) ?? [];
+            var tags = new string[Count(r.ReadInt32(), 100_000)];
+            for (var i = 0; i < tags.Length; i++)
+            {
+                tags[i] = r.ReadString();
+            }
             var bodyLength = Count(r.ReadInt32(), int.MaxValue);
             var chunkCount = Count(r.ReadInt32(), 1_000_000);
             var chunkSize = 0;
@@ -142,15 +140,11 @@ internal static class RedisEntryFormat
             }
             var entry = new CacheEntry
             {
-                Kind = kind,
                 StatusCode = status,
                 RequestTime = requestTime,
                 ResponseTime = responseTime,
                 FreshnessOverride = overrideTicks < 0 ? null : TimeSpan.FromTicks(overrideTicks),
                 Headers = headers,
-                VaryHeaderNames = varyNames,
-                VaryGeneration = generation,
-                Variants = variants,
                 Tags = tags,
                 Body = body,
             };
@@ -163,33 +157,6 @@ internal static class RedisEntryFormat
     }
 
     private static int Count(int value, int max) => value < 0 || value > max ? throw new FormatException("count out of range") : value;
-
-    private static void WriteList(BinaryWriter w, IReadOnlyList<string>? list)
-    {
-        w.Write(list?.Count ?? -1);
-        if (list is not null)
-        {
-            foreach (var item in list)
-            {
-                w.Write(item);
-            }
-        }
-    }
-
-    private static string[]? ReadList(BinaryReader r)
-    {
-        var count = r.ReadInt32();
-        if (count == -1)
-        {
-            return null;
-        }
-        var list = new string[Count(count, 100_000)];
-        for (var i = 0; i < list.Length; i++)
-        {
-            list[i] = r.ReadString();
-        }
-        return list;
-    }
 
     /// <summary>A value read back: the entry (body empty when chunked), when it expires, and how its body is stored.</summary>
     public sealed record Parsed(CacheEntry Entry, DateTimeOffset ExpiresAt, int BodyLength, int ChunkCount, int ChunkSize);

@@ -1,4 +1,4 @@
-namespace CacheProxy.Redis;
+namespace CacheProxy.Configuration;
 
 /// <summary>Settings of the Redis shared tier, bound from <c>CacheProxy:Redis</c>.</summary>
 public sealed class RedisOptions

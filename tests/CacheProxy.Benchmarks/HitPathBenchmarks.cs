@@ -21,6 +21,7 @@ public class HitPathBenchmarks
     private readonly byte[] _body = new byte[1024];
     private ServiceProvider _services = null!;
     private CacheEngine _engine = null!;
+    private CacheKey _keys = null!;
     private Endpoint _endpoint = null!;
     private DefaultHttpContext _context = null!;
     private DefaultHttpContext _pendingContext = null!;
@@ -51,6 +52,7 @@ public class HitPathBenchmarks
             _services.GetRequiredService<OpenTelemetry.Metrics.MeterProvider>(); // start listening
         }
         _engine = _services.GetRequiredService<CacheEngine>();
+        _keys = _services.GetRequiredService<CacheKey>();
         var route = new RouteModel(new RouteConfig { RouteId = "all", ClusterId = "origin" }, cluster: null, HttpTransformer.Default);
         _endpoint = new Endpoint(_ => Task.CompletedTask, new EndpointMetadataCollection(route), "all");
         _upstream = c =>
@@ -63,7 +65,7 @@ public class HitPathBenchmarks
         _context = NewContext();
         _pendingContext = NewContext();
         _pendingContext.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(new PendingStream()));
-        _engine.HandleAsync(_context, _upstream).GetAwaiter().GetResult(); // store the object once
+        _engine.HandleAsync(_engine.Begin(_context)!, _upstream).GetAwaiter().GetResult(); // store the object once
         // The whole UseCacheProxy() pipeline: correlation id, error shaping, management gate, cache.
         var app = new Microsoft.AspNetCore.Builder.ApplicationBuilder(_services);
         app.UseCacheProxy();
@@ -96,7 +98,7 @@ public class HitPathBenchmarks
     public long ParseCacheControl() => CacheControl.Parse(TypicalCacheControl).MaxAge;
 
     [Benchmark]
-    public string? BuildKey() => CacheKey.Build(_context.Request);
+    public string? BuildKey() => _keys.Build(_context);
 
     /// <summary>A hit through every middleware UseCacheProxy() adds, as a request meets them after routing.</summary>
     [Benchmark]
@@ -124,7 +126,7 @@ public class HitPathBenchmarks
         // The response is reset (as a server does between requests); headers and body are written anew.
         _context.Response.Headers.Clear();
         _context.Response.StatusCode = 200;
-        return _engine.HandleAsync(_context, _upstream);
+        return _engine.HandleAsync(_engine.Begin(_context)!, _upstream);
     }
 
     /// <summary>A response body whose writes complete later, on the thread pool.</summary>

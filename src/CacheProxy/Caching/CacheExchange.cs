@@ -1,32 +1,14 @@
-using CacheProxy.Hosting;
-using CacheProxy.Http;
-using CacheProxy.Storage;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
 namespace CacheProxy.Caching;
 
-/// <summary>The state of one request while it travels upstream through the cache.</summary>
+/// <summary>The state of a request while it is upstream (<see cref="CacheContext.Exchange"/>); made only on that path.</summary>
 internal sealed class CacheExchange
 {
-    public required HttpContext Context { get; init; }
-
-    public required string Key { get; init; }
-
-    public required string KeyHash { get; init; }
-
-    public required string RouteId { get; init; }
-
-    public required RouteCachePolicy? Route { get; init; }
-
-    public required CacheControl RequestCacheControl { get; init; }
-
     /// <summary>The RFC 9211 forward reason: miss, vary-miss, stale, request.</summary>
     public required string ForwardReason { get; init; }
 
-    /// <summary>The stored response being revalidated or that may be served on error, if any.</summary>
-    public CacheEntry? Stale { get; init; }
-
+    /// <summary>A stale-while-revalidate refresh, on a request of our own; nobody waits for its answer.</summary>
     public bool Background { get; init; }
 
     public DateTimeOffset RequestTime { get; set; }
@@ -44,10 +26,14 @@ internal sealed class CacheExchange
     /// <summary>The header fields of the upstream 304 answer to our validation.</summary>
     public KeyValuePair<string, StringValues>[]? NotModifiedHeaders { get; set; }
 
+    /// <summary>The upstream failed and the stale response is served instead.</summary>
     public bool ServeStaleOnError { get; set; }
 
     /// <summary>The upstream could not be reached at all (no response), not merely answered with an error.</summary>
     public bool UpstreamUnreachable { get; set; }
+
+    /// <summary>The upstream answered with a server error or not at all.</summary>
+    public bool UpstreamFailed { get; set; }
 
     public int UpstreamStatus { get; set; }
 
@@ -55,4 +41,7 @@ internal sealed class CacheExchange
     public List<KeyValuePair<string, StringValues>>? StoreHeaders { get; set; }
 
     public IReadOnlyList<string>? VaryNames { get; set; }
+
+    /// <summary>A response (new, or refreshed by a 304) was stored.</summary>
+    public bool Stored { get; set; }
 }

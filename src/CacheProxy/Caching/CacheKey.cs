@@ -4,35 +4,89 @@ using Microsoft.AspNetCore.Http;
 
 namespace CacheProxy.Caching;
 
-/// <summary>Builds cache keys.</summary>
-internal static class CacheKey
+/// <summary>Builds cache keys, applying every registered <see cref="ICacheKeyCustomizer"/>.</summary>
+internal sealed class CacheKey
 {
     // Key layout (the only place it is written down):
-    //   primary:   {scheme}\x1F{host}\x1F{path-base + path}\x1F{query}
+    //   primary:   {scheme}\x1F{host}\x1F{path-base + path}\x1F{query}[\x1F{name}\x1D{value}]…
     //   variant:   {primary}\x1E{vary generation}\x1E{value of 1st Vary field}\x1F{value of 2nd}…
-    // GET and HEAD share a key: HEAD is answered from a stored GET. Fields are separated by control
-    // characters; a URL or header that contains one is not cached (Build returns null), so no two
-    // different requests can build the same key.
+    // The bracketed part repeats for each value an ICacheKeyCustomizer added. GET and HEAD share a key: HEAD is
+    // answered from a stored GET. Fields are separated by control characters; a URL, header or added value that
+    // contains one is not cached (Build returns null), so no two different requests can build the same key.
     public const char FieldSeparator = '\x1F';
+    public const char ValueSeparator = '\x1D';
     public const char VariantSeparator = '\x1E';
     public const string AbsentValue = "\x02";
 
-    public static string? Build(HttpRequest request) => Build(Parts.Of(request));
+    private readonly ICacheKeyCustomizer[] _customizers;
 
-    public static string? Build(string scheme, string host, string pathBase, string path, string query) =>
-        Build(new Parts(scheme, host, pathBase, path, query));
+    public CacheKey(IEnumerable<ICacheKeyCustomizer> customizers) => _customizers = [.. customizers];
 
-    private static string? Build(Parts parts) =>
-        parts.Cacheable ? string.Create(parts.Length, parts, static (span, p) => p.WriteTo(span)) : null;
+    /// <summary>Gets whether customizers change keys; then a key is always built as a string.</summary>
+    public bool Customized => _customizers.Length > 0;
+
+    /// <summary>The primary key of the request, or null when it cannot have one.</summary>
+    public string? Build(HttpContext context)
+    {
+        var request = context.Request;
+        return Build(context, request.PathBase.Add(request.Path).Value ?? string.Empty, request.QueryString.Value ?? string.Empty);
+    }
+
+    /// <summary>The key of a URI on the request's scheme and host (Location / Content-Location), or null (RFC 9111 §4.4).</summary>
+    public string? BuildForUri(HttpContext context, string uriReference)
+    {
+        var request = context.Request;
+        var baseUri = new Uri($"{request.Scheme}://{request.Host.Value}{request.PathBase}{request.Path}");
+        if (!Uri.TryCreate(baseUri, uriReference, out var target)
+            || !string.Equals(target.Scheme, baseUri.Scheme, StringComparison.OrdinalIgnoreCase)
+            || !string.Equals(target.Authority, baseUri.Authority, StringComparison.OrdinalIgnoreCase))
+        {
+            return null; // only URIs with the same origin as the target URI are invalidated
+        }
+        return Build(context, PathString.FromUriComponent(target).Value ?? string.Empty, QueryString.FromUriComponent(target).Value ?? string.Empty);
+    }
+
+    private string? Build(HttpContext context, string path, string query)
+    {
+        var request = context.Request;
+        if (_customizers.Length == 0)
+        {
+            var parts = new Parts(request.Scheme, request.Host.Value ?? string.Empty, path, query);
+            return parts.Cacheable ? string.Create(parts.Length, parts, static (span, p) => p.WriteTo(span)) : null;
+        }
+        var keyContext = new CacheKeyContext();
+        keyContext.Start(context, path, query);
+        foreach (var customizer in _customizers)
+        {
+            customizer.Customize(keyContext);
+        }
+        var custom = new Parts(request.Scheme, request.Host.Value ?? string.Empty, keyContext.Path, keyContext.Query);
+        if (!custom.Cacheable)
+        {
+            return null;
+        }
+        var sb = new StringBuilder(custom.Length + 32);
+        sb.Append(string.Create(custom.Length, custom, static (span, p) => p.WriteTo(span)));
+        foreach (var (name, value) in keyContext.Values)
+        {
+            if (HasControl(name) || (value != AbsentValue && HasControl(value)))
+            {
+                return null;
+            }
+            sb.Append(FieldSeparator).Append(name).Append(ValueSeparator).Append(value);
+        }
+        return sb.ToString();
+    }
 
     /// <summary>
     /// Writes the key of <paramref name="request"/> into <paramref name="destination"/> for a lookup that needs no
-    /// string (the fresh-hit path). Returns the key's length; -1 when the request has no key (<see cref="Build(HttpRequest)"/>
-    /// is null); a length larger than the destination when it did not fit, and nothing was written.
+    /// string (the fresh-hit path), when no customizer is registered. Returns the key's length; -1 when the request
+    /// has no key; a length larger than the destination when it did not fit, and nothing was written.
     /// </summary>
     public static int TryWrite(HttpRequest request, Span<char> destination)
     {
-        var parts = Parts.Of(request);
+        var parts = new Parts(request.Scheme, request.Host.Value ?? string.Empty, request.PathBase.Value ?? string.Empty,
+            request.Path.Value ?? string.Empty, request.QueryString.Value ?? string.Empty);
         if (!parts.Cacheable)
         {
             return -1;
@@ -44,66 +98,11 @@ internal static class CacheKey
         return parts.Length;
     }
 
-    private readonly record struct Parts(string Scheme, string Host, string PathBase, string Path, string Query)
-    {
-        public static Parts Of(HttpRequest request) => new(request.Scheme, request.Host.Value ?? string.Empty,
-            request.PathBase.Value ?? string.Empty, request.Path.Value ?? string.Empty, request.QueryString.Value ?? string.Empty);
-
-        public int Length => Scheme.Length + Host.Length + PathBase.Length + Path.Length + Query.Length + 3;
-
-        public bool Cacheable => !(HasControl(Host) || HasControl(PathBase) || HasControl(Path) || HasControl(Query));
-
-        public void WriteTo(Span<char> span)
-        {
-            var i = 0;
-            Append(span, ref i, Scheme, lower: true);
-            span[i++] = FieldSeparator;
-            Append(span, ref i, Host, lower: true);
-            span[i++] = FieldSeparator;
-            Append(span, ref i, PathBase, lower: false);
-            Append(span, ref i, Path, lower: false);
-            span[i++] = FieldSeparator;
-            Append(span, ref i, Query, lower: false);
-        }
-    }
-
-    /// <summary>The key of an absolute URI on the same scheme and host (Location / Content-Location), or null.</summary>
-    public static string? BuildForUri(HttpRequest request, string uriReference)
-    {
-        var baseUri = new Uri($"{request.Scheme}://{request.Host.Value}{request.PathBase}{request.Path}");
-        if (!Uri.TryCreate(baseUri, uriReference, out var target))
-        {
-            return null;
-        }
-        // RFC 9111 §4.4: only URIs with the same origin as the target URI are invalidated.
-        if (!string.Equals(target.Scheme, baseUri.Scheme, StringComparison.OrdinalIgnoreCase)
-            || !string.Equals(target.Authority, baseUri.Authority, StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-        return Build(request.Scheme, request.Host.Value ?? string.Empty, string.Empty,
-            PathString.FromUriComponent(target).Value ?? string.Empty, QueryString.FromUriComponent(target).Value ?? string.Empty);
-    }
+    /// <summary>The hash of a request's primary key for logs (<see cref="Hash"/>), building the key if it is not at hand.</summary>
+    public string HashFor(CacheContext context) => Hash(context.Key ?? Build(context.HttpContext) ?? string.Empty);
 
     /// <summary>A short hash of a key for logs: keys may hold user data and must not be logged raw.</summary>
-    public static string Hash(string key)
-    {
-        var bytes = Encoding.UTF8.GetBytes(key);
-        return Convert.ToHexStringLower(SHA256.HashData(bytes), 0, 8);
-    }
-
-    private static void Append(Span<char> span, ref int i, string value, bool lower)
-    {
-        if (lower)
-        {
-            i += value.AsSpan().ToLowerInvariant(span[i..]);
-        }
-        else
-        {
-            value.AsSpan().CopyTo(span[i..]);
-            i += value.Length;
-        }
-    }
+    public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)), 0, 8);
 
     internal static bool HasControl(string value)
     {
@@ -115,5 +114,31 @@ internal static class CacheKey
             }
         }
         return false;
+    }
+
+    private readonly record struct Parts(string Scheme, string Host, string PathBase, string Path, string Query)
+    {
+        public Parts(string scheme, string host, string path, string query)
+            : this(scheme, host, string.Empty, path, query)
+        {
+        }
+
+        public int Length => Scheme.Length + Host.Length + PathBase.Length + Path.Length + Query.Length + 3;
+
+        public bool Cacheable => !(HasControl(Host) || HasControl(PathBase) || HasControl(Path) || HasControl(Query));
+
+        public void WriteTo(Span<char> span)
+        {
+            var i = Scheme.AsSpan().ToLowerInvariant(span);
+            span[i++] = FieldSeparator;
+            i += Host.AsSpan().ToLowerInvariant(span[i..]);
+            span[i++] = FieldSeparator;
+            PathBase.AsSpan().CopyTo(span[i..]);
+            i += PathBase.Length;
+            Path.AsSpan().CopyTo(span[i..]);
+            i += Path.Length;
+            span[i++] = FieldSeparator;
+            Query.AsSpan().CopyTo(span[i..]);
+        }
     }
 }

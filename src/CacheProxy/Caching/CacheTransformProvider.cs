@@ -1,5 +1,4 @@
-using CacheProxy.Hosting;
-using Microsoft.Extensions.Options;
+using CacheProxy.Configuration;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
 
@@ -16,7 +15,7 @@ namespace CacheProxy.Caching;
 /// Surrogate-Control directives at it.</item>
 /// </list>
 /// </summary>
-internal sealed class CacheTransformProvider(IOptionsMonitor<CacheProxyOptions> options) : ITransformProvider
+internal sealed class CacheTransformProvider(LastGoodOptions options) : ITransformProvider
 {
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -30,7 +29,7 @@ internal sealed class CacheTransformProvider(IOptionsMonitor<CacheProxyOptions> 
     {
         context.AddRequestTransform(transform =>
         {
-            var current = options.CurrentValue;
+            var current = options.Current;
             if (current.HonorSurrogateControl)
             {
                 transform.ProxyRequest.Headers.TryAddWithoutValidation("Surrogate-Capability", $"{current.CacheStatusName}=\"Surrogate/1.0\"");
@@ -49,7 +48,7 @@ internal sealed class CacheTransformProvider(IOptionsMonitor<CacheProxyOptions> 
             // The request's own correlation id wins over whatever the upstream put under that name.
             if (transform.HttpContext.Features.Get<CacheProxy.Diagnostics.ICorrelationIdFeature>() is { } correlation)
             {
-                transform.HttpContext.Response.Headers[options.CurrentValue.Correlation.HeaderName] = correlation.CorrelationId;
+                transform.HttpContext.Response.Headers[options.Current.Correlation.HeaderName] = correlation.CorrelationId;
             }
             return default;
         });

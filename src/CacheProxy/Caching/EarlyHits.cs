@@ -1,4 +1,4 @@
-using CacheProxy.Hosting;
+using CacheProxy.Configuration;
 using CacheProxy.Storage;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Cors.Infrastructure;
@@ -23,13 +23,13 @@ namespace CacheProxy.Caching;
 /// </summary>
 internal sealed class EarlyHits
 {
-    private readonly IOptionsMonitor<CacheProxyOptions> _options;
+    private readonly LastGoodOptions _options;
     private readonly IServiceProvider _services;
     private readonly Lock _lock = new();
     private EndpointDataSource? _endpoints;
     private Generation? _current;
 
-    public EarlyHits(IOptionsMonitor<CacheProxyOptions> options, IServiceProvider services)
+    public EarlyHits(LastGoodOptions options, IServiceProvider services)
     {
         _options = options;
         _services = services;
@@ -38,7 +38,7 @@ internal sealed class EarlyHits
     /// <summary>Records that a routed GET for <paramref name="entry"/> went to <paramref name="endpoint"/>.</summary>
     public void Stamp(CacheEntry entry, Endpoint endpoint)
     {
-        if (!_options.CurrentValue.ServeHitsBeforeRouting || Current() is not { SkippingRoutingIsSafe: true } generation
+        if (!_options.Current.ServeHitsBeforeRouting || Current() is not { SkippingRoutingIsSafe: true } generation
             || (entry.EarlyRoute is Stamped stamped && stamped.Endpoint == endpoint && stamped.Generation == generation))
         {
             return;

@@ -1,4 +1,4 @@
-using CacheProxy.Hosting;
+using CacheProxy.Configuration;
 using CacheProxy.Http;
 using CacheProxy.Storage;
 using Microsoft.Extensions.Primitives;
@@ -35,13 +35,13 @@ internal sealed class StoredPolicy
 
     public static StoredPolicy For(CacheEntry entry, CacheProxyOptions options)
     {
-        if (entry.Policy is StoredPolicy cached)
+        if (entry.Derived is StoredPolicy cached)
         {
             return cached;
         }
         var headers = CacheHeaders.From(entry);
         var policy = Create(headers, entry.StatusCode, entry.RequestTime, entry.ResponseTime, options, entry.FreshnessOverride);
-        entry.Policy = policy;
+        entry.Derived = policy;
         return policy;
     }
 

@@ -36,7 +36,8 @@ internal sealed class CacheProxyMetrics
         Evictions = meter.CreateCounter<long>("cacheproxy.memory.evictions", "{entry}", "Entries the memory tier evicted to stay within its size limit.");
         StoreDuration = meter.CreateHistogram("cacheproxy.store.duration", "s", "Duration of cache store operations, by tier and operation.", advice: advice);
         StoreFailures = meter.CreateCounter<long>("cacheproxy.store.failures", "{failure}", "Failed cache store operations, by tier and operation.");
-        CollapsedWaits = meter.CreateCounter<long>("cacheproxy.collapsed_waits", "{request}", "Requests that waited for a concurrent identical miss, by outcome.");
+        CollapsedWaits = meter.CreateCounter<long>("cacheproxy.collapsed_waits", "{request}", "Requests that waited for a concurrent fetch of the same key, by outcome.");
+        CollapseWaiting = meter.CreateUpDownCounter<long>("cacheproxy.collapse.waiting", "{request}", "Requests waiting now for a concurrent fetch of the same key (in this instance or another).");
         BackgroundRefreshes = meter.CreateCounter<long>("cacheproxy.background_refreshes", "{refresh}", "stale-while-revalidate refreshes, by outcome.");
         Errors = meter.CreateCounter<long>("cacheproxy.errors", "{error}", "Failures, by category.");
         RefusedManagementCalls = meter.CreateCounter<long>("cacheproxy.management.refused", "{request}", "Management calls refused, by reason.");
@@ -56,6 +57,8 @@ internal sealed class CacheProxyMetrics
 
     public Counter<long> CollapsedWaits { get; }
 
+    public UpDownCounter<long> CollapseWaiting { get; }
+
     public Counter<long> BackgroundRefreshes { get; }
 
     public Counter<long> Errors { get; }
@@ -71,6 +74,16 @@ internal sealed class CacheProxyMetrics
     {
         Tally(routeId).Add((int)outcome, 1);
         Activity.Current?.SetTag("cacheproxy.cache_status", Name(outcome));
+    }
+
+    /// <summary>A request answered from the cache: counted, and timed from <paramref name="started"/> (a <see cref="TimeProvider"/> timestamp).</summary>
+    public void Hit(string routeId, long started, TimeProvider time)
+    {
+        Request(routeId, CacheOutcome.Hit);
+        if (HitDuration.Enabled)
+        {
+            HitDuration.Record(time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("route", routeId));
+        }
     }
 
     public void Served(string routeId, long bytes) => Tally(routeId).Add(RouteTally.ServedSlot, bytes);

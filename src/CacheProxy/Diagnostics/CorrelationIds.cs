@@ -1,9 +1,8 @@
 using System.Collections;
 using System.Diagnostics;
-using CacheProxy.Hosting;
+using CacheProxy.Configuration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace CacheProxy.Diagnostics;
 
@@ -23,14 +22,12 @@ public interface ICorrelationIdFeature
 internal sealed class CorrelationIds
 {
     private readonly ILogger _logger;
-    private CorrelationOptions _settings;
+    private readonly LastGoodOptions _options;
     private readonly ILogger _security;
 
-    public CorrelationIds(IOptionsMonitor<CacheProxyOptions> options, ILoggerFactory loggers)
+    public CorrelationIds(LastGoodOptions options, ILoggerFactory loggers)
     {
-        // Read from a field on every request; replaced when configuration reloads.
-        _settings = options.CurrentValue.Correlation;
-        options.OnChange(o => Volatile.Write(ref _settings, o.Correlation));
+        _options = options;
         _logger = loggers.CreateLogger(LogCategories.Cache);
         _security = loggers.CreateLogger(LogCategories.Security);
     }
@@ -39,7 +36,7 @@ internal sealed class CorrelationIds
     /// <returns>The id, which is also the log scope of the request (<see cref="Scope"/>).</returns>
     public ICorrelationIdFeature Assign(HttpContext context)
     {
-        var settings = Volatile.Read(ref _settings);
+        var settings = _options.Current.Correlation;
         var name = settings.HeaderName;
         var incoming = context.Request.Headers[name];
         string id;

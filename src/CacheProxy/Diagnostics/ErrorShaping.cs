@@ -20,12 +20,12 @@ internal sealed class ErrorShaping
     private readonly IProblemDetailsService _problems;
     private readonly CacheProxyMetrics _metrics;
     private readonly IHostEnvironment _environment;
-    private readonly Microsoft.Extensions.Options.IOptionsMonitor<Hosting.CacheProxyOptions> _options;
+    private readonly Configuration.LastGoodOptions _options;
     private readonly ILogger _upstream;
     private readonly ILogger _internal;
 
     public ErrorShaping(IProblemDetailsService problems, CacheProxyMetrics metrics,
-        IHostEnvironment environment, Microsoft.Extensions.Options.IOptionsMonitor<Hosting.CacheProxyOptions> options, ILoggerFactory loggers)
+        IHostEnvironment environment, Configuration.LastGoodOptions options, ILoggerFactory loggers)
     {
         _options = options;
         _problems = problems;
@@ -58,11 +58,11 @@ internal sealed class ErrorShaping
     }
 
     /// <summary>Runs <paramref name="next"/> and answers for what failed in it.</summary>
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    public async Task InvokeAsync<TState>(HttpContext context, Func<HttpContext, TState, Task> next, TState state)
     {
         try
         {
-            await next(context);
+            await next(context, state);
         }
         catch (Exception ex)
         {
@@ -166,7 +166,7 @@ internal sealed class ErrorShaping
         if (correlation is not null)
         {
             problem.Extensions["correlationId"] = correlation;
-            response.Headers[_options.CurrentValue.Correlation.HeaderName] = correlation;
+            response.Headers[_options.Current.Correlation.HeaderName] = correlation;
         }
         await _problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
     }

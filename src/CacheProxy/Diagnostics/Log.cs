@@ -3,75 +3,80 @@ using Microsoft.Extensions.Logging;
 namespace CacheProxy.Diagnostics;
 
 /// <summary>
-/// Every CacheProxy log event. Event ids are stable and never reused; the category comes from the logger passed
-/// in (<see cref="LogCategories"/>): 1000-1099 cache, 1100-1199 store, 1200-1299 upstream, 1300-1399 configuration,
-/// 1400-1499 security, 1500-1599 internal. docs/observability.md lists them.
+/// The core's log events; ids and names come from the one list, <see cref="EventIds"/>. The category comes from the
+/// logger passed in (<see cref="LogCategories"/>). docs/observability.md lists them.
 /// </summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1000, EventName = "CacheHit", Level = LogLevel.Debug, Message = "Served from cache for route {RouteId}, key {KeyHash}")]
+    [LoggerMessage(EventId = EventIds.CacheHit, EventName = nameof(EventIds.CacheHit), Level = LogLevel.Debug, Message = "Served from cache for route {RouteId}, key {KeyHash}")]
     public static partial void CacheHit(ILogger logger, string? routeId, string keyHash);
 
-    [LoggerMessage(EventId = 1001, EventName = "CacheMiss", Level = LogLevel.Debug, Message = "Cache miss ({Reason}) for route {RouteId}, key {KeyHash}")]
+    [LoggerMessage(EventId = EventIds.CacheMiss, EventName = nameof(EventIds.CacheMiss), Level = LogLevel.Debug, Message = "Cache miss ({Reason}) for route {RouteId}, key {KeyHash}")]
     public static partial void CacheMiss(ILogger logger, string reason, string? routeId, string keyHash);
 
-    [LoggerMessage(EventId = 1002, EventName = "ResponseStored", Level = LogLevel.Debug, Message = "Stored {Bytes} bytes for key {KeyHash}, time to live {TimeToLive}")]
+    [LoggerMessage(EventId = EventIds.ResponseStored, EventName = nameof(EventIds.ResponseStored), Level = LogLevel.Debug, Message = "Stored {Bytes} bytes for key {KeyHash}, time to live {TimeToLive}")]
     public static partial void ResponseStored(ILogger logger, long bytes, string keyHash, TimeSpan timeToLive);
 
-    [LoggerMessage(EventId = 1003, EventName = "ResponseNotStored", Level = LogLevel.Debug, Message = "Response for key {KeyHash} not stored: {Reason}")]
+    [LoggerMessage(EventId = EventIds.ResponseNotStored, EventName = nameof(EventIds.ResponseNotStored), Level = LogLevel.Debug, Message = "Response for key {KeyHash} not stored: {Reason}")]
     public static partial void ResponseNotStored(ILogger logger, string keyHash, string reason);
 
-    [LoggerMessage(EventId = 1004, EventName = "Invalidated", Level = LogLevel.Debug, Message = "Invalidated key {KeyHash} after {Method} with status {StatusCode}")]
+    [LoggerMessage(EventId = EventIds.Invalidated, EventName = nameof(EventIds.Invalidated), Level = LogLevel.Debug, Message = "Invalidated key {KeyHash} after {Method} with status {StatusCode}")]
     public static partial void Invalidated(ILogger logger, string keyHash, string method, int statusCode);
 
-    [LoggerMessage(EventId = 1005, EventName = "BackgroundRefreshFailed", Level = LogLevel.Warning, Message = "Background refresh of key {KeyHash} failed")]
+    [LoggerMessage(EventId = EventIds.BackgroundRefreshFailed, EventName = nameof(EventIds.BackgroundRefreshFailed), Level = LogLevel.Warning, Message = "Background refresh of key {KeyHash} failed")]
     public static partial void BackgroundRefreshFailed(ILogger logger, string keyHash, Exception exception);
 
-    [LoggerMessage(EventId = 1006, EventName = "ServedStaleOnError", Level = LogLevel.Warning, Message = "Upstream failed with {StatusCode} for key {KeyHash}; served stale (stale-if-error)")]
+    [LoggerMessage(EventId = EventIds.ServedStaleOnError, EventName = nameof(EventIds.ServedStaleOnError), Level = LogLevel.Warning, Message = "Upstream failed with {StatusCode} for key {KeyHash}; served stale (stale-if-error)")]
     public static partial void ServedStaleOnError(ILogger logger, int statusCode, string keyHash);
 
-    [LoggerMessage(EventId = 1007, EventName = "IncompleteBodyNotStored", Level = LogLevel.Warning, Message = "Upstream body for key {KeyHash} was incomplete ({Received} of {Expected} bytes); not stored")]
+    [LoggerMessage(EventId = EventIds.IncompleteBodyNotStored, EventName = nameof(EventIds.IncompleteBodyNotStored), Level = LogLevel.Warning, Message = "Upstream body for key {KeyHash} was incomplete ({Received} of {Expected} bytes); not stored")]
     public static partial void IncompleteBodyNotStored(ILogger logger, string keyHash, long received, long? expected);
 
-    [LoggerMessage(EventId = 1008, EventName = "CollapseWaitTimedOut", Level = LogLevel.Information, Message = "Waited {Timeout} for a concurrent request of key {KeyHash}; going upstream")]
+    [LoggerMessage(EventId = EventIds.CollapseWaitTimedOut, EventName = nameof(EventIds.CollapseWaitTimedOut), Level = LogLevel.Information, Message = "Waited {Timeout} for a concurrent request of key {KeyHash}; going upstream")]
     public static partial void CollapseWaitTimedOut(ILogger logger, TimeSpan timeout, string keyHash);
 
-    [LoggerMessage(EventId = 1100, EventName = "MemoryTierEvicted", Level = LogLevel.Debug, Message = "Memory tier evicted {Count} entries to stay under {Limit} bytes")]
+    [LoggerMessage(EventId = EventIds.MemoryTierEvicted, EventName = nameof(EventIds.MemoryTierEvicted), Level = LogLevel.Debug, Message = "Memory tier evicted {Count} entries to stay under {Limit} bytes")]
     public static partial void MemoryTierEvicted(ILogger logger, int count, long limit);
 
-    [LoggerMessage(EventId = 1101, EventName = "StoreReadFailed", Level = LogLevel.Warning, Message = "Cache store read failed for key {KeyHash}; treated as a miss")]
+    [LoggerMessage(EventId = EventIds.StoreReadFailed, EventName = nameof(EventIds.StoreReadFailed), Level = LogLevel.Warning, Message = "Cache store read failed for key {KeyHash}; treated as a miss")]
     public static partial void StoreReadFailed(ILogger logger, string keyHash, Exception exception);
 
-    [LoggerMessage(EventId = 1102, EventName = "StoreWriteFailed", Level = LogLevel.Warning, Message = "Cache store write failed for key {KeyHash}; dropped")]
+    [LoggerMessage(EventId = EventIds.StoreWriteFailed, EventName = nameof(EventIds.StoreWriteFailed), Level = LogLevel.Warning, Message = "Cache store write failed for key {KeyHash}; dropped")]
     public static partial void StoreWriteFailed(ILogger logger, string keyHash, Exception exception);
 
-    [LoggerMessage(EventId = 1103, EventName = "MemoryTierFull", Level = LogLevel.Information, Message = "Memory tier reached its limit of {Limit} bytes; least recently used entries are being evicted")]
+    [LoggerMessage(EventId = EventIds.MemoryTierFull, EventName = nameof(EventIds.MemoryTierFull), Level = LogLevel.Information, Message = "Memory tier reached its limit of {Limit} bytes; least recently used entries are being evicted")]
     public static partial void MemoryTierFull(ILogger logger, long limit);
 
-    [LoggerMessage(EventId = 1104, EventName = "MemoryTierDropped", Level = LogLevel.Warning, Message = "Dropped all {Count} memory-tier entries: invalidations from other instances may have been missed")]
+    [LoggerMessage(EventId = EventIds.MemoryTierDropped, EventName = nameof(EventIds.MemoryTierDropped), Level = LogLevel.Warning, Message = "Dropped all {Count} memory-tier entries: invalidations from other instances may have been missed")]
     public static partial void MemoryTierDropped(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 1200, EventName = "UpstreamUnreachable", Level = LogLevel.Warning, Message = "Upstream {Destination} of route {RouteId} unreachable ({ForwarderError})")]
+    [LoggerMessage(EventId = EventIds.UpstreamUnreachable, EventName = nameof(EventIds.UpstreamUnreachable), Level = LogLevel.Warning, Message = "Upstream {Destination} of route {RouteId} unreachable ({ForwarderError})")]
     public static partial void UpstreamUnreachable(ILogger logger, string? routeId, string? destination, Yarp.ReverseProxy.Forwarder.ForwarderError forwarderError, Exception? exception);
 
-    [LoggerMessage(EventId = 1201, EventName = "UpstreamTimedOut", Level = LogLevel.Warning, Message = "Upstream {Destination} of route {RouteId} did not answer within {Timeout}")]
+    [LoggerMessage(EventId = EventIds.UpstreamTimedOut, EventName = nameof(EventIds.UpstreamTimedOut), Level = LogLevel.Warning, Message = "Upstream {Destination} of route {RouteId} did not answer within {Timeout}")]
     public static partial void UpstreamTimedOut(ILogger logger, string? routeId, string? destination, TimeSpan timeout, Exception? exception);
 
-    [LoggerMessage(EventId = 1202, EventName = "UpstreamProtocolError", Level = LogLevel.Warning, Message = "Upstream {Destination} of route {RouteId} sent an unusable response ({ForwarderError}; response already started: {ResponseStarted})")]
+    [LoggerMessage(EventId = EventIds.UpstreamProtocolError, EventName = nameof(EventIds.UpstreamProtocolError), Level = LogLevel.Warning, Message = "Upstream {Destination} of route {RouteId} sent an unusable response ({ForwarderError}; response already started: {ResponseStarted})")]
     public static partial void UpstreamProtocolError(ILogger logger, string? routeId, string? destination, Yarp.ReverseProxy.Forwarder.ForwarderError forwarderError, bool responseStarted, Exception? exception);
 
-    [LoggerMessage(EventId = 1300, EventName = "ConfigurationInvalid", Level = LogLevel.Error, Message = "CacheProxy configuration is invalid: {Errors}")]
+    [LoggerMessage(EventId = EventIds.ConfigurationInvalid, EventName = nameof(EventIds.ConfigurationInvalid), Level = LogLevel.Error, Message = "CacheProxy configuration is invalid: {Errors}")]
     public static partial void ConfigurationInvalid(ILogger logger, string errors);
 
-    [LoggerMessage(EventId = 1400, EventName = "CorrelationIdReplaced", Level = LogLevel.Information, Message = "Request {HeaderName} was invalid ({Length} characters in {Count} values) and was replaced by {CorrelationId}")]
+    [LoggerMessage(EventId = EventIds.CorrelationIdReplaced, EventName = nameof(EventIds.CorrelationIdReplaced), Level = LogLevel.Information, Message = "Request {HeaderName} was invalid ({Length} characters in {Count} values) and was replaced by {CorrelationId}")]
     public static partial void CorrelationIdReplaced(ILogger logger, string headerName, int length, int count, string correlationId);
 
-    [LoggerMessage(EventId = 1401, EventName = "ManagementCallRefused", Level = LogLevel.Warning, Message = "Refused {Method} {Path} from {RemoteAddress} on port {LocalPort}: {Reason}")]
+    [LoggerMessage(EventId = EventIds.ManagementCallRefused, EventName = nameof(EventIds.ManagementCallRefused), Level = LogLevel.Warning, Message = "Refused {Method} {Path} from {RemoteAddress} on port {LocalPort}: {Reason}")]
     public static partial void ManagementCallRefused(ILogger logger, string method, string path, string? remoteAddress, int localPort, string reason);
 
-    [LoggerMessage(EventId = 1203, EventName = "ClientRequestFailed", Level = LogLevel.Information, Message = "Request on route {RouteId} failed on the client side ({ForwarderError}: {ExceptionType})")]
+    [LoggerMessage(EventId = EventIds.ClientRequestFailed, EventName = nameof(EventIds.ClientRequestFailed), Level = LogLevel.Information, Message = "Request on route {RouteId} failed on the client side ({ForwarderError}: {ExceptionType})")]
     public static partial void ClientRequestFailed(ILogger logger, string? routeId, Yarp.ReverseProxy.Forwarder.ForwarderError forwarderError, string? exceptionType);
 
-    [LoggerMessage(EventId = 1500, EventName = "UnhandledError", Level = LogLevel.Error, Message = "Unhandled error while proxying a {Method} request")]
+    [LoggerMessage(EventId = EventIds.ConfigurationReloadRejected, EventName = nameof(EventIds.ConfigurationReloadRejected), Level = LogLevel.Error, Message = "A configuration reload was rejected ({ErrorCount} errors, logged as ConfigurationInvalid); the last good CacheProxy configuration stays in effect")]
+    public static partial void ConfigurationReloadRejected(ILogger logger, int errorCount);
+
+    [LoggerMessage(EventId = EventIds.BackgroundWorkFailed, EventName = nameof(EventIds.BackgroundWorkFailed), Level = LogLevel.Error, Message = "Background work {Work} failed")]
+    public static partial void BackgroundWorkFailed(ILogger logger, string work, Exception exception);
+
+    [LoggerMessage(EventId = EventIds.UnhandledError, EventName = nameof(EventIds.UnhandledError), Level = LogLevel.Error, Message = "Unhandled error while proxying a {Method} request")]
     public static partial void UnhandledError(ILogger logger, string method, Exception exception);
 }

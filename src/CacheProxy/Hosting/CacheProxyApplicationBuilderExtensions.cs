@@ -28,7 +28,7 @@ public static class CacheProxyApplicationBuilderExtensions
     /// <summary>
     /// Maps the management endpoints (<c>/health</c>, and those of every registered
     /// <see cref="IManagementEndpointProvider"/>, e.g. <c>/metrics</c>) on the management port
-    /// (<see cref="ManagementOptions.Port"/>).
+    /// (<see cref="CacheProxy.Configuration.ManagementOptions.Port"/>).
     /// </summary>
     /// <param name="endpoints">The endpoint route builder.</param>
     /// <returns>A builder to add conventions to every management endpoint.</returns>

@@ -16,30 +16,34 @@ internal sealed class CacheProxyMarker;
 internal sealed class CacheProxyMiddleware(RequestDelegate next, CacheEngine engine, CorrelationIds correlation,
     ManagementPortGate gate, ErrorShaping errors)
 {
-    private readonly RequestDelegate _cache = context => engine.HandleAsync(context, next);
+    private static readonly Func<HttpContext, (CacheEngine Engine, CacheContext? Cache, RequestDelegate Next), Task> Cached =
+        static (context, state) => state.Cache is null ? state.Next(context) : state.Engine.HandleAsync(state.Cache, state.Next);
 
     public Task InvokeAsync(HttpContext context)
     {
         var id = correlation.Assign(context);
-        var admitted = gate.Admits(context);
-        if (admitted && engine.TryServeFreshHit(context) is { } hit)
+        if (!gate.Admits(context))
+        {
+            using (correlation.Scope(id))
+            {
+                gate.Refuse(context);
+            }
+            return Task.CompletedTask;
+        }
+        var cache = engine.Begin(context); // null: not a proxied route, the app's own endpoint
+        if (cache is not null && engine.TryServeFreshHit(cache) is { } hit)
         {
             return errors.Observe(context, hit);
         }
-        return InvokeInScopeAsync(context, id, admitted);
+        return InvokeInScopeAsync(context, id, cache);
     }
 
-    private async Task InvokeInScopeAsync(HttpContext context, ICorrelationIdFeature id, bool admitted)
+    private async Task InvokeInScopeAsync(HttpContext context, ICorrelationIdFeature id, CacheContext? cache)
     {
         using (correlation.Scope(id))
         {
-            if (!admitted)
-            {
-                gate.Refuse(context);
-                return;
-            }
             CorrelationIds.Forward(context, id);
-            await errors.InvokeAsync(context, _cache);
+            await errors.InvokeAsync(context, Cached, (engine, cache, next));
         }
     }
 }

@@ -1,8 +1,12 @@
 using CacheProxy.Caching;
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
 using CacheProxy.Hosting;
+using CacheProxy.Invalidation;
 using CacheProxy.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -12,7 +16,7 @@ public static class CacheProxyServiceCollectionExtensions
 {
     /// <summary>Adds the RFC 9111 cache with its memory tier, configured from <paramref name="configuration"/>.</summary>
     /// <param name="services">The services.</param>
-    /// <param name="configuration">The <c>CacheProxy</c> section.</param>
+    /// <param name="configuration">The <c>CacheProxy</c> section; a reload takes effect when it passes validation.</param>
     /// <returns>A builder for optional features.</returns>
     public static ICacheProxyBuilder AddCacheProxy(this IServiceCollection services, IConfiguration configuration)
     {
@@ -40,22 +44,44 @@ public static class CacheProxyServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<CacheProxyOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CacheProxyOptions>, CacheProxyOptionsValidator>());
+        services.TryAddSingleton<LastGoodOptions>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.AddProblemDetails();
-        services.TryAddSingleton<CacheProxy.Diagnostics.CacheProxyMetrics>();
-        services.TryAddSingleton(sp => new CacheProxy.Diagnostics.CacheStoreTelemetry(sp.GetRequiredService<CacheProxy.Diagnostics.CacheProxyMetrics>()));
+        services.TryAddSingleton<CacheProxyMetrics>();
+        services.TryAddSingleton(sp => new CacheStoreTelemetry(sp.GetRequiredService<CacheProxyMetrics>()));
+
+        // Storage: memory alone, or memory in front of a shared tier when a package (CacheProxy.Redis) registered one.
         services.TryAddSingleton<MemoryCacheStore>();
-        // Memory alone, or memory in front of a shared tier when a package (CacheProxy.Redis) registered one.
         services.TryAddSingleton<ICacheStore>(sp => sp.GetService<ISharedCacheStore>() is { } shared
             ? new TieredCacheStore(sp.GetRequiredService<MemoryCacheStore>(), shared, sp.GetService<IInvalidationBus>(),
-                sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>())
+                sp.GetRequiredService<ILoggerFactory>())
             : sp.GetRequiredService<MemoryCacheStore>());
+
+        // The engine and its phases (docs/architecture.md).
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ICachePolicy, RouteOptionsPolicy>());
+        services.TryAddSingleton<CachePolicies>();
+        services.TryAddSingleton<CacheContextPool>();
+        services.TryAddSingleton<CacheKey>();
+        services.TryAddSingleton<StoreFailures>();
+        services.TryAddSingleton<CacheLookup>();
+        services.TryAddSingleton<CacheWriter>();
+        services.TryAddSingleton<StoredResponseWriter>();
+        services.TryAddSingleton<Revalidation>();
+        services.TryAddSingleton<UpstreamFetch>();
+        services.TryAddSingleton<FetchCollapser>();
+        services.TryAddSingleton<BackgroundWork>();
+        services.AddHostedService(sp => sp.GetRequiredService<BackgroundWork>());
+        services.TryAddSingleton<BackgroundRefresh>();
+        services.TryAddSingleton<PassThrough>();
         services.TryAddSingleton<EarlyHits>();
+        services.TryAddSingleton<FreshHits>();
         services.TryAddSingleton<CacheEngine>();
+
+        // The pipeline.
         services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, EarlyHitStartupFilter>());
-        services.TryAddSingleton<CacheProxy.Diagnostics.CorrelationIds>();
-        services.TryAddSingleton<CacheProxy.Diagnostics.ErrorShaping>();
+        services.TryAddSingleton<CorrelationIds>();
+        services.TryAddSingleton<ErrorShaping>();
         services.TryAddSingleton<ManagementPortGate>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, CacheTransformProvider>());
         services.TryAddSingleton<CacheProxyMarker>();

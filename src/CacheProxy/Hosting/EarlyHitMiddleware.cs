@@ -1,9 +1,9 @@
 using CacheProxy.Caching;
+using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Options;
 
 namespace CacheProxy.Hosting;
 
@@ -13,19 +13,18 @@ namespace CacheProxy.Hosting;
 /// after routing (correlation id, Cache-Status, Age, metrics); every other request passes on untouched.
 /// </summary>
 internal sealed class EarlyHitMiddleware(RequestDelegate next, CacheEngine engine, CorrelationIds correlation,
-    ErrorShaping errors, IOptionsMonitor<CacheProxyOptions> options)
+    ErrorShaping errors, LastGoodOptions options)
 {
     public Task InvokeAsync(HttpContext context)
     {
-        var settings = options.CurrentValue;
-        if (!settings.ServeHitsBeforeRouting || !HttpMethods.IsGet(context.Request.Method)
-            || context.Connection.LocalPort == settings.Management.Port || !engine.TryFindEarlyHit(context, out var hit))
+        var settings = options.Current;
+        if (!settings.ServeHitsBeforeRouting || context.Connection.LocalPort == settings.Management.Port
+            || engine.TryPrepareBeforeRouting(context) is not { } hit)
         {
             return next(context);
         }
-        context.SetEndpoint(hit.Endpoint);
         correlation.Assign(context);
-        return errors.Observe(context, engine.ServeFreshHit(context, hit));
+        return errors.Observe(context, engine.ServeFreshHit(hit));
     }
 }
 

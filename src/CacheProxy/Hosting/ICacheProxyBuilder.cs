@@ -1,8 +1,6 @@
-using Microsoft.Extensions.DependencyInjection;
+namespace Microsoft.Extensions.DependencyInjection;
 
-namespace CacheProxy.Hosting;
-
-/// <summary>Returned by <c>AddCacheProxy</c>; optional features (Redis, Prometheus) are extensions on it.</summary>
+/// <summary>Returned by <c>AddCacheProxy</c>; optional features (<c>AddRedis</c>, <c>AddPrometheus</c>) are extensions on it.</summary>
 public interface ICacheProxyBuilder
 {
     /// <summary>Gets the service collection CacheProxy is registered in.</summary>

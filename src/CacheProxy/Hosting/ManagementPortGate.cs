@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Options;
 
 namespace CacheProxy.Hosting;
 
@@ -14,7 +13,7 @@ internal sealed class ManagementEndpointMetadata
 /// (not the Host header, which a client controls): management endpoints answer only on the management port,
 /// and nothing else answers there.
 /// </summary>
-internal sealed class ManagementPortGate(IOptionsMonitor<CacheProxyOptions> options,
+internal sealed class ManagementPortGate(CacheProxy.Configuration.LastGoodOptions options,
     CacheProxy.Diagnostics.CacheProxyMetrics metrics, Microsoft.Extensions.Logging.ILoggerFactory loggers)
 {
     private readonly Microsoft.Extensions.Logging.ILogger _security = loggers.CreateLogger(CacheProxy.Diagnostics.LogCategories.Security);
@@ -22,7 +21,7 @@ internal sealed class ManagementPortGate(IOptionsMonitor<CacheProxyOptions> opti
     /// <summary>Whether the request is on the port its endpoint belongs to (always, without a management port).</summary>
     public bool Admits(HttpContext context)
     {
-        if (options.CurrentValue.Management.Port is not int port)
+        if (options.Current.Management.Port is not int port)
         {
             return true;
         }

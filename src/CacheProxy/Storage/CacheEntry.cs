@@ -2,25 +2,12 @@ using Microsoft.Extensions.Primitives;
 
 namespace CacheProxy.Storage;
 
-/// <summary>What a cache store holds under one key: a stored response, or the Vary rule for a URL.</summary>
-public enum CacheEntryKind
-{
-    /// <summary>A complete stored response.</summary>
-    Response = 0,
-
-    /// <summary>The Vary header names of the responses stored for a URL; the variants live under secondary keys.</summary>
-    VaryRule = 1,
-}
-
 /// <summary>
-/// An immutable stored entry. Instances are shared between concurrent readers and must not be modified after
-/// they are handed to a store.
+/// What a store keeps under one key: everything it must persist, nothing of the engine's bookkeeping. Instances are
+/// immutable once handed to a store and are shared between concurrent readers.
 /// </summary>
 public sealed class CacheEntry
 {
-    /// <summary>Gets what this entry is.</summary>
-    public CacheEntryKind Kind { get; init; }
-
     /// <summary>Gets the status code of the stored response.</summary>
     public int StatusCode { get; init; }
 
@@ -42,30 +29,19 @@ public sealed class CacheEntry
     /// <summary>Gets when the response was received (RFC 9111 §4.2.3 response_time).</summary>
     public DateTimeOffset ResponseTime { get; init; }
 
-    /// <summary>
-    /// Gets the request header names the response varies on (<see cref="CacheEntryKind.VaryRule"/>), or null.
-    /// </summary>
-    public IReadOnlyList<string>? VaryHeaderNames { get; init; }
-
-    /// <summary>Gets the generation of a Vary rule: part of every variant's key, so a new rule orphans old variants.</summary>
-    public string? VaryGeneration { get; init; }
-
-    /// <summary>Gets the secondary-key suffixes of the variants stored under a Vary rule, oldest first.</summary>
-    public IReadOnlyList<string>? Variants { get; init; }
-
-    /// <summary>Gets a freshness lifetime set by route policy that replaces the one of the headers, or null.</summary>
+    /// <summary>Gets a freshness lifetime set by a cache policy that replaces the one of the headers, or null.</summary>
     public TimeSpan? FreshnessOverride { get; init; }
 
     /// <summary>Gets the surrogate keys (tags) of the stored response.</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
 
-    // Policy facts derived from the headers, computed on first use and reused by every hit.
-    internal object? Policy;
+    // Facts derived from the headers (StoredPolicy, or the decoded Vary rule), computed on first use and reused.
+    internal object? Derived;
 
     // The endpoint a routed GET for this entry went to, for answering before routing (Caching.EarlyHits).
     internal object? EarlyRoute;
 
-    /// <summary>Gets the first value of a stored header field, or an empty value.</summary>
+    /// <summary>Gets the value of a stored header field, or an empty value.</summary>
     /// <param name="name">The field name (case-insensitive).</param>
     /// <returns>The values of the field.</returns>
     public StringValues GetHeader(string name)
@@ -81,8 +57,21 @@ public sealed class CacheEntry
         return StringValues.Empty;
     }
 
-    /// <summary>Gets an estimate of the memory this entry holds, in bytes, for size-bounded stores.</summary>
-    public long EstimatedSize
+    /// <summary>A copy with other headers and times, sharing the body and tags (a response refreshed by a 304).</summary>
+    internal CacheEntry With(IReadOnlyList<KeyValuePair<string, StringValues>> headers, DateTimeOffset requestTime, DateTimeOffset responseTime) => new()
+    {
+        StatusCode = StatusCode,
+        Headers = headers,
+        Body = Body,
+        StreamedBody = StreamedBody,
+        RequestTime = requestTime,
+        ResponseTime = responseTime,
+        FreshnessOverride = FreshnessOverride,
+        Tags = Tags,
+    };
+
+    /// <summary>An estimate of the memory this entry holds, in bytes, for the size-bounded memory tier.</summary>
+    internal long EstimatedSize
     {
         get
         {
@@ -95,12 +84,9 @@ public sealed class CacheEntry
                     size += 24 + ((v?.Length ?? 0) * 2);
                 }
             }
-            if (Variants is not null)
+            foreach (var tag in Tags)
             {
-                foreach (var v in Variants)
-                {
-                    size += 24 + (v.Length * 2);
-                }
+                size += 24 + (tag.Length * 2);
             }
             return size;
         }

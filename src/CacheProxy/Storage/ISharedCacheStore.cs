@@ -22,25 +22,3 @@ public interface ISharedCacheStore : ICacheStore
 /// <param name="Entry">The entry.</param>
 /// <param name="TimeToLive">How long the shared tier keeps it; the memory tier keeps its copy no longer.</param>
 public readonly record struct SharedCacheHit(CacheEntry Entry, TimeSpan TimeToLive);
-
-/// <summary>
-/// Carries invalidations between gateway instances, so an entry removed on one (unsafe method, purge) leaves the
-/// memory tier of every instance.
-/// </summary>
-public interface IInvalidationBus
-{
-    /// <summary>Raised when another instance invalidated <c>key</c>.</summary>
-    event Action<string>? Invalidated;
-
-    /// <summary>
-    /// Raised when invalidations may have been missed (the bus lost or regained its connection): every entry held
-    /// locally may be out of date and must be dropped.
-    /// </summary>
-    event Action? InvalidationsMayBeMissed;
-
-    /// <summary>Tells every other instance that <paramref name="key"/> is invalid.</summary>
-    /// <param name="key">The cache key.</param>
-    /// <param name="cancellationToken">Cancels the publish.</param>
-    /// <returns>A task that completes when the message was handed to the bus (or dropped on failure).</returns>
-    ValueTask PublishAsync(string key, CancellationToken cancellationToken);
-}

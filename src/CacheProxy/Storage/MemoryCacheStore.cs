@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using CacheProxy.Diagnostics;
-using CacheProxy.Hosting;
+using CacheProxy.Configuration;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace CacheProxy.Storage;
 
@@ -14,14 +13,14 @@ namespace CacheProxy.Storage;
 /// Microsoft.Extensions.Caching.Memory is not used because its size limit rejects new entries until a
 /// background compaction runs instead of evicting the least recently used ones at once.
 /// </summary>
-internal sealed class MemoryCacheStore : ICacheStore
+internal sealed class MemoryCacheStore : ISynchronousCacheStore
 {
     private readonly ConcurrentDictionary<string, LinkedListNode<Slot>> _map = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, LinkedListNode<Slot>>.AlternateLookup<ReadOnlySpan<char>> _byChars;
     private readonly LinkedList<Slot> _lru = new();
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
-    private readonly IOptionsMonitor<CacheProxyOptions> _options;
+    private readonly LastGoodOptions _options;
     private readonly ILogger _logger;
     private readonly CacheProxyMetrics _metrics;
     private long _bytes;
@@ -29,7 +28,7 @@ internal sealed class MemoryCacheStore : ICacheStore
     private long _moves; // entries put at the front so far: a slot's distance from the front is at most _moves - its Touched
     private bool _full;
 
-    public MemoryCacheStore(TimeProvider time, IOptionsMonitor<CacheProxyOptions> options, ILoggerFactory loggers, CacheProxyMetrics metrics)
+    public MemoryCacheStore(TimeProvider time, LastGoodOptions options, ILoggerFactory loggers, CacheProxyMetrics metrics)
     {
         _byChars = _map.GetAlternateLookup<ReadOnlySpan<char>>();
         _time = time;
@@ -38,7 +37,7 @@ internal sealed class MemoryCacheStore : ICacheStore
         _metrics = metrics;
         metrics.Meter.CreateObservableGauge("cacheproxy.memory.bytes", () => Bytes, "By", "Bytes held by the memory tier.");
         metrics.Meter.CreateObservableGauge("cacheproxy.memory.entries", () => Count, "{entry}", "Entries held by the memory tier.");
-        metrics.Meter.CreateObservableGauge("cacheproxy.memory.limit", () => _options.CurrentValue.MemoryTierSizeLimit, "By", "The memory tier's size limit.");
+        metrics.Meter.CreateObservableGauge("cacheproxy.memory.limit", () => _options.Current.MemoryTierSizeLimit, "By", "The memory tier's size limit.");
     }
 
     /// <summary>Gets the bytes the entries hold now.</summary>
@@ -47,8 +46,6 @@ internal sealed class MemoryCacheStore : ICacheStore
     /// <summary>Gets the number of entries held now.</summary>
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Gets how many entries were evicted to make room.</summary>
-    public long Evictions { get; private set; }
 
     // Reads are not timed: a sub-microsecond lookup on every hit, recorded through a histogram, measured as 1-2 us
     // of CPU per hit under load (docs/performance.md). Writes and removals are timed.
@@ -57,8 +54,12 @@ internal sealed class MemoryCacheStore : ICacheStore
     /// <summary>The entry under the key, or null; synchronous: the memory tier never waits.</summary>
     internal CacheEntry? Get(string key) => _map.TryGetValue(key, out var node) ? Read(node) : null;
 
-    /// <summary>The entry under a key held in characters (no string for the lookup), or null.</summary>
-    internal CacheEntry? Get(ReadOnlySpan<char> key) => _byChars.TryGetValue(key, out var node) ? Read(node) : null;
+    /// <summary>The entry under a key held in characters (no string for the lookup).</summary>
+    public bool TryGet(ReadOnlySpan<char> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CacheEntry? entry)
+    {
+        entry = _byChars.TryGetValue(key, out var node) ? Read(node) : null;
+        return entry is not null;
+    }
 
     private CacheEntry? Read(LinkedListNode<Slot> node)
     {
@@ -102,7 +103,7 @@ internal sealed class MemoryCacheStore : ICacheStore
 
     private void Set(string key, CacheEntry entry, TimeSpan timeToLive)
     {
-        var limit = _options.CurrentValue.MemoryTierSizeLimit;
+        var limit = _options.Current.MemoryTierSizeLimit;
         var size = entry.EstimatedSize + (key.Length * 2);
         if (size > limit || timeToLive <= TimeSpan.Zero)
         {
@@ -125,7 +126,6 @@ internal sealed class MemoryCacheStore : ICacheStore
                 RemoveNode(last);
                 evicted++;
             }
-            Evictions += evicted;
         }
         if (evicted > 0)
         {
@@ -159,6 +159,26 @@ internal sealed class MemoryCacheStore : ICacheStore
                 RemoveNode(node);
             }
         }
+    }
+
+    /// <summary>Removes every entry <paramref name="match"/> selects (by key and entry); returns how many.</summary>
+    public int RemoveWhere(Func<string, CacheEntry, bool> match)
+    {
+        var removed = 0;
+        lock (_lock)
+        {
+            for (var node = _lru.First; node is not null;)
+            {
+                var next = node.Next;
+                if (match(node.Value.Key, node.Value.Entry))
+                {
+                    RemoveNode(node);
+                    removed++;
+                }
+                node = next;
+            }
+        }
+        return removed;
     }
 
     /// <summary>Drops every entry; returns how many there were.</summary>

@@ -1,19 +1,24 @@
+using System.Diagnostics.CodeAnalysis;
 using CacheProxy.Diagnostics;
+using CacheProxy.Invalidation;
 using Microsoft.Extensions.Logging;
 
 namespace CacheProxy.Storage;
 
 /// <summary>
 /// The memory tier in front of a shared tier. Reads: memory, then shared (a shared hit fills memory for no longer
-/// than the shared tier keeps it). Writes and removals: both; removals are published so every instance drops its
-/// memory copy. When the bus says invalidations may have been missed, the memory tier is emptied.
+/// than the shared tier keeps it). Writes and removals: both, and each is published on the
+/// <see cref="IInvalidationBus"/> so that every other instance drops its memory copy, which is now out of date.
+/// Messages from other instances are applied to the memory tier; when the bus may have missed some, the memory tier
+/// is emptied.
 /// </summary>
-internal sealed class TieredCacheStore : ICacheStore, IDisposable
+internal sealed class TieredCacheStore : ISynchronousCacheStore, IDisposable
 {
     private readonly MemoryCacheStore _memory;
     private readonly ISharedCacheStore _shared;
     private readonly IInvalidationBus? _bus;
     private readonly ILogger _logger;
+    private readonly CancellationTokenSource _subscription = new();
 
     public TieredCacheStore(MemoryCacheStore memory, ISharedCacheStore shared, IInvalidationBus? bus, ILoggerFactory loggers)
     {
@@ -21,15 +26,10 @@ internal sealed class TieredCacheStore : ICacheStore, IDisposable
         _shared = shared;
         _bus = bus;
         _logger = loggers.CreateLogger(LogCategories.Store);
-        if (_bus is not null)
-        {
-            _bus.Invalidated += OnInvalidated;
-            _bus.InvalidationsMayBeMissed += OnInvalidationsMayBeMissed;
-        }
+        _bus?.Subscribe(ApplyAsync, _subscription.Token);
     }
 
-    /// <summary>Gets the memory tier, which the engine reads synchronously for fresh hits.</summary>
-    internal MemoryCacheStore Memory => _memory;
+    public bool TryGet(ReadOnlySpan<char> key, [NotNullWhen(true)] out CacheEntry? entry) => _memory.TryGet(key, out entry);
 
     public async ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken)
     {
@@ -51,32 +51,40 @@ internal sealed class TieredCacheStore : ICacheStore, IDisposable
     {
         await _memory.SetAsync(key, entry, timeToLive, cancellationToken);
         await _shared.SetAsync(key, entry, timeToLive, cancellationToken);
+        await PublishAsync(key, cancellationToken); // other instances' copies are older than this one
     }
 
     public async ValueTask RemoveAsync(string key, CancellationToken cancellationToken)
     {
         await _memory.RemoveAsync(key, cancellationToken);
         await _shared.RemoveAsync(key, cancellationToken);
-        if (_bus is not null)
-        {
-            await _bus.PublishAsync(key, cancellationToken);
-        }
+        await PublishAsync(key, cancellationToken);
     }
 
-    private void OnInvalidated(string key) => _memory.Remove(key);
+    private ValueTask PublishAsync(string key, CancellationToken cancellationToken) =>
+        _bus?.PublishAsync(new InvalidationMessage(InvalidationScope.Key, key), cancellationToken) ?? default;
 
-    private void OnInvalidationsMayBeMissed()
+    // Soft invalidations are applied as hard ones here: dropping the memory copy is always safe, since the shared
+    // tier still answers for the entry.
+    private ValueTask ApplyAsync(InvalidationMessage message, CancellationToken cancellationToken)
     {
-        var dropped = _memory.Clear();
-        Log.MemoryTierDropped(_logger, dropped);
+        switch (message.Scope)
+        {
+            case InvalidationScope.Key:
+                _memory.Remove(message.Value);
+                break;
+            case InvalidationScope.Prefix:
+                _memory.RemoveWhere((key, _) => key.StartsWith(message.Value, StringComparison.Ordinal));
+                break;
+            case InvalidationScope.Tag:
+                _memory.RemoveWhere((_, entry) => entry.Tags.Contains(message.Value, StringComparer.Ordinal));
+                break;
+            default:
+                Log.MemoryTierDropped(_logger, _memory.Clear());
+                break;
+        }
+        return default;
     }
 
-    public void Dispose()
-    {
-        if (_bus is not null)
-        {
-            _bus.Invalidated -= OnInvalidated;
-            _bus.InvalidationsMayBeMissed -= OnInvalidationsMayBeMissed;
-        }
-    }
+    public void Dispose() => _subscription.Cancel();
 }

@@ -425,7 +425,7 @@ public sealed class CachingBehaviourTests
         await proxy.GetAsync("/explicit");
         Assert.Equal(3, proxy.Origin.Calls);
 
-        await using var never = await ProxyFixture.StartAsync(o => o.SetCookie = CacheProxy.Hosting.SetCookiePolicy.Never);
+        await using var never = await ProxyFixture.StartAsync(o => o.SetCookie = CacheProxy.Configuration.SetCookiePolicy.Never);
         never.Origin.Handler = proxy.Origin.Handler;
         await never.GetAsync("/explicit");
         await never.GetAsync("/explicit");
@@ -454,14 +454,11 @@ public sealed class CachingBehaviourTests
         await using var proxy = await ProxyFixture.StartAsync();
         var version = 0;
         proxy.Origin.Handler = c => Respond("max-age=10, stale-while-revalidate=60", "v" + Interlocked.Increment(ref version))(c);
-        var engine = proxy.Services.GetRequiredService<CacheEngine>();
-        var refreshed = new TaskCompletionSource();
-        engine.RefreshCompleted += _ => refreshed.TrySetResult();
 
         await proxy.GetAsync("/s");
         proxy.Time.Advance(TimeSpan.FromSeconds(20));
         var stale = await proxy.GetAsync("/s");
-        await refreshed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await proxy.WaitForRefreshesAsync();
         var fresh = await proxy.GetAsync("/s");
 
         Assert.Equal("v1", await stale.Content.ReadAsStringAsync());
@@ -543,10 +540,9 @@ public sealed class CachingBehaviourTests
             await release.Task;
             await Respond("max-age=60", "shared")(c);
         };
-        var engine = proxy.Services.GetRequiredService<CacheEngine>();
 
         var requests = Enumerable.Range(0, 5).Select(_ => proxy.GetAsync("/collapse")).ToArray();
-        await Signal.WaitUntilAsync(() => engine.CollapsedWaiters == 4);
+        await proxy.WaitForCollapseWaitersAsync(4);
         release.SetResult();
         var responses = await Task.WhenAll(requests);
 
@@ -568,10 +564,9 @@ public sealed class CachingBehaviourTests
             await release.Task;
             await Respond("private")(c);
         };
-        var engine = proxy.Services.GetRequiredService<CacheEngine>();
 
         var requests = Enumerable.Range(0, 3).Select(_ => proxy.GetAsync("/p")).ToArray();
-        await Signal.WaitUntilAsync(() => engine.CollapsedWaiters == 2);
+        await proxy.WaitForCollapseWaitersAsync(2);
         release.SetResult();
         await Task.WhenAll(requests);
 
@@ -581,14 +576,14 @@ public sealed class CachingBehaviourTests
     [Fact]
     public async Task RoutePolicy_CanTurnCachingOff_OrOverrideFreshness()
     {
-        await using var off = await ProxyFixture.StartAsync(o => o.Routes["all"] = new CacheProxy.Hosting.RouteCachePolicy { Enabled = false });
+        await using var off = await ProxyFixture.StartAsync(o => o.Routes["all"] = new CacheProxy.Configuration.RouteCacheOptions { Enabled = false });
         off.Origin.Handler = Respond("max-age=60");
         await off.GetAsync("/x");
         var bypass = await off.GetAsync("/x");
         Assert.Equal(2, off.Origin.Calls);
         Assert.Contains("fwd=bypass", bypass.CacheStatus());
 
-        await using var ttl = await ProxyFixture.StartAsync(o => o.Routes["all"] = new CacheProxy.Hosting.RouteCachePolicy { Ttl = TimeSpan.FromSeconds(30) });
+        await using var ttl = await ProxyFixture.StartAsync(o => o.Routes["all"] = new CacheProxy.Configuration.RouteCacheOptions { Ttl = TimeSpan.FromSeconds(30) });
         ttl.Origin.Handler = c => c.Response.WriteAsync("no caching headers");
         await ttl.GetAsync("/y");
         var hit = await ttl.GetAsync("/y");
@@ -601,7 +596,7 @@ public sealed class CachingBehaviourTests
     [Fact]
     public async Task RoutePolicy_DoesNotOverrideNoStore()
     {
-        await using var proxy = await ProxyFixture.StartAsync(o => o.Routes["all"] = new CacheProxy.Hosting.RouteCachePolicy { Ttl = TimeSpan.FromSeconds(30) });
+        await using var proxy = await ProxyFixture.StartAsync(o => o.Routes["all"] = new CacheProxy.Configuration.RouteCacheOptions { Ttl = TimeSpan.FromSeconds(30) });
         proxy.Origin.Handler = Respond("no-store");
         await proxy.GetAsync("/z");
         await proxy.GetAsync("/z");

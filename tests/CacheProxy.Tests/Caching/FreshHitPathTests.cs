@@ -51,8 +51,11 @@ public sealed class FreshHitPathTests
         return (context, body);
     }
 
-    private static Task? Serve(ProxyFixture proxy, HttpContext context) =>
-        proxy.Services.GetRequiredService<CacheEngine>().TryServeFreshHit(context);
+    private static Task? Serve(ProxyFixture proxy, HttpContext context)
+    {
+        var engine = proxy.Services.GetRequiredService<CacheEngine>();
+        return engine.Begin(context) is { } cache ? engine.TryServeFreshHit(cache) : null;
+    }
 
     [Theory]
     [InlineData("GET", "stored body")]

@@ -70,14 +70,11 @@ public sealed class MetricsTests
         };
         using var requests = Collect<long>(proxy, "cacheproxy.requests");
         using var refreshes = Collect<long>(proxy, "cacheproxy.background_refreshes");
-        var engine = proxy.Services.GetRequiredService<CacheProxy.Caching.CacheEngine>();
-        var refreshed = new TaskCompletionSource();
-        engine.RefreshCompleted += _ => refreshed.TrySetResult();
 
         await proxy.GetAsync("/s");
         proxy.Time.Advance(TimeSpan.FromSeconds(5));
         await proxy.GetAsync("/s");
-        await refreshed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await refreshes.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(30));
 
         Assert.Equal(new Dictionary<string, long> { ["miss"] = 1, ["stale"] = 1 }, Totals(requests, "cache_status"));
         Assert.Equal("updated", Assert.Single(refreshes.GetMeasurementSnapshot()).Tags["outcome"]);
@@ -95,10 +92,9 @@ public sealed class MetricsTests
             await c.Response.WriteAsync("x");
         };
         using var waits = Collect<long>(proxy, "cacheproxy.collapsed_waits");
-        var engine = proxy.Services.GetRequiredService<CacheProxy.Caching.CacheEngine>();
 
         var requests = Enumerable.Range(0, 3).Select(_ => proxy.GetAsync("/c")).ToArray();
-        await Signal.WaitUntilAsync(() => engine.CollapsedWaiters >= 2);
+        await proxy.WaitForCollapseWaitersAsync(2);
         release.SetResult();
         await Task.WhenAll(requests);
 

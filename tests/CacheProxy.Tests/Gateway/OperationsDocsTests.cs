@@ -12,7 +12,7 @@ namespace CacheProxy.Tests.Gateway;
 /// </summary>
 public sealed partial class OperationsDocsTests
 {
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "CacheProxy.sln")))

@@ -1,4 +1,7 @@
-using CacheProxy.Hosting;
+using System.Diagnostics.Metrics;
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
@@ -20,6 +23,8 @@ public sealed class ProxyFixture : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly bool _ownsOrigin;
+    private readonly MetricCollector<long> _collapseWaiting;
+    private readonly MetricCollector<long> _refreshes;
 
     private ProxyFixture(WebApplication app, TestOrigin origin, FakeTimeProvider time, bool ownsOrigin)
     {
@@ -28,6 +33,8 @@ public sealed class ProxyFixture : IAsyncDisposable
         Time = time;
         _ownsOrigin = ownsOrigin;
         Client = app.GetTestClient();
+        _collapseWaiting = Collect<long>("cacheproxy.collapse.waiting");
+        _refreshes = Collect<long>("cacheproxy.background_refreshes");
     }
 
     public TestOrigin Origin { get; }
@@ -48,9 +55,22 @@ public sealed class ProxyFixture : IAsyncDisposable
     public Task WaitForLogAsync(string eventName, int count = 1) =>
         Signal.WaitUntilAsync(() => Logs.GetSnapshot().Count(r => r.Id.Name == eventName) >= count);
 
+    /// <summary>Records the measurements of one CacheProxy instrument from now on.</summary>
+    public MetricCollector<T> Collect<T>(string instrument)
+        where T : struct => new(Services.GetRequiredService<IMeterFactory>(), CacheProxyTelemetry.MeterName, instrument);
+
+    /// <summary>Gets how many requests wait now for a concurrent fetch of their key (<c>cacheproxy.collapse.waiting</c>).</summary>
+    public long CollapseWaiters => _collapseWaiting.GetMeasurementSnapshot().Sum(m => m.Value);
+
+    /// <summary>Waits until <paramref name="count"/> requests wait for a concurrent fetch of their key.</summary>
+    public Task WaitForCollapseWaitersAsync(int count) => Signal.WaitUntilAsync(() => CollapseWaiters >= count);
+
+    /// <summary>Waits until <paramref name="count"/> background refreshes have ended (<c>cacheproxy.background_refreshes</c>).</summary>
+    public Task WaitForRefreshesAsync(int count = 1) => _refreshes.WaitForMeasurementsAsync(count, TimeSpan.FromSeconds(30));
+
     public static async Task<ProxyFixture> StartAsync(Action<CacheProxyOptions>? configure = null, Action<WebApplication>? pipeline = null,
         string? upstream = null, TimeSpan? activityTimeout = null, Action<WebApplication>? earlyPipeline = null, bool mapManagement = false,
-        TestOrigin? sharedOrigin = null, Action<CacheProxy.Hosting.ICacheProxyBuilder>? features = null, bool systemClock = false,
+        TestOrigin? sharedOrigin = null, Action<ICacheProxyBuilder>? features = null, bool systemClock = false,
         Func<RouteConfig, RouteConfig>? route = null)
     {
         var origin = sharedOrigin ?? await TestOrigin.StartAsync();
@@ -106,6 +126,8 @@ public sealed class ProxyFixture : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _collapseWaiting.Dispose();
+        _refreshes.Dispose();
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();

@@ -12,7 +12,6 @@ public sealed class RedisEntryFormatTests
 
     private static CacheEntry Sample() => new()
     {
-        Kind = CacheEntryKind.Response,
         StatusCode = 200,
         Headers = [new("Cache-Control", "max-age=60"), new("Set-Cookie", new StringValues(["a=1", "b=2"]))],
         Body = Encoding.UTF8.GetBytes("hello"),
@@ -43,25 +42,13 @@ public sealed class RedisEntryFormatTests
     }
 
     [Fact]
-    public void VaryRule_RoundTrips()
-    {
-        var rule = new CacheEntry { Kind = CacheEntryKind.VaryRule, VaryHeaderNames = ["accept-language"], VaryGeneration = "g1", Variants = ["en", "de"] };
-        var parsed = RedisEntryFormat.Read(Key, RedisEntryFormat.Write(Key, rule, DateTimeOffset.UnixEpoch, 0))!.Entry;
-
-        Assert.Equal(CacheEntryKind.VaryRule, parsed.Kind);
-        Assert.Equal(["accept-language"], parsed.VaryHeaderNames!);
-        Assert.Equal("g1", parsed.VaryGeneration);
-        Assert.Equal(["en", "de"], parsed.Variants!);
-    }
-
-    [Fact]
     public void Layout_StartsWithMagicVersionAndTheFullKey()
     {
         var bytes = RedisEntryFormat.Write(Key, Sample(), DateTimeOffset.UnixEpoch, 0);
 
         Assert.Equal((byte)'C', bytes[0]);
         Assert.Equal((byte)'P', bytes[1]);
-        Assert.Equal(1, bytes[2]);
+        Assert.Equal(2, bytes[2]);
         Assert.Equal(Key.Length, bytes[3]); // BinaryWriter's 7-bit length prefix of the key
         Assert.Equal(Key, Encoding.UTF8.GetString(bytes, 4, Key.Length));
     }
@@ -70,7 +57,9 @@ public sealed class RedisEntryFormatTests
     public void UnknownVersion_IsAMiss()
     {
         var bytes = RedisEntryFormat.Write(Key, Sample(), DateTimeOffset.UnixEpoch, 0);
-        bytes[2] = 2;
+        bytes[2] = 1; // version 1 held the engine's Vary bookkeeping
+        Assert.Null(RedisEntryFormat.Read(Key, bytes));
+        bytes[2] = 3;
         Assert.Null(RedisEntryFormat.Read(Key, bytes));
     }
 

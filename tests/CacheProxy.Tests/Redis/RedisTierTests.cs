@@ -1,5 +1,5 @@
 using System.Net;
-using CacheProxy.Storage;
+using CacheProxy.Invalidation;
 using CacheProxy.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -8,8 +8,9 @@ namespace CacheProxy.Tests.Redis;
 /// <summary>Several gateway instances sharing one real redis-server.</summary>
 public sealed class RedisTierTests
 {
-    internal static Task<ProxyFixture> GatewayAsync(TestOrigin origin, string redis, Action<CacheProxy.Redis.RedisOptions>? redisOptions = null) =>
-        ProxyFixture.StartAsync(sharedOrigin: origin, systemClock: true, mapManagement: true,
+    internal static Task<ProxyFixture> GatewayAsync(TestOrigin origin, string redis, Action<CacheProxy.Configuration.RedisOptions>? redisOptions = null,
+        bool fakeClock = false) =>
+        ProxyFixture.StartAsync(sharedOrigin: origin, systemClock: !fakeClock, mapManagement: true,
             features: b => b.AddRedis(o =>
             {
                 o.Configuration = redis;
@@ -43,6 +44,18 @@ public sealed class RedisTierTests
         {
             await Task.Delay(20, timeout.Token); // polling an external connection's state, bounded by the timeout
         }
+    }
+
+    /// <summary>The invalidations <paramref name="gateway"/> hears from other instances, from now on.</summary>
+    internal static System.Collections.Concurrent.ConcurrentQueue<InvalidationMessage> HeardBy(ProxyFixture gateway)
+    {
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<InvalidationMessage>();
+        gateway.Services.GetRequiredService<IInvalidationBus>().Subscribe((message, _) =>
+        {
+            heard.Enqueue(message);
+            return default;
+        }, CancellationToken.None);
+        return heard;
     }
 
     [Fact]
@@ -82,14 +95,14 @@ public sealed class RedisTierTests
         await using var b = await GatewayAsync(origin, redis.Endpoint);
         await WaitForRedisAsync(a);
         await WaitForRedisAsync(b);
+        var heard = HeardBy(b);
         await a.GetAsync("/item");
         await WaitForStoredAsync(a, 1);
+        await Signal.WaitUntilAsync(() => heard.Count >= 1); // a's write: b drops a copy it does not hold yet
         await b.GetAsync("/item"); // now in b's memory tier too
-        var heard = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        b.Services.GetRequiredService<IInvalidationBus>().Invalidated += key => heard.TrySetResult(key);
 
         await a.Client.PostAsync("/item", new StringContent("change"));
-        await heard.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Signal.WaitUntilAsync(() => heard.Count >= 2);
         var afterInvalidation = await b.GetAsync("/item");
 
         Assert.Contains("fwd=miss", afterInvalidation.CacheStatus());
@@ -177,18 +190,64 @@ public sealed class RedisTierTests
         await using var b = await GatewayAsync(origin, redis.Endpoint);
         await WaitForRedisAsync(a);
         await WaitForRedisAsync(b);
-        var engineOfB = b.Services.GetRequiredService<CacheProxy.Caching.CacheEngine>();
 
         var fromA = a.GetAsync("/once");
         await upstreamEntered.Task.WaitAsync(TimeSpan.FromSeconds(30)); // A holds the claim and is upstream
         var fromB = b.GetAsync("/once");
-        await Signal.WaitUntilAsync(() => engineOfB.CollapsedWaiters > 0);
+        await b.WaitForCollapseWaitersAsync(1);
         release.SetResult();
         var responses = await Task.WhenAll(fromA, fromB);
 
         Assert.Equal(1, origin.Calls);
         Assert.Equal("fetched once", await responses[1].Content.ReadAsStringAsync());
         Assert.Contains("detail=collapsed", responses[1].CacheStatus());
+    }
+
+    [Fact]
+    public async Task StaleStampedeOnTwoInstances_CostsOneRevalidation()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await TestOrigin.StartAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        origin.Handler = async c =>
+        {
+            if (Interlocked.Increment(ref calls) > 1)
+            {
+                await release.Task;
+            }
+            c.Response.Headers.CacheControl = "max-age=10";
+            c.Response.Headers.ETag = "\"v1\"";
+            if (c.Request.Headers.IfNoneMatch == "\"v1\"")
+            {
+                c.Response.StatusCode = StatusCodes.Status304NotModified;
+                return;
+            }
+            await c.Response.WriteAsync("v1");
+        };
+        // Clocks of their own (Redis keeps an entry for its validator's retention, an hour): the entry turns stale
+        // for both instances when both clocks move.
+        await using var a = await GatewayAsync(origin, redis.Endpoint, fakeClock: true);
+        await using var b = await GatewayAsync(origin, redis.Endpoint, fakeClock: true);
+        await WaitForRedisAsync(a);
+        await WaitForRedisAsync(b);
+        await a.GetAsync("/hot");
+        await WaitForStoredAsync(a, 1);
+        Assert.StartsWith("CacheProxy; hit", (await b.GetAsync("/hot")).CacheStatus()); // b's memory tier holds it too
+        a.Time.Advance(TimeSpan.FromSeconds(20));
+        b.Time.Advance(TimeSpan.FromSeconds(20));
+
+        var requests = Enumerable.Range(0, 10).Select(i => (i % 2 == 0 ? a : b).GetAsync("/hot")).ToArray();
+        await Signal.WaitUntilAsync(() => a.CollapseWaiters + b.CollapseWaiters >= 9); // one instance's leader is upstream
+        release.SetResult();
+        var responses = await Task.WhenAll(requests);
+
+        Assert.Equal(2, origin.Calls); // the first fill and one revalidation, for both instances
+        foreach (var response in responses)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("v1", await response.Content.ReadAsStringAsync());
+        }
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-namespace CacheProxy.Hosting;
+namespace CacheProxy.Configuration;
 
 /// <summary>CacheProxy settings, bound from the <c>CacheProxy</c> configuration section.</summary>
 public sealed class CacheProxyOptions
@@ -84,8 +84,11 @@ public sealed class CacheProxyOptions
     /// <summary>Gets the settings of the management plane.</summary>
     public ManagementOptions Management { get; } = new();
 
-    /// <summary>Gets the per-route policies, by YARP route id.</summary>
-    public IDictionary<string, RouteCachePolicy> Routes { get; } = new Dictionary<string, RouteCachePolicy>(StringComparer.OrdinalIgnoreCase);
+    /// <summary>
+    /// Gets the per-route settings, by YARP route id. They take effect through the built-in cache policy, the first
+    /// <see cref="Caching.ICachePolicy"/> of every request.
+    /// </summary>
+    public IDictionary<string, RouteCacheOptions> Routes { get; } = new Dictionary<string, RouteCacheOptions>(StringComparer.OrdinalIgnoreCase);
 }
 
 /// <summary>When a response carrying Set-Cookie may be stored (RFC 9111 §7.3 leaves this to the cache).</summary>
@@ -98,8 +101,8 @@ public enum SetCookiePolicy
     Never = 1,
 }
 
-/// <summary>Caching policy of one YARP route.</summary>
-public sealed class RouteCachePolicy
+/// <summary>Cache settings of one YARP route (<c>CacheProxy:Routes:{routeId}</c>).</summary>
+public sealed class RouteCacheOptions
 {
     /// <summary>Gets or sets whether responses of this route are cached.</summary>
     /// <value>Default true.</value>

@@ -1,4 +1,4 @@
-namespace CacheProxy.Hosting;
+namespace CacheProxy.Configuration;
 
 /// <summary>How requests are correlated across the proxy, the upstream and the logs.</summary>
 public sealed class CorrelationOptions

@@ -1,4 +1,4 @@
-namespace CacheProxy.Hosting;
+namespace CacheProxy.Configuration;
 
 /// <summary>Where management endpoints (health, later purge, stats, metrics) answer.</summary>
 public sealed class ManagementOptions

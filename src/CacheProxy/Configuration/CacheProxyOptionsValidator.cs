@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace CacheProxy.Hosting;
+namespace CacheProxy.Configuration;
 
 /// <summary>Checks every setting at startup and reports all problems at once.</summary>
 internal sealed class CacheProxyOptionsValidator(Microsoft.Extensions.Logging.ILoggerFactory loggers) : IValidateOptions<CacheProxyOptions>

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using CacheProxy.Diagnostics;
+using CacheProxy.Hosting;
+using CacheProxy.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace CacheProxy.Caching;
+
+/// <summary>
+/// stale-while-revalidate (RFC 5861 §3): after a stale response was served, one refresh of it on a request of our
+/// own through the rest of the pipeline, as <see cref="BackgroundWork"/>. It leads the key's fetch in the
+/// <see cref="FetchCollapser"/>, so it does not start while another fetch of the key runs (here or, with a
+/// coordinator, on another instance), and requests that cannot be served stale meanwhile wait for it.
+/// </summary>
+internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser collapser, UpstreamFetch upstream, CacheContextPool contexts,
+    IServiceScopeFactory scopes, CacheProxyMetrics metrics, ILoggerFactory loggers)
+{
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+
+    /// <summary>Starts a refresh of the stale response <paramref name="context"/> found, unless the key is being fetched already.</summary>
+    public void TryStart(CacheContext context, RequestDelegate next)
+    {
+        var fetchKey = context.FetchKey!;
+        if (!collapser.TryLead(fetchKey, out var flight))
+        {
+            return;
+        }
+        // Everything the refresh needs is copied now: the request's objects are reused once it is answered.
+        var request = CopyRequest(context.HttpContext);
+        var endpoint = context.Endpoint;
+        var routeValues = new RouteValueDictionary(context.HttpContext.Request.RouteValues);
+        var (key, routeId, stale, policy) = (context.Key!, context.RouteId, context.StoredResponse!, context.StoredPolicy!);
+        var parent = Activity.Current?.Context;
+        var started = work.TryStart("stale-while-revalidate refresh", async cancellationToken =>
+        {
+            // A span of its own (the request that triggered it has been answered), linked to that request.
+            using var activity = CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.refresh", ActivityKind.Internal,
+                parentContext: default, links: parent is { } p ? [new ActivityLink(p)] : null);
+            var outcome = default(FetchOutcome);
+            CacheContext? background = null;
+            try
+            {
+                await using var claim = await collapser.ClaimAsync(fetchKey);
+                if (claim is null)
+                {
+                    return; // another instance is fetching it; its write reaches our memory tier as an invalidation
+                }
+                await using var scope = scopes.CreateAsyncScope();
+                var http = NewHttpContext(request, scope.ServiceProvider, cancellationToken);
+                http.SetEndpoint(endpoint);
+                http.Request.RouteValues = routeValues;
+                background = contexts.Rent(http, endpoint, routeId);
+                background.Key = key;
+                background.FetchKey = fetchKey;
+                background.Found(stale, policy, TimeSpan.Zero);
+                background.RequestCacheControl = CacheControl.Parse(StringValues.Empty);
+                outcome = await upstream.ForwardAsync(background, next, "stale", background: true);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error);
+                metrics.BackgroundRefreshes.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+                Log.BackgroundRefreshFailed(_logger, CacheKey.Hash(key), ex);
+            }
+            finally
+            {
+                if (background is not null)
+                {
+                    contexts.Return(background);
+                }
+                collapser.Land(fetchKey, flight, outcome);
+            }
+        });
+        if (!started)
+        {
+            collapser.Land(fetchKey, flight, default); // shutting down: no refresh
+        }
+    }
+
+    private static HttpRequestFeature CopyRequest(HttpContext context)
+    {
+        var request = context.Request;
+        var headers = new HeaderDictionary();
+        foreach (var h in request.Headers)
+        {
+            if (!IsConditionalOrRange(h.Key))
+            {
+                headers[h.Key] = h.Value;
+            }
+        }
+        return new HttpRequestFeature
+        {
+            Method = HttpMethods.Get,
+            Scheme = request.Scheme,
+            PathBase = request.PathBase.Value ?? string.Empty,
+            Path = request.Path.Value ?? string.Empty,
+            QueryString = request.QueryString.Value ?? string.Empty,
+            RawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty,
+            Protocol = request.Protocol,
+            Headers = headers,
+            Body = Stream.Null,
+        };
+    }
+
+    private static DefaultHttpContext NewHttpContext(HttpRequestFeature request, IServiceProvider services, CancellationToken aborted)
+    {
+        var features = new FeatureCollection();
+        features.Set<IHttpRequestFeature>(request);
+        features.Set<IHttpResponseFeature>(new HttpResponseFeature());
+        features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
+        features.Set<IHttpRequestBodyDetectionFeature>(NoBody.Instance);
+        features.Set<IHttpRequestLifetimeFeature>(new HttpRequestLifetimeFeature { RequestAborted = aborted });
+        return new DefaultHttpContext(features) { RequestServices = services };
+    }
+
+    private static bool IsConditionalOrRange(string name) =>
+        name.Equals(HeaderNames.IfNoneMatch, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.IfModifiedSince, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.IfMatch, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.IfUnmodifiedSince, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.IfRange, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.Range, StringComparison.OrdinalIgnoreCase);
+
+    private sealed class NoBody : IHttpRequestBodyDetectionFeature
+    {
+        public static readonly NoBody Instance = new();
+
+        public bool CanHaveBody => false;
+    }
+}

@@ -1,0 +1,164 @@
+using CacheProxy.Http;
+using CacheProxy.Storage;
+using Microsoft.AspNetCore.Http;
+
+namespace CacheProxy.Caching;
+
+/// <summary>
+/// One request's passage through the cache, as <see cref="ICachePolicy"/>, <see cref="Invalidation.ITagProvider"/> see it and
+/// the engine's phases share it. Valid only during the call it is handed to: CacheProxy reuses instances for later
+/// requests, so keep no reference to it.
+/// </summary>
+public sealed class CacheContext
+{
+    private HashSet<string>? _tags;
+
+    internal CacheContext()
+    {
+    }
+
+    /// <summary>Gets the request's <see cref="Microsoft.AspNetCore.Http.HttpContext"/>.</summary>
+    public HttpContext HttpContext { get; private set; } = null!;
+
+    /// <summary>Gets the id of the YARP route the request was routed to.</summary>
+    public string RouteId { get; private set; } = string.Empty;
+
+    /// <summary>
+    /// Gets or sets whether the cache takes part in this request at all (request phase). When false the request
+    /// goes upstream untouched: no lookup, no storing, no collapsing (<c>Cache-Status: fwd=bypass; detail=policy</c>).
+    /// </summary>
+    /// <value>Default true.</value>
+    public bool EnableCaching { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets whether a stored response may answer this request (request phase). When false the request goes
+    /// upstream; its response may still be stored for later requests.
+    /// </summary>
+    /// <value>Default true.</value>
+    public bool AllowCacheLookup { get; set; } = true;
+
+    /// <summary>Gets or sets whether the response to this request may be stored (request or response phase).</summary>
+    /// <value>Default true. RFC 9111's own rules (no-store, private, Authorization …) apply either way.</value>
+    public bool AllowCacheStorage { get; set; } = true;
+
+    /// <summary>Gets the stored response found for this request (serve-from-cache phase), or null.</summary>
+    public CacheEntry? StoredResponse { get; private set; }
+
+    /// <summary>Gets the age of <see cref="StoredResponse"/> (RFC 9111 §4.2.3).</summary>
+    public TimeSpan StoredResponseAge { get; private set; }
+
+    /// <summary>Gets whether <see cref="StoredResponse"/> is fresh (RFC 9111 §4.2).</summary>
+    public bool IsStoredResponseFresh { get; private set; }
+
+    /// <summary>
+    /// Gets or sets whether <see cref="StoredResponse"/> may be used only after the origin validated it
+    /// (serve-from-cache phase), as if it carried <c>no-cache</c>: no fresh hit, no stale serving.
+    /// </summary>
+    /// <value>Default false.</value>
+    public bool RequireRevalidation { get; set; }
+
+    /// <summary>
+    /// Gets or sets a freshness lifetime that replaces the one the response's headers give (response phase).
+    /// Storability rules still apply, but a response without explicit freshness becomes storable.
+    /// </summary>
+    /// <value>Default null: the headers decide.</value>
+    public TimeSpan? FreshnessLifetime { get; set; }
+
+    /// <summary>Gets the surrogate keys (tags) the response is stored with; <see cref="Invalidation.ITagProvider"/>s add to it.</summary>
+    public ICollection<string> Tags => _tags ??= new HashSet<string>(StringComparer.Ordinal);
+
+    // ---- The engine's own state, shared by its phases ----
+
+    internal Endpoint Endpoint = null!;
+
+    /// <summary>The request's Cache-Control (RFC 9111 §5.2.1).</summary>
+    internal CacheControl RequestCacheControl;
+
+    /// <summary>no-cache by Cache-Control, or by Pragma when Cache-Control is absent (RFC 9111 §5.4).</summary>
+    internal bool RequestNoCache;
+
+    /// <summary>The primary cache key, or null when the request has none (see <see cref="CacheKey"/>).</summary>
+    internal string? Key;
+
+    /// <summary>The key one upstream fetch is shared on: the variant's key when a Vary rule is known, else <see cref="Key"/>.</summary>
+    internal string? FetchKey;
+
+    /// <summary>A Vary rule was found for the URL (a miss is then a vary-miss).</summary>
+    internal bool VaryRuleFound;
+
+    /// <summary>Facts derived from <see cref="StoredResponse"/>'s headers.</summary>
+    internal StoredPolicy? StoredPolicy;
+
+    /// <summary>When the cache began answering, for the hit duration.</summary>
+    internal long Started;
+
+    /// <summary>The upstream exchange, once the request goes upstream.</summary>
+    internal CacheExchange? Exchange;
+
+    internal bool HasTags => _tags is { Count: > 0 };
+
+    internal void Start(HttpContext context, Endpoint endpoint, string routeId)
+    {
+        HttpContext = context;
+        Endpoint = endpoint;
+        RouteId = routeId;
+    }
+
+    internal void Found(CacheEntry entry, StoredPolicy policy, TimeSpan age)
+    {
+        StoredResponse = entry;
+        StoredPolicy = policy;
+        StoredResponseAge = age;
+        IsStoredResponseFresh = policy.Lifetime > age;
+    }
+
+    /// <summary>Reads the request's Cache-Control; false when it refuses stored responses (no-cache, or Pragma: no-cache without Cache-Control).</summary>
+    internal bool ReadRequestDirectives()
+    {
+        var headers = HttpContext.Request.Headers;
+        RequestCacheControl = CacheControl.Parse(headers.CacheControl);
+        // RFC 9111 §5.4: Pragma: no-cache counts as no-cache only when Cache-Control is absent.
+        RequestNoCache = RequestCacheControl.NoCache || (!RequestCacheControl.Present && PragmaNoCache(headers.Pragma));
+        return !RequestNoCache;
+    }
+
+    private static bool PragmaNoCache(Microsoft.Extensions.Primitives.StringValues pragma)
+    {
+        foreach (var line in pragma)
+        {
+            if (line is not null && line.Contains("no-cache", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Forgets a stored response found earlier (a lookup is about to run again).</summary>
+    internal void ForgetStored()
+    {
+        StoredResponse = null;
+        StoredPolicy = null;
+        StoredResponseAge = TimeSpan.Zero;
+        IsStoredResponseFresh = RequireRevalidation = false;
+    }
+
+    internal void Reset()
+    {
+        HttpContext = null!;
+        Endpoint = null!;
+        RouteId = string.Empty;
+        EnableCaching = AllowCacheLookup = AllowCacheStorage = true;
+        StoredResponse = null;
+        StoredPolicy = null;
+        StoredResponseAge = TimeSpan.Zero;
+        IsStoredResponseFresh = RequireRevalidation = VaryRuleFound = false;
+        FreshnessLifetime = null;
+        _tags?.Clear();
+        RequestCacheControl = default;
+        RequestNoCache = false;
+        Key = FetchKey = null;
+        Started = 0;
+        Exchange = null;
+    }
+}

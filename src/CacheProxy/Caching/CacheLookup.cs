@@ -1,0 +1,119 @@
+using CacheProxy.Diagnostics;
+using CacheProxy.Storage;
+using Microsoft.AspNetCore.Http;
+
+namespace CacheProxy.Caching;
+
+/// <summary>
+/// Finds the stored response for a request (RFC 9111 §4.1): the entry under the primary key, or — when that is a
+/// <see cref="VaryRule"/> — the variant the request's Vary field values select. Two ways in: synchronously from a
+/// store with <see cref="ISynchronousCacheStore"/> (the fresh-hit path: no async frame, and without key customizers
+/// no key string), and through <see cref="ICacheStore.GetAsync"/>.
+/// </summary>
+internal sealed class CacheLookup
+{
+    private const int StackKeyLength = 256;
+
+    private readonly ICacheStore _store;
+    private readonly ISynchronousCacheStore? _synchronous;
+    private readonly CacheKey _keys;
+    private readonly StoreFailures _failures;
+
+    public CacheLookup(ICacheStore store, CacheKey keys, StoreFailures failures)
+    {
+        _store = store;
+        _synchronous = store as ISynchronousCacheStore;
+        _keys = keys;
+        _failures = failures;
+    }
+
+    /// <summary>Gets whether the store can answer without waiting.</summary>
+    public bool CanFindSynchronously => _synchronous is not null;
+
+    /// <summary>
+    /// The response stored for <paramref name="context"/>'s request in the synchronous tier, if any. <paramref name="key"/>
+    /// is the primary key when a string had to be built for it (a long URL, a Vary rule, key customizers), else null.
+    /// </summary>
+    public bool TryFind(HttpContext context, out CacheEntry entry, out string? key)
+    {
+        entry = null!;
+        key = null;
+        if (_synchronous is null)
+        {
+            return false;
+        }
+        CacheEntry? found;
+        if (_keys.Customized)
+        {
+            key = _keys.Build(context);
+            if (key is null || !_synchronous.TryGet(key, out found))
+            {
+                return false;
+            }
+        }
+        else
+        {
+            Span<char> buffer = stackalloc char[StackKeyLength];
+            var length = CacheKey.TryWrite(context.Request, buffer);
+            if (length < 0)
+            {
+                return false;
+            }
+            key = length > buffer.Length ? _keys.Build(context) : null;
+            if (!(key is null ? _synchronous.TryGet(buffer[..length], out found) : _synchronous.TryGet(key, out found)))
+            {
+                return false;
+            }
+            if (VaryRule.IsRule(found))
+            {
+                key ??= new string(buffer[..length]);
+            }
+        }
+        if (VaryRule.IsRule(found))
+        {
+            if (VaryRule.Read(found) is not { } rule || Variants.KeyFor(key!, rule, context.Request) is not { } variantKey
+                || !_synchronous.TryGet(variantKey, out found) || VaryRule.IsRule(found))
+            {
+                return false;
+            }
+        }
+        entry = found;
+        return true;
+    }
+
+    /// <summary>
+    /// The response stored for <paramref name="context"/> (its <see cref="CacheContext.Key"/> set), or null. Sets
+    /// <see cref="CacheContext.FetchKey"/> (the variant's key when a Vary rule is known) and
+    /// <see cref="CacheContext.VaryRuleFound"/>. A failing store is a miss.
+    /// </summary>
+    public async ValueTask<CacheEntry?> FindAsync(CacheContext context)
+    {
+        var key = context.Key!;
+        context.FetchKey = key;
+        using var activity = CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.lookup");
+        try
+        {
+            // No request token: reading HttpContext.RequestAborted makes Kestrel allocate a token source per request,
+            // and stores bound their own calls with timeouts.
+            var entry = await _store.GetAsync(key, CancellationToken.None);
+            if (entry is null || !VaryRule.IsRule(entry))
+            {
+                return entry;
+            }
+            context.VaryRuleFound = true;
+            if (VaryRule.Read(entry) is not { } rule || Variants.KeyFor(key, rule, context.HttpContext.Request) is not { } variantKey)
+            {
+                return null;
+            }
+            context.FetchKey = variantKey;
+            var variant = await _store.GetAsync(variantKey, CancellationToken.None);
+            return variant is not null && !VaryRule.IsRule(variant) ? variant : null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
+            _failures.Record("get", key, ex, write: false);
+            return null;
+        }
+    }
+}

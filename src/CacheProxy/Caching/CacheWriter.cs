@@ -1,0 +1,126 @@
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+using CacheProxy.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace CacheProxy.Caching;
+
+/// <summary>
+/// Writes to the store: a response under its key, or under its variant's key with the URL's <see cref="VaryRule"/>
+/// kept up to date (bounded by <see cref="CacheProxyOptions.MaxVariantsPerUrl"/>); and removals. A failing store
+/// is logged and counted, never thrown.
+/// </summary>
+internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, ILoggerFactory loggers, StoreFailures failures)
+{
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+
+    /// <summary>Stores <paramref name="entry"/> for the request; false when it was not stored (no time to live, store failed).</summary>
+    public async Task<bool> StoreAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string>? varyNames)
+    {
+        var current = options.Current;
+        var ttl = StoredPolicy.For(entry, current).TimeToLive(current);
+        if (ttl <= TimeSpan.Zero)
+        {
+            Log.ResponseNotStored(_logger, CacheKey.Hash(key), "no time to live");
+            return false;
+        }
+        using var activity = CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.store");
+        try
+        {
+            if (varyNames is null)
+            {
+                await store.SetAsync(key, entry, ttl, CancellationToken.None);
+            }
+            else
+            {
+                await StoreVariantAsync(key, request, entry, varyNames, ttl, current);
+            }
+            Log.ResponseStored(_logger, entry.BodyLength, CacheKey.Hash(key), ttl);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
+            failures.Record("set", key, ex, write: true);
+            return false;
+        }
+    }
+
+    private async Task StoreVariantAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string> varyNames,
+        TimeSpan ttl, CacheProxyOptions current)
+    {
+        Variants.Suffix(request, varyNames, out var suffix);
+        var existing = await store.GetAsync(key, CancellationToken.None);
+        string generation;
+        List<string> variants;
+        if (existing is not null && VaryRule.Read(existing) is { } rule && rule.SameNames(varyNames))
+        {
+            generation = rule.Generation;
+            variants = [.. rule.Variants];
+            variants.Remove(suffix);
+        }
+        else
+        {
+            // A new rule (or a response without Vary before it): a new generation orphans the old variants.
+            generation = Guid.NewGuid().ToString("N");
+            variants = [];
+        }
+        variants.Add(suffix);
+        while (variants.Count > current.MaxVariantsPerUrl)
+        {
+            await store.RemoveAsync(Variants.Key(key, generation, variants[0]), CancellationToken.None);
+            variants.RemoveAt(0);
+        }
+        await store.SetAsync(Variants.Key(key, generation, suffix), entry, ttl, CancellationToken.None);
+        await store.SetAsync(key, new VaryRule(varyNames, generation, variants).ToEntry(),
+            ttl > current.StaleRetention ? ttl : current.StaleRetention, CancellationToken.None);
+    }
+
+    /// <summary>RFC 9111 §4.4: removes what is stored under <paramref name="key"/> (the Vary rule takes its variants with it).</summary>
+    public async Task InvalidateAsync(string? key, HttpContext context)
+    {
+        if (key is null)
+        {
+            return;
+        }
+        try
+        {
+            await store.RemoveAsync(key, CancellationToken.None);
+            Log.Invalidated(_logger, CacheKey.Hash(key), context.Request.Method, context.Response.StatusCode);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            failures.Record("remove", key, ex, write: true);
+        }
+    }
+}
+
+/// <summary>A failed store operation: counted by tier and operation, counted as a store error, logged; the request goes on.</summary>
+internal sealed class StoreFailures
+{
+    private readonly CacheProxyMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly string _tier;
+
+    public StoreFailures(ICacheStore store, CacheProxyMetrics metrics, ILoggerFactory loggers)
+    {
+        _metrics = metrics;
+        _logger = loggers.CreateLogger(LogCategories.Cache);
+        _tier = store is MemoryCacheStore ? "memory" : store.GetType().Name.ToLowerInvariant();
+    }
+
+    public void Record(string operation, string key, Exception exception, bool write)
+    {
+        _metrics.StoreFailures.Add(1, new KeyValuePair<string, object?>("tier", _tier), new KeyValuePair<string, object?>("operation", operation));
+        _metrics.Error(ErrorCategory.Store);
+        if (write)
+        {
+            Log.StoreWriteFailed(_logger, CacheKey.Hash(key), exception);
+        }
+        else
+        {
+            Log.StoreReadFailed(_logger, CacheKey.Hash(key), exception);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+using CacheProxy.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace CacheProxy.Caching;
+
+/// <summary>How an upstream fetch ended, as the requests that waited for it learn.</summary>
+/// <param name="Stored">A response (new, or refreshed by a 304) was stored.</param>
+/// <param name="UpstreamFailed">The upstream answered with a server error or not at all.</param>
+/// <param name="Unreachable">The upstream could not be reached at all.</param>
+/// <param name="UpstreamStatus">The upstream's status.</param>
+internal readonly record struct FetchOutcome(bool Stored, bool UpstreamFailed, bool Unreachable, int UpstreamStatus);
+
+/// <summary>
+/// Step (5) of <see cref="CacheEngine"/>: one upstream fetch per key at a time — for a miss, for the revalidation of
+/// a stale response and for a background refresh alike. In this instance the first request for a key leads a flight
+/// and the others follow it: they wait (bounded by <see cref="CacheProxyOptions.CollapseTimeout"/>), look again, and
+/// serve what it stored — or the stale response, when the fetch failed and stale serving is allowed — before going
+/// upstream themselves. Across instances the leader also claims the key through the
+/// <see cref="ICacheFillCoordinator"/> (CacheProxy.Redis); a leader that finds it claimed waits for the other instance.
+/// </summary>
+internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, ILoggerFactory loggers,
+    CachePolicies policies, CacheLookup lookup, StoredResponseWriter responses, UpstreamFetch upstream, ICacheFillCoordinator? coordinator = null)
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<FetchOutcome>> _flights = new(StringComparer.Ordinal);
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+
+    /// <summary>Takes the request upstream, as the one fetch of its key or after waiting for it.</summary>
+    public async Task FetchAsync(CacheContext context, RequestDelegate next, string reason)
+    {
+        var http = context.HttpContext;
+        // Requests that may not use what another fetch stores go on their own (RFC 9111 §5.2.1.4, §5.2.1.5).
+        if (!HttpMethods.IsGet(http.Request.Method) || context.RequestCacheControl.NoStore || context.RequestNoCache || !context.AllowCacheLookup)
+        {
+            await upstream.ForwardAsync(context, next, reason);
+            return;
+        }
+        var key = context.FetchKey!;
+        if (!TryLead(key, out var flight))
+        {
+            if (await FollowAsync(flight, key, http.RequestAborted) is not { } landed || !await ServeAfterFetchAsync(context, landed))
+            {
+                await upstream.ForwardAsync(context, next, reason);
+            }
+            return;
+        }
+        var outcome = default(FetchOutcome);
+        try
+        {
+            await using var claim = await ClaimAsync(key);
+            if (claim is null && await WaitForOtherInstanceAsync(key) && await ServeAfterFetchAsync(context, default))
+            {
+                return;
+            }
+            outcome = await upstream.ForwardAsync(context, next, reason);
+        }
+        finally
+        {
+            Land(key, flight, outcome);
+        }
+    }
+
+    /// <summary>
+    /// After waiting for another fetch of the key: serves what it stored when that is fresh for this request, or the
+    /// stale response when the fetch failed and stale serving is allowed. False: this request must go upstream.
+    /// </summary>
+    private async Task<bool> ServeAfterFetchAsync(CacheContext context, FetchOutcome fetch)
+    {
+        context.ForgetStored();
+        if (await lookup.FindAsync(context) is { } entry)
+        {
+            if (policies.Consider(context, entry) == Reuse.Fresh)
+            {
+                metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "served"));
+                await ServeAsync(context, CacheStatus.CollapsedHit);
+                metrics.Hit(context.RouteId, context.Started, time);
+                return true;
+            }
+            if (fetch.UpstreamFailed && ReuseRules.StaleOnErrorAllows(context, fetch.Unreachable, context.StoredResponseAge, options.Current))
+            {
+                metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "served_stale"));
+                await ServeAsync(context, CacheStatus.StaleOnError(fetch.UpstreamStatus, fetch.Unreachable, collapsed: true));
+                metrics.Request(context.RouteId, CacheOutcome.Stale);
+                return true;
+            }
+        }
+        metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "not_stored"));
+        return false;
+    }
+
+    private ValueTask ServeAsync(CacheContext context, string status) =>
+        responses.WriteAsync(context.HttpContext, context.RouteId, context.StoredResponse!, context.StoredPolicy!, context.StoredResponseAge, status);
+
+    /// <summary>Joins the fetch of <paramref name="key"/>; true when this request leads it and must <see cref="Land"/> it.</summary>
+    public bool TryLead(string key, out TaskCompletionSource<FetchOutcome> flight)
+    {
+        var mine = new TaskCompletionSource<FetchOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        flight = _flights.GetOrAdd(key, mine);
+        return ReferenceEquals(flight, mine);
+    }
+
+    /// <summary>Ends a flight this request leads; its followers learn <paramref name="outcome"/>.</summary>
+    public void Land(string key, TaskCompletionSource<FetchOutcome> flight, FetchOutcome outcome)
+    {
+        _flights.TryRemove(new KeyValuePair<string, TaskCompletionSource<FetchOutcome>>(key, flight));
+        flight.TrySetResult(outcome);
+    }
+
+    /// <summary>Waits for a flight another request leads; null when the wait timed out.</summary>
+    private async Task<FetchOutcome?> FollowAsync(TaskCompletionSource<FetchOutcome> flight, string key, CancellationToken aborted)
+    {
+        var timeout = options.Current.CollapseTimeout;
+        metrics.CollapseWaiting.Add(1);
+        try
+        {
+            return await flight.Task.WaitAsync(timeout, time, aborted);
+        }
+        catch (TimeoutException)
+        {
+            TimedOut(timeout, key);
+            return null;
+        }
+        finally
+        {
+            metrics.CollapseWaiting.Add(-1);
+        }
+    }
+
+    /// <summary>
+    /// Claims <paramref name="key"/> across instances: a claim to dispose when the fetch is done, or null when another
+    /// instance holds it. Without a coordinator every instance may fetch.
+    /// </summary>
+    public ValueTask<IAsyncDisposable?> ClaimAsync(string key) =>
+        coordinator?.TryClaimAsync(key, options.Current.CollapseTimeout, CancellationToken.None) ?? new(NoClaim.Instance);
+
+    /// <summary>Waits (bounded) until the instance holding the claim on <paramref name="key"/> released it; false on timeout.</summary>
+    private async Task<bool> WaitForOtherInstanceAsync(string key)
+    {
+        var timeout = options.Current.CollapseTimeout;
+        metrics.CollapseWaiting.Add(1);
+        bool released;
+        try
+        {
+            released = await coordinator!.WaitForReleaseAsync(key, timeout, CancellationToken.None);
+        }
+        finally
+        {
+            metrics.CollapseWaiting.Add(-1);
+        }
+        if (!released)
+        {
+            TimedOut(timeout, key);
+        }
+        return released;
+    }
+
+    private void TimedOut(TimeSpan timeout, string key)
+    {
+        Log.CollapseWaitTimedOut(_logger, timeout, CacheKey.Hash(key));
+        metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "timeout"));
+    }
+
+    private sealed class NoClaim : IAsyncDisposable
+    {
+        public static readonly NoClaim Instance = new();
+
+        public ValueTask DisposeAsync() => default;
+    }
+}

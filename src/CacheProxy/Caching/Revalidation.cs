@@ -1,0 +1,77 @@
+using CacheProxy.Configuration;
+using CacheProxy.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace CacheProxy.Caching;
+
+/// <summary>
+/// Validation of a stored response with the origin (RFC 9111 §4.3): the stored validators replace the client's
+/// conditional fields on the way up, and a 304 freshens the stored response, which then answers the client (whose
+/// own conditions are evaluated against it by the <see cref="StoredResponseWriter"/>).
+/// </summary>
+internal sealed class Revalidation(LastGoodOptions options, TimeProvider time, CacheWriter writer, StoredResponseWriter responses)
+{
+    /// <summary>RFC 9111 §4.3.1: sends the stored response's validators instead of the client's conditions; false without validators.</summary>
+    public static bool UseStoredValidators(CacheContext context, CacheExchange exchange)
+    {
+        var policy = context.StoredPolicy!;
+        if (!policy.HasValidator)
+        {
+            return false;
+        }
+        var headers = context.HttpContext.Request.Headers;
+        exchange.ClientIfNoneMatch = headers.IfNoneMatch;
+        exchange.ClientIfModifiedSince = headers.IfModifiedSince;
+        headers.Remove(HeaderNames.IfNoneMatch);
+        headers.Remove(HeaderNames.IfModifiedSince);
+        headers.Remove(HeaderNames.IfRange);
+        headers.Remove(HeaderNames.Range);
+        if (!StringValues.IsNullOrEmpty(policy.ETag))
+        {
+            headers.IfNoneMatch = policy.ETag;
+        }
+        if (policy.LastModifiedDate is not null)
+        {
+            headers.IfModifiedSince = policy.LastModified;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// RFC 9111 §4.3.4: the upstream answered our validation with 304. Stores the stored response freshened with the
+    /// 304's fields — or drops it when the 304 made it unstorable — and, unless nobody waits (a background refresh),
+    /// answers the client from it. True when it was stored.
+    /// </summary>
+    public async Task<bool> CompleteAsync(CacheContext context, CacheExchange exchange)
+    {
+        var current = options.Current;
+        var stale = context.StoredResponse!;
+        var updated = stale.With(HeaderFilter.Update(stale.Headers, exchange.NotModifiedHeaders!), exchange.RequestTime, exchange.ResponseTime);
+        var http = context.HttpContext;
+        var refusal = StorageRules.UpdateRefusal(updated, current);
+        var stored = false;
+        if (refusal is null)
+        {
+            Variants.Names(updated.GetHeader(HeaderNames.Vary), out var varyNames);
+            stored = await writer.StoreAsync(context.Key!, http.Request, updated, varyNames);
+        }
+        else
+        {
+            await writer.InvalidateAsync(context.Key, http);
+        }
+        if (exchange.Background)
+        {
+            return stored;
+        }
+        var requestHeaders = http.Request.Headers;
+        requestHeaders.IfNoneMatch = exchange.ClientIfNoneMatch;
+        requestHeaders.IfModifiedSince = exchange.ClientIfModifiedSince;
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        var policy = StoredPolicy.For(updated, current);
+        await responses.WriteAsync(http, context.RouteId, updated, policy, policy.CurrentAge(updated, time.GetUtcNow()),
+            CacheStatus.Forwarded(exchange.ForwardReason, StatusCodes.Status304NotModified, refusal is null));
+        return stored;
+    }
+}

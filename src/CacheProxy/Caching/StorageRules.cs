@@ -1,0 +1,94 @@
+using CacheProxy.Configuration;
+using CacheProxy.Http;
+using CacheProxy.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace CacheProxy.Caching;
+
+/// <summary>Whether a response may be stored (RFC 9111 §3), and whether a 304 leaves the stored one storable.</summary>
+internal static class StorageRules
+{
+    /// <summary>Null when the upstream response of <paramref name="context"/> may be stored, else the reason it may not.</summary>
+    /// <param name="context">The request's context; its response's status and headers are set.</param>
+    /// <param name="options">The options in effect.</param>
+    /// <param name="privateFields">Fields to leave out when private="…" names them (RFC 9111 §5.2.2.7).</param>
+    /// <param name="varyNames">The response's Vary field names, or null.</param>
+    public static string? Refusal(CacheContext context, CacheProxyOptions options, out string[]? privateFields, out IReadOnlyList<string>? varyNames)
+    {
+        privateFields = null;
+        varyNames = null;
+        var request = context.HttpContext.Request;
+        var response = context.HttpContext.Response;
+        var status = response.StatusCode;
+        if (!HttpMethods.IsGet(request.Method))
+        {
+            return "method";
+        }
+        if (status is < 200 or 206 or 304 || status >= 600)
+        {
+            return "status";
+        }
+        if (context.RequestCacheControl.NoStore)
+        {
+            return "request no-store";
+        }
+        if (!context.AllowCacheStorage)
+        {
+            return "policy";
+        }
+        var headers = CacheHeaders.From(response.Headers);
+        var cc = Freshness.Governing(headers, options.Targeted);
+        if (cc.MustUnderstand && !Freshness.IsUnderstoodStatus(status))
+        {
+            return "must-understand";
+        }
+        // RFC 9111 §5.2.2.3: a cache that understands the status code ignores the no-store sent with must-understand.
+        if (cc.NoStore && !cc.MustUnderstand)
+        {
+            return "no-store";
+        }
+        if (cc.Private)
+        {
+            if (cc.PrivateFields is null)
+            {
+                return "private";
+            }
+            privateFields = cc.PrivateFields;
+        }
+        // RFC 9111 §3.5: a response to a request with Authorization is stored only when explicitly allowed.
+        if (!StringValues.IsNullOrEmpty(request.Headers.Authorization)
+            && !(cc.Public || cc.MustRevalidate || cc.SharedMaxAge != CacheControl.Absent))
+        {
+            return "authorization";
+        }
+        if (!Variants.Names(response.Headers.Vary, out varyNames))
+        {
+            return "vary *";
+        }
+        Freshness.Lifetime(headers, cc, status, context.Exchange!.ResponseTime, options.HeuristicFraction, options.HeuristicMaxLifetime,
+            out var explicitExpiry, out _);
+        var explicitlyCacheable = explicitExpiry || cc.Public || context.FreshnessLifetime is not null;
+        if (!explicitlyCacheable && !Freshness.IsHeuristicallyCacheable(status))
+        {
+            return "no explicit freshness";
+        }
+        if (!StringValues.IsNullOrEmpty(response.Headers.SetCookie)
+            && (options.SetCookie == SetCookiePolicy.Never || !explicitlyCacheable))
+        {
+            return "set-cookie";
+        }
+        if (varyNames is not null && !Variants.Suffix(request, varyNames, out _))
+        {
+            return "vary value";
+        }
+        return null;
+    }
+
+    /// <summary>A 304 may turn the stored response uncacheable (no-store, private); then it is dropped. Null when it stays.</summary>
+    public static string? UpdateRefusal(CacheEntry updated, CacheProxyOptions options)
+    {
+        var cc = Freshness.Governing(CacheHeaders.From(updated), options.Targeted);
+        return cc.NoStore && !cc.MustUnderstand ? "no-store" : cc.Private && cc.PrivateFields is null ? "private" : null;
+    }
+}

@@ -1,0 +1,190 @@
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+using CacheProxy.Http;
+using CacheProxy.Invalidation;
+using CacheProxy.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace CacheProxy.Caching;
+
+/// <summary>
+/// One request upstream through the rest of the pipeline (YARP), with the response captured: before its first byte
+/// reaches the client, <see cref="Decide"/> chooses between answering from the stored response (a 304 to our
+/// validation, or stale content when the upstream failed) and passing the response on, kept for the store when
+/// RFC 9111, the policies and the size limit allow. Afterwards the kept body is stored, or the 304 merged.
+/// </summary>
+internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, ILoggerFactory loggers,
+    CachePolicies policies, IEnumerable<ITagProvider> tagProviders, CacheWriter writer, Revalidation revalidation, StoredResponseWriter responses)
+{
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+    private readonly ITagProvider[] _tagProviders = [.. tagProviders];
+
+    /// <summary>Forwards the request of <paramref name="context"/> and completes it; the outcome is what followers of this fetch learn.</summary>
+    public async Task<FetchOutcome> ForwardAsync(CacheContext context, RequestDelegate next, string reason, bool background = false)
+    {
+        var http = context.HttpContext;
+        var exchange = new CacheExchange { ForwardReason = reason, Background = background };
+        context.Exchange = exchange;
+        if (context.StoredResponse is not null)
+        {
+            exchange.Validating = Revalidation.UseStoredValidators(context, exchange);
+        }
+        exchange.RequestTime = time.GetUtcNow();
+        using var revalidating = exchange.Validating ? CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.revalidate") : null;
+        var original = http.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        var capture = new CaptureBodyFeature(original, c => Decide(context, c));
+        http.Features.Set<IHttpResponseBodyFeature>(capture);
+        var started = time.GetTimestamp();
+        try
+        {
+            await next(http);
+            capture.Decide();
+        }
+        finally
+        {
+            http.Features.Set(original);
+        }
+        // A client that left (canceled, connection gone) is not an upstream failure: it stays a miss.
+        var upstreamFailed = http.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None } forwarderError
+            && ErrorShaping.Classify(forwarderError).Category != ErrorCategory.Client;
+        RecordUpstream(http, context.RouteId, started, exchange.UpstreamStatus, metrics, time);
+        revalidating?.SetTag("cacheproxy.upstream_status", exchange.UpstreamStatus);
+        var swallowed = capture.Mode == CaptureMode.Swallow;
+        if (!background)
+        {
+            metrics.Request(context.RouteId, Outcome(exchange, swallowed, upstreamFailed));
+        }
+        try
+        {
+            if (swallowed)
+            {
+                if (exchange.ServeStaleOnError)
+                {
+                    await ServeStaleAsync(context, exchange);
+                }
+                else
+                {
+                    exchange.Stored = await revalidation.CompleteAsync(context, exchange);
+                }
+            }
+            else if (exchange.StoreHeaders is not null && capture.Buffering)
+            {
+                exchange.Stored = await StoreAsync(context, exchange, capture);
+            }
+        }
+        finally
+        {
+            capture.ReleaseBuffer();
+        }
+        if (background)
+        {
+            var outcome = Outcome(exchange, swallowed, upstreamFailed);
+            metrics.BackgroundRefreshes.Add(1, new KeyValuePair<string, object?>("outcome",
+                outcome == CacheOutcome.Revalidated ? "not_modified" : upstreamFailed ? "failed" : exchange.Stored ? "updated" : "not_stored"));
+        }
+        return new FetchOutcome(exchange.Stored, exchange.UpstreamFailed, exchange.UpstreamUnreachable, exchange.UpstreamStatus);
+    }
+
+    /// <summary>Records the upstream duration of a request, by route and status class.</summary>
+    public static void RecordUpstream(HttpContext context, string routeId, long started, int status, CacheProxyMetrics metrics, TimeProvider time)
+    {
+        if (metrics.UpstreamDuration.Enabled)
+        {
+            var failed = context.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None };
+            metrics.UpstreamDuration.Record(time.GetElapsedTime(started).TotalSeconds,
+                new KeyValuePair<string, object?>("route", routeId),
+                new KeyValuePair<string, object?>("status_class", failed ? "error" : CacheProxyMetrics.StatusClass(status)));
+        }
+    }
+
+    private static CacheOutcome Outcome(CacheExchange exchange, bool swallowed, bool upstreamFailed) => swallowed
+        ? (exchange.ServeStaleOnError ? CacheOutcome.Stale : CacheOutcome.Revalidated)
+        : upstreamFailed ? CacheOutcome.Error : CacheOutcome.Miss;
+
+    /// <summary>Called once, before the first header or byte of the upstream response goes to the client.</summary>
+    private CaptureMode Decide(CacheContext context, CaptureBodyFeature capture)
+    {
+        var exchange = context.Exchange!;
+        var http = context.HttpContext;
+        var response = http.Response;
+        var current = options.Current;
+        exchange.ResponseTime = time.GetUtcNow();
+        exchange.UpstreamStatus = response.StatusCode;
+        exchange.UpstreamUnreachable = http.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None };
+        exchange.UpstreamFailed = exchange.UpstreamUnreachable || response.StatusCode is 500 or 502 or 503 or 504;
+
+        if (exchange.Validating && response.StatusCode == StatusCodes.Status304NotModified)
+        {
+            exchange.NotModifiedHeaders = [.. HeaderFilter.ForStorage(response.Headers, null, current.Correlation.HeaderName)];
+            response.Headers.Clear();
+            return CaptureMode.Swallow;
+        }
+        if (context.StoredResponse is { } stale && !exchange.Background && exchange.UpstreamFailed
+            && ReuseRules.StaleOnErrorAllows(context, exchange.UpstreamUnreachable, context.StoredPolicy!.CurrentAge(stale, exchange.ResponseTime), current))
+        {
+            exchange.ServeStaleOnError = true;
+            response.Headers.Clear();
+            return CaptureMode.Swallow;
+        }
+
+        policies.OnResponse(context);
+        var reason = StorageRules.Refusal(context, current, out var privateFields, out var varyNames);
+        if (reason is null)
+        {
+            exchange.VaryNames = varyNames;
+            exchange.StoreHeaders = HeaderFilter.ForStorage(response.Headers, privateFields, current.Correlation.HeaderName);
+            foreach (var provider in _tagProviders)
+            {
+                provider.AddTags(context);
+            }
+            capture.StartBuffering(current.MaxObjectSize, response.ContentLength);
+        }
+        else
+        {
+            Log.ResponseNotStored(_logger, CacheKey.Hash(context.Key!), reason);
+        }
+        if (current.HonorSurrogateControl)
+        {
+            response.Headers.Remove(CacheProxyHeaderNames.SurrogateControl); // Edge Architecture: consumed here
+        }
+        response.Headers.Append(CacheProxyHeaderNames.CacheStatus,
+            CacheStatus.Value(current.CacheStatusName, CacheStatus.Forwarded(exchange.ForwardReason, response.StatusCode, reason is null)));
+        return CaptureMode.PassThrough;
+    }
+
+    private ValueTask ServeStaleAsync(CacheContext context, CacheExchange exchange)
+    {
+        var stale = context.StoredResponse!;
+        Log.ServedStaleOnError(_logger, exchange.UpstreamStatus, CacheKey.Hash(context.Key!));
+        context.HttpContext.Response.StatusCode = StatusCodes.Status200OK;
+        var policy = context.StoredPolicy!;
+        return responses.WriteAsync(context.HttpContext, context.RouteId, stale, policy, policy.CurrentAge(stale, time.GetUtcNow()),
+            CacheStatus.StaleOnError(exchange.UpstreamStatus, exchange.UpstreamUnreachable, collapsed: false));
+    }
+
+    private async Task<bool> StoreAsync(CacheContext context, CacheExchange exchange, CaptureBodyFeature capture)
+    {
+        var http = context.HttpContext;
+        var expected = http.Response.ContentLength;
+        if (http.Features.Get<IForwarderErrorFeature>() is not null || http.RequestAborted.IsCancellationRequested
+            || (expected is not null && expected != capture.BytesWritten))
+        {
+            Log.IncompleteBodyNotStored(_logger, CacheKey.Hash(context.Key!), capture.BytesWritten, expected);
+            return false;
+        }
+        var entry = new CacheEntry
+        {
+            StatusCode = exchange.UpstreamStatus,
+            Headers = exchange.StoreHeaders!,
+            Body = capture.TakeBody(),
+            RequestTime = exchange.RequestTime,
+            ResponseTime = exchange.ResponseTime,
+            FreshnessOverride = context.FreshnessLifetime,
+            Tags = context.HasTags ? [.. context.Tags] : [],
+        };
+        return await writer.StoreAsync(context.Key!, http.Request, entry, exchange.VaryNames);
+    }
+}

@@ -1,0 +1,49 @@
+namespace CacheProxy.Diagnostics;
+
+/// <summary>
+/// The one list of CacheProxy's log event ids, for every package: CacheProxy.Redis compiles this file in too
+/// (linked, internal in both). Ids are stable and never reused; docs/observability.md lists each with its
+/// category. Ranges: 1000-1099 cache, 1100-1199 store (1110-1129 the Redis tier), 1200-1299 upstream,
+/// 1300-1399 configuration, 1400-1499 security, 1500-1599 internal.
+/// </summary>
+internal static class EventIds
+{
+    public const int CacheHit = 1000;
+    public const int CacheMiss = 1001;
+    public const int ResponseStored = 1002;
+    public const int ResponseNotStored = 1003;
+    public const int Invalidated = 1004;
+    public const int BackgroundRefreshFailed = 1005;
+    public const int ServedStaleOnError = 1006;
+    public const int IncompleteBodyNotStored = 1007;
+    public const int CollapseWaitTimedOut = 1008;
+
+    public const int MemoryTierEvicted = 1100;
+    public const int StoreReadFailed = 1101;
+    public const int StoreWriteFailed = 1102;
+    public const int MemoryTierFull = 1103;
+    public const int MemoryTierDropped = 1104;
+
+    public const int RedisConnectionFailed = 1110;
+    public const int RedisConnectionRestored = 1111;
+    public const int RedisBreakerOpened = 1112;
+    public const int RedisBreakerClosed = 1113;
+    public const int RedisOperationFailed = 1114;
+    public const int RedisValueUnreadable = 1115;
+    public const int RedisConfigurationMissing = 1116;
+    public const int RedisInvalidationHandlerFailed = 1117;
+
+    public const int UpstreamUnreachable = 1200;
+    public const int UpstreamTimedOut = 1201;
+    public const int UpstreamProtocolError = 1202;
+    public const int ClientRequestFailed = 1203;
+
+    public const int ConfigurationInvalid = 1300;
+    public const int ConfigurationReloadRejected = 1301;
+
+    public const int CorrelationIdReplaced = 1400;
+    public const int ManagementCallRefused = 1401;
+
+    public const int UnhandledError = 1500;
+    public const int BackgroundWorkFailed = 1501;
+}

@@ -1,0 +1,142 @@
+using System.Net;
+using CacheProxy.Tests.Infrastructure;
+
+namespace CacheProxy.Tests.Caching;
+
+/// <summary>One upstream fetch per key: for a miss, and for a stale response alike (<c>FetchCollapser</c>).</summary>
+public sealed class CollapsingTests
+{
+    private const int Stampede = 20;
+
+    /// <summary>An origin whose first answer is immediate and every later one waits for <paramref name="release"/>.</summary>
+    private static Func<HttpContext, Task> SlowAfterFirst(TaskCompletionSource release, Func<HttpContext, Task> answer)
+    {
+        var calls = 0;
+        return async c =>
+        {
+            if (Interlocked.Increment(ref calls) > 1)
+            {
+                await release.Task;
+            }
+            await answer(c);
+        };
+    }
+
+    /// <summary>Many requests at once; when all but one wait for the one upstream, the origin answers it.</summary>
+    private static async Task<HttpResponseMessage[]> StampedeAsync(ProxyFixture proxy, string path, TaskCompletionSource release)
+    {
+        var requests = Enumerable.Range(0, Stampede).Select(_ => proxy.GetAsync(path)).ToArray();
+        await proxy.WaitForCollapseWaitersAsync(Stampede - 1);
+        release.SetResult();
+        return await Task.WhenAll(requests);
+    }
+
+    [Fact]
+    public async Task StaleStampede_WithASlowOrigin_CostsOneRevalidation()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        proxy.Origin.Handler = SlowAfterFirst(release, c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=10";
+            c.Response.Headers.ETag = "\"v1\"";
+            if (c.Request.Headers.IfNoneMatch == "\"v1\"")
+            {
+                c.Response.StatusCode = StatusCodes.Status304NotModified;
+                return Task.CompletedTask;
+            }
+            return c.Response.WriteAsync("v1");
+        });
+        await proxy.GetAsync("/hot");
+        proxy.Time.Advance(TimeSpan.FromSeconds(20));
+
+        var responses = await StampedeAsync(proxy, "/hot", release);
+
+        Assert.Equal(2, proxy.Origin.Calls); // the first fill and one revalidation
+        Assert.Equal("\"v1\"", proxy.Origin.Seen.Last().Headers["If-None-Match"]);
+        foreach (var response in responses)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("v1", await response.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(Stampede - 1, responses.Count(r => r.CacheStatus().Contains("detail=collapsed", StringComparison.Ordinal)));
+        Assert.Single(responses, r => r.CacheStatus().Contains("fwd=stale; fwd-status=304", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task StaleStampede_WithoutAValidator_CostsOneRefetch()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var version = 0;
+        proxy.Origin.Handler = SlowAfterFirst(release, c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=10";
+            return c.Response.WriteAsync("v" + Interlocked.Increment(ref version));
+        });
+        await proxy.GetAsync("/hot");
+        proxy.Time.Advance(TimeSpan.FromSeconds(20));
+
+        var responses = await StampedeAsync(proxy, "/hot", release);
+
+        Assert.Equal(2, proxy.Origin.Calls);
+        foreach (var response in responses)
+        {
+            Assert.Equal("v2", await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
+    public async Task StaleStampede_WhenTheOriginFails_TheWaitersServeStale_AsStaleIfErrorAllows()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        proxy.Origin.Handler = SlowAfterFirst(release, c =>
+        {
+            if (Interlocked.Increment(ref calls) > 1)
+            {
+                c.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                return c.Response.WriteAsync("down");
+            }
+            c.Response.Headers.CacheControl = "max-age=10, stale-if-error=600";
+            return c.Response.WriteAsync("good");
+        });
+        await proxy.GetAsync("/hot");
+        proxy.Time.Advance(TimeSpan.FromSeconds(20));
+
+        var responses = await StampedeAsync(proxy, "/hot", release);
+
+        Assert.Equal(2, proxy.Origin.Calls);
+        foreach (var response in responses)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("good", await response.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(Stampede - 1, responses.Count(r => r.CacheStatus().Contains("detail=stale-if-error-collapsed", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task KnownVariants_CollapseEachOnTheirOwnKey()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        proxy.Origin.Handler = SlowAfterFirst(release, c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=10";
+            c.Response.Headers.Vary = "Accept-Language";
+            return c.Response.WriteAsync("in " + c.Request.Headers.AcceptLanguage);
+        });
+        await proxy.GetAsync("/v", ("Accept-Language", "en")); // the Vary rule is known from here on
+
+        var german = Enumerable.Range(0, 5).Select(_ => proxy.GetAsync("/v", ("Accept-Language", "de"))).ToArray();
+        var french = Enumerable.Range(0, 5).Select(_ => proxy.GetAsync("/v", ("Accept-Language", "fr"))).ToArray();
+        await proxy.WaitForCollapseWaitersAsync(8); // four of each wait for the fifth
+        release.SetResult();
+        await Task.WhenAll(german.Concat(french));
+
+        Assert.Equal(3, proxy.Origin.Calls); // the English fill, one German and one French fetch
+        Assert.All(german, r => Assert.Equal("in de", r.Result.Content.ReadAsStringAsync().Result));
+        Assert.All(french, r => Assert.Equal("in fr", r.Result.Content.ReadAsStringAsync().Result));
+    }
+}

@@ -1,13 +1,22 @@
+using System.Globalization;
 using CacheProxy.Invalidation;
 using Microsoft.Extensions.Logging;
 
 namespace CacheProxy.Redis;
 
+/// <summary>A message read off the Redis channel or log.</summary>
+/// <param name="Own">This instance published it.</param>
+/// <param name="Message">The invalidation, when it is one.</param>
+/// <param name="Released">The cache key of a released fill claim, when it is one.</param>
+/// <param name="LogId">The invalidation log entry that holds it, when it has one.</param>
+internal readonly record struct Received(bool Own, InvalidationMessage? Message, string? Released, string? LogId);
+
 /// <summary>
-/// The local side of the Redis invalidation bus: the handlers subscribed in this process, and the wire form of a
-/// message on the channel — <c>{instance}\n{type}{soft}\n{value}</c>: type K, P, T or A for an invalidation by key,
-/// prefix, tag or of everything, R for a released fill claim (the value is the cache key); soft 1 or 0. The instance
-/// id (random per process) lets an instance skip its own messages.
+/// The local side of the Redis invalidation bus: the handlers subscribed in this process, and the wire form of what
+/// instances tell each other — <c>{instance}\n{type}{soft}\n{time}\n{log id}\n{value}</c>: type K, P, T, A or X for an
+/// invalidation by key, prefix, tag, of everything or of a replaced entry, R for a released fill claim (the value is
+/// the cache key); soft 1 or 0; the time in UTC ticks; the id of the invalidation log entry holding it (empty for
+/// what is not logged). The instance id (random per process) lets an instance know its own messages.
 /// </summary>
 internal sealed class InvalidationSubscribers(ILogger logger)
 {
@@ -31,43 +40,48 @@ internal sealed class InvalidationSubscribers(ILogger logger)
         });
     }
 
-    public string Encode(InvalidationMessage message) =>
-        string.Concat(_instance, "\n", Scope(message.Scope), message.Soft ? "1" : "0", "\n", message.Value);
+    public string Encode(InvalidationMessage message, string? logId = null) =>
+        string.Concat(_instance, "\n", Type(message.Scope), message.Soft ? "1" : "0", "\n",
+            message.Time.UtcTicks.ToString(CultureInfo.InvariantCulture), "\n", logId, "\n", message.Value);
 
-    public string EncodeRelease(string key) => string.Concat(_instance, "\nR0\n", key);
+    public string EncodeRelease(string key) => string.Concat(_instance, "\nR0\n0\n\n", key);
 
-    /// <summary>
-    /// Takes a message from the channel: an invalidation goes to every handler; a released claim's key is returned.
-    /// This instance's own messages and anything not of this format are skipped.
-    /// </summary>
-    public string? Receive(string wire)
+    /// <summary>Reads a message; false for anything not of this format.</summary>
+    public bool TryDecode(string wire, out Received received)
     {
-        var first = wire.IndexOf('\n', StringComparison.Ordinal);
-        if (first < 0 || wire.Length < first + 4 || wire[first + 3] != '\n' || wire.AsSpan(0, first).SequenceEqual(_instance))
+        received = default;
+        var parts = wire.Split('\n', 5);
+        if (parts.Length != 5 || parts[1].Length != 2 || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+            || ticks > DateTimeOffset.MaxValue.UtcTicks)
         {
-            return null;
+            return false;
         }
-        var value = wire[(first + 4)..];
-        InvalidationScope? scope = wire[first + 1] switch
+        var own = parts[0] == _instance;
+        var logId = parts[3].Length == 0 ? null : parts[3];
+        InvalidationScope? scope = parts[1][0] switch
         {
             'K' => InvalidationScope.Key,
             'P' => InvalidationScope.Prefix,
             'T' => InvalidationScope.Tag,
             'A' => InvalidationScope.All,
+            'X' => InvalidationScope.Replaced,
             _ => null,
         };
         if (scope is { } known)
         {
-            Deliver(new InvalidationMessage(known, value, wire[first + 2] == '1'));
-            return null;
+            received = new Received(own, new InvalidationMessage(known, parts[4], parts[1][1] == '1', new DateTimeOffset(ticks, TimeSpan.Zero)), null, logId);
+            return true;
         }
-        return wire[first + 1] == 'R' ? value : null;
+        if (parts[1][0] == 'R')
+        {
+            received = new Received(own, null, parts[4], null);
+            return true;
+        }
+        return false;
     }
 
-    /// <summary>Messages may have been lost (the subscription dropped): every handler hears <see cref="InvalidationScope.All"/>.</summary>
-    public void MayHaveMissed() => Deliver(new InvalidationMessage(InvalidationScope.All, string.Empty));
-
-    private void Deliver(InvalidationMessage message)
+    /// <summary>Hands a message to every handler; a handler that fails is logged, the others still run.</summary>
+    public void Deliver(InvalidationMessage message)
     {
         foreach (var subscription in Volatile.Read(ref _subscriptions))
         {
@@ -102,11 +116,12 @@ internal sealed class InvalidationSubscribers(ILogger logger)
         }
     }
 
-    private static string Scope(InvalidationScope scope) => scope switch
+    private static string Type(InvalidationScope scope) => scope switch
     {
         InvalidationScope.Key => "K",
         InvalidationScope.Prefix => "P",
         InvalidationScope.Tag => "T",
+        InvalidationScope.Replaced => "X",
         _ => "A",
     };
 

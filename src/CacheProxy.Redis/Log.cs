@@ -29,4 +29,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = EventIds.RedisInvalidationHandlerFailed, EventName = nameof(EventIds.RedisInvalidationHandlerFailed), Level = LogLevel.Error, Message = "An invalidation handler failed; the memory tier may hold an entry another instance invalidated")]
     public static partial void InvalidationHandlerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = EventIds.RedisInvalidationGap, EventName = nameof(EventIds.RedisInvalidationGap), Level = LogLevel.Warning, Message = "The invalidation log reaches back only to {Since}: what this instance missed before then cannot be replayed, so responses filled before it are revalidated once")]
+    public static partial void InvalidationGap(ILogger logger, DateTimeOffset since);
+
+    [LoggerMessage(EventId = EventIds.RedisInvalidationsReplayed, EventName = nameof(EventIds.RedisInvalidationsReplayed), Level = LogLevel.Information, Message = "Read {Count} invalidations from the log")]
+    public static partial void InvalidationsReplayed(ILogger logger, int count);
 }

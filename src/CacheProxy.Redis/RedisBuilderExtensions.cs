@@ -31,9 +31,11 @@ public static class RedisBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>());
         services.TryAddSingleton<RedisConnection>();
         services.AddHostedService(sp => sp.GetRequiredService<RedisConnection>());
+        services.TryAddSingleton<RedisCalls>();
+        services.TryAddSingleton<RedisInvalidationBus>();
         services.TryAddSingleton<RedisCacheStore>();
         services.TryAddSingleton<ISharedCacheStore>(sp => sp.GetRequiredService<RedisCacheStore>());
-        services.TryAddSingleton<IInvalidationBus>(sp => sp.GetRequiredService<RedisCacheStore>());
+        services.TryAddSingleton<IInvalidationBus>(sp => sp.GetRequiredService<RedisInvalidationBus>());
         services.TryAddSingleton<ICacheFillCoordinator>(sp => sp.GetRequiredService<RedisCacheStore>());
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", HealthStatus.Degraded, ["ready", "redis"]);
         return builder;

@@ -43,4 +43,16 @@ public sealed class RedisOptions
     /// <summary>Gets or sets the body size above which a body is stored in chunks of this size.</summary>
     /// <value>Bytes, at least 1024. Default 262144 (256 KiB).</value>
     public int ChunkSize { get; set; } = 256 * 1024;
+
+    /// <summary>
+    /// Gets or sets how long an instance that cannot hear other instances' invalidations (its subscription is
+    /// down) keeps serving its memory tier as it is. Past it, what it holds is revalidated before it is served —
+    /// and again each such period — until it hears again and has read what it missed from the invalidation log.
+    /// </summary>
+    /// <value>At least 1 second. Default 30 seconds.</value>
+    public TimeSpan MaxDisconnectedServing { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets how many purges the invalidation log keeps at most (besides <c>CacheProxy:Purge:Retention</c>).</summary>
+    /// <value>1000 to 10,000,000. Default 100,000.</value>
+    public int InvalidationLogMaxLength { get; set; } = 100_000;
 }

@@ -46,6 +46,14 @@ internal sealed class RedisOptionsValidator(IServiceProvider services) : IValida
         {
             errors.Add($"CacheProxy:Redis:BreakerMinimumThroughput must be at least 2 (was {options.BreakerMinimumThroughput}).");
         }
+        if (options.MaxDisconnectedServing < TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"CacheProxy:Redis:MaxDisconnectedServing must be at least 1 second (was {options.MaxDisconnectedServing}).");
+        }
+        if (options.InvalidationLogMaxLength is < 1000 or > 10_000_000)
+        {
+            errors.Add($"CacheProxy:Redis:InvalidationLogMaxLength must be between 1000 and 10000000 (was {options.InvalidationLogMaxLength}).");
+        }
         if (options.BreakerSamplingDuration < TimeSpan.FromMilliseconds(500) || options.BreakDuration < TimeSpan.FromMilliseconds(500))
         {
             errors.Add("CacheProxy:Redis:BreakerSamplingDuration and BreakDuration must be at least 500 ms.");

@@ -4,36 +4,18 @@
 # 1 KiB objects (more than the memory tier holds). Prints req/s, p99 and the memory-tier hit ratio.
 #   tests/load/redis.sh [seconds-per-run=10] [connections=64] [keys=5000]
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
 duration="${1:-10}"; connections="${2:-64}"; export KEYS="${3:-5000}"
-work="$here/.work"; mkdir -p "$work"
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server" >&2; exit 1; }
+# shellcheck source=common.sh
+source "$(dirname "$0")/common.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 redis_port=$(free_port); ceiling_port=$(free_port)
 on_port=$(free_port); on_mgmt=$(free_port); off_port=$(free_port); off_mgmt=$(free_port)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-dotnet build "$here/Ceiling" -c Release -v q -nologo >"$work/build.log" 2>&1
-dotnet build "$root/samples/CacheProxy.Gateway" -c Release -v q -nologo >>"$work/build.log" 2>&1
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
-pids+=($!)
-ASPNETCORE_URLS="http://127.0.0.1:$ceiling_port" dotnet "$here/Ceiling/bin/Release/net10.0/Ceiling.dll" >"$work/ceiling.log" 2>&1 &
-pids+=($!)
-gateway() { # public-port management-port [redis]
-  env ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning CacheProxy__MemoryTierSizeLimit=2097152 CacheProxy__MaxObjectSize=65536 \
-  ${3:+CacheProxy__Redis__Configuration=127.0.0.1:$redis_port} \
-  Kestrel__Endpoints__Public__Url="http://127.0.0.1:$1" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$2" \
-  ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$ceiling_port/" \
-    dotnet "$root/samples/CacheProxy.Gateway/bin/Release/net10.0/CacheProxy.Gateway.dll" >"$work/gateway-$1.log" 2>&1 &
-  pids+=($!)
-}
-gateway "$on_port" "$on_mgmt" redis
-gateway "$off_port" "$off_mgmt"
+build
+start_redis "$redis_port"
+start_ceiling "$ceiling_port"
+small=(CacheProxy__MemoryTierSizeLimit=2097152 CacheProxy__MaxObjectSize=65536)
+start_gateway "$on_port" "$on_mgmt" "$ceiling_port" "${small[@]}" CacheProxy__Redis__Configuration="127.0.0.1:$redis_port"
+start_gateway "$off_port" "$off_mgmt" "$ceiling_port" "${small[@]}"
 for _ in $(seq 1 150); do
   curl -fs "http://127.0.0.1:$on_mgmt/health" 2>/dev/null | grep -q Healthy && curl -fs "http://127.0.0.1:$off_mgmt/health" >/dev/null 2>&1 && break
   sleep 0.2
@@ -49,7 +31,7 @@ gets() { # management port, tier -> count of store gets
 }
 measure() { # url -> "rps p99ms"
   local out; out=$(timeout $((duration + 30)) wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$here/random-keys.lua" "$1")
-  echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")"
+  echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(p99_ms <<<"$out")"
 }
 
 echo "| gateway | req/s | p99 ms | memory-tier hit ratio | answered from Redis |"

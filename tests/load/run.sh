@@ -4,30 +4,15 @@
 # ROUNDS (default 17) rounds per object, each a ceiling and a gateway run back to back; medians are reported.
 #   tests/load/run.sh [seconds-per-run=4] [connections=64]
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
 duration="${1:-4}"
 connections="${2:-64}"
-work="$here/.work"; mkdir -p "$work"
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+# shellcheck source=common.sh
+source "$(dirname "$0")/common.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 ceiling_port=$(free_port); public_port=$(free_port); mgmt_port=$(free_port)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-dotnet build "$here/Ceiling" -c Release -v q -nologo >"$work/build.log" 2>&1
-dotnet build "$root/samples/CacheProxy.Gateway" -c Release -v q -nologo >>"$work/build.log" 2>&1
-
-ASPNETCORE_URLS="http://127.0.0.1:$ceiling_port" dotnet "$here/Ceiling/bin/Release/net10.0/Ceiling.dll" >"$work/ceiling.log" 2>&1 &
-pids+=($!); ceiling_pid=$!
-ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
-Kestrel__Endpoints__Public__Url="http://127.0.0.1:$public_port" \
-Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mgmt_port" \
-ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$ceiling_port/" \
-  dotnet "$root/samples/CacheProxy.Gateway/bin/Release/net10.0/CacheProxy.Gateway.dll" >"$work/gateway.log" 2>&1 &
-pids+=($!); gateway_pid=$!
+build
+start_ceiling "$ceiling_port"
+start_gateway "$public_port" "$mgmt_port" "$ceiling_port"
 
 for _ in $(seq 1 150); do
   curl -fs "http://127.0.0.1:$mgmt_port/health" >/dev/null 2>&1 && curl -fs -o /dev/null "http://127.0.0.1:$ceiling_port/1k" 2>/dev/null && break
@@ -49,7 +34,7 @@ measure() { # name url pid -> "rps p99ms cpu-us-per-request"
   local rps p99 requests
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
-  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
+  p99=$(p99_ms <<<"$out")
   # The server's own CPU time (user + system) per request: steadier than req/s on a machine whose CPU share drifts.
   echo "$rps $p99 $(python3 -c "print(f'{($after - $before) * 1e6 / $(getconf CLK_TCK) / $requests:.1f}')")"
 }

@@ -58,7 +58,7 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
                 background = contexts.Rent(http, endpoint, routeId);
                 background.Key = key;
                 background.FetchKey = fetchKey;
-                background.Found(stale, policy, TimeSpan.Zero);
+                background.Found(stale, policy, TimeSpan.Zero, DateTimeOffset.MinValue);
                 background.RequestCacheControl = CacheControl.Parse(StringValues.Empty);
                 outcome = await upstream.ForwardAsync(background, next, "stale", background: true);
             }

@@ -89,6 +89,12 @@ public sealed class CacheContext
     /// <summary>Facts derived from <see cref="StoredResponse"/>'s headers.</summary>
     internal StoredPolicy? StoredPolicy;
 
+    /// <summary>When a soft purge (or the ledger's horizon) made <see cref="StoredResponse"/> stale, if one did.</summary>
+    internal DateTimeOffset? PurgedSince;
+
+    /// <summary>The stored response's freshness lifetime: its own, cut short at a soft purge.</summary>
+    internal TimeSpan Lifetime;
+
     /// <summary>When the cache began answering, for the hit duration.</summary>
     internal long Started;
 
@@ -104,12 +110,17 @@ public sealed class CacheContext
         RouteId = routeId;
     }
 
-    internal void Found(CacheEntry entry, StoredPolicy policy, TimeSpan age)
+    internal void Found(CacheEntry entry, StoredPolicy policy, TimeSpan age, DateTimeOffset now)
     {
         StoredResponse = entry;
         StoredPolicy = policy;
         StoredResponseAge = age;
-        IsStoredResponseFresh = policy.Lifetime > age;
+        // Soft-purged: as if its lifetime had ended at the purge (its age then; a purge time that a clock's skew puts
+        // ahead of now counts as now).
+        var purgedFor = PurgedSince is { } purged && now > purged ? now - purged : TimeSpan.Zero;
+        var ageAtPurge = age - purgedFor > TimeSpan.Zero ? age - purgedFor : TimeSpan.Zero;
+        Lifetime = PurgedSince is not null && ageAtPurge < policy.Lifetime ? ageAtPurge : policy.Lifetime;
+        IsStoredResponseFresh = Lifetime > age;
     }
 
     /// <summary>Reads the request's Cache-Control; false when it refuses stored responses (no-cache, or Pragma: no-cache without Cache-Control).</summary>
@@ -139,7 +150,8 @@ public sealed class CacheContext
     {
         StoredResponse = null;
         StoredPolicy = null;
-        StoredResponseAge = TimeSpan.Zero;
+        StoredResponseAge = Lifetime = TimeSpan.Zero;
+        PurgedSince = null;
         IsStoredResponseFresh = RequireRevalidation = false;
     }
 
@@ -151,7 +163,8 @@ public sealed class CacheContext
         EnableCaching = AllowCacheLookup = AllowCacheStorage = true;
         StoredResponse = null;
         StoredPolicy = null;
-        StoredResponseAge = TimeSpan.Zero;
+        StoredResponseAge = Lifetime = TimeSpan.Zero;
+        PurgedSince = null;
         IsStoredResponseFresh = RequireRevalidation = VaryRuleFound = false;
         FreshnessLifetime = null;
         _tags?.Clear();

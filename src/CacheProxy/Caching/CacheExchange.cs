@@ -42,6 +42,9 @@ internal sealed class CacheExchange
 
     public IReadOnlyList<string>? VaryNames { get; set; }
 
+    /// <summary>The tags the response is stored with, bounded.</summary>
+    public IReadOnlyList<string> Tags { get; set; } = [];
+
     /// <summary>A response (new, or refreshed by a 304) was stored.</summary>
     public bool Stored { get; set; }
 }

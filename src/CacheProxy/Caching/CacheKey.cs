@@ -98,6 +98,56 @@ internal sealed class CacheKey
         return parts.Length;
     }
 
+    /// <summary>
+    /// The part of a key that a URL determines — scheme, host, path and query — without the values key customizers
+    /// added and without a variant's part: what a purge by URL matches.
+    /// </summary>
+    public static ReadOnlySpan<char> UrlPart(ReadOnlySpan<char> key)
+    {
+        var separators = 0;
+        for (var i = 0; i < key.Length; i++)
+        {
+            if (key[i] == VariantSeparator || (key[i] == FieldSeparator && ++separators == 4))
+            {
+                return key[..i];
+            }
+        }
+        return key;
+    }
+
+    /// <summary>The URL part of the key of an absolute URL as it would be requested (see <see cref="UrlPart"/>); null when it has none.</summary>
+    public static string? ForUrl(Uri url)
+    {
+        var parts = new Parts(url.Scheme, url.Authority, PathString.FromUriComponent(url).Value ?? string.Empty,
+            QueryString.FromUriComponent(url).Value ?? string.Empty);
+        return parts.Cacheable ? string.Create(parts.Length, parts, static (span, p) => p.WriteTo(span)) : null;
+    }
+
+    /// <summary>
+    /// The key prefix of an absolute http(s) URL prefix: its scheme and host as in keys, then the rest literally —
+    /// the path as Kestrel decodes it, the query (from its <c>?</c>) after the key's field separator. Null when it
+    /// is not such a URL or holds a control character.
+    /// </summary>
+    public static string? PrefixForUrl(string prefix)
+    {
+        if (!Uri.TryCreate(prefix, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            return null;
+        }
+        var authorityEnd = prefix.IndexOfAny(['/', '?'], prefix.IndexOf("://", StringComparison.Ordinal) + 3);
+        var rest = authorityEnd < 0 ? string.Empty : prefix[authorityEnd..];
+        var question = rest.IndexOf('?', StringComparison.Ordinal);
+        var path = question < 0 ? rest : rest[..question];
+        var parts = new Parts(uri.Scheme, uri.Authority, path.Length == 0 ? string.Empty : PathString.FromUriComponent(path).Value ?? string.Empty,
+            string.Empty);
+        if (!parts.Cacheable || (question >= 0 && HasControl(rest[question..])))
+        {
+            return null;
+        }
+        var key = string.Create(parts.Length, parts, static (span, p) => p.WriteTo(span));
+        return question < 0 ? key[..^1] : key + rest[question..]; // without the query, no field separator after the path
+    }
+
     /// <summary>The hash of a request's primary key for logs (<see cref="Hash"/>), building the key if it is not at hand.</summary>
     public string HashFor(CacheContext context) => Hash(context.Key ?? Build(context.HttpContext) ?? string.Empty);
 

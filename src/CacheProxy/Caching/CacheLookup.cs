@@ -1,4 +1,5 @@
 using CacheProxy.Diagnostics;
+using CacheProxy.Invalidation;
 using CacheProxy.Storage;
 using Microsoft.AspNetCore.Http;
 
@@ -6,9 +7,10 @@ namespace CacheProxy.Caching;
 
 /// <summary>
 /// Finds the stored response for a request (RFC 9111 §4.1): the entry under the primary key, or — when that is a
-/// <see cref="VaryRule"/> — the variant the request's Vary field values select. Two ways in: synchronously from a
-/// store with <see cref="ISynchronousCacheStore"/> (the fresh-hit path: no async frame, and without key customizers
-/// no key string), and through <see cref="ICacheStore.GetAsync"/>.
+/// <see cref="VaryRule"/> — the variant the request's Vary field values select; then asks the
+/// <see cref="InvalidationLedger"/> whether a purge removed it (a miss) or made it stale. Two ways in: synchronously
+/// from a store with <see cref="ISynchronousCacheStore"/> (the fresh-hit path: no async frame, and without key
+/// customizers no key string), and through <see cref="ICacheStore.GetAsync"/>.
 /// </summary>
 internal sealed class CacheLookup
 {
@@ -18,21 +20,24 @@ internal sealed class CacheLookup
     private readonly ISynchronousCacheStore? _synchronous;
     private readonly CacheKey _keys;
     private readonly StoreFailures _failures;
+    private readonly InvalidationLedger _ledger;
 
-    public CacheLookup(ICacheStore store, CacheKey keys, StoreFailures failures)
+    public CacheLookup(ICacheStore store, CacheKey keys, StoreFailures failures, InvalidationLedger ledger)
     {
         _store = store;
         _synchronous = store as ISynchronousCacheStore;
         _keys = keys;
         _failures = failures;
+        _ledger = ledger;
     }
 
     /// <summary>Gets whether the store can answer without waiting.</summary>
     public bool CanFindSynchronously => _synchronous is not null;
 
     /// <summary>
-    /// The response stored for <paramref name="context"/>'s request in the synchronous tier, if any. <paramref name="key"/>
-    /// is the primary key when a string had to be built for it (a long URL, a Vary rule, key customizers), else null.
+    /// The response stored for <paramref name="context"/>'s request in the synchronous tier, when it is there and no
+    /// purge touched it. <paramref name="key"/> is the primary key when a string had to be built for it (a long URL, a
+    /// Vary rule, key customizers), else null.
     /// </summary>
     public bool TryFind(HttpContext context, out CacheEntry entry, out string? key)
     {
@@ -42,43 +47,41 @@ internal sealed class CacheLookup
         {
             return false;
         }
-        CacheEntry? found;
+        Span<char> buffer = stackalloc char[StackKeyLength];
+        var length = 0;
         if (_keys.Customized)
         {
             key = _keys.Build(context);
-            if (key is null || !_synchronous.TryGet(key, out found))
-            {
-                return false;
-            }
         }
         else
         {
-            Span<char> buffer = stackalloc char[StackKeyLength];
-            var length = CacheKey.TryWrite(context.Request, buffer);
+            length = CacheKey.TryWrite(context.Request, buffer);
+            key = length > buffer.Length ? _keys.Build(context) : null;
             if (length < 0)
             {
                 return false;
             }
-            key = length > buffer.Length ? _keys.Build(context) : null;
-            if (!(key is null ? _synchronous.TryGet(buffer[..length], out found) : _synchronous.TryGet(key, out found)))
-            {
-                return false;
-            }
-            if (VaryRule.IsRule(found))
-            {
-                key ??= new string(buffer[..length]);
-            }
+        }
+        if (key is null && length == 0)
+        {
+            return false;
+        }
+        ReadOnlySpan<char> primary = key is null ? buffer[..length] : key;
+        if (!_synchronous.TryGet(primary, out var found))
+        {
+            return false;
         }
         if (VaryRule.IsRule(found))
         {
-            if (VaryRule.Read(found) is not { } rule || Variants.KeyFor(key!, rule, context.Request) is not { } variantKey
+            key ??= new string(primary);
+            if (VaryRule.Read(found) is not { } rule || Variants.KeyFor(key, rule, context.Request) is not { } variantKey
                 || !_synchronous.TryGet(variantKey, out found) || VaryRule.IsRule(found))
             {
                 return false;
             }
         }
         entry = found;
-        return true;
+        return _ledger.Check(primary, found, out _) == Verdict.Valid;
     }
 
     /// <summary>
@@ -98,7 +101,7 @@ internal sealed class CacheLookup
             var entry = await _store.GetAsync(key, CancellationToken.None);
             if (entry is null || !VaryRule.IsRule(entry))
             {
-                return entry;
+                return entry is null ? null : Survived(context, entry);
             }
             context.VaryRuleFound = true;
             if (VaryRule.Read(entry) is not { } rule || Variants.KeyFor(key, rule, context.HttpContext.Request) is not { } variantKey)
@@ -107,7 +110,7 @@ internal sealed class CacheLookup
             }
             context.FetchKey = variantKey;
             var variant = await _store.GetAsync(variantKey, CancellationToken.None);
-            return variant is not null && !VaryRule.IsRule(variant) ? variant : null;
+            return variant is not null && !VaryRule.IsRule(variant) ? Survived(context, variant) : null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -115,5 +118,19 @@ internal sealed class CacheLookup
             _failures.Record("get", key, ex, write: false);
             return null;
         }
+    }
+
+    /// <summary>The entry, unless a hard purge removed it; a soft one leaves it stale from the purge on.</summary>
+    private CacheEntry? Survived(CacheContext context, CacheEntry entry)
+    {
+        switch (_ledger.Check(context.Key, entry, out var staleSince))
+        {
+            case Verdict.Gone:
+                return null;
+            case Verdict.Stale:
+                context.PurgedSince = staleSince;
+                break;
+        }
+        return entry;
     }
 }

@@ -24,7 +24,8 @@ internal sealed class CachePolicies
     public Reuse Consider(CacheContext context, CacheEntry entry)
     {
         var policy = StoredPolicy.For(entry, _options.Current);
-        context.Found(entry, policy, policy.CurrentAge(entry, _time.GetUtcNow()));
+        var now = _time.GetUtcNow();
+        context.Found(entry, policy, policy.CurrentAge(entry, now), now);
         OnServeFromCache(context);
         return ReuseRules.Decide(context);
     }

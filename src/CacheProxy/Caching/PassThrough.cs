@@ -1,7 +1,9 @@
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using CacheProxy.Http;
+using CacheProxy.Invalidation;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace CacheProxy.Caching;
 
@@ -9,18 +11,22 @@ namespace CacheProxy.Caching;
 /// Requests the cache does not answer, step (2) of <see cref="CacheEngine"/>: they go upstream untouched, with
 /// Cache-Status saying why, timed and counted; a successful unsafe request also invalidates what it changed.
 /// </summary>
-internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, CacheKey keys, CacheWriter writer)
+internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, CacheKey keys,
+    Invalidations invalidations, ILoggerFactory loggers)
 {
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+
     /// <summary>Forwards a request the cache stays out of; <paramref name="status"/> is its Cache-Status member.</summary>
     public Task ForwardAsync(CacheContext context, RequestDelegate next, string status)
     {
         metrics.Request(context.RouteId, CacheOutcome.Bypass);
         context.HttpContext.Response.OnStarting(static state =>
         {
-            var (http, value) = ((HttpContext, string))state;
+            var (self, http, value) = ((PassThrough, HttpContext, string))state;
             http.Response.Headers.Append(CacheProxyHeaderNames.CacheStatus, value);
+            self.RemoveTagHeaders(http.Response.Headers);
             return Task.CompletedTask;
-        }, (context.HttpContext, CacheStatus.Value(options.Current.CacheStatusName, status)));
+        }, (this, context.HttpContext, CacheStatus.Value(options.Current.CacheStatusName, status)));
         return TimedAsync(context.HttpContext, next, context.RouteId);
     }
 
@@ -45,13 +51,43 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
     {
         var response = http.Response;
         response.Headers.Append(CacheProxyHeaderNames.CacheStatus, CacheStatus.Value(options.Current.CacheStatusName, CacheStatus.UnsafeMethod));
+        RemoveTagHeaders(response.Headers);
         if (response.StatusCode is < 200 or >= 400)
         {
             return;
         }
-        await writer.InvalidateAsync(keys.Build(http), http);
-        await writer.InvalidateAsync(response.Headers.Location is { Count: > 0 } l ? keys.BuildForUri(http, l[0]!) : null, http);
-        await writer.InvalidateAsync(response.Headers.ContentLocation is { Count: > 0 } c ? keys.BuildForUri(http, c[0]!) : null, http);
+        // Purges of the URLs, so that a fill that began before this answer cannot store the old state either.
+        var now = time.GetUtcNow();
+        var purges = new List<InvalidationMessage>(3);
+        foreach (var key in new[]
+        {
+            keys.Build(http),
+            response.Headers.Location is { Count: > 0 } l ? keys.BuildForUri(http, l[0]!) : null,
+            response.Headers.ContentLocation is { Count: > 0 } c ? keys.BuildForUri(http, c[0]!) : null,
+        })
+        {
+            if (key is not null)
+            {
+                purges.Add(new InvalidationMessage(InvalidationScope.Key, CacheKey.UrlPart(key).ToString(), Time: now));
+                Log.Invalidated(_logger, CacheKey.Hash(key), http.Request.Method, response.StatusCode);
+            }
+        }
+        await invalidations.ApplyAsync(purges);
+    }
+
+    private void RemoveTagHeaders(IHeaderDictionary headers)
+    {
+        var tags = options.Current.Tags;
+        if (tags.RemoveTagHeaders)
+        {
+            foreach (var name in new[] { tags.SurrogateKeyHeader, tags.CacheTagHeader })
+            {
+                if (name.Length > 0)
+                {
+                    headers.Remove(name);
+                }
+            }
+        }
     }
 
     private async Task TimedAsync(HttpContext http, RequestDelegate next, string routeId)

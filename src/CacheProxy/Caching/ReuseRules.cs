@@ -28,13 +28,13 @@ internal static class ReuseRules
         var policy = context.StoredPolicy!;
         var age = context.StoredResponseAge;
         var noCache = context.RequestNoCache || context.RequireRevalidation;
-        if (CanReuse(policy, age, context.RequestCacheControl, noCache, out var stale))
+        if (CanReuse(policy, context.Lifetime, age, context.RequestCacheControl, noCache, out var stale))
         {
             return stale ? Reuse.MaxStale : Reuse.Fresh;
         }
         // Stale serving is off when the request limits age or asks for freshness (RFC 9111 §5.2.1.1, §5.2.1.3) and
         // when a response directive forbids it (§4.2.4).
-        var staleness = age - policy.Lifetime;
+        var staleness = age - context.Lifetime;
         var requestCc = context.RequestCacheControl;
         return !noCache && !policy.NoCache && !policy.NoStaleServing && policy.StaleWhileRevalidate >= 0
             && staleness >= TimeSpan.Zero && staleness <= Freshness.Seconds(policy.StaleWhileRevalidate)
@@ -44,7 +44,7 @@ internal static class ReuseRules
     }
 
     /// <summary>RFC 9111 §4.2 and §5.2.1: may the stored response answer this request without contacting the origin?</summary>
-    public static bool CanReuse(StoredPolicy policy, TimeSpan age, in CacheControl requestCc, bool requestNoCache, out bool stale)
+    public static bool CanReuse(StoredPolicy policy, TimeSpan lifetime, TimeSpan age, in CacheControl requestCc, bool requestNoCache, out bool stale)
     {
         stale = false;
         if (requestNoCache || policy.NoCache)
@@ -55,16 +55,16 @@ internal static class ReuseRules
         {
             return false;
         }
-        if (policy.Lifetime > age)
+        if (lifetime > age)
         {
-            return requestCc.MinFresh < 0 || policy.Lifetime - age >= Freshness.Seconds(requestCc.MinFresh);
+            return requestCc.MinFresh < 0 || lifetime - age >= Freshness.Seconds(requestCc.MinFresh);
         }
         if (policy.NoStaleServing || requestCc.MaxStale < 0 || requestCc.MinFresh >= 0)
         {
             return false;
         }
         stale = true;
-        return requestCc.MaxStale == long.MaxValue || age - policy.Lifetime <= Freshness.Seconds(requestCc.MaxStale);
+        return requestCc.MaxStale == long.MaxValue || age - lifetime <= Freshness.Seconds(requestCc.MaxStale);
     }
 
     /// <summary>
@@ -79,7 +79,7 @@ internal static class ReuseRules
         {
             return false; // RFC 9111 §4.2.4: explicit directives forbid generating a stale response
         }
-        var staleness = age - policy.Lifetime;
+        var staleness = age - context.Lifetime;
         var requestCc = context.RequestCacheControl;
         if ((policy.StaleIfError >= 0 && staleness <= Freshness.Seconds(policy.StaleIfError))
             || (requestCc.StaleIfError >= 0 && staleness <= Freshness.Seconds(requestCc.StaleIfError)))

@@ -17,10 +17,9 @@ namespace CacheProxy.Caching;
 /// RFC 9111, the policies and the size limit allow. Afterwards the kept body is stored, or the 304 merged.
 /// </summary>
 internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, ILoggerFactory loggers,
-    CachePolicies policies, IEnumerable<ITagProvider> tagProviders, CacheWriter writer, Revalidation revalidation, StoredResponseWriter responses)
+    CachePolicies policies, ResponseTags tags, CacheWriter writer, Revalidation revalidation, StoredResponseWriter responses)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
-    private readonly ITagProvider[] _tagProviders = [.. tagProviders];
 
     /// <summary>Forwards the request of <paramref name="context"/> and completes it; the outcome is what followers of this fetch learn.</summary>
     public async Task<FetchOutcome> ForwardAsync(CacheContext context, RequestDelegate next, string reason, bool background = false)
@@ -118,6 +117,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
 
         if (exchange.Validating && response.StatusCode == StatusCodes.Status304NotModified)
         {
+            tags.TakeHeaders(context, response.Headers, storing: false); // the stored response keeps its tags
             exchange.NotModifiedHeaders = [.. HeaderFilter.ForStorage(response.Headers, null, current.Correlation.HeaderName)];
             response.Headers.Clear();
             return CaptureMode.Swallow;
@@ -132,14 +132,12 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
 
         policies.OnResponse(context);
         var reason = StorageRules.Refusal(context, current, out var privateFields, out var varyNames);
+        tags.TakeHeaders(context, response.Headers, storing: reason is null);
         if (reason is null)
         {
             exchange.VaryNames = varyNames;
+            exchange.Tags = tags.Complete(context);
             exchange.StoreHeaders = HeaderFilter.ForStorage(response.Headers, privateFields, current.Correlation.HeaderName);
-            foreach (var provider in _tagProviders)
-            {
-                provider.AddTags(context);
-            }
             capture.StartBuffering(current.MaxObjectSize, response.ContentLength);
         }
         else
@@ -183,7 +181,8 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             RequestTime = exchange.RequestTime,
             ResponseTime = exchange.ResponseTime,
             FreshnessOverride = context.FreshnessLifetime,
-            Tags = context.HasTags ? [.. context.Tags] : [],
+            Tags = exchange.Tags,
+            FilledHere = true,
         };
         return await writer.StoreAsync(context.Key!, http.Request, entry, exchange.VaryNames);
     }

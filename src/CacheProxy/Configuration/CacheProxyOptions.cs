@@ -84,6 +84,12 @@ public sealed class CacheProxyOptions
     /// <summary>Gets the settings of the management plane.</summary>
     public ManagementOptions Management { get; } = new();
 
+    /// <summary>Gets the settings of surrogate keys (tags) from response headers.</summary>
+    public TagOptions Tags { get; } = new();
+
+    /// <summary>Gets the settings of purges and invalidations.</summary>
+    public PurgeOptions Purge { get; } = new();
+
     /// <summary>
     /// Gets the per-route settings, by YARP route id. They take effect through the built-in cache policy, the first
     /// <see cref="Caching.ICachePolicy"/> of every request.

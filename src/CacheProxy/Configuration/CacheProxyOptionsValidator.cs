@@ -52,6 +52,9 @@ internal sealed class CacheProxyOptionsValidator(Microsoft.Extensions.Logging.IL
         {
             errors.Add($"CacheProxy:Management:Port must be between 1 and 65535 (was {options.Management.Port}).");
         }
+        ValidateManagement(options.Management, errors);
+        ValidateTags(options.Tags, errors);
+        ValidatePurge(options.Purge, errors);
         foreach (var (routeId, route) in options.Routes)
         {
             if (route.Ttl is { } ttl && ttl <= TimeSpan.Zero)
@@ -65,5 +68,70 @@ internal sealed class CacheProxyOptionsValidator(Microsoft.Extensions.Logging.IL
         }
         CacheProxy.Diagnostics.Log.ConfigurationInvalid(loggers.CreateLogger(CacheProxy.Diagnostics.LogCategories.Configuration), string.Join(" ", errors));
         return ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>The shortest API key accepted: 32 characters, e.g. 24 random bytes in base64.</summary>
+    internal const int MinimumApiKeyLength = 32;
+
+    private static void ValidateManagement(ManagementOptions management, List<string> errors)
+    {
+        foreach (var (name, key) in management.ApiKeys)
+        {
+            // The key itself is never written anywhere, not even into a configuration error.
+            if (string.IsNullOrEmpty(key) || key.Length < MinimumApiKeyLength || key.Any(char.IsWhiteSpace))
+            {
+                errors.Add($"CacheProxy:Management:ApiKeys:{name} must be at least {MinimumApiKeyLength} characters without whitespace.");
+            }
+        }
+        for (var i = 0; i < management.AllowedNetworks.Count; i++)
+        {
+            if (!System.Net.IPNetwork.TryParse(management.AllowedNetworks[i], out _))
+            {
+                errors.Add($"CacheProxy:Management:AllowedNetworks:{i} must be a network in CIDR notation such as 10.0.0.0/8 (was '{management.AllowedNetworks[i]}').");
+            }
+        }
+        if (management.FailedAttemptsPerMinute is < 1 or > 10_000)
+        {
+            errors.Add($"CacheProxy:Management:FailedAttemptsPerMinute must be between 1 and 10000 (was {management.FailedAttemptsPerMinute}).");
+        }
+    }
+
+    private static void ValidateTags(TagOptions tags, List<string> errors)
+    {
+        foreach (var (key, value) in new[] { ("SurrogateKeyHeader", tags.SurrogateKeyHeader), ("CacheTagHeader", tags.CacheTagHeader) })
+        {
+            if (value is null || !value.All(Http.CacheControl.IsTokenChar))
+            {
+                errors.Add($"CacheProxy:Tags:{key} must be an HTTP field name or empty (was '{value}').");
+            }
+        }
+        if (tags.MaxTagsPerResponse is < 1 or > 1000)
+        {
+            errors.Add($"CacheProxy:Tags:MaxTagsPerResponse must be between 1 and 1000 (was {tags.MaxTagsPerResponse}).");
+        }
+        if (tags.MaxTagLength is < 1 or > 1024)
+        {
+            errors.Add($"CacheProxy:Tags:MaxTagLength must be between 1 and 1024 (was {tags.MaxTagLength}).");
+        }
+    }
+
+    private static void ValidatePurge(PurgeOptions purge, List<string> errors)
+    {
+        if (purge.Retention < TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"CacheProxy:Purge:Retention must be at least 1 minute (was {purge.Retention}).");
+        }
+        if (purge.ClockSkew < TimeSpan.Zero || purge.ClockSkew > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"CacheProxy:Purge:ClockSkew must be between 0 and 1 minute (was {purge.ClockSkew}).");
+        }
+        if (purge.MaxSelectors is < 1 or > 10_000)
+        {
+            errors.Add($"CacheProxy:Purge:MaxSelectors must be between 1 and 10000 (was {purge.MaxSelectors}).");
+        }
+        if (purge.MaxSelectorLength is < 1 or > 8192)
+        {
+            errors.Add($"CacheProxy:Purge:MaxSelectorLength must be between 1 and 8192 (was {purge.MaxSelectorLength}).");
+        }
     }
 }

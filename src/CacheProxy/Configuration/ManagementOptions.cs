@@ -1,6 +1,6 @@
 namespace CacheProxy.Configuration;
 
-/// <summary>Where management endpoints (health, later purge, stats, metrics) answer.</summary>
+/// <summary>Where management endpoints (health, metrics, purge) answer, and who may call them (docs/purge.md).</summary>
 public sealed class ManagementOptions
 {
     /// <summary>
@@ -10,4 +10,32 @@ public sealed class ManagementOptions
     /// </summary>
     /// <value>1 to 65535, or null. Default null.</value>
     public int? Port { get; set; }
+
+    /// <summary>
+    /// Gets the API keys that may call management endpoints, by name (the name is what logs show; the key never
+    /// is): <c>CacheProxy:Management:ApiKeys:{name}</c>, or from the environment
+    /// <c>CacheProxy__Management__ApiKeys__{name}</c>. Sent as <c>Authorization: Bearer {key}</c>. Reloadable, so
+    /// keys rotate by adding the new one, moving clients, removing the old one.
+    /// </summary>
+    /// <value>Each key at least 32 characters. Default none: purge is refused until a key is configured.</value>
+    public IDictionary<string, string> ApiKeys { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Gets the networks management calls may come from, in CIDR notation (<c>10.0.0.0/8</c>, <c>fd00::/8</c>);
+    /// calls from anywhere else get 403.
+    /// </summary>
+    /// <value>Default empty, which means loopback only (127.0.0.0/8 and ::1).</value>
+    public IList<string> AllowedNetworks { get; } = [];
+
+    /// <summary>Gets or sets whether the health endpoints need an API key too (purge always does).</summary>
+    /// <value>Default false, so that a kubelet or load balancer probe keeps working (the network list still applies).</value>
+    public bool RequireApiKeyForHealth { get; set; }
+
+    /// <summary>Gets or sets whether <c>/metrics</c> needs an API key too.</summary>
+    /// <value>Default false, so that a Prometheus scraper keeps working (the network list still applies).</value>
+    public bool RequireApiKeyForMetrics { get; set; }
+
+    /// <summary>Gets or sets how many failed authentications one client address may make per minute; past it, 429.</summary>
+    /// <value>1 to 10000. Default 10.</value>
+    public int FailedAttemptsPerMinute { get; set; } = 10;
 }

@@ -41,6 +41,8 @@ internal sealed class CacheProxyMetrics
         BackgroundRefreshes = meter.CreateCounter<long>("cacheproxy.background_refreshes", "{refresh}", "stale-while-revalidate refreshes, by outcome.");
         Errors = meter.CreateCounter<long>("cacheproxy.errors", "{error}", "Failures, by category.");
         RefusedManagementCalls = meter.CreateCounter<long>("cacheproxy.management.refused", "{request}", "Management calls refused, by reason.");
+        Purges = meter.CreateCounter<long>("cacheproxy.purges", "{request}", "Purge requests, by outcome: applied, not_published, rejected.");
+        PurgedSelectors = meter.CreateCounter<long>("cacheproxy.purge.selectors", "{selector}", "URLs, tags and prefixes purged, by kind.");
     }
 
     public Meter Meter { get; }
@@ -64,6 +66,10 @@ internal sealed class CacheProxyMetrics
     public Counter<long> Errors { get; }
 
     public Counter<long> RefusedManagementCalls { get; }
+
+    public Counter<long> Purges { get; }
+
+    public Counter<long> PurgedSelectors { get; }
 
     // cacheproxy.requests and cacheproxy.served are counted here and read by the meter when it collects: a Counter.Add
     // costs the listener's lookup of the tag set on every request, and these two are recorded on every hit (about

@@ -138,7 +138,12 @@ internal sealed class ErrorShaping
         return false;
     }
 
-    private async Task WriteProblemAsync(HttpContext context, ICacheProxyErrorFeature error)
+    /// <summary>
+    /// Answers <paramref name="error"/> as problem+json; <paramref name="detail"/> (safe to show) is added in every
+    /// environment, <paramref name="headers"/> to the response.
+    /// </summary>
+    public async Task WriteProblemAsync(HttpContext context, ICacheProxyErrorFeature error, string? detail = null,
+        IReadOnlyDictionary<string, object?>? extensions = null, IReadOnlyList<KeyValuePair<string, string>>? headers = null)
     {
         context.Features.Set<ICacheProxyErrorFeature>(error);
         var status = ErrorInfo.Status(error.Error);
@@ -151,6 +156,10 @@ internal sealed class ErrorShaping
         response.Clear();
         response.StatusCode = status;
         response.Headers.CacheControl = "no-store";
+        foreach (var (name, value) in headers ?? [])
+        {
+            response.Headers[name] = value;
+        }
         if (!Microsoft.Extensions.Primitives.StringValues.IsNullOrEmpty(cacheStatus))
         {
             response.Headers[Http.CacheProxyHeaderNames.CacheStatus] = cacheStatus;
@@ -160,8 +169,12 @@ internal sealed class ErrorShaping
             Type = "urn:cacheproxy:error:" + slug,
             Title = title,
             Status = status,
-            Detail = _environment.IsDevelopment() ? error.Exception?.Message : null,
+            Detail = detail ?? (_environment.IsDevelopment() ? error.Exception?.Message : null),
         };
+        foreach (var (name, value) in extensions ?? new Dictionary<string, object?>())
+        {
+            problem.Extensions[name] = value;
+        }
         problem.Extensions["category"] = ErrorInfo.Name(error.Category);
         if (correlation is not null)
         {

@@ -54,6 +54,21 @@ public enum CacheProxyError
 
     /// <summary>A fault in CacheProxy: 500.</summary>
     Internal = 7,
+
+    /// <summary>A management call without a valid API key: 401.</summary>
+    Unauthorized = 8,
+
+    /// <summary>A management call from a network that is not allowed: 403.</summary>
+    Forbidden = 9,
+
+    /// <summary>A management call from an address that failed to authenticate too often: 429.</summary>
+    TooManyAttempts = 10,
+
+    /// <summary>A purge request that is malformed or past the bounds: 400, naming the field.</summary>
+    InvalidPurge = 11,
+
+    /// <summary>A purge that holds on this instance but could not be handed to the others: 503.</summary>
+    PurgeNotPublished = 12,
 }
 
 /// <summary>
@@ -95,8 +110,12 @@ internal static class ErrorInfo
         CacheProxyError.UpstreamUnreachable or CacheProxyError.UpstreamProtocol => 502,
         CacheProxyError.UpstreamTimeout or CacheProxyError.NotCached => 504,
         CacheProxyError.NoUpstreamAvailable => 503,
-        CacheProxyError.BadRequest => 400,
+        CacheProxyError.BadRequest or CacheProxyError.InvalidPurge => 400,
         CacheProxyError.PayloadTooLarge => 413,
+        CacheProxyError.Unauthorized => 401,
+        CacheProxyError.Forbidden => 403,
+        CacheProxyError.TooManyAttempts => 429,
+        CacheProxyError.PurgeNotPublished => 503,
         _ => 500,
     };
 
@@ -109,6 +128,11 @@ internal static class ErrorInfo
         CacheProxyError.BadRequest => ("bad-request", "The request is malformed"),
         CacheProxyError.PayloadTooLarge => ("payload-too-large", "The request body is too large"),
         CacheProxyError.NotCached => ("not-cached", "No stored response satisfies only-if-cached"),
+        CacheProxyError.Unauthorized => ("unauthorized", "A valid API key is required"),
+        CacheProxyError.Forbidden => ("forbidden", "Management calls are not allowed from this address"),
+        CacheProxyError.TooManyAttempts => ("too-many-attempts", "Too many failed attempts from this address; try again later"),
+        CacheProxyError.InvalidPurge => ("invalid-purge", "The purge request is invalid"),
+        CacheProxyError.PurgeNotPublished => ("purge-not-published", "The purge holds on this instance but could not reach the others; retry it"),
         _ => ("internal", "The proxy failed to handle the request"),
     };
 }

@@ -4,7 +4,8 @@ namespace CacheProxy.Diagnostics;
 /// The one list of CacheProxy's log event ids, for every package: CacheProxy.Redis compiles this file in too
 /// (linked, internal in both). Ids are stable and never reused; docs/observability.md lists each with its
 /// category. Ranges: 1000-1099 cache, 1100-1199 store (1110-1129 the Redis tier), 1200-1299 upstream,
-/// 1300-1399 configuration, 1400-1499 security, 1500-1599 internal.
+/// 1300-1399 configuration, 1400-1499 security, 1500-1599 internal, 1600-1699 purge. Retired, never to be used
+/// again: 1104 (MemoryTierDropped, until a gap in invalidations marked entries stale instead of dropping them).
 /// </summary>
 internal static class EventIds
 {
@@ -17,12 +18,12 @@ internal static class EventIds
     public const int ServedStaleOnError = 1006;
     public const int IncompleteBodyNotStored = 1007;
     public const int CollapseWaitTimedOut = 1008;
+    public const int TagsDropped = 1009;
 
     public const int MemoryTierEvicted = 1100;
     public const int StoreReadFailed = 1101;
     public const int StoreWriteFailed = 1102;
     public const int MemoryTierFull = 1103;
-    public const int MemoryTierDropped = 1104;
 
     public const int RedisConnectionFailed = 1110;
     public const int RedisConnectionRestored = 1111;
@@ -32,6 +33,8 @@ internal static class EventIds
     public const int RedisValueUnreadable = 1115;
     public const int RedisConfigurationMissing = 1116;
     public const int RedisInvalidationHandlerFailed = 1117;
+    public const int RedisInvalidationGap = 1118;
+    public const int RedisInvalidationsReplayed = 1119;
 
     public const int UpstreamUnreachable = 1200;
     public const int UpstreamTimedOut = 1201;
@@ -46,4 +49,8 @@ internal static class EventIds
 
     public const int UnhandledError = 1500;
     public const int BackgroundWorkFailed = 1501;
+
+    public const int PurgeApplied = 1600;
+    public const int PurgeNotPublished = 1601;
+    public const int PurgeRejected = 1602;
 }

@@ -35,6 +35,9 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.CollapseWaitTimedOut, EventName = nameof(EventIds.CollapseWaitTimedOut), Level = LogLevel.Information, Message = "Waited {Timeout} for a concurrent request of key {KeyHash}; going upstream")]
     public static partial void CollapseWaitTimedOut(ILogger logger, TimeSpan timeout, string keyHash);
 
+    [LoggerMessage(EventId = EventIds.TagsDropped, EventName = nameof(EventIds.TagsDropped), Level = LogLevel.Warning, Message = "Dropped {Count} tags of a response on route {RouteId}: more than {MaxTags}, longer than {MaxLength} characters, or with control characters")]
+    public static partial void TagsDropped(ILogger logger, int count, string routeId, int maxTags, int maxLength);
+
     [LoggerMessage(EventId = EventIds.MemoryTierEvicted, EventName = nameof(EventIds.MemoryTierEvicted), Level = LogLevel.Debug, Message = "Memory tier evicted {Count} entries to stay under {Limit} bytes")]
     public static partial void MemoryTierEvicted(ILogger logger, int count, long limit);
 
@@ -46,9 +49,6 @@ internal static partial class Log
 
     [LoggerMessage(EventId = EventIds.MemoryTierFull, EventName = nameof(EventIds.MemoryTierFull), Level = LogLevel.Information, Message = "Memory tier reached its limit of {Limit} bytes; least recently used entries are being evicted")]
     public static partial void MemoryTierFull(ILogger logger, long limit);
-
-    [LoggerMessage(EventId = EventIds.MemoryTierDropped, EventName = nameof(EventIds.MemoryTierDropped), Level = LogLevel.Warning, Message = "Dropped all {Count} memory-tier entries: invalidations from other instances may have been missed")]
-    public static partial void MemoryTierDropped(ILogger logger, int count);
 
     [LoggerMessage(EventId = EventIds.UpstreamUnreachable, EventName = nameof(EventIds.UpstreamUnreachable), Level = LogLevel.Warning, Message = "Upstream {Destination} of route {RouteId} unreachable ({ForwarderError})")]
     public static partial void UpstreamUnreachable(ILogger logger, string? routeId, string? destination, Yarp.ReverseProxy.Forwarder.ForwarderError forwarderError, Exception? exception);
@@ -79,4 +79,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = EventIds.UnhandledError, EventName = nameof(EventIds.UnhandledError), Level = LogLevel.Error, Message = "Unhandled error while proxying a {Method} request")]
     public static partial void UnhandledError(ILogger logger, string method, Exception exception);
+
+    [LoggerMessage(EventId = EventIds.PurgeApplied, EventName = nameof(EventIds.PurgeApplied), Level = LogLevel.Information, Message = "Purge by {Caller}: {Urls} URLs, {Tags} tags, {Prefixes} prefixes, soft {Soft}; {Removed} memory-tier entries removed here; published to other instances: {Published}")]
+    public static partial void PurgeApplied(ILogger logger, string caller, int urls, int tags, int prefixes, bool soft, int removed, bool published);
+
+    [LoggerMessage(EventId = EventIds.PurgeNotPublished, EventName = nameof(EventIds.PurgeNotPublished), Level = LogLevel.Error, Message = "Purge by {Caller} holds on this instance but could not be published to the others; answered 503, to be retried")]
+    public static partial void PurgeNotPublished(ILogger logger, string caller);
+
+    [LoggerMessage(EventId = EventIds.PurgeRejected, EventName = nameof(EventIds.PurgeRejected), Level = LogLevel.Warning, Message = "Purge request by {Caller} rejected: {Field}: {Reason}")]
+    public static partial void PurgeRejected(ILogger logger, string caller, string field, string reason);
 }

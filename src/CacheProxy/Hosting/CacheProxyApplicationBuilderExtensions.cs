@@ -1,4 +1,5 @@
 using CacheProxy.Hosting;
+using CacheProxy.Management;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -26,9 +27,10 @@ public static class CacheProxyApplicationBuilderExtensions
     }
 
     /// <summary>
-    /// Maps the management endpoints (<c>/health</c>, and those of every registered
-    /// <see cref="IManagementEndpointProvider"/>, e.g. <c>/metrics</c>) on the management port
-    /// (<see cref="CacheProxy.Configuration.ManagementOptions.Port"/>).
+    /// Maps the management endpoints — <c>/health</c>, <c>POST /purge</c>, and those of every registered
+    /// <see cref="IManagementEndpointProvider"/>, e.g. <c>/metrics</c> — on the management port
+    /// (<see cref="CacheProxy.Configuration.ManagementOptions.Port"/>), behind the management authorization policy
+    /// (<see cref="CacheProxy.Management.CacheProxyManagementDefaults.Policy"/>: port, allowed networks, API key).
     /// </summary>
     /// <param name="endpoints">The endpoint route builder.</param>
     /// <returns>A builder to add conventions to every management endpoint.</returns>
@@ -41,7 +43,10 @@ public static class CacheProxyApplicationBuilderExtensions
         }
         var group = endpoints.MapGroup(string.Empty);
         group.WithMetadata(ManagementEndpointMetadata.Instance);
+        group.RequireAuthorization(CacheProxy.Management.CacheProxyManagementDefaults.Policy);
         group.MapHealthChecks("/health");
+        var purge = endpoints.ServiceProvider.GetRequiredService<CacheProxy.Management.PurgeEndpoint>();
+        group.MapPost("/purge", purge.HandleAsync);
         foreach (var provider in endpoints.ServiceProvider.GetServices<IManagementEndpointProvider>())
         {
             provider.MapEndpoints(group);

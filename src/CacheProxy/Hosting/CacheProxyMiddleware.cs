@@ -1,5 +1,6 @@
 using CacheProxy.Caching;
 using CacheProxy.Diagnostics;
+using CacheProxy.Management;
 using Microsoft.AspNetCore.Http;
 
 namespace CacheProxy.Hosting;

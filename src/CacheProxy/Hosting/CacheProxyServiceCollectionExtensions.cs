@@ -3,6 +3,10 @@ using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using CacheProxy.Hosting;
 using CacheProxy.Invalidation;
+using CacheProxy.Management;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 using CacheProxy.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -54,9 +58,15 @@ public static class CacheProxyServiceCollectionExtensions
         // Storage: memory alone, or memory in front of a shared tier when a package (CacheProxy.Redis) registered one.
         services.TryAddSingleton<MemoryCacheStore>();
         services.TryAddSingleton<ICacheStore>(sp => sp.GetService<ISharedCacheStore>() is { } shared
-            ? new TieredCacheStore(sp.GetRequiredService<MemoryCacheStore>(), shared, sp.GetService<IInvalidationBus>(),
-                sp.GetRequiredService<ILoggerFactory>())
+            ? new TieredCacheStore(sp.GetRequiredService<MemoryCacheStore>(), shared, sp.GetService<IInvalidationBus>())
             : sp.GetRequiredService<MemoryCacheStore>());
+
+        // Invalidation: purges, surrogate keys, the management endpoint (docs/purge.md).
+        services.TryAddSingleton<InvalidationLedger>();
+        services.TryAddSingleton<Invalidations>();
+        services.AddHostedService(sp => sp.GetRequiredService<Invalidations>());
+        services.TryAddSingleton<ResponseTags>();
+        AddManagementPlane(services);
 
         // The engine and its phases (docs/architecture.md).
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ICachePolicy, RouteOptionsPolicy>());
@@ -87,5 +97,31 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<CacheProxyMarker>();
         services.AddHealthChecks();
         return new CacheProxyBuilder(services);
+    }
+
+    /// <summary>API keys (an authentication scheme), the management policy, how refusals are answered, purge.</summary>
+    private static void AddManagementPlane(IServiceCollection services)
+    {
+        services.TryAddSingleton<ManagementRateLimiter>();
+        services.TryAddSingleton<PurgeEndpoint>();
+        if (services.Any(d => d.ServiceType == typeof(ManagementAccessHandler)))
+        {
+            return; // AddCacheProxy was called before
+        }
+        services.AddSingleton<ManagementAccessHandler>();
+        services.AddSingleton<IAuthorizationHandler>(sp => sp.GetRequiredService<ManagementAccessHandler>());
+        services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(CacheProxyManagementDefaults.AuthenticationScheme, null);
+        services.AddAuthorization(o => o.AddPolicy(CacheProxyManagementDefaults.Policy, policy => policy
+            .AddAuthenticationSchemes(CacheProxyManagementDefaults.AuthenticationScheme)
+            .AddRequirements(ManagementAccessRequirement.Instance)));
+        // Management refusals are answered here; everything else by the handler the app had, or the framework's.
+        var previous = services.LastOrDefault(d => d.ServiceType == typeof(IAuthorizationMiddlewareResultHandler));
+        services.RemoveAll<IAuthorizationMiddlewareResultHandler>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler>(sp => ActivatorUtilities.CreateInstance<ManagementRefusals>(sp,
+            previous is null || previous.ImplementationType == typeof(AuthorizationMiddlewareResultHandler)
+                ? new AuthorizationMiddlewareResultHandler()
+                : previous.ImplementationInstance as IAuthorizationMiddlewareResultHandler
+                    ?? previous.ImplementationFactory?.Invoke(sp) as IAuthorizationMiddlewareResultHandler
+                    ?? (IAuthorizationMiddlewareResultHandler)ActivatorUtilities.CreateInstance(sp, previous.ImplementationType!)));
     }
 }

@@ -41,6 +41,9 @@ public sealed class CacheEntry
     // The endpoint a routed GET for this entry went to, for answering before routing (Caching.EarlyHits).
     internal object? EarlyRoute;
 
+    // This process filled it, timing its RequestTime by its own clock (Invalidation.InvalidationLedger); not stored.
+    internal bool FilledHere { get; init; }
+
     /// <summary>Gets the value of a stored header field, or an empty value.</summary>
     /// <param name="name">The field name (case-insensitive).</param>
     /// <returns>The values of the field.</returns>
@@ -68,6 +71,7 @@ public sealed class CacheEntry
         ResponseTime = responseTime,
         FreshnessOverride = FreshnessOverride,
         Tags = Tags,
+        FilledHere = true,
     };
 
     /// <summary>An estimate of the memory this entry holds, in bytes, for the size-bounded memory tier.</summary>

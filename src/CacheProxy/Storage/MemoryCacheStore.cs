@@ -149,15 +149,17 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore
         return default;
     }
 
-    /// <summary>Removes the entry under <paramref name="key"/>, if any (the memory tier never waits).</summary>
-    public void Remove(string key)
+    /// <summary>Removes the entry under <paramref name="key"/>, if any (the memory tier never waits); true when there was one.</summary>
+    public bool Remove(string key)
     {
         lock (_lock)
         {
             if (_map.TryGetValue(key, out var node))
             {
                 RemoveNode(node);
+                return true;
             }
+            return false;
         }
     }
 

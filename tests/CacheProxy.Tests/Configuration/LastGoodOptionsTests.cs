@@ -2,43 +2,26 @@ using CacheProxy.Configuration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Testing;
+using CacheProxy.Tests.Infrastructure;
 
 namespace CacheProxy.Tests.Configuration;
 
 public sealed class LastGoodOptionsTests
 {
-    private sealed class ReloadableSource : IConfigurationSource
-    {
-        public ReloadableProvider Provider { get; } = new();
-
-        public IConfigurationProvider Build(IConfigurationBuilder builder) => Provider;
-
-        public sealed class ReloadableProvider : ConfigurationProvider
-        {
-            public void Reload(Dictionary<string, string?> values)
-            {
-                Data = new Dictionary<string, string?>(values, StringComparer.OrdinalIgnoreCase);
-                OnReload();
-            }
-        }
-    }
-
     [Fact]
     public void AValidReload_TakesEffect_AndAnInvalidOne_KeepsTheLastGoodValue()
     {
-        var source = new ReloadableSource();
-        var configuration = new ConfigurationBuilder().Add(source).Build();
-        source.Provider.Reload(new() { ["CacheProxy:MaxVariantsPerUrl"] = "10" });
+        var source = new ReloadableConfiguration(new() { ["CacheProxy:MaxVariantsPerUrl"] = "10" });
         var services = new ServiceCollection().AddFakeLogging();
-        services.AddCacheProxy(configuration.GetSection("CacheProxy"));
+        services.AddCacheProxy(source.Root.GetSection("CacheProxy"));
         using var provider = services.BuildServiceProvider();
         var options = provider.GetRequiredService<LastGoodOptions>();
         Assert.Equal(10, options.Current.MaxVariantsPerUrl);
 
-        source.Provider.Reload(new() { ["CacheProxy:MaxVariantsPerUrl"] = "20" });
+        source.Reload(new() { ["CacheProxy:MaxVariantsPerUrl"] = "20" });
         Assert.Equal(20, options.Current.MaxVariantsPerUrl);
 
-        source.Provider.Reload(new() { ["CacheProxy:MaxVariantsPerUrl"] = "0", ["CacheProxy:MaxObjectSize"] = "-1" });
+        source.Reload(new() { ["CacheProxy:MaxVariantsPerUrl"] = "0", ["CacheProxy:MaxObjectSize"] = "-1" });
         Assert.Equal(20, options.Current.MaxVariantsPerUrl);
         var logs = provider.GetRequiredService<FakeLogCollector>().GetSnapshot();
         var invalid = Assert.Single(logs, r => r.Id.Name == "ConfigurationInvalid");

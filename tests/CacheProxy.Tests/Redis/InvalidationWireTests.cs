@@ -4,69 +4,74 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CacheProxy.Tests.Redis;
 
-/// <summary>The messages instances exchange on the Redis channel, pinned.</summary>
+/// <summary>The messages instances exchange on the Redis channel and log, pinned.</summary>
 public sealed class InvalidationWireTests
 {
-    private static (InvalidationSubscribers Bus, List<InvalidationMessage> Heard) Instance()
-    {
-        var bus = new InvalidationSubscribers(NullLogger.Instance);
-        var heard = new List<InvalidationMessage>();
-        bus.Add((m, _) =>
-        {
-            heard.Add(m);
-            return default;
-        }, CancellationToken.None);
-        return (bus, heard);
-    }
+    private static readonly DateTimeOffset When = new(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
+
+    private static InvalidationSubscribers Instance() => new(NullLogger.Instance);
 
     [Theory]
     [InlineData(InvalidationScope.Key, "http\u001Fh\u001F/a\u001F", false)]
     [InlineData(InvalidationScope.Prefix, "http\u001Fh\u001F/a", false)]
     [InlineData(InvalidationScope.Tag, "product:7\nwith a newline", true)]
-    [InlineData(InvalidationScope.All, "", false)]
+    [InlineData(InvalidationScope.All, "", true)]
+    [InlineData(InvalidationScope.Replaced, "http\u001Fh\u001F/a\u001F", false)]
     public void EveryMessage_ReachesTheOtherInstance_AsItWasSent(InvalidationScope scope, string value, bool soft)
     {
-        var (a, _) = Instance();
-        var (b, heard) = Instance();
-        var message = new InvalidationMessage(scope, value, soft);
+        var message = new InvalidationMessage(scope, value, soft, When);
 
-        Assert.Null(b.Receive(a.Encode(message)));
+        Assert.True(Instance().TryDecode(Instance().Encode(message, "1700000000000-3"), out var received));
 
-        Assert.Equal(message, Assert.Single(heard));
+        Assert.Equal(new Received(false, message, null, "1700000000000-3"), received);
     }
 
     [Fact]
-    public void AnInstance_SkipsItsOwnMessages()
+    public void AnInstance_KnowsItsOwnMessages()
     {
-        var (a, heard) = Instance();
+        var a = Instance();
 
-        a.Receive(a.Encode(new InvalidationMessage(InvalidationScope.Key, "k")));
-        var released = a.Receive(a.EncodeRelease("k"));
-
-        Assert.Empty(heard);
-        Assert.Null(released);
+        Assert.True(a.TryDecode(a.Encode(new InvalidationMessage(InvalidationScope.Key, "k", Time: When)), out var own));
+        Assert.True(own.Own);
+        Assert.Null(own.LogId);
     }
 
     [Fact]
     public void AReleasedClaim_NamesItsKey_AndIsNoInvalidation()
     {
-        var (a, _) = Instance();
-        var (b, heard) = Instance();
+        Assert.True(Instance().TryDecode(Instance().EncodeRelease("k"), out var received));
 
-        Assert.Equal("k", b.Receive(a.EncodeRelease("k")));
-        Assert.Empty(heard);
+        Assert.Equal("k", received.Released);
+        Assert.Null(received.Message);
     }
 
     [Theory]
     [InlineData("")]
     [InlineData("no newline")]
-    [InlineData("x\nK")]
-    [InlineData("x\nZ0\nvalue")]
-    public void AnythingElse_IsIgnored(string wire)
+    [InlineData("x\nK0\nnot ticks\n\nk")]
+    [InlineData("x\nZ0\n1\n\nvalue")]
+    [InlineData("x\nK\n1\n\nk")]
+    public void AnythingElse_IsNotDecoded(string wire)
     {
-        var (b, heard) = Instance();
+        Assert.False(Instance().TryDecode(wire, out _));
+    }
 
-        Assert.Null(b.Receive(wire));
-        Assert.Empty(heard);
+    [Fact]
+    public void HandlersHearEveryDeliveredMessage_UntilTheirSubscriptionEnds()
+    {
+        var bus = Instance();
+        var heard = new List<InvalidationMessage>();
+        using var subscription = new CancellationTokenSource();
+        bus.Add((m, _) =>
+        {
+            heard.Add(m);
+            return default;
+        }, subscription.Token);
+
+        bus.Deliver(new InvalidationMessage(InvalidationScope.Tag, "t1", Time: When));
+        subscription.Cancel();
+        bus.Deliver(new InvalidationMessage(InvalidationScope.Tag, "t2", Time: When));
+
+        Assert.Equal(["t1"], heard.Select(m => m.Value));
     }
 }

@@ -9,8 +9,8 @@ namespace CacheProxy.Tests.Redis;
 public sealed class RedisTierTests
 {
     internal static Task<ProxyFixture> GatewayAsync(TestOrigin origin, string redis, Action<CacheProxy.Configuration.RedisOptions>? redisOptions = null,
-        bool fakeClock = false) =>
-        ProxyFixture.StartAsync(sharedOrigin: origin, systemClock: !fakeClock, mapManagement: true,
+        bool fakeClock = false, Action<CacheProxy.Configuration.CacheProxyOptions>? configure = null) =>
+        ProxyFixture.StartAsync(configure, sharedOrigin: origin, systemClock: !fakeClock, mapManagement: true,
             features: b => b.AddRedis(o =>
             {
                 o.Configuration = redis;

@@ -4,11 +4,12 @@ using CacheProxy.Invalidation;
 using CacheProxy.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using static CacheProxy.Invalidation.Verdict;
 using Microsoft.Extensions.Time.Testing;
 
 namespace CacheProxy.Tests.Storage;
 
-/// <summary>The memory tier in front of a shared tier, with the typed invalidation messages of other instances.</summary>
+/// <summary>The memory tier in front of a shared tier, and the typed invalidation messages of other instances (Invalidations).</summary>
 public sealed class TieredCacheStoreTests
 {
     private readonly FakeTimeProvider _time = new();
@@ -17,16 +18,20 @@ public sealed class TieredCacheStoreTests
     private readonly SharedTier _shared;
     private readonly Bus _bus = new();
     private readonly TieredCacheStore _tiered;
+    private readonly CacheProxy.Invalidation.InvalidationLedger _ledger;
 
     public TieredCacheStoreTests()
     {
         var options = MemoryCacheStoreTests.Options(_ => { });
         _memory = new MemoryCacheStore(_time, options, NullLoggerFactory.Instance, _metrics);
         _shared = new SharedTier(new MemoryCacheStore(_time, options, NullLoggerFactory.Instance, _metrics));
-        _tiered = new TieredCacheStore(_memory, _shared, _bus, NullLoggerFactory.Instance);
+        _tiered = new TieredCacheStore(_memory, _shared, _bus);
+        _ledger = new CacheProxy.Invalidation.InvalidationLedger(options, _time);
+        var invalidations = new Invalidations(_ledger, _memory, _time, _metrics, _bus);
+        invalidations.StartAsync(default).GetAwaiter().GetResult();
     }
 
-    private static CacheEntry Entry(params string[] tags) => new() { StatusCode = 200, Tags = tags };
+    private CacheEntry Entry(params string[] tags) => new() { StatusCode = 200, Tags = tags, RequestTime = _time.GetUtcNow() };
 
     private async Task StoreAsync(string key, params string[] tags) => await _tiered.SetAsync(key, Entry(tags), TimeSpan.FromMinutes(1), default);
 
@@ -36,7 +41,7 @@ public sealed class TieredCacheStoreTests
         await StoreAsync("k");
         await _tiered.RemoveAsync("k", default);
 
-        Assert.Equal([new(InvalidationScope.Key, "k"), new(InvalidationScope.Key, "k")], _bus.Published);
+        Assert.Equal([new(InvalidationScope.Replaced, "k"), new(InvalidationScope.Replaced, "k")], _bus.Published);
     }
 
     [Theory]
@@ -50,13 +55,28 @@ public sealed class TieredCacheStoreTests
         await StoreAsync("a/2", "product:8");
         await StoreAsync("b/1", "product:7");
 
-        await _bus.DeliverAsync(new InvalidationMessage(scope, value));
+        _time.Advance(TimeSpan.FromSeconds(5));
+        await _bus.DeliverAsync(new InvalidationMessage(scope, value, Time: _time.GetUtcNow()));
 
         foreach (var key in new[] { "a/1", "a/2", "b/1" })
         {
             Assert.Equal(kept.Contains(key), _memory.TryGet(key, out _));
-            Assert.True(_shared.Inner.TryGet(key, out _)); // the shared tier answers for it still
+            // The shared tier still holds it, but the ledger says what is left of it.
+            Assert.True(_shared.Inner.TryGet(key, out var shared));
+            Assert.Equal(kept.Contains(key) ? Valid : Gone, _ledger.Check(key, shared, out _));
         }
+    }
+
+    [Fact]
+    public async Task AReplacedEntry_LeavesTheMemoryTier_AndIsNoPurge()
+    {
+        await StoreAsync("a/1");
+
+        await _bus.DeliverAsync(new InvalidationMessage(InvalidationScope.Replaced, "a/1"));
+
+        Assert.False(_memory.TryGet("a/1", out _));
+        Assert.True(_shared.Inner.TryGet("a/1", out var shared));
+        Assert.Equal(Valid, _ledger.Check("a/1", shared, out _));
     }
 
     private sealed class Bus : IInvalidationBus
@@ -65,10 +85,10 @@ public sealed class TieredCacheStoreTests
 
         public List<InvalidationMessage> Published { get; } = [];
 
-        public ValueTask PublishAsync(InvalidationMessage message, CancellationToken cancellationToken)
+        public ValueTask<bool> PublishAsync(InvalidationMessage message, CancellationToken cancellationToken)
         {
             Published.Add(message);
-            return default;
+            return new(true);
         }
 
         public void Subscribe(Func<InvalidationMessage, CancellationToken, ValueTask> handler, CancellationToken cancellationToken) => _handler = handler;

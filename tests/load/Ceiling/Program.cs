@@ -22,6 +22,10 @@ app.Run(context =>
         return Task.CompletedTask;
     }
     context.Response.Headers.CacheControl = "public, max-age=3600";
+    if (context.Request.QueryString.HasValue && context.Request.Query["tag"] is { Count: 1 } tag)
+    {
+        context.Response.Headers["Surrogate-Key"] = tag; // purge.sh tags what it fills
+    }
     context.Response.ContentType = "application/octet-stream";
     context.Response.ContentLength = body.Length;
     return context.Response.Body.WriteAsync(body).AsTask();

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace CacheProxy.Hosting;
+namespace CacheProxy.Management;
 
 /// <summary>Marks an endpoint as part of the management plane.</summary>
 internal sealed class ManagementEndpointMetadata

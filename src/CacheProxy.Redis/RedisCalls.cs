@@ -1,0 +1,107 @@
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+using StackExchange.Redis;
+
+namespace CacheProxy.Redis;
+
+/// <summary>Where the Redis circuit stands: 0 closed (calls flow), 1 open (calls skipped), 2 half-open (one probe).</summary>
+internal enum BreakerState
+{
+    Closed = 0,
+    Open = 1,
+    HalfOpen = 2,
+}
+
+/// <summary>
+/// Every Redis call of the tier and the bus goes through here: a circuit breaker around a soft timeout, so a slow,
+/// paused or dead Redis costs a request at most <see cref="RedisOptions.OperationTimeout"/>, and once the circuit
+/// opens, nothing at all until a probe succeeds. Failures never escape: the caller's fallback is returned, and the
+/// failure is counted (<c>cacheproxy.store.failures</c>) and logged.
+/// </summary>
+internal sealed class RedisCalls
+{
+    public const string Tier = "redis";
+
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CacheStoreTelemetry _telemetry;
+    private readonly ResiliencePipeline _pipeline;
+    private int _breakerState;
+
+    public RedisCalls(RedisConnection connection, IOptions<RedisOptions> options, TimeProvider time, ILoggerFactory loggers, CacheStoreTelemetry telemetry)
+    {
+        var settings = options.Value;
+        _time = time;
+        _logger = loggers.CreateLogger(LogCategories.Store);
+        _telemetry = telemetry;
+        telemetry.Meter.CreateObservableGauge("cacheproxy.redis.breaker_state", () => Volatile.Read(ref _breakerState), "{state}",
+            "Redis circuit breaker: 0 closed, 1 open, 2 half-open.");
+        telemetry.Meter.CreateObservableGauge("cacheproxy.redis.connected", () => connection.Multiplexer?.IsConnected == true ? 1 : 0, "{state}",
+            "1 while the Redis connection is up.");
+        _pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                FailureRatio = settings.BreakerFailureRatio,
+                SamplingDuration = settings.BreakerSamplingDuration,
+                MinimumThroughput = settings.BreakerMinimumThroughput,
+                BreakDuration = settings.BreakDuration,
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not BrokenCircuitException),
+                OnOpened = args =>
+                {
+                    Volatile.Write(ref _breakerState, (int)BreakerState.Open);
+                    Log.BreakerOpened(_logger, args.BreakDuration, Describe(args.Outcome.Exception));
+                    return default;
+                },
+                OnHalfOpened = _ =>
+                {
+                    Volatile.Write(ref _breakerState, (int)BreakerState.HalfOpen);
+                    return default;
+                },
+                OnClosed = _ =>
+                {
+                    Volatile.Write(ref _breakerState, (int)BreakerState.Closed);
+                    Log.BreakerClosed(_logger);
+                    return default;
+                },
+            })
+            .AddTimeout(settings.OperationTimeout)
+            .Build();
+    }
+
+    public BreakerState Breaker => (BreakerState)Volatile.Read(ref _breakerState);
+
+    /// <summary>Runs one call; <paramref name="fallback"/> when it failed, timed out or the circuit is open.</summary>
+    public async Task<T> RunAsync<T>(string operation, Func<CancellationToken, Task<T>> call, T fallback, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        try
+        {
+            var result = await _pipeline.ExecuteAsync(static async (state, token) => await state(token), call, cancellationToken);
+            _telemetry.RecordOperation(Tier, operation, _time.GetElapsedTime(started), failed: false);
+            return result;
+        }
+        catch (BrokenCircuitException)
+        {
+            return fallback; // the circuit is open: Redis is skipped without cost, and was counted when it opened
+        }
+        catch (Exception ex) when (ex is TimeoutRejectedException or RedisException or TimeoutException or ObjectDisposedException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            _telemetry.RecordOperation(Tier, operation, _time.GetElapsedTime(started), failed: true);
+            Log.OperationFailed(_logger, operation, Describe(ex));
+            return fallback;
+        }
+    }
+
+    public static string Describe(Exception? ex) => ex switch
+    {
+        null => "unknown",
+        TimeoutRejectedException => "soft timeout",
+        _ => $"{ex.GetType().Name}: {ex.Message}",
+    };
+}

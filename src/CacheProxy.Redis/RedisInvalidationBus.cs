@@ -1,0 +1,388 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+using CacheProxy.Invalidation;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace CacheProxy.Redis;
+
+/// <summary>
+/// Invalidations between instances over Redis. A purge is appended to a log (a stream, trimmed to
+/// <see cref="PurgeOptions.Retention"/> and <see cref="RedisOptions.InvalidationLogMaxLength"/>) and then published
+/// on the channel; every instance applies what it hears, and when its subscription comes back (or it starts) it
+/// reads the log from the last entry it applied, so a disconnect loses nothing. Only when the log no longer reaches
+/// back that far — it was trimmed, or Redis lost it — does the instance mark stale (revalidate once) what was filled
+/// before the log begins. While it cannot hear the channel, it keeps serving its memory tier for
+/// <see cref="RedisOptions.MaxDisconnectedServing"/>, then marks what it holds stale, again each such period,
+/// until it hears again. Replaced-entry notices and released claims go on the channel only.
+/// </summary>
+internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
+{
+    // Appends to the log, trims it by age and length, and moves 'since' (the time from which the log is complete)
+    // to its first remaining entry when anything was trimmed. Both keys share a hash slot ({ledger}).
+    private const string AppendScript = """
+        redis.call('set', KEYS[2], ARGV[4], 'NX')
+        local id = redis.call('xadd', KEYS[1], '*', 'm', ARGV[1])
+        local trimmed = redis.call('xtrim', KEYS[1], 'MINID', ARGV[2]) + redis.call('xtrim', KEYS[1], 'MAXLEN', ARGV[3])
+        if trimmed > 0 then
+          local first = redis.call('xrange', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
+          local ms = tonumber(string.match(first, '^(%d+)'))
+          if ms > tonumber(redis.call('get', KEYS[2])) then redis.call('set', KEYS[2], ms) end
+        end
+        return id
+        """;
+
+    private const string SinceScript = "redis.call('set', KEYS[1], ARGV[1], 'NX') return redis.call('get', KEYS[1])";
+
+    private const int ReplayPage = 500;
+
+    private readonly RedisConnection _connection;
+    private readonly RedisCalls _calls;
+    private readonly RedisOptions _options;
+    private readonly PurgeOptions _purge;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly InvalidationSubscribers _subscribers;
+    private readonly RedisChannel _channel;
+    private readonly RedisKey _log;
+    private readonly RedisKey _since;
+    private readonly ConcurrentDictionary<string, bool> _connected = new();
+    private readonly Lock _lock = new();
+    private readonly SemaphoreSlim _catchingUp = new(1, 1);
+    private string _lastId = "0-0";
+    private long? _knownSince;
+    private DateTimeOffset? _deaf = DateTimeOffset.MinValue; // not hearing the channel since (null: hearing it)
+    private ITimer? _deafTimer;
+
+    public RedisInvalidationBus(RedisConnection connection, RedisCalls calls, IOptions<RedisOptions> options, IOptions<CacheProxyOptions> core,
+        TimeProvider time, ILoggerFactory loggers, CacheStoreTelemetry telemetry)
+    {
+        _connection = connection;
+        _calls = calls;
+        _options = options.Value;
+        _purge = core.Value.Purge;
+        _time = time;
+        _logger = loggers.CreateLogger(LogCategories.Store);
+        _subscribers = new InvalidationSubscribers(_logger);
+        _channel = RedisChannel.Literal(_options.KeyPrefix + "invalidate");
+        _log = _options.KeyPrefix + "{ledger}:log";
+        _since = _options.KeyPrefix + "{ledger}:since";
+        telemetry.Meter.CreateObservableGauge("cacheproxy.invalidation.disconnected", () => DeafFor.TotalSeconds, "s",
+            "How long this instance has not heard other instances' invalidations (0 while it does).");
+        connection.WhenConnected(OnConnected);
+    }
+
+    /// <summary>Raised when another instance released a fill claim (the cache key).</summary>
+    public event Action<string>? Released;
+
+    /// <summary>Gets whether this instance has read the log at least once and hears the channel.</summary>
+    public bool CaughtUp
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _knownSince is not null && _deaf is null;
+            }
+        }
+    }
+
+    /// <summary>Gets since when this instance has not heard the channel, or null while it does.</summary>
+    public DateTimeOffset? DeafSince
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _deaf;
+            }
+        }
+    }
+
+    private TimeSpan DeafFor => DeafSince is { } since && since != DateTimeOffset.MinValue ? _time.GetUtcNow() - since : TimeSpan.Zero;
+
+    public void Subscribe(Func<InvalidationMessage, CancellationToken, ValueTask> handler, CancellationToken cancellationToken) =>
+        _subscribers.Add(handler, cancellationToken);
+
+    public async ValueTask<bool> PublishAsync(InvalidationMessage message, CancellationToken cancellationToken)
+    {
+        if (_connection.Multiplexer is not { } redis)
+        {
+            return false;
+        }
+        string? logId = null;
+        if (message.Scope != InvalidationScope.Replaced)
+        {
+            var now = _time.GetUtcNow();
+            var result = await _calls.RunAsync<RedisResult?>("log", async token => await redis.GetDatabase().ScriptEvaluateAsync(AppendScript, [_log, _since],
+                [_subscribers.Encode(message), (now - _purge.Retention).ToUnixTimeMilliseconds(), _options.InvalidationLogMaxLength,
+                    now.ToUnixTimeMilliseconds()]).WaitAsync(token), fallback: null, cancellationToken);
+            if (result is null)
+            {
+                return false;
+            }
+            logId = (string?)result;
+        }
+        return await PublishAsync(redis, _subscribers.Encode(message, logId), cancellationToken);
+    }
+
+    /// <summary>Announces a released fill claim to every instance.</summary>
+    public Task<bool> PublishReleaseAsync(IConnectionMultiplexer redis, string key) =>
+        PublishAsync(redis, _subscribers.EncodeRelease(key), CancellationToken.None);
+
+    private async Task<bool> PublishAsync(IConnectionMultiplexer redis, string wire, CancellationToken cancellationToken) =>
+        await _calls.RunAsync("publish", async token => await redis.GetSubscriber().PublishAsync(_channel, wire).WaitAsync(token), fallback: -1L,
+            cancellationToken) >= 0;
+
+    private void OnConnected(IConnectionMultiplexer redis)
+    {
+        redis.ConnectionFailed += (_, e) => Transition(redis, e, up: false);
+        redis.ConnectionRestored += (_, e) => Transition(redis, e, up: true);
+        _ = SubscribeAsync(redis);
+    }
+
+    /// <summary>
+    /// Subscribes to the channel, retrying until it works, then reads the log; never blocks or throws into the
+    /// caller (a synchronous SUBSCRIBE here once timed out under thread-pool pressure and failed a request).
+    /// StackExchange.Redis re-subscribes by itself after a reconnect. Messages are processed in order: a claim's
+    /// holder writes (announcing it) before it releases, so a waiter that looks again no longer holds an old copy.
+    /// </summary>
+    private async Task SubscribeAsync(IConnectionMultiplexer redis)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                var queue = await redis.GetSubscriber().SubscribeAsync(_channel);
+                queue.OnMessage(message =>
+                {
+                    if (message.Message.HasValue && _subscribers.TryDecode(message.Message!, out var received))
+                    {
+                        Heard(received);
+                    }
+                });
+                break;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                Log.OperationFailed(_logger, "subscribe", RedisCalls.Describe(ex));
+            }
+            catch (ObjectDisposedException)
+            {
+                return; // shutting down
+            }
+            await Task.Delay(delay, _time);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+        }
+        await CatchUpUntilDoneAsync(redis);
+    }
+
+    private async Task CatchUpUntilDoneAsync(IConnectionMultiplexer redis)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        try
+        {
+            while (!await CatchUpAsync(redis))
+            {
+                await Task.Delay(delay, _time);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // shutting down
+        }
+    }
+
+    /// <summary>
+    /// A message from the channel. Invalidations are applied whatever else happens (applying one twice changes
+    /// nothing); the log position moves only while this instance hears the channel without a gap, so that after a
+    /// disconnect it reads the log from where it really stopped.
+    /// </summary>
+    private void Heard(Received received)
+    {
+        if (received.Released is { } key)
+        {
+            if (!received.Own)
+            {
+                Released?.Invoke(key);
+            }
+            return;
+        }
+        if (received.LogId is { } logId)
+        {
+            lock (_lock)
+            {
+                if (_deaf is null && CompareIds(logId, _lastId) > 0)
+                {
+                    _lastId = logId;
+                }
+            }
+        }
+        if (!received.Own && received.Message is { } message)
+        {
+            _subscribers.Deliver(message);
+        }
+    }
+
+    /// <summary>
+    /// Reads what the log holds after the last entry applied here. When the log no longer reaches back that far, what
+    /// was filled before it begins cannot be vouched for: a soft invalidation of everything at that time.
+    /// </summary>
+    private async Task<bool> CatchUpAsync(IConnectionMultiplexer redis)
+    {
+        await _catchingUp.WaitAsync();
+        try
+        {
+            var db = redis.GetDatabase();
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var since = await _calls.RunAsync<long?>("log", async token => (long)await db.ScriptEvaluateAsync(SinceScript, [_since], [now]).WaitAsync(token),
+                fallback: null, CancellationToken.None);
+            if (since is not { } complete)
+            {
+                return false;
+            }
+            string from;
+            lock (_lock)
+            {
+                from = _lastId;
+            }
+            long? known;
+            lock (_lock)
+            {
+                known = _knownSince;
+            }
+            if (known != complete)
+            {
+                if (known is not null)
+                {
+                    Log.InvalidationGap(_logger, DateTimeOffset.FromUnixTimeMilliseconds(complete));
+                }
+                _subscribers.Deliver(new InvalidationMessage(InvalidationScope.All, string.Empty, Soft: true, DateTimeOffset.FromUnixTimeMilliseconds(complete)));
+                from = "0-0"; // the whole log is news
+            }
+            var replayed = 0;
+            while (true)
+            {
+                var page = await _calls.RunAsync<StreamEntry[]?>("log", async token => await db.StreamRangeAsync(_log, "(" + from, "+", ReplayPage).WaitAsync(token),
+                    fallback: null, CancellationToken.None);
+                if (page is null)
+                {
+                    return false;
+                }
+                foreach (var entry in page)
+                {
+                    // This instance's own purges too: they may be from before a restart.
+                    if (entry["m"] is { HasValue: true } wire && _subscribers.TryDecode(wire!, out var received) && received.Message is { } message)
+                    {
+                        _subscribers.Deliver(message);
+                        replayed++;
+                    }
+                    from = entry.Id!;
+                }
+                if (page.Length < ReplayPage)
+                {
+                    break;
+                }
+            }
+            lock (_lock)
+            {
+                if (CompareIds(from, _lastId) > 0)
+                {
+                    _lastId = from;
+                }
+                _deaf = null;
+                _deafTimer?.Dispose();
+                _deafTimer = null;
+                _knownSince = complete;
+            }
+            if (replayed > 0)
+            {
+                Log.InvalidationsReplayed(_logger, replayed);
+            }
+            return true;
+        }
+        finally
+        {
+            _catchingUp.Release();
+        }
+    }
+
+    /// <summary>Logs each connection's change of state once; the subscription's loss starts the disconnected bound.</summary>
+    private void Transition(IConnectionMultiplexer redis, ConnectionFailedEventArgs e, bool up)
+    {
+        var endpoint = e.EndPoint?.ToString() ?? "unknown";
+        var name = $"{e.ConnectionType}@{endpoint}";
+        if (_connected.TryGetValue(name, out var wasUp) && wasUp == up)
+        {
+            return;
+        }
+        _connected[name] = up;
+        if (up)
+        {
+            Log.ConnectionRestored(_logger, e.ConnectionType.ToString(), endpoint);
+        }
+        else
+        {
+            Log.ConnectionFailed(_logger, e.ConnectionType.ToString(), endpoint, e.FailureType.ToString(), e.Exception);
+        }
+        if (e.ConnectionType != ConnectionType.Subscription)
+        {
+            return;
+        }
+        if (up)
+        {
+            _ = CatchUpUntilDoneAsync(redis); // StackExchange.Redis subscribed again by itself; this reads what was missed
+        }
+        else
+        {
+            Deaf();
+        }
+    }
+
+    private void Deaf()
+    {
+        lock (_lock)
+        {
+            if (_deaf is not null && _deaf != DateTimeOffset.MinValue)
+            {
+                return;
+            }
+            _deaf = _time.GetUtcNow();
+            var bound = _options.MaxDisconnectedServing;
+            _deafTimer = _time.CreateTimer(_ => StopTrusting(), null, bound, bound);
+        }
+    }
+
+    /// <summary>Deaf for longer than the bound: what the memory tier holds now is revalidated before it is served.</summary>
+    private void StopTrusting() =>
+        _subscribers.Deliver(new InvalidationMessage(InvalidationScope.All, string.Empty, Soft: true, _time.GetUtcNow()));
+
+    private static int CompareIds(string a, string b)
+    {
+        var (aMs, aSeq) = Split(a);
+        var (bMs, bSeq) = Split(b);
+        return aMs != bMs ? aMs.CompareTo(bMs) : aSeq.CompareTo(bSeq);
+
+        static (long, long) Split(string id)
+        {
+            var dash = id.IndexOf('-', StringComparison.Ordinal);
+            return dash < 0
+                ? (long.Parse(id, CultureInfo.InvariantCulture), 0)
+                : (long.Parse(id.AsSpan(0, dash), CultureInfo.InvariantCulture), long.Parse(id.AsSpan(dash + 1), CultureInfo.InvariantCulture));
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _deafTimer?.Dispose();
+        }
+        _catchingUp.Dispose();
+    }
+}

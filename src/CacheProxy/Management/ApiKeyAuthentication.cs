@@ -1,0 +1,74 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using CacheProxy.Configuration;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace CacheProxy.Management;
+
+/// <summary>Names of the management plane's authentication scheme and authorization policy; an app may register its own under them.</summary>
+public static class CacheProxyManagementDefaults
+{
+    /// <summary>The authentication scheme of API keys (<c>Authorization: Bearer {key}</c>, <c>CacheProxy:Management:ApiKeys</c>).</summary>
+    public const string AuthenticationScheme = "CacheProxy.ApiKey";
+
+    /// <summary>
+    /// The authorization policy of every management endpoint: the management port, an allowed network, and an
+    /// authenticated caller where a key is needed. Replace it with <c>services.AddAuthorization(o =&gt; o.AddPolicy(…))</c>
+    /// after <c>AddCacheProxy</c> to use your own scheme.
+    /// </summary>
+    public const string Policy = "CacheProxy.Management";
+}
+
+/// <summary>
+/// Authenticates a management call by API key: a <c>Bearer</c> token compared in constant time with every configured
+/// key (each compared whole, whatever matched before); the principal's name is the key's name. A client address that
+/// failed too often lately (<see cref="ManagementOptions.FailedAttemptsPerMinute"/>) fails whatever it sends. The key
+/// is never logged.
+/// </summary>
+internal sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> schemeOptions, ILoggerFactory loggers, UrlEncoder encoder,
+    LastGoodOptions options, ManagementRateLimiter limiter) : AuthenticationHandler<AuthenticationSchemeOptions>(schemeOptions, loggers, encoder)
+{
+    public const string RateLimitedItem = "CacheProxy.Management.RateLimited";
+    public const string PresentedKeyItem = "CacheProxy.Management.KeyPresented";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (limiter.IsBlocked(Context))
+        {
+            Context.Items[RateLimitedItem] = true;
+            return Task.FromResult(AuthenticateResult.Fail("too many failed attempts"));
+        }
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+        Context.Items[PresentedKeyItem] = true;
+        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()));
+        string? name = null;
+        foreach (var (keyName, key) in options.Current.Management.ApiKeys)
+        {
+            if (CryptographicOperations.FixedTimeEquals(presented, SHA256.HashData(Encoding.UTF8.GetBytes(key))))
+            {
+                name = keyName;
+            }
+        }
+        if (name is null)
+        {
+            return Task.FromResult(AuthenticateResult.Fail("the key matches no configured key"));
+        }
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], CacheProxyManagementDefaults.AuthenticationScheme);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), CacheProxyManagementDefaults.AuthenticationScheme)));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.Headers[HeaderNames.WWWAuthenticate] = "Bearer";
+        return base.HandleChallengeAsync(properties);
+    }
+}

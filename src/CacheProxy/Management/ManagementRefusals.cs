@@ -1,0 +1,71 @@
+using CacheProxy.Diagnostics;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
+
+namespace CacheProxy.Management;
+
+/// <summary>
+/// How a refused management call is answered — 404 on the wrong port (the endpoint does not exist there), 403 from a
+/// network that is not allowed, 401 without a valid key (<c>WWW-Authenticate: Bearer</c>), 429 after too many failed
+/// attempts — each as problem+json (but the 404), logged as a security event (<c>ManagementCallRefused</c>, never the
+/// key) and counted (<c>cacheproxy.management.refused</c>). Every other endpoint's result goes to the handler the app
+/// had (ASP.NET Core's default unless it registered its own before <c>AddCacheProxy</c>).
+/// </summary>
+internal sealed class ManagementRefusals(IAuthorizationMiddlewareResultHandler inner, ErrorShaping errors, ManagementRateLimiter limiter,
+    CacheProxyMetrics metrics, ILoggerFactory loggers) : IAuthorizationMiddlewareResultHandler
+{
+    private readonly ILogger _security = loggers.CreateLogger(LogCategories.Security);
+
+    public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    {
+        if (authorizeResult.Succeeded || context.GetEndpoint()?.Metadata.GetMetadata<ManagementEndpointMetadata>() is null
+            || context.Items[ManagementAccessRequirement.RefusalItem] is not Refusal refusal)
+        {
+            return inner.HandleAsync(next, context, policy, authorizeResult);
+        }
+        if (refusal is Refusal.NoKey or Refusal.WrongKey && !limiter.Failed(context))
+        {
+            refusal = Refusal.RateLimited; // this failure was one too many
+        }
+        Log.ManagementCallRefused(_security, context.Request.Method, context.Request.Path.Value ?? string.Empty,
+            context.Connection.RemoteIpAddress?.ToString(), context.Connection.LocalPort, Describe(refusal));
+        metrics.RefusedManagementCalls.Add(1, new KeyValuePair<string, object?>("reason", Tag(refusal)));
+        metrics.Error(ErrorCategory.Security);
+        switch (refusal)
+        {
+            case Refusal.WrongPort:
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            case Refusal.Network:
+                return Problem(context, CacheProxyError.Forbidden);
+            case Refusal.RateLimited:
+                return Problem(context, CacheProxyError.TooManyAttempts, new KeyValuePair<string, string>(HeaderNames.RetryAfter, "60"));
+            default:
+                return Problem(context, CacheProxyError.Unauthorized, new KeyValuePair<string, string>(HeaderNames.WWWAuthenticate, "Bearer"));
+        }
+    }
+
+    private Task Problem(HttpContext context, CacheProxyError error, params KeyValuePair<string, string>[] headers) =>
+        errors.WriteProblemAsync(context, new CacheProxyErrorFeature(error, ErrorCategory.Security, null), headers: headers);
+
+    private static string Describe(Refusal refusal) => refusal switch
+    {
+        Refusal.WrongPort => "not the management port",
+        Refusal.Network => "address not in CacheProxy:Management:AllowedNetworks",
+        Refusal.RateLimited => "too many failed attempts",
+        Refusal.NoKey => "no API key",
+        _ => "wrong API key",
+    };
+
+    private static string Tag(Refusal refusal) => refusal switch
+    {
+        Refusal.WrongPort => "wrong_port",
+        Refusal.Network => "network",
+        Refusal.RateLimited => "rate_limited",
+        Refusal.NoKey => "no_key",
+        _ => "wrong_key",
+    };
+}

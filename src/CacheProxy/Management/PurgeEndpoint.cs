@@ -1,0 +1,182 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CacheProxy.Caching;
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+using CacheProxy.Invalidation;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace CacheProxy.Management;
+
+/// <summary>
+/// <c>POST /purge</c> on the management endpoint: <c>{"urls": [...], "tags": [...], "prefixes": [...], "soft": false}</c>,
+/// several selectors at once. Answers <c>{"purged": N, "removedHere": M}</c> (N selectors, M memory-tier entries this
+/// instance removed at once) when the purge holds here and every other instance will hear it; 503 when it holds
+/// here but could not be handed on (retry it: purging twice changes nothing); 400 naming the field for a malformed
+/// body, an unknown field or a selector past the bounds. URLs and prefixes are matched literally: no glob or
+/// pattern character means anything.
+/// </summary>
+internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions options, TimeProvider time, ErrorShaping errors,
+    CacheProxyMetrics metrics, ILoggerFactory loggers)
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        NumberHandling = JsonNumberHandling.Strict,
+    };
+
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Purge);
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var caller = context.User.Identity?.Name ?? "unknown";
+        var bounds = options.Current.Purge;
+        if (context.Request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            await RejectAsync(context, caller, "body", "Content-Type must be application/json");
+            return;
+        }
+        // Room for every selector at its longest, each character escaped: past that, the body cannot be valid. Kestrel
+        // enforces it while the body is read.
+        var limit = Math.Min(64L << 20, ((long)bounds.MaxSelectors * ((bounds.MaxSelectorLength * 6) + 8)) + 1024);
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = limit;
+        }
+        if (context.Request.ContentLength > limit)
+        {
+            await RejectAsync(context, caller, "body", $"larger than {limit} bytes");
+            return;
+        }
+        PurgeRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync<PurgeRequest>(context.Request.Body, Json, context.RequestAborted);
+        }
+        catch (JsonException ex)
+        {
+            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
+            await RejectAsync(context, caller, field, Reason(ex));
+            return;
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await RejectAsync(context, caller, "body", $"larger than {limit} bytes");
+            return;
+        }
+        if (request is null)
+        {
+            await RejectAsync(context, caller, "body", "a JSON object is required");
+            return;
+        }
+        if (Selectors(request, bounds, time.GetUtcNow(), out var messages) is { } invalid)
+        {
+            await RejectAsync(context, caller, invalid.Field, invalid.Reason);
+            return;
+        }
+        var (removed, published) = await invalidations.ApplyAsync(messages);
+        var (urls, tags, prefixes) = (request.Urls?.Length ?? 0, request.Tags?.Length ?? 0, request.Prefixes?.Length ?? 0);
+        Count("url", urls);
+        Count("tag", tags);
+        Count("prefix", prefixes);
+        Log.PurgeApplied(_logger, caller, urls, tags, prefixes, request.Soft, removed, published);
+        if (!published)
+        {
+            Log.PurgeNotPublished(_logger, caller);
+            metrics.Purges.Add(1, new KeyValuePair<string, object?>("outcome", "not_published"));
+            await errors.WriteProblemAsync(context, new CacheProxyErrorFeature(CacheProxyError.PurgeNotPublished, ErrorCategory.Store, null),
+                $"The purge holds on this instance ({removed} entries removed here), but the invalidation bus did not take it.");
+            return;
+        }
+        metrics.Purges.Add(1, new KeyValuePair<string, object?>("outcome", "applied"));
+        context.Response.Headers.CacheControl = "no-store";
+        await context.Response.WriteAsJsonAsync(new PurgeResponse(messages.Count, removed), Json, context.RequestAborted);
+    }
+
+    /// <summary>What the JSON reader said, in the request's terms (urls, tags, prefixes: arrays of strings; soft: a boolean).</summary>
+    private static string Reason(JsonException ex)
+    {
+        var reason = ex.Message.Split(" Path:")[0];
+        reason = System.Text.RegularExpressions.Regex.Replace(reason, @"'[\w.+]*PurgeRequest'", "a purge request (urls, tags, prefixes, soft)");
+        return reason.Replace("System.String[]", "an array of strings", StringComparison.Ordinal)
+            .Replace("System.String", "a string", StringComparison.Ordinal)
+            .Replace("System.Boolean", "true or false", StringComparison.Ordinal);
+    }
+
+    private void Count(string kind, int selectors)
+    {
+        if (selectors > 0)
+        {
+            metrics.PurgedSelectors.Add(selectors, new KeyValuePair<string, object?>("kind", kind));
+        }
+    }
+
+    /// <summary>The invalidations the request names; null when valid, else the first field that is not.</summary>
+    private static (string Field, string Reason)? Selectors(PurgeRequest request, PurgeOptions bounds, DateTimeOffset now, out List<InvalidationMessage> messages)
+    {
+        messages = [];
+        var total = (request.Urls?.Length ?? 0) + (request.Tags?.Length ?? 0) + (request.Prefixes?.Length ?? 0);
+        if (total == 0)
+        {
+            return ("urls", "name at least one URL, tag or prefix");
+        }
+        if (total > bounds.MaxSelectors)
+        {
+            return ("urls", $"{total} selectors; at most {bounds.MaxSelectors} (CacheProxy:Purge:MaxSelectors)");
+        }
+        foreach (var (field, values, scope) in new[] { ("urls", request.Urls, InvalidationScope.Key), ("tags", request.Tags, InvalidationScope.Tag),
+            ("prefixes", request.Prefixes, InvalidationScope.Prefix) })
+        {
+            for (var i = 0; i < (values?.Length ?? 0); i++)
+            {
+                var value = values![i];
+                var name = $"{field}[{i}]";
+                if (string.IsNullOrEmpty(value))
+                {
+                    return (name, "empty");
+                }
+                if (value.Length > bounds.MaxSelectorLength)
+                {
+                    return (name, $"{value.Length} characters; at most {bounds.MaxSelectorLength} (CacheProxy:Purge:MaxSelectorLength)");
+                }
+                var selector = scope switch
+                {
+                    InvalidationScope.Key => Uri.TryCreate(value, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
+                        ? CacheKey.ForUrl(url) : null,
+                    InvalidationScope.Prefix => CacheKey.PrefixForUrl(value),
+                    _ => CacheKey.HasControl(value) ? null : value,
+                };
+                if (selector is null)
+                {
+                    return (name, scope == InvalidationScope.Tag ? "a tag holds no control characters" : "an absolute http or https URL without control characters");
+                }
+                messages.Add(new InvalidationMessage(scope, selector, request.Soft, now));
+            }
+        }
+        return null;
+    }
+
+    private async Task RejectAsync(HttpContext context, string caller, string field, string reason)
+    {
+        Log.PurgeRejected(_logger, caller, field, reason);
+        metrics.Purges.Add(1, new KeyValuePair<string, object?>("outcome", "rejected"));
+        await errors.WriteProblemAsync(context, new CacheProxyErrorFeature(CacheProxyError.InvalidPurge, ErrorCategory.Client, null), $"{field}: {reason}",
+            new Dictionary<string, object?> { ["field"] = field });
+    }
+
+    private sealed class PurgeRequest
+    {
+        public string?[]? Urls { get; init; }
+
+        public string?[]? Tags { get; init; }
+
+        public string?[]? Prefixes { get; init; }
+
+        public bool Soft { get; init; }
+    }
+
+    private sealed record PurgeResponse(int Purged, int RemovedHere);
+}

@@ -1,0 +1,36 @@
+# Shared by the load scripts (source it): the machine checks, free loopback ports, and starting (and always
+# stopping) the ceiling app, redis-server and sample gateways, all bound to 127.0.0.1.
+here="$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+work="$here/.work"; mkdir -p "$work"
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+build() {
+  dotnet build "$here/Ceiling" -c Release -v q -nologo >"$work/build.log" 2>&1
+  dotnet build "$root/samples/CacheProxy.Gateway" -c Release -v q -nologo >>"$work/build.log" 2>&1
+}
+start_redis() { # port
+  command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server" >&2; exit 1; }
+  redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
+  pids+=($!)
+}
+start_ceiling() { # port; sets ceiling_pid
+  ASPNETCORE_URLS="http://127.0.0.1:$1" dotnet "$here/Ceiling/bin/Release/net10.0/Ceiling.dll" >"$work/ceiling.log" 2>&1 &
+  pids+=($!); ceiling_pid=$!
+}
+start_gateway() { # public-port management-port ceiling-port [NAME=value...]; sets gateway_pid
+  local public=$1 management=$2 origin=$3; shift 3
+  env ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning "$@" \
+    Kestrel__Endpoints__Public__Url="http://127.0.0.1:$public" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$management" \
+    ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$origin/" \
+    dotnet "$root/samples/CacheProxy.Gateway/bin/Release/net10.0/CacheProxy.Gateway.dll" >"$work/gateway-$public.log" 2>&1 &
+  pids+=($!); gateway_pid=$!
+}
+p99_ms() { # wrk --latency output on stdin -> the 99th percentile in ms
+  awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'
+}

@@ -43,7 +43,7 @@ app.MapReverseProxy();
 app.MapCacheProxyManagement();
 if (demo is not null)
 {
-    app.Lifetime.ApplicationStopping.Register(() => demo.StopAsync().GetAwaiter().GetResult());
+    app.Lifetime.ApplicationStopped.Register(() => demo.StopAsync().GetAwaiter().GetResult()); // after the drain
     app.Logger.LogInformation("Demo origin at {Address}; try: curl -i http://<public endpoint>/demo/hello twice", demo.Address);
 }
 await app.RunAsync();

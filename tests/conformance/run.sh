@@ -43,7 +43,7 @@ run_suite() {
   (cd "$dir" && npm_config_port=$origin_port npm_config_protocol=http npm_config_pidfile="$out/origin.pid" \
     exec node --import "$here/loopback.mjs" "$server") >"$out/origin.log" 2>&1 &
   local origin_pid=$!
-  ASPNETCORE_ENVIRONMENT=Production \
+  ASPNETCORE_ENVIRONMENT=Production CacheProxy__Shutdown__DrainDelay=0 \
   Kestrel__Endpoints__Public__Url="http://127.0.0.1:$public_port" \
   Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mgmt_port" \
   ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$origin_port/" \

@@ -25,7 +25,7 @@ start_ceiling() { # port; sets ceiling_pid
 }
 start_gateway() { # public-port management-port ceiling-port [NAME=value...]; sets gateway_pid
   local public=$1 management=$2 origin=$3; shift 3
-  env ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning "$@" \
+  env ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning CacheProxy__Shutdown__DrainDelay=0 "$@" \
     Kestrel__Endpoints__Public__Url="http://127.0.0.1:$public" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$management" \
     ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$origin/" \
     dotnet "$root/samples/CacheProxy.Gateway/bin/Release/net10.0/CacheProxy.Gateway.dll" >"$work/gateway-$public.log" 2>&1 &

@@ -19,7 +19,7 @@ shared=(CacheProxy__Redis__Configuration="127.0.0.1:$redis_port" CacheProxy__Man
 start_gateway "$a_port" "$a_mgmt" "$ceiling_port" "${shared[@]}"
 start_gateway "$b_port" "$b_mgmt" "$ceiling_port" "${shared[@]}"
 for _ in $(seq 1 150); do
-  curl -fs "http://127.0.0.1:$a_mgmt/health" 2>/dev/null | grep -q Healthy && curl -fs "http://127.0.0.1:$b_mgmt/health" 2>/dev/null | grep -q Healthy && break
+  curl -fs "http://127.0.0.1:$a_mgmt/health" 2>/dev/null | grep -q '^{"status":"Healthy"' && curl -fs "http://127.0.0.1:$b_mgmt/health" 2>/dev/null | grep -q '^{"status":"Healthy"' && break
   sleep 0.2
 done
 

@@ -17,7 +17,7 @@ small=(CacheProxy__MemoryTierSizeLimit=2097152 CacheProxy__MaxObjectSize=65536)
 start_gateway "$on_port" "$on_mgmt" "$ceiling_port" "${small[@]}" CacheProxy__Redis__Configuration="127.0.0.1:$redis_port"
 start_gateway "$off_port" "$off_mgmt" "$ceiling_port" "${small[@]}"
 for _ in $(seq 1 150); do
-  curl -fs "http://127.0.0.1:$on_mgmt/health" 2>/dev/null | grep -q Healthy && curl -fs "http://127.0.0.1:$off_mgmt/health" >/dev/null 2>&1 && break
+  curl -fs "http://127.0.0.1:$on_mgmt/health" 2>/dev/null | grep -q '^{"status":"Healthy"' && curl -fs "http://127.0.0.1:$off_mgmt/health" >/dev/null 2>&1 && break
   sleep 0.2
 done
 

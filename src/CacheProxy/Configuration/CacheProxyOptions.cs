@@ -90,6 +90,12 @@ public sealed class CacheProxyOptions
     /// <summary>Gets the settings of purges and invalidations.</summary>
     public PurgeOptions Purge { get; } = new();
 
+    /// <summary>Gets the settings of graceful shutdown.</summary>
+    public ShutdownOptions Shutdown { get; } = new();
+
+    /// <summary>Gets what readiness requires.</summary>
+    public HealthOptions Health { get; } = new();
+
     /// <summary>
     /// Gets the per-route settings, by YARP route id. They take effect through the built-in cache policy, the first
     /// <see cref="Caching.ICachePolicy"/> of every request.

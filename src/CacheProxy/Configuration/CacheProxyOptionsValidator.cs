@@ -55,6 +55,14 @@ internal sealed class CacheProxyOptionsValidator(Microsoft.Extensions.Logging.IL
         ValidateManagement(options.Management, errors);
         ValidateTags(options.Tags, errors);
         ValidatePurge(options.Purge, errors);
+        if (options.Shutdown.DrainDelay < TimeSpan.Zero || options.Shutdown.DrainDelay > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"CacheProxy:Shutdown:DrainDelay must be between 0 and 5 minutes (was {options.Shutdown.DrainDelay}).");
+        }
+        if (options.Shutdown.Timeout < TimeSpan.FromSeconds(1) || options.Shutdown.Timeout > TimeSpan.FromHours(1))
+        {
+            errors.Add($"CacheProxy:Shutdown:Timeout must be between 1 second and 1 hour (was {options.Shutdown.Timeout}).");
+        }
         foreach (var (routeId, route) in options.Routes)
         {
             if (route.Ttl is { } ttl && ttl <= TimeSpan.Zero)

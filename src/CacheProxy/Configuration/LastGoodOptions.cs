@@ -17,13 +17,17 @@ internal sealed class LastGoodOptions : IDisposable
     private readonly IOptionsFactory<CacheProxyOptions> _factory;
     private readonly ILogger _logger;
     private readonly List<IDisposable> _registrations = [];
+    private readonly System.Diagnostics.Metrics.Counter<long> _reloads;
     private CacheProxyOptions _current;
+    private int _rejected;
 
     public LastGoodOptions(IOptionsFactory<CacheProxyOptions> factory, IEnumerable<IOptionsChangeTokenSource<CacheProxyOptions>> sources,
-        ILoggerFactory loggers)
+        ILoggerFactory loggers, CacheProxyMetrics metrics)
     {
         _factory = factory;
         _logger = loggers.CreateLogger(LogCategories.Configuration);
+        _reloads = metrics.Meter.CreateCounter<long>("cacheproxy.config.reloads", "{reload}",
+            "CacheProxy configuration reloads, by result: applied, rejected (the last good configuration stays).");
         _current = factory.Create(Options.DefaultName); // validated at startup by ValidateOnStart already
         foreach (var source in sources)
         {
@@ -37,6 +41,9 @@ internal sealed class LastGoodOptions : IDisposable
     /// <summary>Gets the options in effect.</summary>
     public CacheProxyOptions Current => Volatile.Read(ref _current);
 
+    /// <summary>Gets how many reloads were rejected since the process started.</summary>
+    public int RejectedReloads => Volatile.Read(ref _rejected);
+
     private void Reload()
     {
         CacheProxyOptions next;
@@ -46,10 +53,14 @@ internal sealed class LastGoodOptions : IDisposable
         }
         catch (OptionsValidationException ex)
         {
+            Interlocked.Increment(ref _rejected);
+            _reloads.Add(1, new KeyValuePair<string, object?>("result", "rejected"));
             Log.ConfigurationReloadRejected(_logger, ex.Failures.Count());
             return;
         }
         Volatile.Write(ref _current, next);
+        _reloads.Add(1, new KeyValuePair<string, object?>("result", "applied"));
+        Log.ConfigurationReloaded(_logger);
     }
 
     public void Dispose()

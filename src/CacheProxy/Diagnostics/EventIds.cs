@@ -4,7 +4,7 @@ namespace CacheProxy.Diagnostics;
 /// The one list of CacheProxy's log event ids, for every package: CacheProxy.Redis compiles this file in too
 /// (linked, internal in both). Ids are stable and never reused; docs/observability.md lists each with its
 /// category. Ranges: 1000-1099 cache, 1100-1199 store (1110-1129 the Redis tier), 1200-1299 upstream,
-/// 1300-1399 configuration, 1400-1499 security, 1500-1599 internal, 1600-1699 purge. Retired, never to be used
+/// 1300-1399 configuration, 1400-1499 security, 1500-1599 internal, 1600-1699 purge, 1700-1799 lifecycle. Retired, never to be used
 /// again: 1104 (MemoryTierDropped, until a gap in invalidations marked entries stale instead of dropping them).
 /// </summary>
 internal static class EventIds
@@ -43,6 +43,7 @@ internal static class EventIds
 
     public const int ConfigurationInvalid = 1300;
     public const int ConfigurationReloadRejected = 1301;
+    public const int ConfigurationReloaded = 1302;
 
     public const int CorrelationIdReplaced = 1400;
     public const int ManagementCallRefused = 1401;
@@ -53,4 +54,7 @@ internal static class EventIds
     public const int PurgeApplied = 1600;
     public const int PurgeNotPublished = 1601;
     public const int PurgeRejected = 1602;
+
+    public const int DrainStarted = 1700;
+    public const int DrainDelayOver = 1701;
 }

@@ -74,6 +74,9 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.ConfigurationReloadRejected, EventName = nameof(EventIds.ConfigurationReloadRejected), Level = LogLevel.Error, Message = "A configuration reload was rejected ({ErrorCount} errors, logged as ConfigurationInvalid); the last good CacheProxy configuration stays in effect")]
     public static partial void ConfigurationReloadRejected(ILogger logger, int errorCount);
 
+    [LoggerMessage(EventId = EventIds.ConfigurationReloaded, EventName = nameof(EventIds.ConfigurationReloaded), Level = LogLevel.Information, Message = "The CacheProxy configuration was reloaded and is in effect")]
+    public static partial void ConfigurationReloaded(ILogger logger);
+
     [LoggerMessage(EventId = EventIds.BackgroundWorkFailed, EventName = nameof(EventIds.BackgroundWorkFailed), Level = LogLevel.Error, Message = "Background work {Work} failed")]
     public static partial void BackgroundWorkFailed(ILogger logger, string work, Exception exception);
 
@@ -88,4 +91,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = EventIds.PurgeRejected, EventName = nameof(EventIds.PurgeRejected), Level = LogLevel.Warning, Message = "Purge request by {Caller} rejected: {Field}: {Reason}")]
     public static partial void PurgeRejected(ILogger logger, string caller, string field, string reason);
+
+    [LoggerMessage(EventId = EventIds.DrainStarted, EventName = nameof(EventIds.DrainStarted), Level = LogLevel.Information, Message = "Draining: readiness answers 503 and connections close after each response; serving {DrainDelay} more, then in-flight requests get up to {Timeout}")]
+    public static partial void DrainStarted(ILogger logger, TimeSpan drainDelay, TimeSpan timeout);
+
+    [LoggerMessage(EventId = EventIds.DrainDelayOver, EventName = nameof(EventIds.DrainDelayOver), Level = LogLevel.Information, Message = "Drain delay over: no new connections; waiting for requests in flight and background work")]
+    public static partial void DrainDelayOver(ILogger logger);
 }

@@ -18,7 +18,10 @@ public static class LogCategories
     /// <summary>Refused management calls, replaced request ids and other security-relevant events.</summary>
     public const string Security = "CacheProxy.Security";
 
-    /// <summary>Configuration problems.</summary>
+    /// <summary>Drain and shutdown, maintenance mode: what changes whether and how the instance serves.</summary>
+    public const string Lifecycle = "CacheProxy.Lifecycle";
+
+    /// <summary>Configuration problems and reloads.</summary>
     public const string Configuration = "CacheProxy.Configuration";
 
     /// <summary>Faults in CacheProxy itself.</summary>

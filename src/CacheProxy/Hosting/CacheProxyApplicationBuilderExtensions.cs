@@ -1,4 +1,6 @@
+using CacheProxy.Health;
 using CacheProxy.Hosting;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using CacheProxy.Management;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,7 +29,8 @@ public static class CacheProxyApplicationBuilderExtensions
     }
 
     /// <summary>
-    /// Maps the management endpoints — <c>/health</c>, <c>POST /purge</c>, and those of every registered
+    /// Maps the management endpoints — <c>/health/live</c> (the process runs), <c>/health/ready</c> (the checks
+    /// tagged <c>ready</c>: it can serve), <c>/health</c> (every check), <c>POST /purge</c>, and those of every registered
     /// <see cref="IManagementEndpointProvider"/>, e.g. <c>/metrics</c> — on the management port
     /// (<see cref="CacheProxy.Configuration.ManagementOptions.Port"/>), behind the management authorization policy
     /// (<see cref="CacheProxy.Management.CacheProxyManagementDefaults.Policy"/>: port, allowed networks, API key).
@@ -44,7 +47,13 @@ public static class CacheProxyApplicationBuilderExtensions
         var group = endpoints.MapGroup(string.Empty);
         group.WithMetadata(ManagementEndpointMetadata.Instance);
         group.RequireAuthorization(CacheProxy.Management.CacheProxyManagementDefaults.Policy);
-        group.MapHealthChecks("/health");
+        group.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync });
+        group.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = HealthReportWriter.WriteAsync });
+        group.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = static check => check.Tags.Contains(HealthTags.Ready),
+            ResponseWriter = HealthReportWriter.WriteAsync,
+        });
         var purge = endpoints.ServiceProvider.GetRequiredService<CacheProxy.Management.PurgeEndpoint>();
         group.MapPost("/purge", purge.HandleAsync);
         foreach (var provider in endpoints.ServiceProvider.GetServices<IManagementEndpointProvider>())

@@ -1,6 +1,7 @@
 using CacheProxy.Caching;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
+using CacheProxy.Health;
 using CacheProxy.Hosting;
 using CacheProxy.Invalidation;
 using CacheProxy.Management;
@@ -10,6 +11,7 @@ using Microsoft.AspNetCore.Authorization.Policy;
 using CacheProxy.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -95,9 +97,40 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<ManagementPortGate>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, CacheTransformProvider>());
         services.TryAddSingleton<CacheProxyMarker>();
-        services.AddHealthChecks();
+        AddLifecycle(services);
         return new CacheProxyBuilder(services);
     }
+
+    /// <summary>Health (live, ready) and graceful drain (docs/operations/health.md, deploy.md).</summary>
+    private static void AddLifecycle(IServiceCollection services)
+    {
+        services.TryAddSingleton<GracefulDrain>();
+        services.AddHostedService(sp => sp.GetRequiredService<GracefulDrain>());
+        var checks = services.AddHealthChecks();
+        if (services.Any(d => d.ServiceType == typeof(ReadinessMarker)))
+        {
+            return; // AddCacheProxy was called before
+        }
+        services.AddSingleton<ReadinessMarker>();
+        checks.AddCheck<ConfigurationHealthCheck>("configuration", tags: [HealthTags.Ready])
+            .AddCheck<UpstreamHealthCheck>("upstream", tags: [HealthTags.Ready])
+            .AddCheck<DrainingHealthCheck>("draining", tags: [HealthTags.Ready]);
+        // The host waits for the drain delay and then for requests in flight: its shutdown timeout must cover both.
+        services.AddOptions<HostOptions>().PostConfigure<IOptions<CacheProxyOptions>>((host, cacheProxy) =>
+        {
+            try
+            {
+                var shutdown = cacheProxy.Value.Shutdown;
+                host.ShutdownTimeout = TimeSpan.FromTicks(Math.Max(host.ShutdownTimeout.Ticks, (shutdown.DrainDelay + shutdown.Timeout).Ticks));
+            }
+            catch (OptionsValidationException)
+            {
+                // invalid options: startup validation reports them with every other error and stops the host
+            }
+        });
+    }
+
+    private sealed class ReadinessMarker;
 
     /// <summary>API keys (an authentication scheme), the management policy, how refusals are answered, purge.</summary>
     private static void AddManagementPlane(IServiceCollection services)

@@ -8,15 +8,17 @@ using Microsoft.AspNetCore.Http;
 namespace CacheProxy.Hosting;
 
 /// <summary>
-/// First in the pipeline: answers the fresh hits <see cref="EarlyHits"/> allows before routing when
-/// <see cref="CacheProxyOptions.ServeHitsBeforeRouting"/> is on, exactly as <see cref="CacheProxyMiddleware"/> would
-/// after routing (correlation id, Cache-Status, Age, metrics); every other request passes on untouched.
+/// First in the pipeline: while the instance drains, makes every response close its connection; answers the fresh
+/// hits <see cref="EarlyHits"/> allows before routing when <see cref="CacheProxyOptions.ServeHitsBeforeRouting"/> is
+/// on, exactly as <see cref="CacheProxyMiddleware"/> would after routing (correlation id, Cache-Status, Age,
+/// metrics); every other request passes on untouched.
 /// </summary>
 internal sealed class EarlyHitMiddleware(RequestDelegate next, CacheEngine engine, CorrelationIds correlation,
-    ErrorShaping errors, LastGoodOptions options)
+    ErrorShaping errors, LastGoodOptions options, GracefulDrain drain)
 {
     public Task InvokeAsync(HttpContext context)
     {
+        drain.CloseConnectionWhileDraining(context.Response);
         var settings = options.Current;
         if (!settings.ServeHitsBeforeRouting || context.Connection.LocalPort == settings.Management.Port
             || engine.TryPrepareBeforeRouting(context) is not { } hit)

@@ -139,18 +139,18 @@ public sealed class GatewayProcessTests
         await using (var first = GatewayProcess.Start("Production", origin.Address, redisSetting))
         {
             await first.WaitStartedAsync();
-            await WaitHealthyAsync(http, first);
+            await first.WaitHealthyAsync();
             await http.SendAsync(SameHost($"http://127.0.0.1:{first.PublicPort}/kept"));
             await first.StopGracefullyAsync(); // as a deploy does: in-flight work (the Redis write) completes
             Assert.Equal(0, first.ExitCode);
         }
         await using var second = GatewayProcess.Start("Production", origin.Address, redisSetting);
         await second.WaitStartedAsync();
-        await WaitHealthyAsync(http, second);
+        await second.WaitHealthyAsync();
         var afterRestart = await http.SendAsync(SameHost($"http://127.0.0.1:{second.PublicPort}/kept"));
         await redis.KillAsync();
         var whileDown = await http.GetAsync($"http://127.0.0.1:{second.PublicPort}/new");
-        var health = await http.GetStringAsync($"http://127.0.0.1:{second.ManagementPort}/health");
+        var health = await second.HealthAsync();
 
         Assert.StartsWith("CacheProxy; hit", afterRestart.CacheStatus());
         Assert.Equal(HttpStatusCode.OK, whileDown.StatusCode);
@@ -161,14 +161,4 @@ public sealed class GatewayProcessTests
 
     /// <summary>The host is part of the cache key; a restarted gateway here listens on a new port, a real one keeps its name.</summary>
     private static HttpRequestMessage SameHost(string url) => new(HttpMethod.Get, url) { Headers = { Host = "gateway.example" } };
-
-    /// <summary>Waits for /health to say Healthy: the gateway's Redis connection is up (bounded polling of a real process).</summary>
-    private static async Task WaitHealthyAsync(HttpClient http, GatewayProcess gateway)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (await http.GetStringAsync($"http://127.0.0.1:{gateway.ManagementPort}/health", timeout.Token) != "Healthy")
-        {
-            await Task.Delay(20, timeout.Token);
-        }
-    }
 }

@@ -33,7 +33,7 @@ public sealed class PurgeGatewayTests
         await gateway.WaitStartedAsync();
         if (redis is not null)
         {
-            await WaitHealthyAsync(gateway); // Redis connected and the invalidation log read
+            await gateway.WaitHealthyAsync(); // Redis connected and the invalidation log read
         }
         return gateway;
     }
@@ -45,16 +45,6 @@ public sealed class PurgeGatewayTests
         request.Headers.Host = "www.example.test";
         var response = await http.SendAsync(request);
         return (response.Headers.TryGetValues("Cache-Status", out var v) ? string.Join(", ", v) : string.Empty, await response.Content.ReadAsStringAsync());
-    }
-
-    private static async Task WaitHealthyAsync(GatewayProcess gateway)
-    {
-        using var http = new HttpClient();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (await http.GetStringAsync($"http://127.0.0.1:{gateway.ManagementPort}/health", timeout.Token) != "Healthy")
-        {
-            await Task.Delay(50, timeout.Token); // polling another process until its Redis tier is ready, bounded
-        }
     }
 
     private static async Task WaitUntilServedFromRedisAsync(HttpClient http, GatewayProcess gateway, string path)

@@ -38,11 +38,24 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>A loopback port nothing listens on, never the same twice in this test run (processes bind them later).</summary>
     public static int FreePort()
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+        while (true)
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 
     public static GatewayProcess Start(string environment, string? upstream, params (string Name, string Value)[] extra)
@@ -57,6 +70,9 @@ public sealed class GatewayProcess : IAsyncDisposable
             WorkingDirectory = Path.GetTempPath(),
         };
         info.Environment["ASPNETCORE_ENVIRONMENT"] = environment;
+        // Tests count origin requests; the tests of readiness and drain turn these back on.
+        info.Environment["CacheProxy__Shutdown__DrainDelay"] = "00:00:00";
+        info.Environment["ReverseProxy__Clusters__origin__HealthCheck__Active__Enabled"] = "false";
         info.Environment["Kestrel__Endpoints__Public__Url"] = $"http://127.0.0.1:{publicPort}";
         info.Environment["Kestrel__Endpoints__Management__Url"] = $"http://127.0.0.1:{managementPort}";
         info.Environment.Remove("ReverseProxy__Clusters__origin__Destinations__primary__Address");
@@ -123,6 +139,32 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public Task WaitExitAsync() => _process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
 
+    /// <summary>The overall status of a health endpoint on the management port (its JSON <c>status</c>), whatever the HTTP status.</summary>
+    public async Task<string> HealthAsync(string path = "/health", CancellationToken cancellationToken = default)
+    {
+        using var http = new HttpClient();
+        using var response = await http.GetAsync($"http://127.0.0.1:{ManagementPort}{path}", cancellationToken);
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        return json.RootElement.GetProperty("status").GetString()!;
+    }
+
+    /// <summary>Waits until <c>/health</c> says Healthy (Redis connected, invalidation log read): bounded polling of another process.</summary>
+    public async Task WaitHealthyAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await HealthAsync(cancellationToken: timeout.Token) != "Healthy")
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+    }
+
+    /// <summary>Sends SIGTERM, as a deploy or Kubernetes does, and returns at once.</summary>
+    public async Task TerminateAsync()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill!.WaitForExitAsync();
+    }
+
     /// <summary>Stops the gateway as a deploy does: SIGTERM, then waits for it to drain and exit.</summary>
     public async Task StopGracefullyAsync()
     {
@@ -130,10 +172,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         {
             return;
         }
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill!.WaitForExitAsync();
-        }
+        await TerminateAsync();
         await WaitExitAsync();
     }
 

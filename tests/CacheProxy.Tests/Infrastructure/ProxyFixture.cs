@@ -71,7 +71,7 @@ public sealed class ProxyFixture : IAsyncDisposable
     public static async Task<ProxyFixture> StartAsync(Action<CacheProxyOptions>? configure = null, Action<WebApplication>? pipeline = null,
         string? upstream = null, TimeSpan? activityTimeout = null, Action<WebApplication>? earlyPipeline = null, bool mapManagement = false,
         TestOrigin? sharedOrigin = null, Action<ICacheProxyBuilder>? features = null, bool systemClock = false,
-        Func<RouteConfig, RouteConfig>? route = null)
+        Func<RouteConfig, RouteConfig>? route = null, Func<ClusterConfig, ClusterConfig>? cluster = null)
     {
         var origin = sharedOrigin ?? await TestOrigin.StartAsync();
         // Start from the present: the origin stamps real Date headers, and the cache's clock must agree with them.
@@ -89,9 +89,8 @@ public sealed class ProxyFixture : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Services.AddFakeLogging();
         builder.Services.AddSingleton<TimeProvider>(systemClock ? TimeProvider.System : time);
-        builder.Services.AddReverseProxy().LoadFromMemory(
-            [Route(route)],
-            [new ClusterConfig { ClusterId = "origin", HttpRequest = new ForwarderRequestConfig { ActivityTimeout = activityTimeout }, Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = upstream ?? origin.Address } } }]);
+        var clusterConfig = new ClusterConfig { ClusterId = "origin", HttpRequest = new ForwarderRequestConfig { ActivityTimeout = activityTimeout }, Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = upstream ?? origin.Address } } };
+        builder.Services.AddReverseProxy().LoadFromMemory([Route(route)], [cluster is null ? clusterConfig : cluster(clusterConfig)]);
         var cacheProxy = builder.Services.AddCacheProxy(configure ?? (_ => { }));
         features?.Invoke(cacheProxy);
         var app = builder.Build();

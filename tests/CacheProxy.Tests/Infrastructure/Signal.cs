@@ -12,4 +12,14 @@ public static class Signal
             timeout.Token.ThrowIfCancellationRequested();
         }
     }
+
+    /// <summary>Asks <paramref name="condition"/> again until it holds (each ask is a round trip: no spinning), bounded.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan? bound = null)
+    {
+        using var timeout = new CancellationTokenSource(bound ?? TimeSpan.FromSeconds(30));
+        while (!await condition())
+        {
+            timeout.Token.ThrowIfCancellationRequested();
+        }
+    }
 }

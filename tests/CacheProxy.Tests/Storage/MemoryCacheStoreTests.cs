@@ -19,7 +19,7 @@ public sealed class MemoryCacheStoreTests
 
     internal static LastGoodOptions Options(Action<CacheProxyOptions> configure)
     {
-        var services = new ServiceCollection().AddLogging().AddSingleton<LastGoodOptions>();
+        var services = new ServiceCollection().AddLogging().AddMetrics().AddSingleton<CacheProxyMetrics>().AddSingleton<LastGoodOptions>();
         services.AddOptions<CacheProxyOptions>().Configure(configure);
         return services.BuildServiceProvider().GetRequiredService<LastGoodOptions>();
     }

@@ -16,6 +16,10 @@ app.Run(context =>
         "/100k" => large,
         _ => null,
     };
+    if (context.Request.Path == "/")
+    {
+        return context.Response.WriteAsync("ok"); // the gateway's active health check
+    }
     if (body is null)
     {
         context.Response.StatusCode = 404;

@@ -1,0 +1,68 @@
+using CacheProxy.Configuration;
+using CacheProxy.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Model;
+
+namespace CacheProxy.Health;
+
+/// <summary>Unhealthy from the moment the instance was asked to stop, so load balancers stop sending to it.</summary>
+internal sealed class DrainingHealthCheck(GracefulDrain drain) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(drain.Draining
+            ? HealthCheckResult.Unhealthy("Draining: the instance is stopping.")
+            : HealthCheckResult.Healthy("Not draining."));
+}
+
+/// <summary>
+/// Configuration loaded: the CacheProxy options in effect passed validation (a rejected reload keeps them), and the
+/// proxy has routes to serve.
+/// </summary>
+internal sealed class ConfigurationHealthCheck(LastGoodOptions options, IProxyStateLookup? proxy = null) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var data = new Dictionary<string, object> { ["rejectedReloads"] = options.RejectedReloads };
+        var routes = proxy?.GetRoutes().Count() ?? 0;
+        data["routes"] = routes;
+        return Task.FromResult(proxy is not null && routes == 0
+            ? HealthCheckResult.Unhealthy("The proxy has no routes.", data: data)
+            : HealthCheckResult.Healthy("Configuration loaded.", data));
+    }
+}
+
+/// <summary>
+/// Whether the upstream clusters have a destination that YARP's active and passive health checks have not marked
+/// unhealthy. None anywhere: Unhealthy (or Degraded with <see cref="HealthOptions.RequireHealthyUpstream"/> off);
+/// some clusters without one: Degraded. Destinations whose health is unknown (no health checks) count as available.
+/// </summary>
+internal sealed class UpstreamHealthCheck(LastGoodOptions options, IProxyStateLookup? proxy = null) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (proxy is null)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy("No YARP proxy in this app."));
+        }
+        var data = new Dictionary<string, object>();
+        var (clusters, down) = (0, 0);
+        foreach (var cluster in proxy.GetClusters())
+        {
+            clusters++;
+            var all = cluster.DestinationsState.AllDestinations;
+            var healthy = all.Count(d => d.Health.Active != DestinationHealth.Unhealthy && d.Health.Passive != DestinationHealth.Unhealthy);
+            data[cluster.ClusterId] = $"{healthy}/{all.Count} destinations available";
+            if (healthy == 0)
+            {
+                down++;
+            }
+        }
+        HealthCheckResult result = clusters == 0 ? HealthCheckResult.Unhealthy("No upstream cluster is configured.", data: data)
+            : down == 0 ? HealthCheckResult.Healthy("Every upstream cluster has an available destination.", data)
+            : down < clusters ? HealthCheckResult.Degraded($"{down} of {clusters} upstream clusters have no available destination.", data: data)
+            : options.Current.Health.RequireHealthyUpstream ? HealthCheckResult.Unhealthy("No upstream cluster has an available destination.", data: data)
+            : HealthCheckResult.Degraded("No upstream cluster has an available destination; stored responses are still served.", data: data);
+        return Task.FromResult(result);
+    }
+}

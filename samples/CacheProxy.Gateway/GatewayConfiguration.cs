@@ -1,22 +1,33 @@
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.Options;
+
 namespace CacheProxy.Gateway;
 
-/// <summary>Checks and reads the gateway's own settings.</summary>
+/// <summary>The gateway's own settings: where its upstream is, where extra settings files are, its management port.</summary>
 internal static class GatewayConfiguration
 {
     public const string UpstreamKey = "ReverseProxy:Clusters:origin:Destinations:primary:Address";
 
-    /// <summary>Stops startup with a clear message when the upstream address is missing or not absolute http(s).</summary>
-    public static void ValidateUpstream(IConfiguration configuration)
+    /// <summary>The environment variable naming a directory of extra settings files; default <c>/etc/cacheproxy</c>.</summary>
+    public const string SettingsDirectoryVariable = "CACHEPROXY_SETTINGS_DIR";
+
+    /// <summary>
+    /// Adds every <c>*.json</c> file of the settings directory (a mounted ConfigMap or Secret), in name order, each
+    /// reloaded when it changes. They rank above appsettings*.json and below environment variables and the command line.
+    /// </summary>
+    public static void AddSettingsDirectory(ConfigurationManager configuration)
     {
-        var address = configuration[UpstreamKey];
-        if (string.IsNullOrWhiteSpace(address))
+        var directory = Environment.GetEnvironmentVariable(SettingsDirectoryVariable) ?? "/etc/cacheproxy";
+        if (!Directory.Exists(directory))
         {
-            throw new InvalidOperationException(
-                $"No upstream configured: set {UpstreamKey} (environment: ReverseProxy__Clusters__origin__Destinations__primary__Address), e.g. http://127.0.0.1:8080/.");
+            return;
         }
-        if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        var insertAt = configuration.Sources.ToList().FindLastIndex(s => s is JsonConfigurationSource) + 1;
+        foreach (var file in Directory.GetFiles(directory, "*.json").Order(StringComparer.Ordinal))
         {
-            throw new InvalidOperationException($"The upstream address '{address}' in {UpstreamKey} is not an absolute http:// or https:// URL.");
+            var source = new JsonConfigurationSource { Path = file, Optional = true, ReloadOnChange = true };
+            source.ResolveFileProvider(); // a provider for the file's directory, as AddJsonFile does for an absolute path
+            configuration.Sources.Insert(insertAt++, source);
         }
     }
 
@@ -31,5 +42,30 @@ internal static class GatewayConfiguration
         // Kestrel accepts wildcard hosts (http://*:5081, http://+:5081) that Uri does not parse.
         var normalized = url.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal);
         return Uri.TryCreate(normalized, UriKind.Absolute, out var uri) && uri.Port > 0 ? uri.Port : null;
+    }
+}
+
+/// <summary>The sample's one upstream, <c>ReverseProxy:Clusters:origin:Destinations:primary</c>.</summary>
+internal sealed class UpstreamOptions
+{
+    public string? Address { get; set; }
+}
+
+/// <summary>Refuses startup, with every other configuration error, when the upstream is missing or not absolute http(s).</summary>
+internal sealed class UpstreamValidator : IValidateOptions<UpstreamOptions>
+{
+    public ValidateOptionsResult Validate(string? name, UpstreamOptions options)
+    {
+        var address = options.Address;
+        if (string.IsNullOrWhiteSpace(address))
+        {
+            return ValidateOptionsResult.Fail(
+                $"No upstream configured: set {GatewayConfiguration.UpstreamKey} (environment: ReverseProxy__Clusters__origin__Destinations__primary__Address), e.g. http://127.0.0.1:8080/.");
+        }
+        if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            return ValidateOptionsResult.Fail($"The upstream address '{address}' in {GatewayConfiguration.UpstreamKey} is not an absolute http:// or https:// URL.");
+        }
+        return ValidateOptionsResult.Success;
     }
 }

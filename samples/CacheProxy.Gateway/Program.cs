@@ -4,6 +4,8 @@ using CacheProxy.Gateway;
 // leaves out what a gateway does not use (host filtering, IIS, EventLog/Debug loggers, regex route constraints)
 // and costs measurably less CPU per cache hit (docs/performance.md); HTTPS endpoints from configuration stay.
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+// Settings files mounted at run time (a ConfigMap, a Secret): CACHEPROXY_SETTINGS_DIR, default /etc/cacheproxy.
+GatewayConfiguration.AddSettingsDirectory(builder.Configuration);
 builder.WebHost.UseKestrelHttpsConfiguration();
 // Kestrel:Limits (request body size, header sizes, connection counts) from configuration, as operators expect.
 builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
@@ -21,14 +23,16 @@ if (builder.Environment.IsDevelopment() && string.IsNullOrWhiteSpace(builder.Con
     demo = await DemoOrigin.StartAsync();
     builder.Configuration.AddInMemoryCollection([new(GatewayConfiguration.UpstreamKey, demo.Address)]);
 }
-GatewayConfiguration.ValidateUpstream(builder.Configuration);
+// Checked with every other setting at startup: all errors are reported together (event 1300) before anything listens.
+builder.Services.AddOptions<UpstreamOptions>().Bind(builder.Configuration.GetSection("ReverseProxy:Clusters:origin:Destinations:primary")).ValidateOnStart();
+builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<UpstreamOptions>, UpstreamValidator>();
 
 builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
 var cacheProxy = builder.Services.AddCacheProxy(builder.Configuration.GetSection("CacheProxy"))
     .AddPrometheus(); // /metrics on the management port
-if (!string.IsNullOrWhiteSpace(builder.Configuration["CacheProxy:Redis:Configuration"]))
+if (builder.Configuration.GetSection("CacheProxy:Redis").Exists())
 {
-    cacheProxy.AddRedis(); // the shared tier; without it the gateway runs on its memory tier alone
+    cacheProxy.AddRedis(); // the shared tier (a section without a connection string is an error); without it, the memory tier alone
 }
 builder.Services.PostConfigure<CacheProxy.Configuration.CacheProxyOptions>(o =>
     o.Management.Port ??= GatewayConfiguration.ManagementPort(builder.Configuration));

@@ -5,7 +5,7 @@ using StackExchange.Redis;
 
 namespace CacheProxy.Redis;
 
-/// <summary>Checks every Redis setting at startup and reports all problems at once.</summary>
+/// <summary>Checks every Redis setting at startup and reports all problems at once (with every other setting's, event 1300).</summary>
 internal sealed class RedisOptionsValidator(IServiceProvider services) : IValidateOptions<RedisOptions>
 {
     public ValidateOptionsResult Validate(string? name, RedisOptions options)

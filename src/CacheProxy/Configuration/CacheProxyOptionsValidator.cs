@@ -2,8 +2,13 @@ using Microsoft.Extensions.Options;
 
 namespace CacheProxy.Configuration;
 
-/// <summary>Checks every setting at startup and reports all problems at once.</summary>
-internal sealed class CacheProxyOptionsValidator(Microsoft.Extensions.Logging.ILoggerFactory loggers) : IValidateOptions<CacheProxyOptions>
+/// <summary>
+/// Checks every setting at startup and on every reload, and reports all problems at once. At startup it also checks
+/// that every route id under <c>CacheProxy:Routes</c> is a route YARP has; after startup a route id YARP does not
+/// have (yet: its routes and these settings reload separately, in either order) is reported by the configuration
+/// health check instead.
+/// </summary>
+internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IValidateOptions<CacheProxyOptions>
 {
     public ValidateOptionsResult Validate(string? name, CacheProxyOptions options)
     {
@@ -70,13 +75,19 @@ internal sealed class CacheProxyOptionsValidator(Microsoft.Extensions.Logging.IL
                 errors.Add($"CacheProxy:Routes:{routeId}:Ttl must be positive (was {ttl}).");
             }
         }
-        if (errors.Count == 0)
+        if (!Started())
         {
-            return ValidateOptionsResult.Success;
+            foreach (var routeId in ProxyRoutes.Unknown(services, options))
+            {
+                errors.Add($"CacheProxy:Routes:{routeId} names a route YARP does not have (YARP's routes: {string.Join(", ", ProxyRoutes.Known(services))}).");
+            }
         }
-        CacheProxy.Diagnostics.Log.ConfigurationInvalid(loggers.CreateLogger(CacheProxy.Diagnostics.LogCategories.Configuration), string.Join(" ", errors));
-        return ValidateOptionsResult.Fail(errors);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    private bool Started() =>
+        services.GetService(typeof(Microsoft.Extensions.Hosting.IHostApplicationLifetime)) is Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime
+        && lifetime.ApplicationStarted.IsCancellationRequested;
 
     /// <summary>The shortest API key accepted: 32 characters, e.g. 24 random bytes in base64.</summary>
     internal const int MinimumApiKeyLength = 32;

@@ -8,7 +8,7 @@ namespace CacheProxy.Configuration;
 /// <summary>
 /// The one holder of the <see cref="CacheProxyOptions"/> in effect: read from a field on every request, replaced
 /// when configuration reloads and the new value passes validation. A reload that fails validation keeps the last
-/// good value (the validator logs every error, this logs that the old value stays). Built on the options factory
+/// good value; every error is logged (1300), then that the old value stays (1301), and the rejection is counted. Built on the options factory
 /// and change-token sources rather than <see cref="IOptionsMonitor{TOptions}"/>, whose reload throws inside the
 /// configuration's change callback when validation fails.
 /// </summary>
@@ -17,8 +17,8 @@ internal sealed class LastGoodOptions : IDisposable
     private readonly IOptionsFactory<CacheProxyOptions> _factory;
     private readonly ILogger _logger;
     private readonly List<IDisposable> _registrations = [];
-    private readonly System.Diagnostics.Metrics.Counter<long> _reloads;
-    private CacheProxyOptions _current;
+    private readonly CacheProxyMetrics _metrics;
+    private CacheProxyOptions? _current;
     private int _rejected;
 
     public LastGoodOptions(IOptionsFactory<CacheProxyOptions> factory, IEnumerable<IOptionsChangeTokenSource<CacheProxyOptions>> sources,
@@ -26,9 +26,9 @@ internal sealed class LastGoodOptions : IDisposable
     {
         _factory = factory;
         _logger = loggers.CreateLogger(LogCategories.Configuration);
-        _reloads = metrics.Meter.CreateCounter<long>("cacheproxy.config.reloads", "{reload}",
-            "CacheProxy configuration reloads, by result: applied, rejected (the last good configuration stays).");
-        _current = factory.Create(Options.DefaultName); // validated at startup by ValidateOnStart already
+        _metrics = metrics;
+        // Created on first use, not here: services are built (MapReverseProxy builds YARP's, which hold this) before the
+        // host's startup validation runs, and that validation is what reports invalid settings, all of them together.
         foreach (var source in sources)
         {
             if (source.Name == Options.DefaultName)
@@ -39,7 +39,13 @@ internal sealed class LastGoodOptions : IDisposable
     }
 
     /// <summary>Gets the options in effect.</summary>
-    public CacheProxyOptions Current => Volatile.Read(ref _current);
+    public CacheProxyOptions Current => Volatile.Read(ref _current) ?? First();
+
+    private CacheProxyOptions First()
+    {
+        var first = _factory.Create(Options.DefaultName);
+        return Interlocked.CompareExchange(ref _current, first, null) ?? first;
+    }
 
     /// <summary>Gets how many reloads were rejected since the process started.</summary>
     public int RejectedReloads => Volatile.Read(ref _rejected);
@@ -54,12 +60,13 @@ internal sealed class LastGoodOptions : IDisposable
         catch (OptionsValidationException ex)
         {
             Interlocked.Increment(ref _rejected);
-            _reloads.Add(1, new KeyValuePair<string, object?>("result", "rejected"));
+            Log.ConfigurationInvalid(_logger, string.Join(" ", ex.Failures));
+            _metrics.ConfigReloads.Add(1, new("source", "cacheproxy"), new("result", "rejected"));
             Log.ConfigurationReloadRejected(_logger, ex.Failures.Count());
             return;
         }
         Volatile.Write(ref _current, next);
-        _reloads.Add(1, new KeyValuePair<string, object?>("result", "applied"));
+        _metrics.ConfigReloads.Add(1, new("source", "cacheproxy"), new("result", "applied"));
         Log.ConfigurationReloaded(_logger);
     }
 

@@ -42,10 +42,14 @@ internal sealed class CacheProxyMetrics
         Errors = meter.CreateCounter<long>("cacheproxy.errors", "{error}", "Failures, by category.");
         RefusedManagementCalls = meter.CreateCounter<long>("cacheproxy.management.refused", "{request}", "Management calls refused, by reason.");
         Purges = meter.CreateCounter<long>("cacheproxy.purges", "{request}", "Purge requests, by outcome: applied, not_published, rejected.");
+        ConfigReloads = meter.CreateCounter<long>("cacheproxy.config.reloads", "{reload}",
+            "Configuration reloads, by source (cacheproxy, proxy: YARP's routes and clusters) and result (applied, rejected: the last good configuration stays).");
         PurgedSelectors = meter.CreateCounter<long>("cacheproxy.purge.selectors", "{selector}", "URLs, tags and prefixes purged, by kind.");
     }
 
     public Meter Meter { get; }
+
+    public Counter<long> ConfigReloads { get; }
 
     public Histogram<double> UpstreamDuration { get; }
 

@@ -44,6 +44,8 @@ internal static class EventIds
     public const int ConfigurationInvalid = 1300;
     public const int ConfigurationReloadRejected = 1301;
     public const int ConfigurationReloaded = 1302;
+    public const int ProxyConfigurationRejected = 1303;
+    public const int ProxyConfigurationApplied = 1304;
 
     public const int CorrelationIdReplaced = 1400;
     public const int ManagementCallRefused = 1401;

@@ -59,7 +59,7 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.UpstreamProtocolError, EventName = nameof(EventIds.UpstreamProtocolError), Level = LogLevel.Warning, Message = "Upstream {Destination} of route {RouteId} sent an unusable response ({ForwarderError}; response already started: {ResponseStarted})")]
     public static partial void UpstreamProtocolError(ILogger logger, string? routeId, string? destination, Yarp.ReverseProxy.Forwarder.ForwarderError forwarderError, bool responseStarted, Exception? exception);
 
-    [LoggerMessage(EventId = EventIds.ConfigurationInvalid, EventName = nameof(EventIds.ConfigurationInvalid), Level = LogLevel.Error, Message = "CacheProxy configuration is invalid: {Errors}")]
+    [LoggerMessage(EventId = EventIds.ConfigurationInvalid, EventName = nameof(EventIds.ConfigurationInvalid), Level = LogLevel.Error, Message = "Configuration is invalid: {Errors}")]
     public static partial void ConfigurationInvalid(ILogger logger, string errors);
 
     [LoggerMessage(EventId = EventIds.CorrelationIdReplaced, EventName = nameof(EventIds.CorrelationIdReplaced), Level = LogLevel.Information, Message = "Request {HeaderName} was invalid ({Length} characters in {Count} values) and was replaced by {CorrelationId}")]
@@ -76,6 +76,12 @@ internal static partial class Log
 
     [LoggerMessage(EventId = EventIds.ConfigurationReloaded, EventName = nameof(EventIds.ConfigurationReloaded), Level = LogLevel.Information, Message = "The CacheProxy configuration was reloaded and is in effect")]
     public static partial void ConfigurationReloaded(ILogger logger);
+
+    [LoggerMessage(EventId = EventIds.ProxyConfigurationRejected, EventName = nameof(EventIds.ProxyConfigurationRejected), Level = LogLevel.Error, Message = "YARP rejected a configuration of routes and clusters; its last good configuration stays in effect")]
+    public static partial void ProxyConfigurationRejected(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = EventIds.ProxyConfigurationApplied, EventName = nameof(EventIds.ProxyConfigurationApplied), Level = LogLevel.Information, Message = "YARP applied a configuration of {Routes} routes and {Clusters} clusters")]
+    public static partial void ProxyConfigurationApplied(ILogger logger, int routes, int clusters);
 
     [LoggerMessage(EventId = EventIds.BackgroundWorkFailed, EventName = nameof(EventIds.BackgroundWorkFailed), Level = LogLevel.Error, Message = "Background work {Work} failed")]
     public static partial void BackgroundWorkFailed(ILogger logger, string work, Exception exception);

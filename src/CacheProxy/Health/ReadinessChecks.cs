@@ -17,17 +17,23 @@ internal sealed class DrainingHealthCheck(GracefulDrain drain) : IHealthCheck
 
 /// <summary>
 /// Configuration loaded: the CacheProxy options in effect passed validation (a rejected reload keeps them), and the
-/// proxy has routes to serve.
+/// proxy has routes to serve. Degraded while <c>CacheProxy:Routes</c> names a route YARP does not have (after a reload:
+/// at startup that stops the process).
 /// </summary>
-internal sealed class ConfigurationHealthCheck(LastGoodOptions options, IProxyStateLookup? proxy = null) : IHealthCheck
+internal sealed class ConfigurationHealthCheck(LastGoodOptions options, IServiceProvider services, IProxyStateLookup? proxy = null) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var data = new Dictionary<string, object> { ["rejectedReloads"] = options.RejectedReloads };
         var routes = proxy?.GetRoutes().Count() ?? 0;
         data["routes"] = routes;
-        return Task.FromResult(proxy is not null && routes == 0
-            ? HealthCheckResult.Unhealthy("The proxy has no routes.", data: data)
+        var unknown = ProxyRoutes.Unknown(services, options.Current).ToList();
+        if (unknown.Count > 0)
+        {
+            data["unknownRoutes"] = string.Join(", ", unknown);
+        }
+        return Task.FromResult(proxy is not null && routes == 0 ? HealthCheckResult.Unhealthy("The proxy has no routes.", data: data)
+            : unknown.Count > 0 ? HealthCheckResult.Degraded("CacheProxy:Routes names routes YARP does not have; their settings apply to nothing.", data: data)
             : HealthCheckResult.Healthy("Configuration loaded.", data));
     }
 }

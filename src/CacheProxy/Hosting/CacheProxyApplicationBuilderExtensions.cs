@@ -14,7 +14,9 @@ public static class CacheProxyApplicationBuilderExtensions
     /// Adds CacheProxy's middleware: correlation ids, the management-port gate, error shaping (problem+json) and the
     /// cache. Place it after routing has chosen the endpoint
     /// (WebApplication does that first by default) and before <c>MapReverseProxy</c>; only requests routed to
-    /// YARP are cached.
+    /// YARP are cached. It first runs the host's startup validation (every options class registered with
+    /// <c>ValidateOnStart</c>: CacheProxy's, Redis's, the app's own), so that an invalid configuration stops the app
+    /// with all its errors together (event 1300) before the rest of the pipeline — YARP's routes included — is built.
     /// </summary>
     /// <param name="app">The application.</param>
     /// <returns>The application.</returns>
@@ -25,6 +27,7 @@ public static class CacheProxyApplicationBuilderExtensions
         {
             throw new InvalidOperationException("CacheProxy services are missing: call services.AddCacheProxy(...) before app.UseCacheProxy().");
         }
+        app.ApplicationServices.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
         return app.UseMiddleware<CacheProxyMiddleware>();
     }
 

@@ -49,8 +49,10 @@ public static class CacheProxyServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<CacheProxyOptions>().ValidateOnStart();
+        LogStartupValidation(services);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CacheProxyOptions>, CacheProxyOptionsValidator>());
         services.TryAddSingleton<LastGoodOptions>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Yarp.ReverseProxy.Configuration.IConfigChangeListener, ProxyConfigReloads>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.AddProblemDetails();
@@ -99,6 +101,19 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<CacheProxyMarker>();
         AddLifecycle(services);
         return new CacheProxyBuilder(services);
+    }
+
+    /// <summary>Wraps the host's startup validator (which ValidateOnStart registered) so that all its errors are logged as one event.</summary>
+    private static void LogStartupValidation(IServiceCollection services)
+    {
+        var validator = services.LastOrDefault(d => d.ServiceType == typeof(IStartupValidator));
+        if (validator?.ImplementationType is not { } type || type == typeof(StartupValidation))
+        {
+            return;
+        }
+        services.Remove(validator);
+        services.AddTransient<IStartupValidator>(sp =>
+            new StartupValidation((IStartupValidator)ActivatorUtilities.CreateInstance(sp, type), sp.GetRequiredService<ILoggerFactory>()));
     }
 
     /// <summary>Health (live, ready) and graceful drain (docs/operations/health.md, deploy.md).</summary>

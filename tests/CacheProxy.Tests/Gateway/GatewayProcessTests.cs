@@ -55,19 +55,6 @@ public sealed class GatewayProcessTests
     }
 
     [Fact]
-    public async Task Production_InvalidCacheSettings_StopStartup_ListingEveryError()
-    {
-        await using var gateway = GatewayProcess.Start("Production", "http://127.0.0.1:9/",
-            ("CacheProxy__MemoryTierSizeLimit", "10"), ("CacheProxy__MaxVariantsPerUrl", "0"));
-        await gateway.WaitExitAsync();
-
-        Assert.NotEqual(0, gateway.ExitCode);
-        Assert.Contains("MemoryTierSizeLimit", gateway.Output, StringComparison.Ordinal);
-        Assert.Contains("MaxVariantsPerUrl", gateway.Output, StringComparison.Ordinal);
-        Assert.Contains("\"EventId\":1300", gateway.Output, StringComparison.Ordinal); // ConfigurationInvalid, as a JSON line
-    }
-
-    [Fact]
     public async Task Production_LogsJsonLines_WithTheCorrelationIdScope()
     {
         var closedPort = GatewayProcess.FreePort();

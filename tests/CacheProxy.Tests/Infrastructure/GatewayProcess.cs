@@ -76,6 +76,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         info.Environment["Kestrel__Endpoints__Public__Url"] = $"http://127.0.0.1:{publicPort}";
         info.Environment["Kestrel__Endpoints__Management__Url"] = $"http://127.0.0.1:{managementPort}";
         info.Environment.Remove("ReverseProxy__Clusters__origin__Destinations__primary__Address");
+        info.Environment.Remove("CACHEPROXY_SETTINGS_DIR");
         if (upstream is not null)
         {
             info.Environment["ReverseProxy__Clusters__origin__Destinations__primary__Address"] = upstream;
@@ -95,20 +96,23 @@ public sealed class GatewayProcess : IAsyncDisposable
         return gateway;
     }
 
-    private readonly List<(string Needle, TaskCompletionSource<string> Found)> _waiters = [];
+    private readonly List<(string Needle, int Occurrence, TaskCompletionSource<string> Found)> _waiters = [];
 
-    /// <summary>Waits for an output line that contains <paramref name="needle"/> (a signal, not a delay).</summary>
-    public Task<string> WaitForLineAsync(string needle)
+    /// <summary>
+    /// Waits for the <paramref name="occurrence"/>th output line that contains <paramref name="needle"/> (a signal, not
+    /// a delay).
+    /// </summary>
+    public Task<string> WaitForLineAsync(string needle, int occurrence = 1)
     {
         var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_output)
         {
-            var existing = _output.ToString().Split('\n').FirstOrDefault(l => l.Contains(needle, StringComparison.Ordinal));
+            var existing = _output.ToString().Split('\n').Where(l => l.Contains(needle, StringComparison.Ordinal)).ElementAtOrDefault(occurrence - 1);
             if (existing is not null)
             {
                 return Task.FromResult(existing.TrimEnd('\r'));
             }
-            _waiters.Add((needle, found));
+            _waiters.Add((needle, occurrence, found));
         }
         return found.Task.WaitAsync(TimeSpan.FromSeconds(30));
     }
@@ -124,8 +128,11 @@ public sealed class GatewayProcess : IAsyncDisposable
             _output.AppendLine(line);
             foreach (var waiter in _waiters.Where(w => line.Contains(w.Needle, StringComparison.Ordinal)).ToList())
             {
-                waiter.Found.TrySetResult(line);
-                _waiters.Remove(waiter);
+                if (_output.ToString().Split('\n').Count(l => l.Contains(waiter.Needle, StringComparison.Ordinal)) >= waiter.Occurrence)
+                {
+                    waiter.Found.TrySetResult(line);
+                    _waiters.Remove(waiter);
+                }
             }
         }
         if (line.Contains("Application started", StringComparison.Ordinal))

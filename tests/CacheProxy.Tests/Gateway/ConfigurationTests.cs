@@ -1,0 +1,99 @@
+using System.Net;
+using System.Text.Json;
+using CacheProxy.Tests.Infrastructure;
+using CacheProxy.Tests.Invalidation;
+using Microsoft.AspNetCore.Http;
+
+namespace CacheProxy.Tests.Gateway;
+
+/// <summary>The sample gateway's configuration as a real process: refused at startup with every error, reloaded from a mounted directory.</summary>
+public sealed class ConfigurationTests
+{
+    [Fact]
+    public async Task EveryConfigurationError_OfEveryOptionsClass_IsReportedTogether_AndNothingListens()
+    {
+        await using var gateway = GatewayProcess.Start("Production", upstream: null,
+            ("CacheProxy__MemoryTierSizeLimit", "-1"),
+            ("CacheProxy__Shutdown__DrainDelay", "-00:00:01"),
+            ("CacheProxy__Routes__nosuchroute__Ttl", "00:01:00"),
+            ("CacheProxy__Management__AllowedNetworks__0", "10.0.0.0/33"),
+            ("CacheProxy__Management__ApiKeys__ops", "too-short-a-secret"),
+            ("CacheProxy__Redis__KeyPrefix", "gw:")); // a Redis section without a connection string
+        await gateway.WaitExitAsync();
+
+        var logged = await gateway.WaitForLineAsync("\"EventId\":1300");
+        string[] errors =
+        [
+            "No upstream configured: set ReverseProxy:Clusters:origin:Destinations:primary:Address",
+            "CacheProxy:MemoryTierSizeLimit must be at least 1048576 bytes (was -1)",
+            "CacheProxy:Shutdown:DrainDelay must be between 0 and 5 minutes",
+            "CacheProxy:Routes:nosuchroute names a route YARP does not have",
+            "CacheProxy:Management:AllowedNetworks:0 must be a network in CIDR notation",
+            "CacheProxy:Management:ApiKeys:ops must be at least 32 characters",
+            "CacheProxy:Redis:Configuration is required",
+        ];
+        Assert.NotEqual(0, gateway.ExitCode);
+        Assert.All(errors, e => Assert.Contains(e, logged, StringComparison.Ordinal)); // one event names them all
+        Assert.DoesNotContain("Now listening on", gateway.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("too-short-a-secret", gateway.Output, StringComparison.Ordinal); // a key is never written out
+    }
+
+    [Fact]
+    public async Task TheSettingsDirectory_ReloadsRoutePoliciesKeysAndYarpRoutes_AndAnInvalidReloadKeepsTheLastGoodOne()
+    {
+        await using var origin = await TestOrigin.StartAsync();
+        origin.Handler = c => c.Response.WriteAsync("content of " + c.Request.Path); // no freshness: only a route's Ttl stores it
+        var directory = Directory.CreateTempSubdirectory("cacheproxy-settings-");
+        var file = Path.Combine(directory.FullName, "gateway.json");
+        const string First = "first-key-0123456789abcdef0123456789";
+        const string Second = "second-key-0123456789abcdef012345678";
+        Write(file, cacheProxy: new { Routes = new { all = new { Ttl = "00:01:00" } }, Management = new { ApiKeys = new { first = First } } });
+        try
+        {
+            await using var gateway = GatewayProcess.Start("Production", origin.Address, ("CACHEPROXY_SETTINGS_DIR", directory.FullName));
+            await gateway.WaitStartedAsync();
+            using var http = new HttpClient();
+            var status = (string path) => StatusAsync(http, gateway, path);
+
+            Assert.StartsWith("CacheProxy; hit", await TwiceAsync(status, "/a")); // the Ttl of route "all" applies
+
+            // Invalid as a whole: one bad value, beside a change that would be valid on its own.
+            Write(file, cacheProxy: new { MaxVariantsPerUrl = 0, Routes = new { all = new { Enabled = false } }, Management = new { ApiKeys = new { first = First } } });
+            await gateway.WaitForLineAsync("\"EventId\":1301"); // ConfigurationReloadRejected
+            Assert.StartsWith("CacheProxy; hit", await TwiceAsync(status, "/b"));
+
+            // Valid: route "all" no longer cached, a new YARP route "fixed" with a Ttl, the first key replaced.
+            Write(file,
+                cacheProxy: new { Routes = new { all = new { Enabled = false }, @fixed = new { Ttl = "00:01:00" } }, Management = new { ApiKeys = new { second = Second } } },
+                reverseProxy: new { Routes = new { @fixed = new { ClusterId = "origin", Order = -1, Match = new { Path = "/fixed/{**rest}" } } } });
+            await gateway.WaitForLineAsync("\"EventId\":1302"); // ConfigurationReloaded
+            await gateway.WaitForLineAsync("\"EventId\":1304", occurrence: 2); // ProxyConfigurationApplied, after the first at startup
+
+            Assert.Contains("fwd=bypass", await TwiceAsync(status, "/c")); // route "all" is off
+            Assert.StartsWith("CacheProxy; hit", await TwiceAsync(status, "/fixed/d")); // the new route, with its Ttl
+            var purgeUrl = $"http://127.0.0.1:{gateway.ManagementPort}/purge";
+            var purge = new { urls = new[] { $"http://127.0.0.1:{gateway.PublicPort}/a" } };
+            Assert.Equal(HttpStatusCode.Unauthorized, (await PurgeTests.PurgeAsync(http, purgeUrl, purge, First)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await PurgeTests.PurgeAsync(http, purgeUrl, purge, Second)).StatusCode);
+            var ready = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{gateway.ManagementPort}/health/ready")).RootElement;
+            Assert.Equal(1, ready.GetProperty("checks").GetProperty("configuration").GetProperty("data").GetProperty("rejectedReloads").GetInt32());
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    private static void Write(string file, object cacheProxy, object? reverseProxy = null) =>
+        File.WriteAllText(file, JsonSerializer.Serialize(new { CacheProxy = cacheProxy, ReverseProxy = reverseProxy ?? new { } }));
+
+    private static async Task<string> StatusAsync(HttpClient http, GatewayProcess gateway, string path) =>
+        (await http.GetAsync($"http://127.0.0.1:{gateway.PublicPort}{path}")).CacheStatus();
+
+    /// <summary>The Cache-Status of the second of two GETs of <paramref name="path"/>.</summary>
+    private static async Task<string> TwiceAsync(Func<string, Task<string>> status, string path)
+    {
+        await status(path);
+        return await status(path);
+    }
+}

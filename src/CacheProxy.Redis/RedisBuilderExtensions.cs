@@ -37,6 +37,7 @@ public static class RedisBuilderExtensions
         services.TryAddSingleton<ISharedCacheStore>(sp => sp.GetRequiredService<RedisCacheStore>());
         services.TryAddSingleton<IInvalidationBus>(sp => sp.GetRequiredService<RedisInvalidationBus>());
         services.TryAddSingleton<ICacheFillCoordinator>(sp => sp.GetRequiredService<RedisCacheStore>());
+        services.Replace(ServiceDescriptor.Singleton<CacheProxy.Management.IMaintenanceSwitchStore, RedisMaintenanceSwitchStore>());
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", HealthStatus.Degraded, [CacheProxy.Health.HealthTags.Ready, "redis"]);
         return builder;
     }

@@ -12,6 +12,8 @@ namespace CacheProxy.Caching;
 /// <list type="number">
 /// <item>Begin (here): only requests routed to a YARP route are cached; a pooled <see cref="CacheContext"/>;
 /// <see cref="ICachePolicy.OnRequest"/> (<see cref="CachePolicies"/>, <c>CacheProxy:Routes</c> first).</item>
+/// <item>Maintenance (<see cref="MaintenanceServing"/>): while maintenance mode holds for the request, only what is
+/// stored answers, fresh or stale; anything else is 503.</item>
 /// <item>Method (here): GET and HEAD are read from the cache; OPTIONS, TRACE and CONNECT pass through; any other
 /// method passes through and invalidates the URL on success (RFC 9111 §4.4). <see cref="PassThrough"/>.</item>
 /// <item>Key and directives: <see cref="CacheKey"/> (with <see cref="ICacheKeyCustomizer"/>s), the request's
@@ -34,7 +36,8 @@ namespace CacheProxy.Caching;
 /// </summary>
 internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, ILoggerFactory loggers, CacheProxyMetrics metrics,
     CacheContextPool contexts, CachePolicies policies, CacheKey keys, CacheLookup lookup, StoredResponseWriter responses,
-    FreshHits freshHits, PassThrough passThrough, FetchCollapser collapser, BackgroundRefresh refresh)
+    FreshHits freshHits, PassThrough passThrough, FetchCollapser collapser, BackgroundRefresh refresh,
+    Management.Maintenance maintenance, MaintenanceServing duringMaintenance)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -65,13 +68,18 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
         try
         {
             var method = context.HttpContext.Request.Method;
-            if (!context.EnableCaching)
+            var read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+            if (maintenance.Applies(context.HttpContext))
+            {
+                await (read && context.EnableCaching ? ReadAsync(context, next, closed: true) : duringMaintenance.RefuseAsync(context));
+            }
+            else if (!context.EnableCaching)
             {
                 await passThrough.ForwardAsync(context, next, CacheStatus.PolicyBypass);
             }
-            else if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method))
+            else if (read)
             {
-                await ReadAsync(context, next);
+                await ReadAsync(context, next, closed: false);
             }
             else if (HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method) || HttpMethods.IsConnect(method))
             {
@@ -88,12 +96,22 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
         }
     }
 
-    private async Task ReadAsync(CacheContext context, RequestDelegate next)
+    /// <summary>(3–8) A GET or HEAD: key, lookup, reuse, else collapse and fetch.</summary>
+    /// <param name="context">The request's context.</param>
+    /// <param name="next">YARP's forwarder.</param>
+    /// <param name="closed">Maintenance mode holds: nothing goes upstream (<see cref="MaintenanceServing"/>).</param>
+    private async Task ReadAsync(CacheContext context, RequestDelegate next, bool closed)
     {
         // (3) key and directives
         context.ForgetStored();
         context.ReadRequestDirectives();
         context.Key = keys.Build(context.HttpContext);
+        if (closed)
+        {
+            context.Started = time.GetTimestamp();
+            await duringMaintenance.ServeAsync(context);
+            return;
+        }
         if (context.Key is null)
         {
             await passThrough.ForwardAsync(context, next, CacheStatus.UncacheableKey);

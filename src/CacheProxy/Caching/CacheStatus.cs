@@ -10,6 +10,7 @@ internal static class CacheStatus
     public const string MaxStaleHit = "hit; detail=max-stale";
     public const string StaleWhileRevalidateHit = "hit; detail=stale-while-revalidate";
     public const string CollapsedHit = "hit; detail=collapsed";
+    public const string MaintenanceHit = "hit; detail=maintenance";
     public const string PolicyBypass = "fwd=bypass; detail=policy";
     public const string UnsafeMethod = "fwd=bypass; detail=method";
     public const string OtherMethod = "fwd=method";

@@ -96,6 +96,9 @@ public sealed class CacheProxyOptions
     /// <summary>Gets what readiness requires.</summary>
     public HealthOptions Health { get; } = new();
 
+    /// <summary>Gets maintenance mode as configuration sets it.</summary>
+    public MaintenanceOptions Maintenance { get; } = new();
+
     /// <summary>
     /// Gets the per-route settings, by YARP route id. They take effect through the built-in cache policy, the first
     /// <see cref="Caching.ICachePolicy"/> of every request.

@@ -68,6 +68,11 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add($"CacheProxy:Shutdown:Timeout must be between 1 second and 1 hour (was {options.Shutdown.Timeout}).");
         }
+        if (options.Maintenance.RetryAfter < TimeSpan.FromSeconds(1) || options.Maintenance.RetryAfter > TimeSpan.FromDays(1))
+        {
+            errors.Add($"CacheProxy:Maintenance:RetryAfter must be between 1 second and 1 day (was {options.Maintenance.RetryAfter}).");
+        }
+        ValidateNetworks("CacheProxy:Maintenance:AllowedNetworks", options.Maintenance.AllowedNetworks, errors);
         foreach (var (routeId, route) in options.Routes)
         {
             if (route.Ttl is { } ttl && ttl <= TimeSpan.Zero)
@@ -102,16 +107,21 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
                 errors.Add($"CacheProxy:Management:ApiKeys:{name} must be at least {MinimumApiKeyLength} characters without whitespace.");
             }
         }
-        for (var i = 0; i < management.AllowedNetworks.Count; i++)
-        {
-            if (!System.Net.IPNetwork.TryParse(management.AllowedNetworks[i], out _))
-            {
-                errors.Add($"CacheProxy:Management:AllowedNetworks:{i} must be a network in CIDR notation such as 10.0.0.0/8 (was '{management.AllowedNetworks[i]}').");
-            }
-        }
+        ValidateNetworks("CacheProxy:Management:AllowedNetworks", management.AllowedNetworks, errors);
         if (management.FailedAttemptsPerMinute is < 1 or > 10_000)
         {
             errors.Add($"CacheProxy:Management:FailedAttemptsPerMinute must be between 1 and 10000 (was {management.FailedAttemptsPerMinute}).");
+        }
+    }
+
+    private static void ValidateNetworks(string key, IList<string> networks, List<string> errors)
+    {
+        for (var i = 0; i < networks.Count; i++)
+        {
+            if (!System.Net.IPNetwork.TryParse(networks[i], out _))
+            {
+                errors.Add($"{key}:{i} must be a network in CIDR notation such as 10.0.0.0/8 (was '{networks[i]}').");
+            }
         }
     }
 

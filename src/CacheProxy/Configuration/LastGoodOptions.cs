@@ -47,6 +47,9 @@ internal sealed class LastGoodOptions : IDisposable
         return Interlocked.CompareExchange(ref _current, first, null) ?? first;
     }
 
+    /// <summary>Raised after a reload took effect, with the options before and after it.</summary>
+    public event Action<CacheProxyOptions, CacheProxyOptions>? Changed;
+
     /// <summary>Gets how many reloads were rejected since the process started.</summary>
     public int RejectedReloads => Volatile.Read(ref _rejected);
 
@@ -65,9 +68,11 @@ internal sealed class LastGoodOptions : IDisposable
             Log.ConfigurationReloadRejected(_logger, ex.Failures.Count());
             return;
         }
+        var before = Volatile.Read(ref _current) ?? next;
         Volatile.Write(ref _current, next);
         _metrics.ConfigReloads.Add(1, new("source", "cacheproxy"), new("result", "applied"));
         Log.ConfigurationReloaded(_logger);
+        Changed?.Invoke(before, next);
     }
 
     public void Dispose()

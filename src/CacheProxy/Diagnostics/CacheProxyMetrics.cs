@@ -44,12 +44,16 @@ internal sealed class CacheProxyMetrics
         Purges = meter.CreateCounter<long>("cacheproxy.purges", "{request}", "Purge requests, by outcome: applied, not_published, rejected.");
         ConfigReloads = meter.CreateCounter<long>("cacheproxy.config.reloads", "{reload}",
             "Configuration reloads, by source (cacheproxy, proxy: YARP's routes and clusters) and result (applied, rejected: the last good configuration stays).");
+        MaintenanceRefused = meter.CreateCounter<long>("cacheproxy.maintenance.refused", "{request}",
+            "Requests answered 503 in maintenance mode: nothing stored could answer them.");
         PurgedSelectors = meter.CreateCounter<long>("cacheproxy.purge.selectors", "{selector}", "URLs, tags and prefixes purged, by kind.");
     }
 
     public Meter Meter { get; }
 
     public Counter<long> ConfigReloads { get; }
+
+    public Counter<long> MaintenanceRefused { get; }
 
     public Histogram<double> UpstreamDuration { get; }
 

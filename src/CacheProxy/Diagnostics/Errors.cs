@@ -26,6 +26,9 @@ public enum ErrorCategory
 
     /// <summary>A fault in CacheProxy itself.</summary>
     Internal = 7,
+
+    /// <summary>Maintenance mode refused a request that nothing stored could answer.</summary>
+    Maintenance = 8,
 }
 
 /// <summary>An error that CacheProxy turned into its own response.</summary>
@@ -69,6 +72,12 @@ public enum CacheProxyError
 
     /// <summary>A purge that holds on this instance but could not be handed to the others: 503.</summary>
     PurgeNotPublished = 12,
+
+    /// <summary>Maintenance mode is on and nothing stored answers the request: 503 with Retry-After.</summary>
+    Maintenance = 13,
+
+    /// <summary>A maintenance switch that holds on this instance but could not be kept for the others: 503.</summary>
+    MaintenanceNotShared = 14,
 }
 
 /// <summary>
@@ -102,6 +111,7 @@ internal static class ErrorInfo
         ErrorCategory.Store => "store",
         ErrorCategory.Config => "config",
         ErrorCategory.Security => "security",
+        ErrorCategory.Maintenance => "maintenance",
         _ => "internal",
     };
 
@@ -115,7 +125,7 @@ internal static class ErrorInfo
         CacheProxyError.Unauthorized => 401,
         CacheProxyError.Forbidden => 403,
         CacheProxyError.TooManyAttempts => 429,
-        CacheProxyError.PurgeNotPublished => 503,
+        CacheProxyError.PurgeNotPublished or CacheProxyError.Maintenance or CacheProxyError.MaintenanceNotShared => 503,
         _ => 500,
     };
 
@@ -133,6 +143,8 @@ internal static class ErrorInfo
         CacheProxyError.TooManyAttempts => ("too-many-attempts", "Too many failed attempts from this address; try again later"),
         CacheProxyError.InvalidPurge => ("invalid-purge", "The purge request is invalid"),
         CacheProxyError.PurgeNotPublished => ("purge-not-published", "The purge holds on this instance but could not reach the others; retry it"),
+        CacheProxyError.Maintenance => ("maintenance", "The service is down for maintenance; retry later"),
+        CacheProxyError.MaintenanceNotShared => ("maintenance-not-shared", "The maintenance switch holds on this instance but could not reach the others; retry it"),
         _ => ("internal", "The proxy failed to handle the request"),
     };
 }

@@ -59,4 +59,7 @@ internal static class EventIds
 
     public const int DrainStarted = 1700;
     public const int DrainDelayOver = 1701;
+    public const int MaintenanceChanged = 1710;
+    public const int MaintenanceNotShared = 1711;
+    public const int MaintenanceRefused = 1712;
 }

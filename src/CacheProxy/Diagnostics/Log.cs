@@ -103,4 +103,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = EventIds.DrainDelayOver, EventName = nameof(EventIds.DrainDelayOver), Level = LogLevel.Information, Message = "Drain delay over: no new connections; waiting for requests in flight and background work")]
     public static partial void DrainDelayOver(ILogger logger);
+
+    [LoggerMessage(EventId = EventIds.MaintenanceChanged, EventName = nameof(EventIds.MaintenanceChanged), Level = LogLevel.Information, Message = "Maintenance mode is {State} (by {Source}): Retry-After {RetryAfter}, allowed networks [{AllowedNetworks}]; changed by {By}")]
+    private static partial void MaintenanceChanged(ILogger logger, string state, string source, TimeSpan retryAfter, string allowedNetworks, string by);
+
+    public static void MaintenanceChanged(ILogger logger, bool enabled, string source, TimeSpan retryAfter, string allowedNetworks, string by) =>
+        MaintenanceChanged(logger, enabled ? "on" : "off", source, retryAfter, allowedNetworks, by);
+
+    [LoggerMessage(EventId = EventIds.MaintenanceNotShared, EventName = nameof(EventIds.MaintenanceNotShared), Level = LogLevel.Error, Message = "The maintenance switch set by {Caller} holds on this instance but could not be kept for the others (answered 503)")]
+    public static partial void MaintenanceNotShared(ILogger logger, string caller);
+
+    [LoggerMessage(EventId = EventIds.MaintenanceRefused, EventName = nameof(EventIds.MaintenanceRefused), Level = LogLevel.Debug, Message = "Maintenance mode: no stored response to serve for {Method} on route {RouteId}; answered 503")]
+    public static partial void MaintenanceRefused(ILogger logger, string method, string? routeId);
 }

@@ -16,6 +16,28 @@ internal sealed class DrainingHealthCheck(GracefulDrain drain) : IHealthCheck
 }
 
 /// <summary>
+/// Maintenance mode, for operators to see: Healthy either way (the instance serves what it has stored and should stay in
+/// rotation), with the state in <c>data</c>.
+/// </summary>
+internal sealed class MaintenanceHealthCheck(Management.Maintenance maintenance) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var state = maintenance.Current;
+        var data = new Dictionary<string, object> { ["enabled"] = state.Enabled };
+        if (state.Enabled)
+        {
+            data["source"] = state.Source;
+            data["retryAfter"] = (int)state.RetryAfter.TotalSeconds;
+            data["allow"] = string.Join(", ", state.AllowedNetworks);
+        }
+        return Task.FromResult(HealthCheckResult.Healthy(state.Enabled
+            ? "Maintenance mode is on: stored responses are served, other requests get 503."
+            : "Maintenance mode is off.", data));
+    }
+}
+
+/// <summary>
 /// Configuration loaded: the CacheProxy options in effect passed validation (a rejected reload keeps them), and the
 /// proxy has routes to serve. Degraded while <c>CacheProxy:Routes</c> names a route YARP does not have (after a reload:
 /// at startup that stops the process).

@@ -33,7 +33,7 @@ public static class CacheProxyApplicationBuilderExtensions
 
     /// <summary>
     /// Maps the management endpoints — <c>/health/live</c> (the process runs), <c>/health/ready</c> (the checks
-    /// tagged <c>ready</c>: it can serve), <c>/health</c> (every check), <c>POST /purge</c>, and those of every registered
+    /// tagged <c>ready</c>: it can serve), <c>/health</c> (every check), <c>POST /purge</c>, <c>GET</c> and <c>POST /maintenance</c>, and those of every registered
     /// <see cref="IManagementEndpointProvider"/>, e.g. <c>/metrics</c> — on the management port
     /// (<see cref="CacheProxy.Configuration.ManagementOptions.Port"/>), behind the management authorization policy
     /// (<see cref="CacheProxy.Management.CacheProxyManagementDefaults.Policy"/>: port, allowed networks, API key).
@@ -59,6 +59,9 @@ public static class CacheProxyApplicationBuilderExtensions
         });
         var purge = endpoints.ServiceProvider.GetRequiredService<CacheProxy.Management.PurgeEndpoint>();
         group.MapPost("/purge", purge.HandleAsync);
+        var maintenance = endpoints.ServiceProvider.GetRequiredService<MaintenanceEndpoint>();
+        group.MapGet("/maintenance", maintenance.GetAsync);
+        group.MapPost("/maintenance", maintenance.PostAsync);
         foreach (var provider in endpoints.ServiceProvider.GetServices<IManagementEndpointProvider>())
         {
             provider.MapEndpoints(group);

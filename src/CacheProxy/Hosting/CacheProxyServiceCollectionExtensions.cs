@@ -88,6 +88,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<BackgroundWork>());
         services.TryAddSingleton<BackgroundRefresh>();
         services.TryAddSingleton<PassThrough>();
+        services.TryAddSingleton<MaintenanceServing>();
         services.TryAddSingleton<EarlyHits>();
         services.TryAddSingleton<FreshHits>();
         services.TryAddSingleton<CacheEngine>();
@@ -129,7 +130,8 @@ public static class CacheProxyServiceCollectionExtensions
         services.AddSingleton<ReadinessMarker>();
         checks.AddCheck<ConfigurationHealthCheck>("configuration", tags: [HealthTags.Ready])
             .AddCheck<UpstreamHealthCheck>("upstream", tags: [HealthTags.Ready])
-            .AddCheck<DrainingHealthCheck>("draining", tags: [HealthTags.Ready]);
+            .AddCheck<DrainingHealthCheck>("draining", tags: [HealthTags.Ready])
+            .AddCheck<MaintenanceHealthCheck>("maintenance", tags: [HealthTags.Ready]);
         // The host waits for the drain delay and then for requests in flight: its shutdown timeout must cover both.
         services.AddOptions<HostOptions>().PostConfigure<IOptions<CacheProxyOptions>>((host, cacheProxy) =>
         {
@@ -152,6 +154,10 @@ public static class CacheProxyServiceCollectionExtensions
     {
         services.TryAddSingleton<ManagementRateLimiter>();
         services.TryAddSingleton<PurgeEndpoint>();
+        services.TryAddSingleton<IMaintenanceSwitchStore, LocalMaintenanceSwitchStore>();
+        services.TryAddSingleton<Maintenance>();
+        services.AddHostedService(sp => sp.GetRequiredService<Maintenance>());
+        services.TryAddSingleton<MaintenanceEndpoint>();
         if (services.Any(d => d.ServiceType == typeof(ManagementAccessHandler)))
         {
             return; // AddCacheProxy was called before

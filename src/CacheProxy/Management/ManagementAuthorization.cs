@@ -32,8 +32,6 @@ internal sealed class ManagementAccessRequirement : IAuthorizationRequirement
 /// </summary>
 internal sealed class ManagementAccessHandler(LastGoodOptions options) : AuthorizationHandler<ManagementAccessRequirement>
 {
-    private static readonly IPNetwork[] Loopback = [IPNetwork.Parse("127.0.0.0/8"), IPNetwork.Parse("::1/128")];
-
     protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, ManagementAccessRequirement requirement)
     {
         if (context.Resource is not HttpContext http)
@@ -79,27 +77,6 @@ internal sealed class ManagementAccessHandler(LastGoodOptions options) : Authori
         : true;
 
     // No address (an in-process caller, a Unix socket) is local.
-    private static bool Allowed(IPAddress? address, IList<string> networks)
-    {
-        if (address is null)
-        {
-            return true;
-        }
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-        if (networks.Count == 0)
-        {
-            return Loopback.Any(n => n.Contains(address));
-        }
-        foreach (var network in networks)
-        {
-            if (IPNetwork.TryParse(network, out var parsed) && parsed.Contains(address))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
+    private static bool Allowed(IPAddress? address, IList<string> networks) =>
+        address is null || Networks.Contains(networks.Count == 0 ? Networks.Loopback : Networks.Parse(networks), address);
 }

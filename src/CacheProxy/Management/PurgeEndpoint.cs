@@ -1,11 +1,8 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using CacheProxy.Caching;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using CacheProxy.Invalidation;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace CacheProxy.Management;
@@ -21,55 +18,18 @@ namespace CacheProxy.Management;
 internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions options, TimeProvider time, ErrorShaping errors,
     CacheProxyMetrics metrics, ILoggerFactory loggers)
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        NumberHandling = JsonNumberHandling.Strict,
-    };
-
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Purge);
 
     public async Task HandleAsync(HttpContext context)
     {
         var caller = context.User.Identity?.Name ?? "unknown";
         var bounds = options.Current.Purge;
-        if (context.Request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-        {
-            await RejectAsync(context, caller, "body", "Content-Type must be application/json");
-            return;
-        }
-        // Room for every selector at its longest, each character escaped: past that, the body cannot be valid. Kestrel
-        // enforces it while the body is read.
+        // Room for every selector at its longest, each character escaped: past that, the body cannot be valid.
         var limit = Math.Min(64L << 20, ((long)bounds.MaxSelectors * ((bounds.MaxSelectorLength * 6) + 8)) + 1024);
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-        {
-            size.MaxRequestBodySize = limit;
-        }
-        if (context.Request.ContentLength > limit)
-        {
-            await RejectAsync(context, caller, "body", $"larger than {limit} bytes");
-            return;
-        }
-        PurgeRequest? request;
-        try
-        {
-            request = await JsonSerializer.DeserializeAsync<PurgeRequest>(context.Request.Body, Json, context.RequestAborted);
-        }
-        catch (JsonException ex)
-        {
-            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
-            await RejectAsync(context, caller, field, Reason(ex));
-            return;
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            await RejectAsync(context, caller, "body", $"larger than {limit} bytes");
-            return;
-        }
+        var (request, field, reason) = await ManagementJson.ReadAsync<PurgeRequest>(context, limit, "a purge request (urls, tags, prefixes, soft)");
         if (request is null)
         {
-            await RejectAsync(context, caller, "body", "a JSON object is required");
+            await RejectAsync(context, caller, field, reason);
             return;
         }
         if (Selectors(request, bounds, time.GetUtcNow(), out var messages) is { } invalid)
@@ -93,17 +53,7 @@ internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions
         }
         metrics.Purges.Add(1, new KeyValuePair<string, object?>("outcome", "applied"));
         context.Response.Headers.CacheControl = "no-store";
-        await context.Response.WriteAsJsonAsync(new PurgeResponse(messages.Count, removed), Json, context.RequestAborted);
-    }
-
-    /// <summary>What the JSON reader said, in the request's terms (urls, tags, prefixes: arrays of strings; soft: a boolean).</summary>
-    private static string Reason(JsonException ex)
-    {
-        var reason = ex.Message.Split(" Path:")[0];
-        reason = System.Text.RegularExpressions.Regex.Replace(reason, @"'[\w.+]*PurgeRequest'", "a purge request (urls, tags, prefixes, soft)");
-        return reason.Replace("System.String[]", "an array of strings", StringComparison.Ordinal)
-            .Replace("System.String", "a string", StringComparison.Ordinal)
-            .Replace("System.Boolean", "true or false", StringComparison.Ordinal);
+        await context.Response.WriteAsJsonAsync(new PurgeResponse(messages.Count, removed), ManagementJson.Options, context.RequestAborted);
     }
 
     private void Count(string kind, int selectors)

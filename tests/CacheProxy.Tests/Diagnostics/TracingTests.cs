@@ -29,10 +29,12 @@ public sealed class TracingTests
         await proxy.GetAsync("/t", ("traceparent", $"00-{traceId}-00f067aa0ba902b7-01"));
         await proxy.GetAsync("/t", ("traceparent", $"00-{traceId}-00f067aa0ba902b8-01"));
 
+        // The proxy's request spans are the children of the client's spans (the in-process origin has its own). A
+        // server span stops after the client has its response: the stop is the signal.
+        bool IsRequest(Activity a) => a.Source.Name == "Microsoft.AspNetCore" && a.ParentSpanId.ToHexString() is "00f067aa0ba902b7" or "00f067aa0ba902b8";
+        await Signal.WaitUntilAsync(() => stopped.Count(a => a.TraceId.ToHexString() == traceId && IsRequest(a)) == 2);
         var mine = stopped.Where(a => a.TraceId.ToHexString() == traceId).ToList();
-        // The proxy's request spans are the children of the client's spans (the in-process origin has its own).
-        var requests = mine.Where(a => a.Source.Name == "Microsoft.AspNetCore"
-            && a.ParentSpanId.ToHexString() is "00f067aa0ba902b7" or "00f067aa0ba902b8").ToList();
+        var requests = mine.Where(IsRequest).ToList();
         Assert.Equal(2, requests.Count);
         Assert.Equal(["miss", "hit"], requests.Select(r => r.GetTagItem("cacheproxy.cache_status")));
         var lookups = mine.Where(a => a.OperationName == "cacheproxy.lookup").ToList();

@@ -12,7 +12,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class CacheProxyMetricsBuilderExtensions
 {
     /// <summary>
-    /// Exports the CacheProxy meter in Prometheus text format at <c>/metrics</c> on the management port (mapped by
+    /// Exports the CacheProxy meter and the runtime's <c>System.Runtime</c> meter (GC heap, working set, thread pool:
+    /// observed only when scraped) in Prometheus text format at <c>/metrics</c> on the management port (mapped by
     /// <c>MapCacheProxyManagement</c>).
     /// </summary>
     /// <param name="builder">The CacheProxy builder.</param>
@@ -27,7 +28,7 @@ public static class CacheProxyMetricsBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
         {
-            metrics.AddCacheProxyInstrumentation().AddPrometheusExporter();
+            metrics.AddCacheProxyInstrumentation().AddMeter("System.Runtime").AddPrometheusExporter();
             if (includeAspNetCoreMeters)
             {
                 metrics.AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel");

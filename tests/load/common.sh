@@ -31,6 +31,9 @@ start_gateway() { # public-port management-port ceiling-port [NAME=value...]; se
     dotnet "$root/samples/CacheProxy.Gateway/bin/Release/net10.0/CacheProxy.Gateway.dll" >"$work/gateway-$public.log" 2>&1 &
   pids+=($!); gateway_pid=$!
 }
+rss_mib() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; } # pid -> resident set (working set), MiB
+# pid file: samples the resident set every 0.5 s into file until killed (bounded by the script's own lifetime)
+sample_rss() { while kill -0 "$1" 2>/dev/null; do rss_mib "$1" >>"$2"; sleep 0.5; done; }
 p99_ms() { # wrk --latency output on stdin -> the 99th percentile in ms
   awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'
 }

@@ -1,7 +1,9 @@
 -- wrk script: GET /1k?k=N for a random N in [0, KEYS), so the working set can exceed the memory tier.
 -- Each thread seeds its own generator: with one shared seed the threads would ask for the same keys in step and
 -- turn each other's misses into hits.
-local keys = tonumber(os.getenv("KEYS") or "5000")
+-- KEYS=unique: N is never repeated in a run (each thread its own series), so every request is a miss that fills a
+-- new entry and the memory tier keeps evicting.
+local keys = os.getenv("KEYS") or "5000"
 local threads = 0
 
 function setup(thread)
@@ -11,8 +13,14 @@ end
 
 function init(args)
   math.randomseed(os.time() * 1000 + thread_id * 7919)
+  n = 0
+  prefix = tostring(os.time()) .. "-" .. thread_id .. "-"
 end
 
 request = function()
-  return wrk.format("GET", "/1k?k=" .. math.random(0, keys - 1))
+  if keys == "unique" then
+    n = n + 1
+    return wrk.format("GET", "/1k?k=" .. prefix .. n)
+  end
+  return wrk.format("GET", "/1k?k=" .. math.random(0, tonumber(keys) - 1))
 end

@@ -39,6 +39,12 @@ measure() { # name url pid -> "rps p99ms cpu-us-per-request"
   echo "$rps $p99 $(python3 -c "print(f'{($after - $before) * 1e6 / $(getconf CLK_TCK) / $requests:.1f}')")"
 }
 
+sleep 2 # let the startup's garbage be collected before the idle reading
+g_idle=$(rss_mib "$gateway_pid"); c_idle=$(rss_mib "$ceiling_pid")
+: >"$work/rss-gateway.txt"; : >"$work/rss-ceiling.txt"
+sample_rss "$gateway_pid" "$work/rss-gateway.txt" & pids+=($!)
+sample_rss "$ceiling_pid" "$work/rss-ceiling.txt" & pids+=($!)
+
 rounds="${ROUNDS:-17}"
 per_round=""
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -70,6 +76,8 @@ for size in 1k 100k; do
   per_round+="$size: $(awk '{printf "%.2f ", $4/$1}' "$work/rounds-$size.txt")"$'\n'
 done
 echo
+peak() { sort -n "$1" | tail -1; }
+echo "Working set (resident set): gateway idle ${g_idle} MiB, peak $(peak "$work/rss-gateway.txt") MiB under the load; ceiling idle ${c_idle} MiB, peak $(peak "$work/rss-ceiling.txt") MiB."
 echo "wrk -t2 -c$connections -d${duration}s --latency, $rounds alternating rounds (medians), loopback, $(nproc) cores."
 echo "CPU ratio = ceiling CPU per request / gateway CPU per request. Per-round numbers: tests/load/.work/rounds-*.txt"
 echo "req/s ratio = gateway median / ceiling median; median round ratio = median of the rounds' gateway / ceiling, the one to read when the machine changes speed during the run (docs/performance.md)."

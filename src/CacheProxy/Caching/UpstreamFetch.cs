@@ -73,6 +73,12 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             {
                 exchange.Stored = await StoreAsync(context, exchange, capture);
             }
+            else if (exchange.StoreHeaders is not null && !upstreamFailed)
+            {
+                // Storable, but its body outgrew CacheProxy:MaxObjectSize: streamed to the client, not kept.
+                metrics.TooLargeToStore.Add(1);
+                Log.ResponseNotStored(_logger, CacheKey.Hash(context.Key!), $"body larger than CacheProxy:MaxObjectSize ({capture.BytesWritten} bytes sent)");
+            }
         }
         finally
         {

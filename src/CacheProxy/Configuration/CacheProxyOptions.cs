@@ -96,6 +96,9 @@ public sealed class CacheProxyOptions
     /// <summary>Gets what readiness requires.</summary>
     public HealthOptions Health { get; } = new();
 
+    /// <summary>Gets how upstreams are connected to.</summary>
+    public UpstreamOptions Upstream { get; } = new();
+
     /// <summary>Gets maintenance mode as configuration sets it.</summary>
     public MaintenanceOptions Maintenance { get; } = new();
 

@@ -68,6 +68,14 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add($"CacheProxy:Shutdown:Timeout must be between 1 second and 1 hour (was {options.Shutdown.Timeout}).");
         }
+        if (options.Upstream.ConnectTimeout < TimeSpan.FromMilliseconds(100) || options.Upstream.ConnectTimeout > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"CacheProxy:Upstream:ConnectTimeout must be between 100 ms and 5 minutes (was {options.Upstream.ConnectTimeout}).");
+        }
+        if (options.Upstream.ConnectRetries is < 0 or > 3)
+        {
+            errors.Add($"CacheProxy:Upstream:ConnectRetries must be between 0 and 3 (was {options.Upstream.ConnectRetries}).");
+        }
         if (options.Maintenance.RetryAfter < TimeSpan.FromSeconds(1) || options.Maintenance.RetryAfter > TimeSpan.FromDays(1))
         {
             errors.Add($"CacheProxy:Maintenance:RetryAfter must be between 1 second and 1 day (was {options.Maintenance.RetryAfter}).");

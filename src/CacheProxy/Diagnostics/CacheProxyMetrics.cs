@@ -44,6 +44,10 @@ internal sealed class CacheProxyMetrics
         Purges = meter.CreateCounter<long>("cacheproxy.purges", "{request}", "Purge requests, by outcome: applied, not_published, rejected.");
         ConfigReloads = meter.CreateCounter<long>("cacheproxy.config.reloads", "{reload}",
             "Configuration reloads, by source (cacheproxy, proxy: YARP's routes and clusters) and result (applied, rejected: the last good configuration stays).");
+        TooLargeToStore = meter.CreateCounter<long>("cacheproxy.too_large", "{response}",
+            "Storable responses streamed to the client but not stored: their body was larger than CacheProxy:MaxObjectSize.");
+        UpstreamRetries = meter.CreateCounter<long>("cacheproxy.upstream.retries", "{request}",
+            "Requests sent upstream again because no connection could be made for them (bodiless GET, HEAD, OPTIONS, TRACE).");
         MaintenanceRefused = meter.CreateCounter<long>("cacheproxy.maintenance.refused", "{request}",
             "Requests answered 503 in maintenance mode: nothing stored could answer them.");
         PurgedSelectors = meter.CreateCounter<long>("cacheproxy.purge.selectors", "{selector}", "URLs, tags and prefixes purged, by kind.");
@@ -54,6 +58,10 @@ internal sealed class CacheProxyMetrics
     public Counter<long> ConfigReloads { get; }
 
     public Counter<long> MaintenanceRefused { get; }
+
+    public Counter<long> UpstreamRetries { get; }
+
+    public Counter<long> TooLargeToStore { get; }
 
     public Histogram<double> UpstreamDuration { get; }
 

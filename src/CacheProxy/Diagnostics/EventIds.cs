@@ -40,6 +40,7 @@ internal static class EventIds
     public const int UpstreamTimedOut = 1201;
     public const int UpstreamProtocolError = 1202;
     public const int ClientRequestFailed = 1203;
+    public const int UpstreamConnectRetried = 1204;
 
     public const int ConfigurationInvalid = 1300;
     public const int ConfigurationReloadRejected = 1301;
@@ -49,6 +50,7 @@ internal static class EventIds
 
     public const int CorrelationIdReplaced = 1400;
     public const int ManagementCallRefused = 1401;
+    public const int ConnectionRejected = 1402;
 
     public const int UnhandledError = 1500;
     public const int BackgroundWorkFailed = 1501;

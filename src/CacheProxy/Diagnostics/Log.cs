@@ -115,4 +115,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = EventIds.MaintenanceRefused, EventName = nameof(EventIds.MaintenanceRefused), Level = LogLevel.Debug, Message = "Maintenance mode: no stored response to serve for {Method} on route {RouteId}; answered 503")]
     public static partial void MaintenanceRefused(ILogger logger, string method, string? routeId);
+
+    [LoggerMessage(EventId = EventIds.ConnectionRejected, EventName = nameof(EventIds.ConnectionRejected), Level = LogLevel.Information, Message = "Kestrel closed a connection from {RemoteAddress}: {Reason}")]
+    public static partial void ConnectionRejected(ILogger logger, string reason, string? remoteAddress);
+
+    [LoggerMessage(EventId = EventIds.UpstreamConnectRetried, EventName = nameof(EventIds.UpstreamConnectRetried), Level = LogLevel.Information, Message = "Could not connect to {Destination} for {Method}; retrying (attempt {Attempt})")]
+    public static partial void UpstreamConnectRetried(ILogger logger, string? destination, string method, int attempt, Exception exception);
 }

@@ -100,8 +100,24 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<ManagementPortGate>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, CacheTransformProvider>());
         services.TryAddSingleton<CacheProxyMarker>();
+        AddUpstreamClient(services);
         AddLifecycle(services);
         return new CacheProxyBuilder(services);
+    }
+
+    /// <summary>
+    /// YARP's client factory with CacheProxy's upstream settings — unless the app registered a factory of its own, which
+    /// is left alone (whether AddReverseProxy came first or not).
+    /// </summary>
+    private static void AddUpstreamClient(IServiceCollection services)
+    {
+        var existing = services.LastOrDefault(d => d.ServiceType == typeof(Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory));
+        if (existing?.ImplementationType == typeof(Yarp.ReverseProxy.Forwarder.ForwarderHttpClientFactory))
+        {
+            services.Remove(existing);
+        }
+        services.TryAddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, UpstreamHttpClientFactory>();
+        services.AddHostedService<ConnectionRejections>();
     }
 
     /// <summary>Wraps the host's startup validator (which ValidateOnStart registered) so that all its errors are logged as one event.</summary>

@@ -358,9 +358,10 @@ public sealed class CachingBehaviourTests
     }
 
     [Fact]
-    public async Task ObjectOverTheMaximumSize_IsStreamedWhole_ButNotStored()
+    public async Task ObjectOverTheMaximumSize_IsStreamedWhole_ButNotStored_LoggedAndCounted()
     {
         await using var proxy = await ProxyFixture.StartAsync(o => o.MaxObjectSize = 1000);
+        using var tooLarge = proxy.Collect<long>("cacheproxy.too_large");
         var big = new string('x', 5000);
         proxy.Origin.Handler = Respond("max-age=60", big);
 
@@ -370,6 +371,9 @@ public sealed class CachingBehaviourTests
         Assert.Equal(big, await first.Content.ReadAsStringAsync());
         Assert.Equal(big, await second.Content.ReadAsStringAsync());
         Assert.Equal(2, proxy.Origin.Calls);
+        await proxy.WaitForLogAsync("ResponseNotStored", 2);
+        Assert.Contains("MaxObjectSize", proxy.Logs.GetSnapshot().First(r => r.Id.Name == "ResponseNotStored").Message, StringComparison.Ordinal);
+        Assert.Equal(2, tooLarge.GetMeasurementSnapshot().Sum(m => m.Value));
     }
 
     [Fact]

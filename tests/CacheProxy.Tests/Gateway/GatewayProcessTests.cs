@@ -76,26 +76,6 @@ public sealed class GatewayProcessTests
     }
 
     [Fact]
-    public async Task Production_RequestBodyOverKestrelsLimit_Is413Problem()
-    {
-        await using var origin = await TestOrigin.StartAsync();
-        origin.Handler = async c =>
-        {
-            await c.Request.Body.CopyToAsync(Stream.Null); // an upload endpoint reads what it is sent
-            await c.Response.WriteAsync("stored");
-        };
-        await using var gateway = GatewayProcess.Start("Production", origin.Address, ("Kestrel__Limits__MaxRequestBodySize", "16"));
-        await gateway.WaitStartedAsync();
-        using var http = new HttpClient();
-
-        var response = await http.PostAsync($"http://127.0.0.1:{gateway.PublicPort}/upload", new StringContent(new string('x', 1000)));
-
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("payload-too-large", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task Development_WithoutUpstream_StartsTheDemoOrigin_AndCaches()
     {
         await using var gateway = GatewayProcess.Start("Development", null);

@@ -1,0 +1,25 @@
+namespace CacheProxy.Configuration;
+
+/// <summary>
+/// How CacheProxy connects to upstreams (<c>CacheProxy:Upstream</c>), beside what YARP configures per cluster:
+/// <c>HttpRequest:ActivityTimeout</c> (response headers and body activity) and <c>HttpClient:MaxConnectionsPerServer</c>
+/// (the connection pool per destination). docs/operations/limits.md.
+/// </summary>
+public sealed class UpstreamOptions
+{
+    /// <summary>
+    /// Gets or sets how long establishing a connection to an upstream (TCP and TLS) may take. Read when YARP creates a
+    /// cluster's client: at startup and when the cluster's configuration changes.
+    /// </summary>
+    /// <value>100 ms to 5 minutes. Default 5 seconds (YARP's own default is 15).</value>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Gets or sets how many more times a GET, HEAD, OPTIONS or TRACE without a body is sent when no connection to the
+    /// upstream could be made (refused, unreachable, connect timeout). Nothing was sent, so nothing can happen twice;
+    /// a request with a body, or any other method, is never retried, nor is one whose connection failed after it was
+    /// made.
+    /// </summary>
+    /// <value>0 to 3. Default 1.</value>
+    public int ConnectRetries { get; set; } = 1;
+}

@@ -32,7 +32,10 @@ internal static class GatewayConfiguration
     }
 
     /// <summary>The port of the Kestrel endpoint named Management, when it is configured.</summary>
-    public static int? ManagementPort(IConfiguration configuration)
+    public static int? ManagementPort(IConfiguration configuration) => ManagementUrl(configuration)?.Port;
+
+    /// <summary>The URL of the Kestrel endpoint named Management, a wildcard host (<c>*</c>, <c>+</c>) as <c>localhost</c>.</summary>
+    public static Uri? ManagementUrl(IConfiguration configuration)
     {
         var url = configuration["Kestrel:Endpoints:Management:Url"];
         if (url is null)
@@ -41,7 +44,7 @@ internal static class GatewayConfiguration
         }
         // Kestrel accepts wildcard hosts (http://*:5081, http://+:5081) that Uri does not parse.
         var normalized = url.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal);
-        return Uri.TryCreate(normalized, UriKind.Absolute, out var uri) && uri.Port > 0 ? uri.Port : null;
+        return Uri.TryCreate(normalized, UriKind.Absolute, out var uri) && uri.Port > 0 ? uri : null;
     }
 }
 

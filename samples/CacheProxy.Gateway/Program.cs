@@ -6,6 +6,10 @@ using CacheProxy.Gateway;
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 // Settings files mounted at run time (a ConfigMap, a Secret): CACHEPROXY_SETTINGS_DIR, default /etc/cacheproxy.
 GatewayConfiguration.AddSettingsDirectory(builder.Configuration);
+if (args is ["probe", ..])
+{
+    return await HealthProbe.RunAsync(builder.Configuration, args); // a container health check: exit 0 when healthy
+}
 builder.WebHost.UseKestrelHttpsConfiguration();
 // Kestrel:Limits (request body size, header sizes, connection counts) from configuration, as operators expect.
 builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
@@ -51,6 +55,7 @@ if (demo is not null)
     app.Logger.LogInformation("Demo origin at {Address}; try: curl -i http://<public endpoint>/demo/hello twice", demo.Address);
 }
 await app.RunAsync();
+return 0;
 
 /// <summary>The gateway's entry point, visible to the tests' WebApplicationFactory.</summary>
 public partial class Program;

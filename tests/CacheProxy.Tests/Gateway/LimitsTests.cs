@@ -82,6 +82,16 @@ public sealed class LimitsTests
         using var held = new TcpClient();
         await held.ConnectAsync(IPAddress.Loopback, gateway.PublicPort);
         await held.GetStream().WriteAsync("GET / HTTP/1.1\r\nHost: gateway\r\n\r\n"u8.ToArray()); // served, then kept alive
+        // Kestrel counts a connection on a thread-pool thread after accepting it: only once this one has its answer
+        // does it surely hold the one slot (else the next connection may take it first).
+        var buffer = new byte[4096];
+        var answered = string.Empty;
+        while (!answered.Contains("200 OK", StringComparison.Ordinal))
+        {
+            var read = await held.GetStream().ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.NotEqual(0, read);
+            answered += Encoding.ASCII.GetString(buffer, 0, read);
+        }
 
         var response = await RawAsync(gateway.PublicPort, "GET / HTTP/1.1\r\nHost: gateway\r\n\r\n");
 

@@ -18,6 +18,7 @@ const { determineTestResult } = await import(path.join(suiteDir, resultsModule))
 
 const counts = { required: [0, 0], optimal: [0, 0] }
 const failing = []
+const passedIds = []
 for (const suite of tests) {
   for (const test of suite.tests) {
     if (test.browser_only) continue
@@ -26,13 +27,14 @@ for (const suite of tests) {
     const outcome = determineTestResult(tests, test.id, results)
     const passed = outcome[2] === '✅'
     counts[kind][1]++
-    if (passed) counts[kind][0]++
+    if (passed) { counts[kind][0]++; passedIds.push(test.id) }
     else failing.push({ kind, id: test.id, outcome: outcome[2], detail: (results[test.id] || [])[1] || '', name: test.name })
   }
 }
 const summary = {
   required: counts.required[0], requiredTotal: counts.required[1],
   optimal: counts.optimal[0], optimalTotal: counts.optimal[1],
-  failing
+  failing,
+  passed: passedIds
 }
 console.log(JSON.stringify(summary, null, 2))

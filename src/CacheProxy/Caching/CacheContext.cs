@@ -64,6 +64,13 @@ public sealed class CacheContext
     /// <value>Default null: the headers decide.</value>
     public TimeSpan? FreshnessLifetime { get; set; }
 
+    /// <summary>
+    /// Gets or sets what is done with a response carrying Set-Cookie (response phase); the built-in policy sets a
+    /// route's <see cref="Configuration.RouteCacheOptions.SetCookie"/>.
+    /// </summary>
+    /// <value>Default null: <see cref="Configuration.CacheProxyOptions.SetCookie"/>.</value>
+    public Configuration.SetCookiePolicy? SetCookie { get; set; }
+
     /// <summary>Gets the surrogate keys (tags) the response is stored with; <see cref="Invalidation.ITagProvider"/>s add to it.</summary>
     public ICollection<string> Tags => _tags ??= new HashSet<string>(StringComparer.Ordinal);
 
@@ -167,6 +174,7 @@ public sealed class CacheContext
         PurgedSince = null;
         IsStoredResponseFresh = RequireRevalidation = VaryRuleFound = false;
         FreshnessLifetime = null;
+        SetCookie = null;
         _tags?.Clear();
         RequestCacheControl = default;
         RequestNoCache = false;

@@ -57,7 +57,8 @@ internal sealed class CachePolicies
 
 /// <summary>
 /// The built-in policy: <c>CacheProxy:Routes:{routeId}</c> (<see cref="RouteCacheOptions"/>). <c>Enabled: false</c>
-/// turns caching off for the route; <c>Ttl</c> replaces the freshness lifetime the response's headers give.
+/// turns caching off for the route; <c>Ttl</c> replaces the freshness lifetime the response's headers give;
+/// <c>SetCookie</c> chooses what is done with responses carrying Set-Cookie.
 /// </summary>
 internal sealed class RouteOptionsPolicy(LastGoodOptions options) : ICachePolicy
 {
@@ -71,9 +72,10 @@ internal sealed class RouteOptionsPolicy(LastGoodOptions options) : ICachePolicy
 
     public void OnResponse(CacheContext context)
     {
-        if (options.Current.Routes.TryGetValue(context.RouteId, out var route) && route.Ttl is { } ttl)
+        if (options.Current.Routes.TryGetValue(context.RouteId, out var route))
         {
-            context.FreshnessLifetime = ttl;
+            context.FreshnessLifetime = route.Ttl ?? context.FreshnessLifetime;
+            context.SetCookie = route.SetCookie ?? context.SetCookie;
         }
     }
 }

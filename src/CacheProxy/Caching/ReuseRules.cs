@@ -86,6 +86,8 @@ internal static class ReuseRules
         {
             return true;
         }
-        return unreachable && options.ServeStaleWhenUpstreamUnreachable && !context.RequestNoCache;
+        // Serving stale on our own initiative needs a response the origin made explicitly fresh: a heuristically
+        // fresh one (a 404, a page answered to a cookie) was never meant to be shared for long (docs/security.md).
+        return unreachable && options.ServeStaleWhenUpstreamUnreachable && !context.RequestNoCache && policy.ExplicitlyFresh;
     }
 }

@@ -48,7 +48,13 @@ internal sealed class Revalidation(LastGoodOptions options, TimeProvider time, C
     {
         var current = options.Current;
         var stale = context.StoredResponse!;
-        var updated = stale.With(HeaderFilter.Update(stale.Headers, exchange.NotModifiedHeaders!), exchange.RequestTime, exchange.ResponseTime);
+        var fields = HeaderFilter.Update(stale.Headers, exchange.NotModifiedHeaders!);
+        var served = stale.With(fields, exchange.RequestTime, exchange.ResponseTime);
+        // A 304's Set-Cookie is for the client whose request caused it. It is stored only in place of one the stored
+        // response carries (SetCookiePolicy.StoreWithSetCookie); a response stored without one stays without.
+        var updated = stale.GetHeader(HeaderNames.SetCookie).Count == 0 && served.GetHeader(HeaderNames.SetCookie).Count > 0
+            ? stale.With(fields.FindAll(h => !h.Key.Equals(HeaderNames.SetCookie, StringComparison.OrdinalIgnoreCase)), exchange.RequestTime, exchange.ResponseTime)
+            : served;
         var http = context.HttpContext;
         var refusal = StorageRules.UpdateRefusal(updated, current);
         var stored = false;
@@ -69,8 +75,8 @@ internal sealed class Revalidation(LastGoodOptions options, TimeProvider time, C
         requestHeaders.IfNoneMatch = exchange.ClientIfNoneMatch;
         requestHeaders.IfModifiedSince = exchange.ClientIfModifiedSince;
         http.Response.StatusCode = StatusCodes.Status200OK;
-        var policy = StoredPolicy.For(updated, current);
-        await responses.WriteAsync(http, context.RouteId, updated, policy, policy.CurrentAge(updated, time.GetUtcNow()),
+        var policy = StoredPolicy.For(served, current);
+        await responses.WriteAsync(http, context.RouteId, served, policy, policy.CurrentAge(served, time.GetUtcNow()),
             CacheStatus.Forwarded(exchange.ForwardReason, StatusCodes.Status304NotModified, refusal is null));
         return stored;
     }

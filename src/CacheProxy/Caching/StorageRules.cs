@@ -3,6 +3,7 @@ using CacheProxy.Http;
 using CacheProxy.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace CacheProxy.Caching;
 
@@ -68,21 +69,53 @@ internal static class StorageRules
         }
         Freshness.Lifetime(headers, cc, status, context.Exchange!.ResponseTime, options.HeuristicFraction, options.HeuristicMaxLifetime,
             out var explicitExpiry, out _);
+        // A response to a request with credentials is shared only when the origin said for how long (or public with a
+        // validator, or a route's Ttl): a heuristic lifetime would share a page made for one user (docs/security.md).
+        if (CarriesCredentials(request.Headers, options.CredentialHeaders)
+            && !(explicitExpiry || context.FreshnessLifetime is not null
+                 || (cc.Public && (!StringValues.IsNullOrEmpty(headers.ETag) || !StringValues.IsNullOrEmpty(headers.LastModified)))))
+        {
+            return "credentials without explicit freshness";
+        }
         var explicitlyCacheable = explicitExpiry || cc.Public || context.FreshnessLifetime is not null;
         if (!explicitlyCacheable && !Freshness.IsHeuristicallyCacheable(status))
         {
             return "no explicit freshness";
         }
-        if (!StringValues.IsNullOrEmpty(response.Headers.SetCookie)
-            && (options.SetCookie == SetCookiePolicy.Never || !explicitlyCacheable))
+        if (!StringValues.IsNullOrEmpty(response.Headers.SetCookie))
         {
-            return "set-cookie";
+            switch (context.SetCookie ?? options.SetCookie)
+            {
+                case SetCookiePolicy.StoreWithoutSetCookie:
+                    privateFields = [.. privateFields ?? [], HeaderNames.SetCookie];
+                    break;
+                case SetCookiePolicy.StoreWithSetCookie when explicitlyCacheable:
+                    break;
+                default:
+                    return "set-cookie";
+            }
         }
         if (varyNames is not null && !Variants.Suffix(request, varyNames, out _))
         {
             return "vary value";
         }
         return null;
+    }
+
+    private static bool CarriesCredentials(IHeaderDictionary headers, IList<string> credentialHeaders)
+    {
+        if (!StringValues.IsNullOrEmpty(headers.Authorization) || !StringValues.IsNullOrEmpty(headers.Cookie))
+        {
+            return true;
+        }
+        for (var i = 0; i < credentialHeaders.Count; i++)
+        {
+            if (!StringValues.IsNullOrEmpty(headers[credentialHeaders[i]]))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>A 304 may turn the stored response uncacheable (no-store, private); then it is dropped. Null when it stays.</summary>

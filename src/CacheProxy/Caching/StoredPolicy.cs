@@ -23,6 +23,12 @@ internal sealed class StoredPolicy
 
     public long StaleIfError { get; private init; }
 
+    /// <summary>
+    /// The freshness came from the origin's explicit expiry (s-maxage, max-age, Expires) or a route's Ttl, not from a
+    /// heuristic: only such a response may be served stale because the upstream is unreachable.
+    /// </summary>
+    public bool ExplicitlyFresh { get; private init; }
+
     public StringValues ETag { get; private init; }
 
     public StringValues LastModified { get; private init; }
@@ -49,13 +55,15 @@ internal sealed class StoredPolicy
         CacheProxyOptions options, TimeSpan? freshnessOverride)
     {
         var cc = Freshness.Governing(headers, options.Targeted);
+        var explicitExpiry = true;
         var lifetime = freshnessOverride ?? Freshness.Lifetime(headers, cc, status, responseTime,
-            options.HeuristicFraction, options.HeuristicMaxLifetime, out _, out _);
+            options.HeuristicFraction, options.HeuristicMaxLifetime, out explicitExpiry, out _);
         return new StoredPolicy
         {
             Lifetime = lifetime,
             CorrectedInitialAge = Freshness.CorrectedInitialAge(headers, requestTime, responseTime),
             NoCache = cc.NoCache,
+            ExplicitlyFresh = explicitExpiry,
             NoStaleServing = cc.MustRevalidate || cc.ProxyRevalidate || cc.SharedMaxAge != CacheControl.Absent,
             StaleWhileRevalidate = cc.StaleWhileRevalidate,
             StaleIfError = cc.StaleIfError,

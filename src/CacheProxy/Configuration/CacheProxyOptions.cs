@@ -70,9 +70,21 @@ public sealed class CacheProxyOptions
 
     internal Http.TargetedFields Targeted => new(HonorCdnCacheControl, HonorSurrogateControl ? CacheStatusName : null);
 
-    /// <summary>Gets or sets when responses that carry Set-Cookie are stored.</summary>
-    /// <value>Default <see cref="SetCookiePolicy.WhenExplicitlyCacheable"/>.</value>
-    public SetCookiePolicy SetCookie { get; set; } = SetCookiePolicy.WhenExplicitlyCacheable;
+    /// <summary>
+    /// Gets the request fields that carry a user's credentials besides Authorization and Cookie, which always do (an
+    /// API key header, a session header). A response to a request with any of them is stored only with explicit
+    /// freshness for a shared cache (s-maxage, max-age, Expires, public with a validator, or a route's Ttl); with
+    /// Authorization, RFC 9111 §3.5 applies as well.
+    /// </summary>
+    /// <value>Default empty.</value>
+    public IList<string> CredentialHeaders { get; } = [];
+
+    /// <summary>
+    /// Gets or sets whether responses that carry Set-Cookie are stored, and with it or without it. A route may choose
+    /// otherwise (<see cref="RouteCacheOptions.SetCookie"/>).
+    /// </summary>
+    /// <value>Default <see cref="SetCookiePolicy.DoNotStore"/>: one client's cookie is never handed to another.</value>
+    public SetCookiePolicy SetCookie { get; set; } = SetCookiePolicy.DoNotStore;
 
     /// <summary>Gets or sets the cache name written in Cache-Status (RFC 9211).</summary>
     /// <value>A token. Default <c>CacheProxy</c>.</value>
@@ -109,14 +121,26 @@ public sealed class CacheProxyOptions
     public IDictionary<string, RouteCacheOptions> Routes { get; } = new Dictionary<string, RouteCacheOptions>(StringComparer.OrdinalIgnoreCase);
 }
 
-/// <summary>When a response carrying Set-Cookie may be stored (RFC 9111 §7.3 leaves this to the cache).</summary>
+/// <summary>
+/// What a shared cache does with a response carrying Set-Cookie. RFC 9111 lets it store the field (§3.1, §8); then
+/// every client that gets the stored response gets the first client's cookie — a session, a CSRF token.
+/// </summary>
 public enum SetCookiePolicy
 {
-    /// <summary>Store it only when the origin gave explicit freshness (max-age, s-maxage, Expires) or public.</summary>
-    WhenExplicitlyCacheable = 0,
+    /// <summary>Do not store the response (nginx, Varnish and Fastly do the same by default). The safe default.</summary>
+    DoNotStore = 0,
 
-    /// <summary>Never store a response that carries Set-Cookie.</summary>
-    Never = 1,
+    /// <summary>
+    /// Store the response without its Set-Cookie: the client whose request fetched it gets the cookie, hits do not.
+    /// For origins that set a cookie on pages that are otherwise the same for everyone (a consent or A/B cookie).
+    /// </summary>
+    StoreWithoutSetCookie = 1,
+
+    /// <summary>
+    /// Store the response with its Set-Cookie, when the origin gave explicit freshness (max-age, s-maxage, Expires) or
+    /// public, and replay the cookie on every hit. Only for cookies that are the same for every client.
+    /// </summary>
+    StoreWithSetCookie = 2,
 }
 
 /// <summary>Cache settings of one YARP route (<c>CacheProxy:Routes:{routeId}</c>).</summary>
@@ -132,4 +156,8 @@ public sealed class RouteCacheOptions
     /// </summary>
     /// <value>Null (default) keeps the origin's freshness.</value>
     public TimeSpan? Ttl { get; set; }
+
+    /// <summary>Gets or sets what this route does with responses that carry Set-Cookie.</summary>
+    /// <value>Null (default) follows <see cref="CacheProxyOptions.SetCookie"/>.</value>
+    public SetCookiePolicy? SetCookie { get; set; }
 }

@@ -81,6 +81,13 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             errors.Add($"CacheProxy:Maintenance:RetryAfter must be between 1 second and 1 day (was {options.Maintenance.RetryAfter}).");
         }
         ValidateNetworks("CacheProxy:Maintenance:AllowedNetworks", options.Maintenance.AllowedNetworks, errors);
+        for (var i = 0; i < options.CredentialHeaders.Count; i++)
+        {
+            if (string.IsNullOrEmpty(options.CredentialHeaders[i]) || !options.CredentialHeaders[i].All(Http.CacheControl.IsTokenChar))
+            {
+                errors.Add($"CacheProxy:CredentialHeaders:{i} must be a header field name (was '{options.CredentialHeaders[i]}').");
+            }
+        }
         foreach (var (routeId, route) in options.Routes)
         {
             if (route.Ttl is { } ttl && ttl <= TimeSpan.Zero)

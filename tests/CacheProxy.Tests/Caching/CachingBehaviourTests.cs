@@ -410,33 +410,6 @@ public sealed class CachingBehaviourTests
     }
 
     [Fact]
-    public async Task SetCookie_IsStoredOnlyWhenExplicitlyCacheable_OrNeverWhenConfigured()
-    {
-        await using var proxy = await ProxyFixture.StartAsync();
-        proxy.Origin.Handler = c =>
-        {
-            c.Response.Headers.SetCookie = "a=b";
-            c.Response.Headers.LastModified = "Wed, 01 Jan 2020 00:00:00 GMT"; // heuristic freshness only
-            if (c.Request.Path == "/explicit")
-            {
-                c.Response.Headers.CacheControl = "max-age=60";
-            }
-            return c.Response.WriteAsync("x");
-        };
-        await proxy.GetAsync("/heuristic");
-        await proxy.GetAsync("/heuristic");
-        await proxy.GetAsync("/explicit");
-        await proxy.GetAsync("/explicit");
-        Assert.Equal(3, proxy.Origin.Calls);
-
-        await using var never = await ProxyFixture.StartAsync(o => o.SetCookie = CacheProxy.Configuration.SetCookiePolicy.Never);
-        never.Origin.Handler = proxy.Origin.Handler;
-        await never.GetAsync("/explicit");
-        await never.GetAsync("/explicit");
-        Assert.Equal(2, never.Origin.Calls);
-    }
-
-    [Fact]
     public async Task HeuristicFreshness_AppliesToA200WithLastModified_Rfc9111_4_2_2()
     {
         await using var proxy = await ProxyFixture.StartAsync();

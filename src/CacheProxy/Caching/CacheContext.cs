@@ -90,6 +90,12 @@ public sealed class CacheContext
     /// <summary>The key one upstream fetch is shared on: the variant's key when a Vary rule is known, else <see cref="Key"/>.</summary>
     internal string? FetchKey;
 
+    /// <summary>Unkeyed request fields a route keys on (<see cref="Configuration.UnkeyedHeaderAction.Key"/>): name, value.</summary>
+    internal List<KeyValuePair<string, string>>? KeyedHeaders;
+
+    /// <summary>The request has content (Content-Length above 0, chunked, an HTTP/2 stream with data).</summary>
+    internal bool RequestHasContent;
+
     /// <summary>A Vary rule was found for the URL (a miss is then a vary-miss).</summary>
     internal bool VaryRuleFound;
 
@@ -179,6 +185,8 @@ public sealed class CacheContext
         RequestCacheControl = default;
         RequestNoCache = false;
         Key = FetchKey = null;
+        KeyedHeaders?.Clear();
+        RequestHasContent = false;
         Started = 0;
         Exchange = null;
     }

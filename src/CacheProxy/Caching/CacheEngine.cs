@@ -11,10 +11,11 @@ namespace CacheProxy.Caching;
 /// The RFC 9111 shared cache in front of YARP. A request's steps, each in the file named:
 /// <list type="number">
 /// <item>Begin (here): only requests routed to a YARP route are cached; a pooled <see cref="CacheContext"/>;
-/// <see cref="ICachePolicy.OnRequest"/> (<see cref="CachePolicies"/>, <c>CacheProxy:Routes</c> first).</item>
+/// <see cref="ICachePolicy.OnRequest"/> (<see cref="CachePolicies"/>, <c>CacheProxy:Routes</c> first); unkeyed
+/// request fields removed, keyed on or bypassing (<see cref="RequestScreening"/>).</item>
 /// <item>Maintenance (<see cref="MaintenanceServing"/>): while maintenance mode holds for the request, only what is
 /// stored answers, fresh or stale; anything else is 503.</item>
-/// <item>Method (here): GET and HEAD are read from the cache; OPTIONS, TRACE and CONNECT pass through; any other
+/// <item>Method (here): GET and HEAD are read from the cache, unless they carry content (passed through); OPTIONS, TRACE and CONNECT pass through; any other
 /// method passes through and invalidates the URL on success (RFC 9111 §4.4). <see cref="PassThrough"/>.</item>
 /// <item>Key and directives: <see cref="CacheKey"/> (with <see cref="ICacheKeyCustomizer"/>s), the request's
 /// Cache-Control.</item>
@@ -37,7 +38,7 @@ namespace CacheProxy.Caching;
 internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, ILoggerFactory loggers, CacheProxyMetrics metrics,
     CacheContextPool contexts, CachePolicies policies, CacheKey keys, CacheLookup lookup, StoredResponseWriter responses,
     FreshHits freshHits, PassThrough passThrough, FetchCollapser collapser, BackgroundRefresh refresh,
-    Management.Maintenance maintenance, MaintenanceServing duringMaintenance)
+    Management.Maintenance maintenance, MaintenanceServing duringMaintenance, RequestScreening screening)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -50,6 +51,7 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
         }
         var cache = contexts.Rent(context, endpoint, route.Config.RouteId);
         policies.OnRequest(cache);
+        screening.Apply(cache);
         return cache;
     }
 
@@ -76,6 +78,12 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
             else if (!context.EnableCaching)
             {
                 await passThrough.ForwardAsync(context, next, CacheStatus.PolicyBypass);
+            }
+            else if (read && context.RequestHasContent)
+            {
+                // Never answered from, nor stored under, the bodyless key: forwarded as it came (docs/security.md).
+                Log.RequestContentBypassed(_logger, method, context.RouteId);
+                await passThrough.ForwardAsync(context, next, CacheStatus.RequestContent);
             }
             else if (read)
             {
@@ -105,7 +113,7 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
         // (3) key and directives
         context.ForgetStored();
         context.ReadRequestDirectives();
-        context.Key = keys.Build(context.HttpContext);
+        context.Key = keys.Build(context.HttpContext, context.KeyedHeaders);
         if (closed)
         {
             context.Started = time.GetTimestamp();

@@ -26,10 +26,12 @@ internal sealed class CacheKey
     public bool Customized => _customizers.Length > 0;
 
     /// <summary>The primary key of the request, or null when it cannot have one.</summary>
-    public string? Build(HttpContext context)
+    /// <param name="context">The request.</param>
+    /// <param name="keyedHeaders">Request fields a route keys on (<see cref="RequestScreening"/>), appended like a customizer's values.</param>
+    public string? Build(HttpContext context, IReadOnlyList<KeyValuePair<string, string>>? keyedHeaders = null)
     {
         var request = context.Request;
-        return Build(context, request.PathBase.Add(request.Path).Value ?? string.Empty, request.QueryString.Value ?? string.Empty);
+        return Build(context, request.PathBase.Add(request.Path).Value ?? string.Empty, request.QueryString.Value ?? string.Empty, keyedHeaders);
     }
 
     /// <summary>The key of a URI on the request's scheme and host (Location / Content-Location), or null (RFC 9111 §4.4).</summary>
@@ -46,10 +48,10 @@ internal sealed class CacheKey
         return Build(context, PathString.FromUriComponent(target).Value ?? string.Empty, QueryString.FromUriComponent(target).Value ?? string.Empty);
     }
 
-    private string? Build(HttpContext context, string path, string query)
+    private string? Build(HttpContext context, string path, string query, IReadOnlyList<KeyValuePair<string, string>>? keyedHeaders = null)
     {
         var request = context.Request;
-        if (_customizers.Length == 0)
+        if (_customizers.Length == 0 && keyedHeaders is not { Count: > 0 })
         {
             var parts = new Parts(request.Scheme, request.Host.Value ?? string.Empty, path, query);
             return parts.Cacheable ? string.Create(parts.Length, parts, static (span, p) => p.WriteTo(span)) : null;
@@ -59,6 +61,10 @@ internal sealed class CacheKey
         foreach (var customizer in _customizers)
         {
             customizer.Customize(keyContext);
+        }
+        foreach (var (name, value) in keyedHeaders ?? [])
+        {
+            keyContext.Add(name, value);
         }
         var custom = new Parts(request.Scheme, request.Host.Value ?? string.Empty, keyContext.Path, keyContext.Query);
         if (!custom.Cacheable)

@@ -15,6 +15,7 @@ internal static class CacheStatus
     public const string UnsafeMethod = "fwd=bypass; detail=method";
     public const string OtherMethod = "fwd=method";
     public const string UncacheableKey = "fwd=bypass; detail=uncacheable-key";
+    public const string RequestContent = "fwd=bypass; detail=request-content";
     public const string OnlyIfCached = "fwd=miss; detail=only-if-cached";
 
     private static HitValue? s_hit; // replaced as a whole, so a reader never pairs one name with another's value

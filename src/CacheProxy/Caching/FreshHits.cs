@@ -15,7 +15,7 @@ namespace CacheProxy.Caching;
 /// </summary>
 internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers, CacheProxyMetrics metrics,
     CacheContextPool contexts, CachePolicies policies, CacheKey keys, CacheLookup lookup, StoredResponseWriter responses,
-    EarlyHits? earlyHits = null)
+    RequestScreening screening, EarlyHits? earlyHits = null)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -73,7 +73,8 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers, Cache
 
     private bool Open(HttpContext http) =>
         lookup.CanFindSynchronously && !CacheProxyTelemetry.ActivitySource.HasListeners()
-        && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
+        && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method))
+        && screening.IsPlain(http);
 
     /// <summary>Writes the fresh <see cref="CacheContext.StoredResponse"/> and gives the context back when done.</summary>
     public Task Serve(CacheContext context)

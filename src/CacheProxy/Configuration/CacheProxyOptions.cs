@@ -71,6 +71,30 @@ public sealed class CacheProxyOptions
     internal Http.TargetedFields Targeted => new(HonorCdnCacheControl, HonorSurrogateControl ? CacheStatusName : null);
 
     /// <summary>
+    /// Gets request fields that origins and frameworks act on but the cache key ignores — URL and method overrides,
+    /// forwarding fields this proxy does not set itself — and what is done with them, by field name: by default each
+    /// is removed before the request is forwarded, so that it cannot make the origin answer differently under a key
+    /// other clients share (web cache poisoning). A route may choose otherwise
+    /// (<see cref="RouteCacheOptions.UnkeyedRequestHeaders"/>); configuration adds fields or changes their action.
+    /// </summary>
+    public IDictionary<string, UnkeyedHeaderAction> UnkeyedRequestHeaders { get; } = new Dictionary<string, UnkeyedHeaderAction>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["X-Original-URL"] = UnkeyedHeaderAction.Remove,
+        ["X-Rewrite-URL"] = UnkeyedHeaderAction.Remove,
+        ["X-HTTP-Method-Override"] = UnkeyedHeaderAction.Remove,
+        ["X-HTTP-Method"] = UnkeyedHeaderAction.Remove,
+        ["X-Method-Override"] = UnkeyedHeaderAction.Remove,
+        ["X-Forwarded-Port"] = UnkeyedHeaderAction.Remove,
+        ["X-Forwarded-Scheme"] = UnkeyedHeaderAction.Remove,
+        ["X-Forwarded-Server"] = UnkeyedHeaderAction.Remove,
+        ["X-Forwarded-Ssl"] = UnkeyedHeaderAction.Remove,
+        ["X-Original-Host"] = UnkeyedHeaderAction.Remove,
+        ["X-Host"] = UnkeyedHeaderAction.Remove,
+        ["X-HTTP-Host-Override"] = UnkeyedHeaderAction.Remove,
+        ["Forwarded"] = UnkeyedHeaderAction.Remove,
+    };
+
+    /// <summary>
     /// Gets the request fields that carry a user's credentials besides Authorization and Cookie, which always do (an
     /// API key header, a session header). A response to a request with any of them is stored only with explicit
     /// freshness for a shared cache (s-maxage, max-age, Expires, public with a validator, or a route's Ttl); with
@@ -143,6 +167,22 @@ public enum SetCookiePolicy
     StoreWithSetCookie = 2,
 }
 
+/// <summary>What is done with a request field the cache key does not include (<see cref="CacheProxyOptions.UnkeyedRequestHeaders"/>).</summary>
+public enum UnkeyedHeaderAction
+{
+    /// <summary>Removed before the request is forwarded. The default.</summary>
+    Remove = 0,
+
+    /// <summary>Forwarded, and its value made part of the cache key: requests with different values never share a response.</summary>
+    Key = 1,
+
+    /// <summary>Forwarded; a GET or HEAD carrying it is neither answered from the cache nor stored.</summary>
+    Bypass = 2,
+
+    /// <summary>Forwarded unchanged and ignored, as if not listed (a trusted load balancer in front sets it).</summary>
+    Forward = 3,
+}
+
 /// <summary>Cache settings of one YARP route (<c>CacheProxy:Routes:{routeId}</c>).</summary>
 public sealed class RouteCacheOptions
 {
@@ -156,6 +196,13 @@ public sealed class RouteCacheOptions
     /// </summary>
     /// <value>Null (default) keeps the origin's freshness.</value>
     public TimeSpan? Ttl { get; set; }
+
+    /// <summary>
+    /// Gets what this route does with unkeyed request fields, by field name, in place of
+    /// <see cref="CacheProxyOptions.UnkeyedRequestHeaders"/>: for example <c>Key</c> for a field the route's origin
+    /// really varies on.
+    /// </summary>
+    public IDictionary<string, UnkeyedHeaderAction> UnkeyedRequestHeaders { get; } = new Dictionary<string, UnkeyedHeaderAction>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Gets or sets what this route does with responses that carry Set-Cookie.</summary>
     /// <value>Null (default) follows <see cref="CacheProxyOptions.SetCookie"/>.</value>

@@ -81,6 +81,13 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             errors.Add($"CacheProxy:Maintenance:RetryAfter must be between 1 second and 1 day (was {options.Maintenance.RetryAfter}).");
         }
         ValidateNetworks("CacheProxy:Maintenance:AllowedNetworks", options.Maintenance.AllowedNetworks, errors);
+        foreach (var field in options.UnkeyedRequestHeaders.Keys.Concat(options.Routes.Values.SelectMany(r => r.UnkeyedRequestHeaders.Keys)))
+        {
+            if (string.IsNullOrEmpty(field) || !field.All(Http.CacheControl.IsTokenChar))
+            {
+                errors.Add($"CacheProxy:UnkeyedRequestHeaders: '{field}' is not a header field name.");
+            }
+        }
         for (var i = 0; i < options.CredentialHeaders.Count; i++)
         {
             if (string.IsNullOrEmpty(options.CredentialHeaders[i]) || !options.CredentialHeaders[i].All(Http.CacheControl.IsTokenChar))

@@ -50,6 +50,8 @@ internal sealed class CacheProxyMetrics
             "Requests sent upstream again because no connection could be made for them (bodiless GET, HEAD, OPTIONS, TRACE).");
         MaintenanceRefused = meter.CreateCounter<long>("cacheproxy.maintenance.refused", "{request}",
             "Requests answered 503 in maintenance mode: nothing stored could answer them.");
+        UnkeyedHeaders = meter.CreateCounter<long>("cacheproxy.unkeyed_headers", "{field}",
+            "Request fields the cache key ignores that were removed, keyed on or made the request bypass the cache, by header and action.");
         PurgedSelectors = meter.CreateCounter<long>("cacheproxy.purge.selectors", "{selector}", "URLs, tags and prefixes purged, by kind.");
     }
 
@@ -62,6 +64,17 @@ internal sealed class CacheProxyMetrics
     public Counter<long> UpstreamRetries { get; }
 
     public Counter<long> TooLargeToStore { get; }
+
+    public Counter<long> UnkeyedHeaders { get; }
+
+    /// <summary>Counts one unkeyed request field handled; the header tag is bounded by the configured names.</summary>
+    public void UnkeyedHeader(string header, Configuration.UnkeyedHeaderAction action) =>
+        UnkeyedHeaders.Add(1, new KeyValuePair<string, object?>("header", header.ToLowerInvariant()), new KeyValuePair<string, object?>("action", action switch
+        {
+            Configuration.UnkeyedHeaderAction.Remove => "remove",
+            Configuration.UnkeyedHeaderAction.Key => "key",
+            _ => "bypass",
+        }));
 
     public Histogram<double> UpstreamDuration { get; }
 

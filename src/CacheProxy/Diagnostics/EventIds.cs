@@ -19,6 +19,8 @@ internal static class EventIds
     public const int IncompleteBodyNotStored = 1007;
     public const int CollapseWaitTimedOut = 1008;
     public const int TagsDropped = 1009;
+    public const int UnkeyedHeader = 1010;
+    public const int RequestContentBypassed = 1011;
 
     public const int MemoryTierEvicted = 1100;
     public const int StoreReadFailed = 1101;

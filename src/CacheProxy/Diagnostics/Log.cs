@@ -38,6 +38,12 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.TagsDropped, EventName = nameof(EventIds.TagsDropped), Level = LogLevel.Warning, Message = "Dropped {Count} tags of a response on route {RouteId}: more than {MaxTags}, longer than {MaxLength} characters, or with control characters")]
     public static partial void TagsDropped(ILogger logger, int count, string routeId, int maxTags, int maxLength);
 
+    [LoggerMessage(EventId = EventIds.UnkeyedHeader, EventName = nameof(EventIds.UnkeyedHeader), Level = LogLevel.Debug, Message = "Unkeyed request field {Header} on route {RouteId}: {Action}")]
+    public static partial void UnkeyedHeader(ILogger logger, string header, Configuration.UnkeyedHeaderAction action, string routeId);
+
+    [LoggerMessage(EventId = EventIds.RequestContentBypassed, EventName = nameof(EventIds.RequestContentBypassed), Level = LogLevel.Debug, Message = "A {Method} request with content on route {RouteId} bypasses the cache")]
+    public static partial void RequestContentBypassed(ILogger logger, string method, string routeId);
+
     [LoggerMessage(EventId = EventIds.MemoryTierEvicted, EventName = nameof(EventIds.MemoryTierEvicted), Level = LogLevel.Debug, Message = "Memory tier evicted {Count} entries to stay under {Limit} bytes")]
     public static partial void MemoryTierEvicted(ILogger logger, int count, long limit);
 

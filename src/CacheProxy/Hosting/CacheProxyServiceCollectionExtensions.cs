@@ -91,6 +91,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<MaintenanceServing>();
         services.TryAddSingleton<EarlyHits>();
         services.TryAddSingleton<FreshHits>();
+        services.TryAddSingleton<RequestScreening>();
         services.TryAddSingleton<CacheEngine>();
 
         // The pipeline.

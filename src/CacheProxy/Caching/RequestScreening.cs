@@ -1,0 +1,107 @@
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace CacheProxy.Caching;
+
+/// <summary>
+/// Step (1) of <see cref="CacheEngine"/> for what a client sends beyond the key: request fields that origins act on
+/// but the key ignores (<see cref="CacheProxyOptions.UnkeyedRequestHeaders"/>) are removed, keyed on or make the
+/// request bypass the cache; a GET or HEAD with content is never answered from or stored under the bodyless key.
+/// docs/security.md.
+/// </summary>
+internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers)
+{
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+    private Names? _names;
+
+    /// <summary>
+    /// Whether the request may take a fast path that skips <see cref="Apply"/> (a fresh hit before or after
+    /// routing): it has no content and none of the listed fields, of any route.
+    /// </summary>
+    public bool IsPlain(HttpContext http)
+    {
+        if (HasContent(http))
+        {
+            return false;
+        }
+        var headers = http.Request.Headers;
+        foreach (var name in NamesFor(options.Current).All)
+        {
+            if (headers.ContainsKey(name))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Applies each listed field's action to the request of <paramref name="context"/>; notes request content.</summary>
+    public void Apply(CacheContext context)
+    {
+        var http = context.HttpContext;
+        context.RequestHasContent = HasContent(http);
+        var current = options.Current;
+        var headers = http.Request.Headers;
+        current.Routes.TryGetValue(context.RouteId, out var route);
+        foreach (var name in NamesFor(current).All)
+        {
+            if (!headers.ContainsKey(name))
+            {
+                continue;
+            }
+            var action = route is not null && route.UnkeyedRequestHeaders.TryGetValue(name, out var routeAction) ? routeAction
+                : current.UnkeyedRequestHeaders.TryGetValue(name, out var globalAction) ? globalAction
+                : UnkeyedHeaderAction.Forward;
+            switch (action)
+            {
+                case UnkeyedHeaderAction.Remove:
+                    headers.Remove(name);
+                    break;
+                case UnkeyedHeaderAction.Key:
+                    (context.KeyedHeaders ??= []).Add(new(name.ToLowerInvariant(), headers[name].ToString()));
+                    break;
+                case UnkeyedHeaderAction.Bypass:
+                    // A GET or HEAD passes the cache by (fwd=bypass); an unsafe method still invalidates what it changes.
+                    var method = http.Request.Method;
+                    context.EnableCaching &= !(HttpMethods.IsGet(method) || HttpMethods.IsHead(method));
+                    break;
+                default:
+                    continue;
+            }
+            metrics.UnkeyedHeader(name, action);
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                Log.UnkeyedHeader(_logger, name, action, context.RouteId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Content on the request: Content-Length above 0 or chunked (HTTP/1.1), or a stream not ended with the headers
+    /// (HTTP/2, HTTP/3) — as Kestrel decides it.
+    /// </summary>
+    private static bool HasContent(HttpContext http) =>
+        http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? http.Request.ContentLength > 0;
+
+    private Names NamesFor(CacheProxyOptions current)
+    {
+        var names = Volatile.Read(ref _names);
+        if (names is null || !ReferenceEquals(names.Options, current))
+        {
+            var all = new HashSet<string>(current.UnkeyedRequestHeaders.Where(h => h.Value != UnkeyedHeaderAction.Forward).Select(h => h.Key), StringComparer.OrdinalIgnoreCase);
+            foreach (var route in current.Routes.Values)
+            {
+                all.UnionWith(route.UnkeyedRequestHeaders.Where(h => h.Value != UnkeyedHeaderAction.Forward).Select(h => h.Key));
+            }
+            names = new Names(current, [.. all.Order(StringComparer.OrdinalIgnoreCase)]);
+            Volatile.Write(ref _names, names);
+        }
+        return names;
+    }
+
+    /// <summary>The listed field names of one options instance (replaced as a whole on reload).</summary>
+    private sealed record Names(CacheProxyOptions Options, string[] All);
+}

@@ -21,17 +21,6 @@ public sealed class LimitsTests
         return await http.GetStringAsync($"http://127.0.0.1:{gateway.ManagementPort}/metrics");
     }
 
-    /// <summary>Sends raw bytes on a new connection and reads until the server closes it (a signal, bounded).</summary>
-    private static async Task<string> RawAsync(int port, string request)
-    {
-        using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, port);
-        var stream = client.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
-        using var reader = new StreamReader(stream, Encoding.ASCII);
-        return await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
-    }
-
     private static async Task AssertRejectedAsync(GatewayProcess gateway, string reason)
     {
         var line = await gateway.WaitForLineAsync("\"EventId\":1402");
@@ -53,7 +42,7 @@ public sealed class LimitsTests
         var extra = string.Format(System.Globalization.CultureInfo.InvariantCulture, headers, new string('x', 8000),
             string.Concat(Enumerable.Range(0, 20).Select(i => $"X-H{i}: {i}\r\n")));
 
-        var response = await RawAsync(gateway.PublicPort, $"GET {path} HTTP/1.1\r\nHost: gateway\r\n{extra}\r\n");
+        var response = await RawHttp.SendAsync(gateway.PublicPort, $"GET {path} HTTP/1.1\r\nHost: gateway\r\n{extra}\r\n");
 
         Assert.StartsWith($"HTTP/1.1 {status} ", response, StringComparison.Ordinal);
         await AssertRejectedAsync(gateway, reason);
@@ -67,7 +56,7 @@ public sealed class LimitsTests
         await using var gateway = GatewayProcess.Start("Production", origin.Address, ("Kestrel__Limits__RequestHeadersTimeout", "00:00:01"));
         await gateway.WaitStartedAsync();
 
-        var response = await RawAsync(gateway.PublicPort, "GET / HTTP/1.1\r\nHost: gateway\r\n"); // the headers never end
+        var response = await RawHttp.SendAsync(gateway.PublicPort, "GET / HTTP/1.1\r\nHost: gateway\r\n"); // the headers never end
 
         Assert.StartsWith("HTTP/1.1 408 ", response, StringComparison.Ordinal);
         await AssertRejectedAsync(gateway, "request_headers_timeout");
@@ -93,7 +82,7 @@ public sealed class LimitsTests
             answered += Encoding.ASCII.GetString(buffer, 0, read);
         }
 
-        var response = await RawAsync(gateway.PublicPort, "GET / HTTP/1.1\r\nHost: gateway\r\n\r\n");
+        var response = await RawHttp.SendAsync(gateway.PublicPort, "GET / HTTP/1.1\r\nHost: gateway\r\n\r\n");
 
         Assert.DoesNotContain("200 OK", response, StringComparison.Ordinal);
         await AssertRejectedAsync(gateway, "max_concurrent_connections_exceeded");

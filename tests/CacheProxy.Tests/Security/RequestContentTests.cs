@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using CacheProxy.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 
@@ -30,8 +27,8 @@ public sealed class RequestContentTests
         var url = $"http://127.0.0.1:{gateway.PublicPort}";
 
         Assert.Equal("page", await http.GetStringAsync(url + "/stored")); // stored
-        var withContent = await RawAsync(gateway.PublicPort, $"GET /stored HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n{framingAndContent}");
-        var fresh = await RawAsync(gateway.PublicPort, $"GET /fresh HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n{framingAndContent}");
+        var withContent = await RawHttp.SendAsync(gateway.PublicPort, $"GET /stored HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n{framingAndContent}");
+        var fresh = await RawHttp.SendAsync(gateway.PublicPort, $"GET /fresh HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n{framingAndContent}");
         var stored = await http.GetAsync(url + "/stored");
         var afterFresh = await http.GetAsync(url + "/fresh");
 
@@ -42,15 +39,5 @@ public sealed class RequestContentTests
         Assert.StartsWith("CacheProxy; hit", stored.CacheStatus(), StringComparison.Ordinal);
         Assert.Equal("page", await afterFresh.Content.ReadAsStringAsync()); // the answer to the content was not stored
         Assert.Contains("fwd=miss", afterFresh.CacheStatus(), StringComparison.Ordinal);
-    }
-
-    private static async Task<string> RawAsync(int port, string request)
-    {
-        using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, port);
-        var stream = client.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
-        using var reader = new StreamReader(stream, Encoding.ASCII);
-        return await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
     }
 }

@@ -12,7 +12,8 @@ namespace CacheProxy.Caching;
 /// <param name="UpstreamFailed">The upstream answered with a server error or not at all.</param>
 /// <param name="Unreachable">The upstream could not be reached at all.</param>
 /// <param name="UpstreamStatus">The upstream's status.</param>
-internal readonly record struct FetchOutcome(bool Stored, bool UpstreamFailed, bool Unreachable, int UpstreamStatus);
+/// <param name="Abandoned">The leading request's client went away before a response was stored (its fetch was cancelled with it).</param>
+internal readonly record struct FetchOutcome(bool Stored, bool UpstreamFailed, bool Unreachable, int UpstreamStatus, bool Abandoned = false);
 
 /// <summary>
 /// Step (5) of <see cref="CacheEngine"/>: one upstream fetch per key at a time — for a miss, for the revalidation of
@@ -39,14 +40,29 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
             return;
         }
         var key = context.FetchKey!;
-        if (!TryLead(key, out var flight))
+        TaskCompletionSource<FetchOutcome> flight;
+        while (!TryLead(key, out flight))
         {
-            if (await FollowAsync(flight, key, http.RequestAborted) is not { } landed || !await ServeAfterFetchAsync(context, landed))
+            var landed = await FollowAsync(flight, key, http.RequestAborted);
+            if (landed is { Abandoned: true } && !http.RequestAborted.IsCancellationRequested)
+            {
+                // The leader's client left and took the fetch with it: collapse again, so that one of the followers
+                // leads the next fetch instead of every one of them going upstream (a single abort is no stampede).
+                metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "leader_gone"));
+                continue;
+            }
+            if (landed is not { } outcome || !await ServeAfterFetchAsync(context, outcome))
             {
                 await upstream.ForwardAsync(context, next, reason);
             }
             return;
         }
+        await LeadAsync(context, next, reason, key, flight);
+    }
+
+    private async Task LeadAsync(CacheContext context, RequestDelegate next, string reason, string key, TaskCompletionSource<FetchOutcome> flight)
+    {
+        var http = context.HttpContext;
         var outcome = default(FetchOutcome);
         try
         {
@@ -59,7 +75,7 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
         }
         finally
         {
-            Land(key, flight, outcome);
+            Land(key, flight, !outcome.Stored && http.RequestAborted.IsCancellationRequested ? outcome with { Abandoned = true } : outcome);
         }
     }
 

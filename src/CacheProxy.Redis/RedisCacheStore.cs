@@ -18,6 +18,7 @@ internal sealed class RedisCacheStore : ISharedCacheStore, ICacheFillCoordinator
 {
     // Deletes the claim only if it is still ours: a claim that outlived its lease may belong to another instance now.
     private const string ReleaseScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+    private const string RenewScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 
     private readonly RedisConnection _connection;
     private readonly RedisCalls _calls;
@@ -176,10 +177,13 @@ internal sealed class RedisCacheStore : ISharedCacheStore, ICacheFillCoordinator
         }
         var claimKey = RedisEntryFormat.ClaimKey(_options.KeyPrefix, key);
         var token = Guid.NewGuid().ToString("N");
+        // A short lease, renewed while the fetch runs (up to the whole lease asked for): if this instance dies
+        // mid-fetch, the claim ends with the lease instead of stalling the key on every other instance.
+        var shortLease = lease < _options.ClaimLease ? lease : _options.ClaimLease;
         // If Redis cannot answer, fetching is allowed (fallback true): a dead Redis must not stall misses.
-        var claimed = await _calls.RunAsync("claim", async t => await redis.GetDatabase().StringSetAsync(claimKey, token, lease, When.NotExists).WaitAsync(t),
+        var claimed = await _calls.RunAsync("claim", async t => await redis.GetDatabase().StringSetAsync(claimKey, token, shortLease, When.NotExists).WaitAsync(t),
             fallback: true, cancellationToken);
-        return claimed ? new Claim(this, redis, key, claimKey, token) : null;
+        return claimed ? new Claim(this, redis, key, claimKey, token, shortLease, lease) : null;
     }
 
     public async ValueTask<bool> WaitForReleaseAsync(string key, TimeSpan timeout, CancellationToken cancellationToken)
@@ -197,26 +201,82 @@ internal sealed class RedisCacheStore : ISharedCacheStore, ICacheFillCoordinator
             _releaseWaiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(key, waiter));
             return true;
         }
-        try
+        // Woken by the release notice; every lease without one, look whether the claim is still held (its holder may
+        // have died: then its lease ran out and nobody will announce a release).
+        var deadline = _time.GetUtcNow() + timeout;
+        while (true)
         {
-            await waiter.Task.WaitAsync(timeout, _time, cancellationToken);
-            return true;
-        }
-        catch (TimeoutException)
-        {
-            _releaseWaiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(key, waiter));
-            return false;
+            var remaining = deadline - _time.GetUtcNow();
+            if (remaining <= TimeSpan.Zero)
+            {
+                _releaseWaiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(key, waiter));
+                return false;
+            }
+            try
+            {
+                await waiter.Task.WaitAsync(remaining < _options.ClaimLease ? remaining : _options.ClaimLease, _time, cancellationToken);
+                return true;
+            }
+            catch (TimeoutException)
+            {
+                var held = await _calls.RunAsync("claim", async t => await redis.GetDatabase().KeyExistsAsync(RedisEntryFormat.ClaimKey(_options.KeyPrefix, key)).WaitAsync(t),
+                    fallback: true, cancellationToken);
+                if (!held)
+                {
+                    _releaseWaiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(key, waiter));
+                    return true;
+                }
+            }
         }
     }
 
-    /// <summary>The claim of one fetch: released (if still ours) and announced to every instance when disposed.</summary>
-    private sealed class Claim(RedisCacheStore store, IConnectionMultiplexer redis, string key, string claimKey, string token) : IAsyncDisposable
+    /// <summary>
+    /// The claim of one fetch: renewed every third of its lease while held (for at most the lease asked for),
+    /// released (if still ours) and announced to every instance when disposed.
+    /// </summary>
+    private sealed class Claim : IAsyncDisposable
     {
+        private readonly RedisCacheStore _store;
+        private readonly IConnectionMultiplexer _redis;
+        private readonly string _key;
+        private readonly string _claimKey;
+        private readonly string _token;
+        private readonly CancellationTokenSource _held = new();
+        private readonly Task _renewing;
+
+        public Claim(RedisCacheStore store, IConnectionMultiplexer redis, string key, string claimKey, string token, TimeSpan lease, TimeSpan longest)
+        {
+            (_store, _redis, _key, _claimKey, _token) = (store, redis, key, claimKey, token);
+            _renewing = RenewAsync(lease, longest);
+        }
+
+        private async Task RenewAsync(TimeSpan lease, TimeSpan longest)
+        {
+            var until = _store._time.GetUtcNow() + longest;
+            using var timer = new PeriodicTimer(lease / 3, _store._time);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(_held.Token) && _store._time.GetUtcNow() + lease <= until)
+                {
+                    await _store._calls.RunAsync("claim", async t => await _redis.GetDatabase()
+                        .ScriptEvaluateAsync(RenewScript, [_claimKey], [_token, (long)lease.TotalMilliseconds]).WaitAsync(t),
+                        fallback: RedisResult.Create(0), _held.Token);
+                }
+            }
+            catch (OperationCanceledException) when (_held.IsCancellationRequested)
+            {
+                // released
+            }
+        }
+
         public async ValueTask DisposeAsync()
         {
-            await store._calls.RunAsync("release", async t => await redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [claimKey], [token]).WaitAsync(t),
+            await _held.CancelAsync();
+            await _renewing;
+            _held.Dispose();
+            await _store._calls.RunAsync("release", async t => await _redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [_claimKey], [_token]).WaitAsync(t),
                 fallback: RedisResult.Create(0), CancellationToken.None);
-            await store._bus.PublishReleaseAsync(redis, key);
+            await _store._bus.PublishReleaseAsync(_redis, _key);
         }
     }
 

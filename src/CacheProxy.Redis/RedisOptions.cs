@@ -52,6 +52,15 @@ public sealed class RedisOptions
     /// <value>At least 1 second. Default 30 seconds.</value>
     public TimeSpan MaxDisconnectedServing { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Gets or sets the lease of a claim on a key being fetched (cross-instance collapsing). The fetching instance
+    /// renews it every third of the lease while the fetch runs; waiting instances look every lease whether it is
+    /// still held. So an instance that dies mid-fetch stalls the key on the others for about one lease, not for
+    /// <c>CacheProxy:CollapseTimeout</c>.
+    /// </summary>
+    /// <value>500 ms to 1 minute. Default 3 seconds.</value>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(3);
+
     /// <summary>Gets or sets how many purges the invalidation log keeps at most (besides <c>CacheProxy:Purge:Retention</c>).</summary>
     /// <value>1000 to 10,000,000. Default 100,000.</value>
     public int InvalidationLogMaxLength { get; set; } = 100_000;

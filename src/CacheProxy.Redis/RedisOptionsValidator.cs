@@ -50,6 +50,10 @@ internal sealed class RedisOptionsValidator(IServiceProvider services) : IValida
         {
             errors.Add($"CacheProxy:Redis:MaxDisconnectedServing must be at least 1 second (was {options.MaxDisconnectedServing}).");
         }
+        if (options.ClaimLease < TimeSpan.FromMilliseconds(500) || options.ClaimLease > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"CacheProxy:Redis:ClaimLease must be between 500 ms and 1 minute (was {options.ClaimLease}).");
+        }
         if (options.InvalidationLogMaxLength is < 1000 or > 10_000_000)
         {
             errors.Add($"CacheProxy:Redis:InvalidationLogMaxLength must be between 1000 and 10000000 (was {options.InvalidationLogMaxLength}).");

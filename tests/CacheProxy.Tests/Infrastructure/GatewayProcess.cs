@@ -183,13 +183,19 @@ public sealed class GatewayProcess : IAsyncDisposable
         await WaitExitAsync();
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Kills the gateway as a crash or an OOM kill would: no drain, nothing released or announced.</summary>
+    public async Task KillAsync()
     {
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
         _process.Dispose();
     }
 }

@@ -11,6 +11,8 @@ namespace CacheProxy.Caching;
 /// the time the cache sees the response the list is gone; applied here while it is still known, such fields are
 /// neither forwarded nor stored.</item>
 /// <item>The request's correlation id replaces any the upstream sent back under the same name.</item>
+/// <item>RFC 9112 §4: a reason phrase is text for people; one with control characters (a terminal escape, a NUL)
+/// is replaced by the status code's standard phrase instead of being passed on.</item>
 /// <item>Edge Architecture 1.0: announce this cache in Surrogate-Capability so origins can target
 /// Surrogate-Control directives at it.</item>
 /// </list>
@@ -44,6 +46,11 @@ internal sealed class CacheTransformProvider(LastGoodOptions options) : ITransfo
                 {
                     transform.HttpContext.Response.Headers.Remove(name);
                 }
+            }
+            var response = transform.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseFeature>();
+            if (response?.ReasonPhrase is { } reason && reason.Any(char.IsControl))
+            {
+                response.ReasonPhrase = null; // Kestrel sends the standard phrase
             }
             // The request's own correlation id wins over whatever the upstream put under that name.
             if (transform.HttpContext.Features.Get<CacheProxy.Diagnostics.ICorrelationIdFeature>() is { } correlation)

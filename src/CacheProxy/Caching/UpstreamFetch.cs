@@ -109,6 +109,16 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         ? (exchange.ServeStaleOnError ? CacheOutcome.Stale : CacheOutcome.Revalidated)
         : upstreamFailed ? CacheOutcome.Error : CacheOutcome.Miss;
 
+    /// <summary>Drops the upstream response's fields and reason phrase: a stored response is served in its place.</summary>
+    private static void Discard(HttpContext http)
+    {
+        http.Response.Headers.Clear();
+        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseFeature>() is { } feature)
+        {
+            feature.ReasonPhrase = null;
+        }
+    }
+
     /// <summary>Called once, before the first header or byte of the upstream response goes to the client.</summary>
     private CaptureMode Decide(CacheContext context, CaptureBodyFeature capture)
     {
@@ -125,19 +135,25 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         {
             tags.TakeHeaders(context, response.Headers, storing: false); // the stored response keeps its tags
             exchange.NotModifiedHeaders = [.. HeaderFilter.ForStorage(response.Headers, null, current.Correlation.HeaderName)];
-            response.Headers.Clear();
+            Discard(http);
             return CaptureMode.Swallow;
         }
         if (context.StoredResponse is { } stale && !exchange.Background && exchange.UpstreamFailed
             && ReuseRules.StaleOnErrorAllows(context, exchange.UpstreamUnreachable, context.StoredPolicy!.CurrentAge(stale, exchange.ResponseTime), current))
         {
             exchange.ServeStaleOnError = true;
-            response.Headers.Clear();
+            Discard(http); // nothing of the failing response goes with the stale one
             return CaptureMode.Swallow;
         }
 
         policies.OnResponse(context);
         var reason = StorageRules.Refusal(context, current, out var privateFields, out var varyNames);
+        if (reason is null && response.ContentLength > current.MaxObjectSize)
+        {
+            // Known before the first byte: Cache-Status must not say "stored" for a body the cache will not keep.
+            reason = $"Content-Length {response.ContentLength} larger than CacheProxy:MaxObjectSize";
+            metrics.TooLargeToStore.Add(1);
+        }
         tags.TakeHeaders(context, response.Headers, storing: reason is null);
         if (reason is null)
         {

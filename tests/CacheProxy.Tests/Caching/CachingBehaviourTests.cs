@@ -363,7 +363,12 @@ public sealed class CachingBehaviourTests
         await using var proxy = await ProxyFixture.StartAsync(o => o.MaxObjectSize = 1000);
         using var tooLarge = proxy.Collect<long>("cacheproxy.too_large");
         var big = new string('x', 5000);
-        proxy.Origin.Handler = Respond("max-age=60", big);
+        proxy.Origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=60";
+            c.Response.ContentLength = big.Length;
+            return c.Response.WriteAsync(big);
+        };
 
         var first = await proxy.GetAsync("/big");
         var second = await proxy.GetAsync("/big");
@@ -371,8 +376,34 @@ public sealed class CachingBehaviourTests
         Assert.Equal(big, await first.Content.ReadAsStringAsync());
         Assert.Equal(big, await second.Content.ReadAsStringAsync());
         Assert.Equal(2, proxy.Origin.Calls);
+        // The origin sent Content-Length: the cache knew before the first byte and says so (RFC 9211 "stored").
+        Assert.Equal("CacheProxy; fwd=miss; fwd-status=200", first.CacheStatus());
         await proxy.WaitForLogAsync("ResponseNotStored", 2);
         Assert.Contains("MaxObjectSize", proxy.Logs.GetSnapshot().First(r => r.Id.Name == "ResponseNotStored").Message, StringComparison.Ordinal);
+        Assert.Equal(2, tooLarge.GetMeasurementSnapshot().Sum(m => m.Value));
+    }
+
+    [Fact]
+    public async Task AChunkedObjectOverTheMaximumSize_IsStreamedWhole_ButNotStored_LoggedAndCounted()
+    {
+        await using var proxy = await ProxyFixture.StartAsync(o => o.MaxObjectSize = 1000);
+        using var tooLarge = proxy.Collect<long>("cacheproxy.too_large");
+        proxy.Origin.Handler = async c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=60";
+            for (var i = 0; i < 5; i++)
+            {
+                await c.Response.WriteAsync(new string('x', 1000)); // no Content-Length: chunked
+                await c.Response.Body.FlushAsync();
+            }
+        };
+
+        var first = await proxy.GetAsync("/big");
+        await proxy.GetAsync("/big");
+
+        Assert.Equal(5000, (await first.Content.ReadAsStringAsync()).Length);
+        Assert.Equal(2, proxy.Origin.Calls);
+        await proxy.WaitForLogAsync("ResponseNotStored", 2);
         Assert.Equal(2, tooLarge.GetMeasurementSnapshot().Sum(m => m.Value));
     }
 

@@ -19,7 +19,8 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
 
     /// <summary>
     /// Whether the request may take a fast path that skips <see cref="Apply"/> (a fresh hit before or after
-    /// routing): it has no content and none of the listed fields, of any route.
+    /// routing): it has no content and no field that any route keys on or bypasses for. Fields to remove need no
+    /// look here: a fresh hit forwards nothing.
     /// </summary>
     public bool IsPlain(HttpContext http)
     {
@@ -28,7 +29,7 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
             return false;
         }
         var headers = http.Request.Headers;
-        foreach (var name in NamesFor(options.Current).All)
+        foreach (var name in NamesFor(options.Current).KeyedOrBypassed)
         {
             if (headers.ContainsKey(name))
             {
@@ -91,17 +92,15 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
         var names = Volatile.Read(ref _names);
         if (names is null || !ReferenceEquals(names.Options, current))
         {
-            var all = new HashSet<string>(current.UnkeyedRequestHeaders.Where(h => h.Value != UnkeyedHeaderAction.Forward).Select(h => h.Key), StringComparer.OrdinalIgnoreCase);
-            foreach (var route in current.Routes.Values)
-            {
-                all.UnionWith(route.UnkeyedRequestHeaders.Where(h => h.Value != UnkeyedHeaderAction.Forward).Select(h => h.Key));
-            }
-            names = new Names(current, [.. all.Order(StringComparer.OrdinalIgnoreCase)]);
+            var every = current.UnkeyedRequestHeaders.Concat(current.Routes.Values.SelectMany(r => r.UnkeyedRequestHeaders)).ToList();
+            string[] Distinct(Func<UnkeyedHeaderAction, bool> action) =>
+                [.. every.Where(h => action(h.Value)).Select(h => h.Key).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase)];
+            names = new Names(current, Distinct(a => a != UnkeyedHeaderAction.Forward), Distinct(a => a is UnkeyedHeaderAction.Key or UnkeyedHeaderAction.Bypass));
             Volatile.Write(ref _names, names);
         }
         return names;
     }
 
-    /// <summary>The listed field names of one options instance (replaced as a whole on reload).</summary>
-    private sealed record Names(CacheProxyOptions Options, string[] All);
+    /// <summary>The listed field names of one options instance (replaced as a whole on reload): all, and those some route keys on or bypasses for.</summary>
+    private sealed record Names(CacheProxyOptions Options, string[] All, string[] KeyedOrBypassed);
 }

@@ -11,8 +11,8 @@ namespace CacheProxy.Caching;
 /// The RFC 9111 shared cache in front of YARP. A request's steps, each in the file named:
 /// <list type="number">
 /// <item>Begin (here): only requests routed to a YARP route are cached; a pooled <see cref="CacheContext"/>;
-/// <see cref="ICachePolicy.OnRequest"/> (<see cref="CachePolicies"/>, <c>CacheProxy:Routes</c> first); unkeyed
-/// request fields removed, keyed on or bypassing (<see cref="RequestScreening"/>).</item>
+/// <see cref="ICachePolicy.OnRequest"/> (<see cref="CachePolicies"/>, <c>CacheProxy:Routes</c> first); on the full
+/// path, unkeyed request fields removed, keyed on or bypassing (<see cref="RequestScreening"/>).</item>
 /// <item>Maintenance (<see cref="MaintenanceServing"/>): while maintenance mode holds for the request, only what is
 /// stored answers, fresh or stale; anything else is 503.</item>
 /// <item>Method (here): GET and HEAD are read from the cache, unless they carry content (passed through); OPTIONS, TRACE and CONNECT pass through; any other
@@ -51,7 +51,6 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
         }
         var cache = contexts.Rent(context, endpoint, route.Config.RouteId);
         policies.OnRequest(cache);
-        screening.Apply(cache);
         return cache;
     }
 
@@ -69,6 +68,7 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
     {
         try
         {
+            screening.Apply(context); // not in Begin: a fresh hit forwards nothing (IsPlain guards the fast paths)
             var method = context.HttpContext.Request.Method;
             var read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
             if (maintenance.Applies(context.HttpContext))

@@ -3,6 +3,7 @@ using CacheProxy.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 
 namespace CacheProxy.Caching;
 
@@ -39,7 +40,10 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
         return true;
     }
 
-    /// <summary>Applies each listed field's action to the request of <paramref name="context"/>; notes request content.</summary>
+    /// <summary>
+    /// Applies each listed field's action to the request of <paramref name="context"/> and notes request content:
+    /// for every request that takes the full path (<see cref="CacheEngine.HandleAsync"/>), the only one that forwards.
+    /// </summary>
     public void Apply(CacheContext context)
     {
         var http = context.HttpContext;
@@ -82,10 +86,15 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
 
     /// <summary>
     /// Content on the request: Content-Length above 0 or chunked (HTTP/1.1), or a stream not ended with the headers
-    /// (HTTP/2, HTTP/3) — as Kestrel decides it.
+    /// (HTTP/2, HTTP/3, as Kestrel decides it). The cheap fields first: this runs on every fresh hit.
     /// </summary>
-    private static bool HasContent(HttpContext http) =>
-        http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? http.Request.ContentLength > 0;
+    private static bool HasContent(HttpContext http)
+    {
+        var request = http.Request;
+        return request.ContentLength > 0 || !StringValues.IsNullOrEmpty(request.Headers.TransferEncoding)
+            || ((HttpProtocol.IsHttp2(request.Protocol) || HttpProtocol.IsHttp3(request.Protocol))
+                && http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true);
+    }
 
     private Names NamesFor(CacheProxyOptions current)
     {

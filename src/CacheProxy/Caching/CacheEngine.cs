@@ -71,6 +71,10 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
             screening.Apply(context); // not in Begin: a fresh hit forwards nothing (IsPlain guards the fast paths)
             var method = context.HttpContext.Request.Method;
             var read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+            if (context.RequestHasContent && await screening.RefuseMalformedFramingAsync(context))
+            {
+                return;
+            }
             if (maintenance.Applies(context.HttpContext))
             {
                 await (read && context.EnableCaching ? ReadAsync(context, next, closed: true) : duringMaintenance.RefuseAsync(context));

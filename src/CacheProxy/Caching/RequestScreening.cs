@@ -13,8 +13,9 @@ namespace CacheProxy.Caching;
 /// request bypass the cache; a GET or HEAD with content is never answered from or stored under the bodyless key.
 /// docs/security.md.
 /// </summary>
-internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers)
+internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, ErrorShaping errors)
 {
+    private const string XContentLength = "X-Content-Length";
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
     private Names? _names;
 
@@ -50,6 +51,15 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
         context.RequestHasContent = HasContent(http);
         var current = options.Current;
         var headers = http.Request.Headers;
+        // RFC 9112 §6.1: a request with both Transfer-Encoding and Content-Length is framed by the chunked coding;
+        // Kestrel keeps the Content-Length it ignored as X-Content-Length. Never forwarded (an origin that believed
+        // it would frame the body differently), and the connection closes after the response.
+        if (!StringValues.IsNullOrEmpty(headers.TransferEncoding) && headers.Remove(XContentLength))
+        {
+            http.Response.Headers.Connection = "close";
+            metrics.UnkeyedHeader(XContentLength, UnkeyedHeaderAction.Remove);
+            Log.UnkeyedHeader(_logger, XContentLength, UnkeyedHeaderAction.Remove, context.RouteId);
+        }
         current.Routes.TryGetValue(context.RouteId, out var route);
         foreach (var name in NamesFor(current).All)
         {
@@ -82,6 +92,41 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
                 Log.UnkeyedHeader(_logger, name, action, context.RouteId);
             }
         }
+    }
+
+    /// <summary>
+    /// RFC 9112 §6.1 and §7: a request whose Transfer-Encoding applies chunked more than once, or names the retired
+    /// identity coding, is refused with 400 and its connection closed, never forwarded (Kestrel itself refuses a
+    /// final coding other than chunked). True when it was refused.
+    /// </summary>
+    public async Task<bool> RefuseMalformedFramingAsync(CacheContext context)
+    {
+        var http = context.HttpContext;
+        var transferEncoding = http.Request.Headers.TransferEncoding;
+        if (StringValues.IsNullOrEmpty(transferEncoding))
+        {
+            return false;
+        }
+        var chunked = 0;
+        var identity = false;
+        foreach (var value in transferEncoding)
+        {
+            foreach (var coding in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                chunked += coding.Equals("chunked", StringComparison.OrdinalIgnoreCase) ? 1 : 0;
+                identity |= coding.Equals("identity", StringComparison.OrdinalIgnoreCase);
+            }
+        }
+        if (chunked <= 1 && !identity)
+        {
+            return false;
+        }
+        Log.RequestFramingRefused(_logger, transferEncoding.ToString(), context.RouteId);
+        metrics.Error(ErrorCategory.Client);
+        metrics.Request(context.RouteId, CacheOutcome.Error);
+        await errors.WriteProblemAsync(http, new CacheProxyErrorFeature(CacheProxyError.BadRequest, ErrorCategory.Client, null),
+            "Transfer-Encoding applies chunked more than once or names identity (RFC 9112).", headers: [new("Connection", "close")]);
+        return true;
     }
 
     /// <summary>

@@ -21,6 +21,7 @@ internal static class EventIds
     public const int TagsDropped = 1009;
     public const int UnkeyedHeader = 1010;
     public const int RequestContentBypassed = 1011;
+    public const int RequestFramingRefused = 1012;
 
     public const int MemoryTierEvicted = 1100;
     public const int StoreReadFailed = 1101;

@@ -1,0 +1,45 @@
+using CacheProxy.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+
+namespace CacheProxy.Tests.Security;
+
+/// <summary>Framing that a request smuggler leaves behind does not reach the origin, on the wire through the gateway.</summary>
+public sealed class FramingTests
+{
+    [Fact]
+    public async Task ARequestWithBothContentLengthAndChunked_ReachesTheOriginWithoutTheLeftover_AndItsConnectionIsClosed()
+    {
+        await using var origin = await TestOrigin.StartAsync();
+        origin.Handler = async c => await c.Response.WriteAsync("got " + await new StreamReader(c.Request.Body).ReadToEndAsync());
+        await using var gateway = GatewayProcess.Start("Production", origin.Address);
+        await gateway.WaitStartedAsync();
+
+        // Keep-alive asked for: the gateway must close the connection itself (RFC 9112 §6.1).
+        var response = await RawHttp.SendAsync(gateway.PublicPort,
+            "POST /upload HTTP/1.1\r\nHost: gateway\r\nContent-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+
+        Assert.Contains("got hello", response, StringComparison.Ordinal); // chunked wins, as RFC 9112 says
+        Assert.Contains("Connection: close", response, StringComparison.OrdinalIgnoreCase);
+        var seen = Assert.Single(origin.Seen);
+        Assert.DoesNotContain(seen.Headers.Keys, k => k.Equals("X-Content-Length", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(seen.Headers.Keys, k => k.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) && seen.Headers[k] == "50");
+    }
+
+    [Theory]
+    [InlineData("chunked, chunked")]
+    [InlineData("identity")]
+    [InlineData("identity, chunked")]
+    [InlineData("gzip")]
+    public async Task ATransferCodingThatIsNotExactlyChunkedOnce_IsRefused_AndNeverForwarded(string transferEncoding)
+    {
+        await using var origin = await TestOrigin.StartAsync();
+        await using var gateway = GatewayProcess.Start("Production", origin.Address);
+        await gateway.WaitStartedAsync();
+
+        var response = await RawHttp.SendAsync(gateway.PublicPort,
+            $"POST /upload HTTP/1.1\r\nHost: gateway\r\nTransfer-Encoding: {transferEncoding}\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+
+        Assert.StartsWith("HTTP/1.1 400 ", response, StringComparison.Ordinal);
+        Assert.Equal(0, origin.Calls);
+    }
+}

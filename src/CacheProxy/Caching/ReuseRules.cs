@@ -79,6 +79,10 @@ internal static class ReuseRules
         {
             return false; // RFC 9111 §4.2.4: explicit directives forbid generating a stale response
         }
+        if (context.StoredResponse!.StatusCode >= 400)
+        {
+            return false; // a stored error is not worth keeping an outage for: the client gets the outage itself
+        }
         var staleness = age - context.Lifetime;
         var requestCc = context.RequestCacheControl;
         if ((policy.StaleIfError >= 0 && staleness <= Freshness.Seconds(policy.StaleIfError))

@@ -34,6 +34,10 @@ internal static class StorageRules
         {
             return "request no-store";
         }
+        if (status >= 400 && context.StoredResponse is { StatusCode: < 400 } && !options.ErrorsReplaceStoredSuccess)
+        {
+            return "error over a stored success"; // passed through; the stored response stays (docs/security.md)
+        }
         if (!context.AllowCacheStorage)
         {
             return "policy";

@@ -46,6 +46,14 @@ public sealed class CacheProxyOptions
     public bool ServeStaleWhenUpstreamUnreachable { get; set; } = true;
 
     /// <summary>
+    /// Gets or sets whether an error response (4xx, 5xx) may replace a stored successful one for the same key. An
+    /// input the key ignores can provoke an error; stored, it would answer everyone. When false the error is passed
+    /// to its client and the stored response kept.
+    /// </summary>
+    /// <value>Default false.</value>
+    public bool ErrorsReplaceStoredSuccess { get; set; }
+
+    /// <summary>
     /// Gets or sets whether fresh memory-tier hits for GET are answered at the start of the pipeline, before routing,
     /// the authorization middleware and any middleware placed before <c>UseCacheProxy()</c>. Only responses last
     /// served through a route without authorization or CORS metadata qualify, only while the app's endpoints are

@@ -17,6 +17,13 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add($"CacheProxy:MemoryTierSizeLimit must be at least 1048576 bytes (was {options.MemoryTierSizeLimit}).");
         }
+        // The GC's budget: its heap hard limit, else the container's memory limit, else the machine's memory.
+        var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (available > 0 && options.MemoryTierSizeLimit > available / 2)
+        {
+            errors.Add($"CacheProxy:MemoryTierSizeLimit ({options.MemoryTierSizeLimit} bytes) must be at most half of the memory this process may use "
+                + $"({available} bytes: the GC heap limit, the container's limit or the machine's memory); the rest is for responses in flight and the GC's headroom.");
+        }
         if (options.MaxObjectSize < 1 || options.MaxObjectSize > options.MemoryTierSizeLimit || options.MaxObjectSize > int.MaxValue)
         {
             errors.Add($"CacheProxy:MaxObjectSize must be between 1 and MemoryTierSizeLimit (was {options.MaxObjectSize}).");

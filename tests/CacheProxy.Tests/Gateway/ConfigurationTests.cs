@@ -39,6 +39,19 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task AMemoryTierLargerThanHalfTheHeapLimit_IsRefusedAtStartup_WithTheLimitNamed()
+    {
+        // 128 MiB of GC heap (as a container limit of about 170 MiB would give) under the sample's 256 MiB tier.
+        await using var gateway = GatewayProcess.Start("Production", "http://127.0.0.1:9/", ("DOTNET_GCHeapHardLimit", "0x8000000"));
+        await gateway.WaitExitAsync();
+
+        var logged = await gateway.WaitForLineAsync("\"EventId\":1300");
+        Assert.NotEqual(0, gateway.ExitCode);
+        Assert.Contains("CacheProxy:MemoryTierSizeLimit (268435456 bytes) must be at most half of the memory this process may use (134217728 bytes", logged, StringComparison.Ordinal);
+        Assert.DoesNotContain("Now listening on", gateway.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheSettingsDirectory_ReloadsRoutePoliciesKeysAndYarpRoutes_AndAnInvalidReloadKeepsTheLastGoodOne()
     {
         await using var origin = await TestOrigin.StartAsync();

@@ -23,8 +23,10 @@ public sealed class ClaimLeaseTests
             c.Response.Headers.CacheControl = "max-age=600";
             await c.Response.WriteAsync("fetched once");
         };
-        await using var a = await RedisTierTests.GatewayAsync(origin, redis.Endpoint, o => o.ClaimLease = TimeSpan.FromMilliseconds(600));
-        await using var b = await RedisTierTests.GatewayAsync(origin, redis.Endpoint, o => o.ClaimLease = TimeSpan.FromMilliseconds(600));
+        // The default lease (3 s, renewed every second): a loaded test machine can stall a renewal for a few hundred
+        // milliseconds, and a shorter lease made this test flaky (seen once in a full run with a 600 ms lease).
+        await using var a = await RedisTierTests.GatewayAsync(origin, redis.Endpoint);
+        await using var b = await RedisTierTests.GatewayAsync(origin, redis.Endpoint);
         await RedisTierTests.WaitForRedisAsync(a);
         await RedisTierTests.WaitForRedisAsync(b);
 
@@ -32,7 +34,7 @@ public sealed class ClaimLeaseTests
         await Signal.WaitUntilAsync(() => origin.Calls == 1);
         var claim = await redis.CliAsync("--scan", "--pattern", "test:l:*");
         Assert.NotEmpty(claim);
-        // Renewals seen as the claim's time to live going up again; four of them outlast the 600 ms lease.
+        // Renewals seen as the claim's time to live going up again; four of them (4 s) outlast the 3 s lease.
         var renewals = 0;
         var last = long.MaxValue;
         await Signal.WaitUntilAsync(async () =>

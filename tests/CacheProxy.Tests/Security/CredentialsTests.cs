@@ -24,13 +24,6 @@ public sealed class CredentialsTests
         return c.Response.WriteAsync("page for " + c.Request.Headers.Cookie);
     };
 
-    private static async Task<HttpResponseMessage> GetAsync(ProxyFixture proxy, string path, string header, string value)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        request.Headers.TryAddWithoutValidation(header, value);
-        return await proxy.Client.SendAsync(request);
-    }
-
     [Theory]
     [InlineData("Cookie", "session=alice")]
     [InlineData("Authorization", "Bearer alice")]
@@ -40,7 +33,7 @@ public sealed class CredentialsTests
         // must-revalidate lets RFC 9111 §3.5 store a response to Authorization; its lifetime is still only heuristic.
         proxy.Origin.Handler = Heuristic(proxy, cacheControl: header == "Authorization" ? "must-revalidate" : null);
 
-        await GetAsync(proxy, "/h", header, value);
+        await proxy.GetAsync("/h", (header, value));
         var second = await proxy.GetAsync("/h"); // another user, no credentials
 
         Assert.Equal(2, proxy.Origin.Calls);
@@ -60,7 +53,7 @@ public sealed class CredentialsTests
         await using var proxy = await ProxyFixture.StartAsync();
         proxy.Origin.Handler = Heuristic(proxy, cacheControl, etag);
 
-        await GetAsync(proxy, "/e", "Cookie", "session=alice");
+        await proxy.GetAsync("/e", ("Cookie", "session=alice"));
         var second = await proxy.GetAsync("/e");
 
         Assert.StartsWith("CacheProxy; hit", second.CacheStatus(), StringComparison.Ordinal);
@@ -73,7 +66,7 @@ public sealed class CredentialsTests
         await using var proxy = await ProxyFixture.StartAsync(o => o.CredentialHeaders.Add("X-Api-Key"));
         proxy.Origin.Handler = Heuristic(proxy);
 
-        await GetAsync(proxy, "/k", "X-Api-Key", "alice-key");
+        await proxy.GetAsync("/k", ("X-Api-Key", "alice-key"));
         await proxy.GetAsync("/k");
 
         Assert.Equal(2, proxy.Origin.Calls);

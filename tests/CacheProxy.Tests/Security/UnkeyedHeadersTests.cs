@@ -23,16 +23,6 @@ public sealed class UnkeyedHeadersTests
         return c.Response.WriteAsync("page");
     };
 
-    private static async Task<HttpResponseMessage> GetAsync(ProxyFixture proxy, string path, params (string Name, string Value)[] headers)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        foreach (var (name, value) in headers)
-        {
-            request.Headers.TryAddWithoutValidation(name, value);
-        }
-        return await proxy.Client.SendAsync(request);
-    }
-
     [Theory]
     [InlineData("X-Forwarded-Scheme", "http")]
     [InlineData("X-Original-URL", "/admin")]
@@ -44,7 +34,7 @@ public sealed class UnkeyedHeadersTests
         SchemeAwareOrigin(proxy);
         using var counted = proxy.Collect<long>("cacheproxy.unkeyed_headers");
 
-        var attacker = await GetAsync(proxy, "/p", (header, value));
+        var attacker = await proxy.GetAsync("/p", (header, value));
         var victim = await proxy.GetAsync("/p");
 
         Assert.DoesNotContain(proxy.Origin.Seen, r => r.Headers.ContainsKey(header));
@@ -70,8 +60,8 @@ public sealed class UnkeyedHeadersTests
 
         var clean = await proxy.GetAsync("/p");
         await proxy.GetAsync("/p"); // a routed hit, stamped for the fast path
-        var http = await GetAsync(proxy, "/p", ("X-Forwarded-Scheme", "http"));
-        var httpAgain = await GetAsync(proxy, "/p", ("X-Forwarded-Scheme", "http"));
+        var http = await proxy.GetAsync("/p", ("X-Forwarded-Scheme", "http"));
+        var httpAgain = await proxy.GetAsync("/p", ("X-Forwarded-Scheme", "http"));
         var cleanAgain = await proxy.GetAsync("/p");
 
         Assert.Equal("page", await clean.Content.ReadAsStringAsync());
@@ -93,7 +83,7 @@ public sealed class UnkeyedHeadersTests
         SchemeAwareOrigin(proxy);
         await proxy.GetAsync("/p"); // stored
 
-        var bypassed = await GetAsync(proxy, "/p", ("X-Forwarded-Scheme", "http"));
+        var bypassed = await proxy.GetAsync("/p", ("X-Forwarded-Scheme", "http"));
         var clean = await proxy.GetAsync("/p");
 
         Assert.Equal(301, (int)bypassed.StatusCode);
@@ -108,7 +98,7 @@ public sealed class UnkeyedHeadersTests
     {
         await using var proxy = await ProxyFixture.StartAsync(o => o.UnkeyedRequestHeaders["X-Forwarded-Port"] = UnkeyedHeaderAction.Forward);
 
-        await GetAsync(proxy, "/p", ("X-Forwarded-Port", "8443"), ("X-Forwarded-Server", "evil"));
+        await proxy.GetAsync("/p", ("X-Forwarded-Port", "8443"), ("X-Forwarded-Server", "evil"));
 
         var seen = Assert.Single(proxy.Origin.Seen);
         Assert.Equal("8443", seen.Headers["X-Forwarded-Port"]);

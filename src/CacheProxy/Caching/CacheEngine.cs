@@ -71,7 +71,7 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
             screening.Apply(context); // not in Begin: a fresh hit forwards nothing (IsPlain guards the fast paths)
             var method = context.HttpContext.Request.Method;
             var read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
-            if (context.RequestHasContent && await screening.RefuseMalformedFramingAsync(context))
+            if (await screening.RefuseMalformedFramingAsync(context))
             {
                 return;
             }

@@ -16,6 +16,12 @@ namespace CacheProxy.Caching;
 internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, ErrorShaping errors)
 {
     private const string XContentLength = "X-Content-Length";
+
+    /// <summary>
+    /// RFC 9113 §8.2.2: fields that are connection-specific in HTTP/1.1 make an HTTP/2 or HTTP/3 request malformed.
+    /// Kestrel itself refuses Connection and a TE other than trailers; these four it passes on.
+    /// </summary>
+    private static readonly string[] ConnectionSpecific = ["Transfer-Encoding", "Keep-Alive", "Proxy-Connection", "Upgrade"];
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
     private Names? _names;
 
@@ -26,7 +32,7 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
     /// </summary>
     public bool IsPlain(HttpContext http)
     {
-        if (HasContent(http))
+        if (HasContent(http) || ConnectionSpecificField(http.Request) is not null)
         {
             return false;
         }
@@ -95,18 +101,39 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
     }
 
     /// <summary>
-    /// RFC 9112 §6.1 and §7: a request whose Transfer-Encoding applies chunked more than once, or names the retired
-    /// identity coding, is refused with 400 and its connection closed, never forwarded (Kestrel itself refuses a
-    /// final coding other than chunked). True when it was refused.
+    /// Refuses with 400, never forwarded, a request whose framing a smuggler may have shaped: an HTTP/1.1
+    /// Transfer-Encoding that applies chunked more than once or names the retired identity coding (RFC 9112 §6.1 and
+    /// §7; Kestrel itself refuses a final coding other than chunked), its connection then closed; an HTTP/2 or HTTP/3
+    /// request with a connection-specific field (RFC 9113 §8.2.2, RFC 9114 §4.2). True when it was refused.
     /// </summary>
     public async Task<bool> RefuseMalformedFramingAsync(CacheContext context)
     {
         var http = context.HttpContext;
-        var transferEncoding = http.Request.Headers.TransferEncoding;
-        if (StringValues.IsNullOrEmpty(transferEncoding))
+        string reason;
+        KeyValuePair<string, string>[] headers = [];
+        if (ConnectionSpecificField(http.Request) is { } field)
+        {
+            reason = $"an {http.Request.Protocol} request must not carry the connection-specific field {field} (RFC 9113 §8.2.2)";
+        }
+        else if (IsRepeatedOrIdentity(http.Request.Headers.TransferEncoding))
+        {
+            reason = $"Transfer-Encoding '{http.Request.Headers.TransferEncoding}' applies chunked more than once or names identity (RFC 9112)";
+            headers = [new("Connection", "close")];
+        }
+        else
         {
             return false;
         }
+        Log.RequestFramingRefused(_logger, reason, context.RouteId);
+        metrics.Error(ErrorCategory.Client);
+        metrics.Request(context.RouteId, CacheOutcome.Error);
+        await errors.WriteProblemAsync(http, new CacheProxyErrorFeature(CacheProxyError.BadRequest, ErrorCategory.Client, null),
+            char.ToUpperInvariant(reason[0]) + reason[1..] + ".", headers: headers);
+        return true;
+    }
+
+    private static bool IsRepeatedOrIdentity(StringValues transferEncoding)
+    {
         var chunked = 0;
         var identity = false;
         foreach (var value in transferEncoding)
@@ -117,16 +144,24 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
                 identity |= coding.Equals("identity", StringComparison.OrdinalIgnoreCase);
             }
         }
-        if (chunked <= 1 && !identity)
+        return chunked > 1 || identity;
+    }
+
+    /// <summary>The first connection-specific field on an HTTP/2 or HTTP/3 request, or null (and for HTTP/1.x).</summary>
+    private static string? ConnectionSpecificField(HttpRequest request)
+    {
+        if (!HttpProtocol.IsHttp2(request.Protocol) && !HttpProtocol.IsHttp3(request.Protocol))
         {
-            return false;
+            return null;
         }
-        Log.RequestFramingRefused(_logger, transferEncoding.ToString(), context.RouteId);
-        metrics.Error(ErrorCategory.Client);
-        metrics.Request(context.RouteId, CacheOutcome.Error);
-        await errors.WriteProblemAsync(http, new CacheProxyErrorFeature(CacheProxyError.BadRequest, ErrorCategory.Client, null),
-            "Transfer-Encoding applies chunked more than once or names identity (RFC 9112).", headers: [new("Connection", "close")]);
-        return true;
+        foreach (var name in ConnectionSpecific)
+        {
+            if (request.Headers.ContainsKey(name))
+            {
+                return name;
+            }
+        }
+        return null;
     }
 
     /// <summary>

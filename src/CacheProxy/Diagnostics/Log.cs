@@ -44,8 +44,8 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.RequestContentBypassed, EventName = nameof(EventIds.RequestContentBypassed), Level = LogLevel.Debug, Message = "A {Method} request with content on route {RouteId} bypasses the cache")]
     public static partial void RequestContentBypassed(ILogger logger, string method, string routeId);
 
-    [LoggerMessage(EventId = EventIds.RequestFramingRefused, EventName = nameof(EventIds.RequestFramingRefused), Level = LogLevel.Debug, Message = "Refused a request on route {RouteId} with Transfer-Encoding '{TransferEncoding}': chunked more than once, or identity")]
-    public static partial void RequestFramingRefused(ILogger logger, string transferEncoding, string routeId);
+    [LoggerMessage(EventId = EventIds.RequestFramingRefused, EventName = nameof(EventIds.RequestFramingRefused), Level = LogLevel.Debug, Message = "Refused a request on route {RouteId} for its framing: {Reason}")]
+    public static partial void RequestFramingRefused(ILogger logger, string reason, string routeId);
 
     [LoggerMessage(EventId = EventIds.MemoryTierEvicted, EventName = nameof(EventIds.MemoryTierEvicted), Level = LogLevel.Debug, Message = "Memory tier evicted {Count} entries to stay under {Limit} bytes")]
     public static partial void MemoryTierEvicted(ILogger logger, int count, long limit);

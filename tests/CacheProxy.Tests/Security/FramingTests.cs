@@ -42,4 +42,29 @@ public sealed class FramingTests
         Assert.StartsWith("HTTP/1.1 400 ", response, StringComparison.Ordinal);
         Assert.Equal(0, origin.Calls);
     }
+
+    [Fact]
+    public async Task AnHttp2RequestWithAConnectionSpecificField_IsMalformed_AndNeverForwarded()
+    {
+        await using var origin = await TestOrigin.StartAsync();
+        await using var gateway = GatewayProcess.Start("Production", origin.Address, ("Kestrel__Endpoints__Public__Protocols", "Http2"));
+        await gateway.WaitStartedAsync();
+
+        // The control: the same client, no such field, is answered by the origin.
+        Assert.Equal(200, (await RawHttp2.GetAsync(gateway.PublicPort, "/plain")).Status);
+        Assert.Equal(1, origin.Calls);
+
+        // RFC 9113 §8.2.2. Connection and a TE other than trailers Kestrel refuses itself (RST_STREAM or GOAWAY); the
+        // other four reach the application, which answers 400. PROTOCOL_ERROR is 1.
+        (string Name, string Value)[] fields =
+            [("transfer-encoding", "chunked"), ("keep-alive", "timeout=5"), ("proxy-connection", "keep-alive"), ("upgrade", "websocket"),
+             ("connection", "close"), ("te", "gzip")];
+        foreach (var field in fields)
+        {
+            var outcome = await RawHttp2.GetAsync(gateway.PublicPort, "/plain", field);
+            Assert.True(outcome.Status == 400 || outcome.ResetCode == 1 || outcome.GoAwayCode == 1, $"{field.Name}: {outcome}");
+        }
+        Assert.Equal(1, origin.Calls);
+        Assert.Equal(200, (await RawHttp2.GetAsync(gateway.PublicPort, "/plain", ("te", "trailers"))).Status); // the one TE allowed
+    }
 }

@@ -52,4 +52,27 @@ public sealed class UpstreamResponseTests
         Assert.NotEqual("Backend On Fire", stale.ReasonPhrase);
         Assert.Null(stale.Header("X-Failing"));
     }
+
+    [Fact]
+    public async Task BytesBeyondTheContentLength_AreNeitherStoredNorServed_NorTakenForTheNextResponse()
+    {
+        // What a desynchronised or malicious origin sends: the declared body, more of it, and a whole second response.
+        const string smuggled = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: 4\r\n\r\nevil";
+        await using var origin = new TruncatingOrigin("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: 5\r\n\r\nhello world" + smuggled);
+        await using var gateway = GatewayProcess.Start("Production", origin.Address);
+        await gateway.WaitStartedAsync();
+
+        var first = await RawHttp.SendAsync(gateway.PublicPort, "GET /r HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n");
+        var hit = await RawHttp.SendAsync(gateway.PublicPort, "GET /r HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n");
+        var next = await RawHttp.SendAsync(gateway.PublicPort, "GET /next HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n");
+
+        Assert.EndsWith("\r\n\r\nhello", first, StringComparison.Ordinal);
+        Assert.Contains("Cache-Status: CacheProxy; hit", hit, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\nhello", hit, StringComparison.Ordinal);
+        // The next request went to the origin on a new connection (SocketsHttpHandler discards one with leftover
+        // bytes) and got its own answer, not the smuggled one.
+        Assert.Equal(2, origin.Calls);
+        Assert.EndsWith("\r\n\r\nhello", next, StringComparison.Ordinal);
+        Assert.DoesNotContain("evil", first + hit + next, StringComparison.Ordinal);
+    }
 }

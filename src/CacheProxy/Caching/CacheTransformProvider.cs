@@ -13,6 +13,7 @@ namespace CacheProxy.Caching;
 /// <item>The request's correlation id replaces any the upstream sent back under the same name.</item>
 /// <item>RFC 9112 §4: a reason phrase is text for people; one with control characters (a terminal escape, a NUL)
 /// is replaced by the status code's standard phrase instead of being passed on.</item>
+/// <item>The route's upstream response-headers timeout travels with the request to <c>UpstreamHttpClientFactory</c>.</item>
 /// <item>Edge Architecture 1.0: announce this cache in Surrogate-Capability so origins can target
 /// Surrogate-Control directives at it.</item>
 /// </list>
@@ -29,9 +30,12 @@ internal sealed class CacheTransformProvider(LastGoodOptions options) : ITransfo
 
     public void Apply(TransformBuilderContext context)
     {
+        var routeId = context.Route.RouteId;
         context.AddRequestTransform(transform =>
         {
             var current = options.Current;
+            transform.ProxyRequest.Options.Set(Hosting.UpstreamHttpClientFactory.ResponseHeadersTimeout,
+                current.Routes.TryGetValue(routeId, out var route) && route.ResponseHeadersTimeout is { } timeout ? timeout : current.Upstream.ResponseHeadersTimeout);
             if (current.HonorSurrogateControl)
             {
                 transform.ProxyRequest.Headers.TryAddWithoutValidation("Surrogate-Capability", $"{current.CacheStatusName}=\"Surrogate/1.0\"");

@@ -44,6 +44,22 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
         while (!TryLead(key, out flight))
         {
             var landed = await FollowAsync(flight, key, http.RequestAborted);
+            if (landed is null && flight.Task.IsCompletedSuccessfully)
+            {
+                landed = flight.Task.Result; // landed as the wait timed out
+            }
+            if (landed is null && !http.RequestAborted.IsCancellationRequested)
+            {
+                // The fetch outlived CollapseTimeout: one follower takes it over with a fetch of its own, the others
+                // wait for that one; at most one more request per key goes upstream each CollapseTimeout.
+                if (TryTakeOver(key, flight, out var takeOver))
+                {
+                    metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "took_over"));
+                    await LeadAsync(context, next, reason, key, takeOver);
+                    return;
+                }
+                continue;
+            }
             if (landed is { Abandoned: true } && !http.RequestAborted.IsCancellationRequested)
             {
                 // The leader's client left and took the fetch with it: collapse again, so that one of the followers
@@ -116,6 +132,17 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
         var mine = new TaskCompletionSource<FetchOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         flight = _flights.GetOrAdd(key, mine);
         return ReferenceEquals(flight, mine);
+    }
+
+    /// <summary>
+    /// Replaces the flight of <paramref name="key"/> that timed out with one this request leads; false when another
+    /// follower was first, or the flight has landed meanwhile (then the loop looks again). The old leader's landing
+    /// still reaches the followers that wait for it.
+    /// </summary>
+    private bool TryTakeOver(string key, TaskCompletionSource<FetchOutcome> timedOut, out TaskCompletionSource<FetchOutcome> flight)
+    {
+        flight = new TaskCompletionSource<FetchOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        return _flights.TryUpdate(key, flight, timedOut);
     }
 
     /// <summary>Ends a flight this request leads; its followers learn <paramref name="outcome"/>.</summary>

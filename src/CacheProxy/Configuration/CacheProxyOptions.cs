@@ -215,4 +215,11 @@ public sealed class RouteCacheOptions
     /// <summary>Gets or sets what this route does with responses that carry Set-Cookie.</summary>
     /// <value>Null (default) follows <see cref="CacheProxyOptions.SetCookie"/>.</value>
     public SetCookiePolicy? SetCookie { get; set; }
+
+    /// <summary>
+    /// Gets or sets how long this route's forwarded requests wait for the upstream's response headers, in place of
+    /// <see cref="UpstreamOptions.ResponseHeadersTimeout"/>.
+    /// </summary>
+    /// <value>Null (default) follows <see cref="UpstreamOptions.ResponseHeadersTimeout"/>; else 100 ms to 1 hour.</value>
+    public TimeSpan? ResponseHeadersTimeout { get; set; }
 }

@@ -83,6 +83,11 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add($"CacheProxy:Upstream:ConnectRetries must be between 0 and 3 (was {options.Upstream.ConnectRetries}).");
         }
+        ValidateResponseHeadersTimeout("CacheProxy:Upstream:ResponseHeadersTimeout", options.Upstream.ResponseHeadersTimeout, errors);
+        if (options.Upstream.MaxConnectionsPerServer is < 1 or > 65535)
+        {
+            errors.Add($"CacheProxy:Upstream:MaxConnectionsPerServer must be between 1 and 65535 (was {options.Upstream.MaxConnectionsPerServer}).");
+        }
         if (options.Maintenance.RetryAfter < TimeSpan.FromSeconds(1) || options.Maintenance.RetryAfter > TimeSpan.FromDays(1))
         {
             errors.Add($"CacheProxy:Maintenance:RetryAfter must be between 1 second and 1 day (was {options.Maintenance.RetryAfter}).");
@@ -104,6 +109,10 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         }
         foreach (var (routeId, route) in options.Routes)
         {
+            if (route.ResponseHeadersTimeout is { } headersTimeout)
+            {
+                ValidateResponseHeadersTimeout($"CacheProxy:Routes:{routeId}:ResponseHeadersTimeout", headersTimeout, errors);
+            }
             if (route.Ttl is { } ttl && ttl <= TimeSpan.Zero)
             {
                 errors.Add($"CacheProxy:Routes:{routeId}:Ttl must be positive (was {ttl}).");
@@ -140,6 +149,14 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         if (management.FailedAttemptsPerMinute is < 1 or > 10_000)
         {
             errors.Add($"CacheProxy:Management:FailedAttemptsPerMinute must be between 1 and 10000 (was {management.FailedAttemptsPerMinute}).");
+        }
+    }
+
+    private static void ValidateResponseHeadersTimeout(string name, TimeSpan timeout, List<string> errors)
+    {
+        if (timeout < TimeSpan.FromMilliseconds(100) || timeout > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{name} must be between 100 ms and 1 hour (was {timeout}).");
         }
     }
 

@@ -22,4 +22,23 @@ public sealed class UpstreamOptions
     /// </summary>
     /// <value>0 to 3. Default 1.</value>
     public int ConnectRetries { get; set; } = 1;
+
+    /// <summary>
+    /// Gets or sets how long a forwarded request may wait for the upstream's response headers: from when it is handed
+    /// to the connection pool (time queued for a connection under <see cref="MaxConnectionsPerServer"/> counts) until
+    /// the status line arrives. Then 504 problem+json. The body that follows is bounded by YARP's
+    /// <c>HttpRequest:ActivityTimeout</c> per read instead. A route can set its own
+    /// (<see cref="RouteCacheOptions.ResponseHeadersTimeout"/>).
+    /// </summary>
+    /// <value>100 ms to 1 hour. Default 60 seconds (Varnish's <c>first_byte_timeout</c>, below YARP's 100-second activity timeout).</value>
+    public TimeSpan ResponseHeadersTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Gets or sets how many connections each upstream destination gets at most, for clusters whose
+    /// <c>HttpClient:MaxConnectionsPerServer</c> is not set (YARP's and .NET's own default is unbounded). Requests
+    /// beyond it queue for a connection, bounded by <see cref="ResponseHeadersTimeout"/>. Read when YARP creates a
+    /// cluster's client.
+    /// </summary>
+    /// <value>1 to 65,535. Default 1,024 (Envoy's default circuit-breaker limit).</value>
+    public int MaxConnectionsPerServer { get; set; } = 1024;
 }

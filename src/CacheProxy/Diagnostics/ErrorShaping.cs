@@ -93,8 +93,10 @@ internal sealed class ErrorShaping
         switch (error.Category)
         {
             case ErrorCategory.UpstreamTimeout:
-                // The timeout that fired: the cluster's ActivityTimeout, else YARP's default of 100 seconds.
-                var timeout = context.GetReverseProxyFeature()?.Cluster.Config.HttpRequest?.ActivityTimeout ?? TimeSpan.FromSeconds(100);
+                // The timeout that fired: the route's response-headers timeout, else the cluster's ActivityTimeout,
+                // else YARP's default of 100 seconds.
+                var timeout = forwarder.Exception?.InnerException is Hosting.UpstreamResponseTimeoutException headers ? headers.Timeout
+                    : context.GetReverseProxyFeature()?.Cluster.Config.HttpRequest?.ActivityTimeout ?? TimeSpan.FromSeconds(100);
                 Log.UpstreamTimedOut(_upstream, routeId, destination, timeout, forwarder.Exception);
                 break;
             case ErrorCategory.UpstreamConnect:

@@ -32,7 +32,7 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.IncompleteBodyNotStored, EventName = nameof(EventIds.IncompleteBodyNotStored), Level = LogLevel.Warning, Message = "Upstream body for key {KeyHash} was incomplete ({Received} of {Expected} bytes); not stored")]
     public static partial void IncompleteBodyNotStored(ILogger logger, string keyHash, long received, long? expected);
 
-    [LoggerMessage(EventId = EventIds.CollapseWaitTimedOut, EventName = nameof(EventIds.CollapseWaitTimedOut), Level = LogLevel.Information, Message = "Waited {Timeout} for a concurrent request of key {KeyHash}; going upstream")]
+    [LoggerMessage(EventId = EventIds.CollapseWaitTimedOut, EventName = nameof(EventIds.CollapseWaitTimedOut), Level = LogLevel.Information, Message = "Waited {Timeout} for a concurrent request of key {KeyHash}; one waiter takes the fetch over")]
     public static partial void CollapseWaitTimedOut(ILogger logger, TimeSpan timeout, string keyHash);
 
     [LoggerMessage(EventId = EventIds.TagsDropped, EventName = nameof(EventIds.TagsDropped), Level = LogLevel.Warning, Message = "Dropped {Count} tags of a response on route {RouteId}: more than {MaxTags}, longer than {MaxLength} characters, or with control characters")]

@@ -7,20 +7,54 @@ using Yarp.ReverseProxy.Forwarder;
 namespace CacheProxy.Hosting;
 
 /// <summary>
-/// YARP's client factory with CacheProxy's upstream settings (<see cref="UpstreamOptions"/>): the connect timeout, and
-/// a retry of requests that could not even connect, when they are safe to send again.
+/// YARP's client factory with CacheProxy's upstream settings (<see cref="UpstreamOptions"/>): the connect timeout, a
+/// bound on connections per destination, a bound on the wait for response headers, and a retry of requests that
+/// could not even connect, when they are safe to send again.
 /// </summary>
-internal sealed class UpstreamHttpClientFactory(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers)
+internal sealed class UpstreamHttpClientFactory(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, TimeProvider time)
     : ForwarderHttpClientFactory(loggers.CreateLogger<ForwarderHttpClientFactory>())
 {
+    /// <summary>The response-headers timeout of the request's route, set by <c>CacheTransformProvider</c>.</summary>
+    public static readonly HttpRequestOptionsKey<TimeSpan> ResponseHeadersTimeout = new("CacheProxy.ResponseHeadersTimeout");
+
     protected override void ConfigureHandler(ForwarderHttpClientContext context, SocketsHttpHandler handler)
     {
         base.ConfigureHandler(context, handler);
         handler.ConnectTimeout = options.Current.Upstream.ConnectTimeout;
+        if (context.NewConfig.MaxConnectionsPerServer is null)
+        {
+            handler.MaxConnectionsPerServer = options.Current.Upstream.MaxConnectionsPerServer;
+        }
     }
 
     protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler) =>
-        new RetryConnectFailures(options, metrics, loggers.CreateLogger(LogCategories.Upstream)) { InnerHandler = base.WrapHandler(context, handler) };
+        new BoundResponseHeaders(options, time)
+        {
+            InnerHandler = new RetryConnectFailures(options, metrics, loggers.CreateLogger(LogCategories.Upstream)) { InnerHandler = base.WrapHandler(context, handler) },
+        };
+
+    /// <summary>
+    /// Cancels a request whose response headers have not arrived within its route's timeout. YARP reads the
+    /// cancellation as its own request timeout (504); the inner <see cref="UpstreamResponseTimeoutException"/> names
+    /// the timeout that fired. The body is not bounded here: the token is released once the headers are in.
+    /// </summary>
+    private sealed class BoundResponseHeaders(LastGoodOptions options, TimeProvider time) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var timeout = request.Options.TryGetValue(ResponseHeadersTimeout, out var routeTimeout) ? routeTimeout : options.Current.Upstream.ResponseHeadersTimeout;
+            using var timer = new CancellationTokenSource(timeout, time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+            try
+            {
+                return await base.SendAsync(request, linked.Token);
+            }
+            catch (OperationCanceledException ex) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new TaskCanceledException(ex.Message, new UpstreamResponseTimeoutException(timeout, ex));
+            }
+        }
+    }
 
     /// <summary>Sends a bodiless GET, HEAD, OPTIONS or TRACE again when no connection could be made for it.</summary>
     private sealed class RetryConnectFailures(LastGoodOptions options, CacheProxyMetrics metrics, ILogger logger) : DelegatingHandler
@@ -47,4 +81,11 @@ internal sealed class UpstreamHttpClientFactory(LastGoodOptions options, CachePr
             && (HttpMethods.IsGet(request.Method.Method) || HttpMethods.IsHead(request.Method.Method)
                 || HttpMethods.IsOptions(request.Method.Method) || HttpMethods.IsTrace(request.Method.Method));
     }
+}
+
+/// <summary>The upstream sent no response headers within <see cref="Timeout"/> (<see cref="UpstreamOptions.ResponseHeadersTimeout"/>).</summary>
+internal sealed class UpstreamResponseTimeoutException(TimeSpan timeout, Exception inner)
+    : TimeoutException($"The upstream sent no response headers within {timeout}.", inner)
+{
+    public TimeSpan Timeout { get; } = timeout;
 }

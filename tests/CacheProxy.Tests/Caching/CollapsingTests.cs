@@ -64,6 +64,38 @@ public sealed class CollapsingTests
     }
 
     [Fact]
+    public async Task WaitersReleasedByTheCollapseTimeout_SendOneMoreRequest_NotOneEach()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        var hung = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        proxy.Origin.Handler = async c =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                await hung.Task; // the first fetch hangs past CollapseTimeout
+            }
+            c.Response.Headers.CacheControl = "max-age=60";
+            await c.Response.WriteAsync("fresh");
+        };
+        var requests = Enumerable.Range(0, Stampede).Select(_ => proxy.GetAsync("/hung")).ToArray();
+        await proxy.WaitForCollapseWaitersAsync(Stampede - 1);
+
+        proxy.Time.Advance(TimeSpan.FromSeconds(30)); // CollapseTimeout's default
+        await Signal.WaitUntilAsync(() => requests.Count(r => r.IsCompleted) == Stampede - 1);
+
+        Assert.Equal(2, proxy.Origin.Calls); // the hung fetch and one takeover; 20 on a collapser that lets every waiter go
+        hung.SetResult();
+        var responses = await Task.WhenAll(requests);
+        foreach (var response in responses)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("fresh", await response.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(Stampede - 2, responses.Count(r => r.CacheStatus().Contains("detail=collapsed", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task StaleStampede_WithoutAValidator_CostsOneRefetch()
     {
         await using var proxy = await ProxyFixture.StartAsync();

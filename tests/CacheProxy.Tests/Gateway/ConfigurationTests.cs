@@ -16,6 +16,8 @@ public sealed class ConfigurationTests
             ("CacheProxy__MemoryTierSizeLimit", "-1"),
             ("CacheProxy__Shutdown__DrainDelay", "-00:00:01"),
             ("CacheProxy__Routes__nosuchroute__Ttl", "00:01:00"),
+            ("CacheProxy__Routes__all__ResponseHeadersTimeout", "02:00:00"),
+            ("CacheProxy__Upstream__MaxConnectionsPerServer", "0"),
             ("CacheProxy__Management__AllowedNetworks__0", "10.0.0.0/33"),
             ("CacheProxy__Management__ApiKeys__ops", "too-short-a-secret"),
             ("CacheProxy__Redis__KeyPrefix", "gw:")); // a Redis section without a connection string
@@ -28,6 +30,8 @@ public sealed class ConfigurationTests
             "CacheProxy:MemoryTierSizeLimit must be at least 1048576 bytes (was -1)",
             "CacheProxy:Shutdown:DrainDelay must be between 0 and 5 minutes",
             "CacheProxy:Routes:nosuchroute names a route YARP does not have",
+            "CacheProxy:Routes:all:ResponseHeadersTimeout must be between 100 ms and 1 hour (was 02:00:00)",
+            "CacheProxy:Upstream:MaxConnectionsPerServer must be between 1 and 65535 (was 0)",
             "CacheProxy:Management:AllowedNetworks:0 must be a network in CIDR notation",
             "CacheProxy:Management:ApiKeys:ops must be at least 32 characters",
             "CacheProxy:Redis:Configuration is required",

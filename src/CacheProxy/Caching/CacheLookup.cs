@@ -79,6 +79,7 @@ internal sealed class CacheLookup
             {
                 return false;
             }
+            MarkReused(found);
         }
         entry = found;
         return _ledger.Check(primary, found, out _) == Verdict.Valid;
@@ -110,7 +111,12 @@ internal sealed class CacheLookup
             }
             context.FetchKey = variantKey;
             var variant = await _store.GetAsync(variantKey, CancellationToken.None);
-            return variant is not null && !VaryRule.IsRule(variant) ? Survived(context, variant) : null;
+            if (variant is null || VaryRule.IsRule(variant))
+            {
+                return null;
+            }
+            MarkReused(variant);
+            return Survived(context, variant);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -132,5 +138,13 @@ internal sealed class CacheLookup
                 break;
         }
         return entry;
+    }
+
+    private static void MarkReused(CacheEntry variant)
+    {
+        if (!variant.Reused)
+        {
+            variant.Reused = true; // written once: no shared write on every hit
+        }
     }
 }

@@ -15,6 +15,10 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
+    // A URL's Vary rule is read, changed and written back: one writer per URL at a time in this instance (striped by
+    // the key's hash), or concurrent variants would each write a rule without the others' and leave them unlisted.
+    private readonly SemaphoreSlim[] _ruleLocks = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+
     /// <summary>Stores <paramref name="entry"/> for the request; false when it was not stored (no time to live, store failed).</summary>
     public async Task<bool> StoreAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string>? varyNames)
     {
@@ -51,30 +55,65 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
         TimeSpan ttl, CacheProxyOptions current)
     {
         Variants.Suffix(request, varyNames, out var suffix);
-        var existing = await store.GetAsync(key, CancellationToken.None);
-        string generation;
-        List<string> variants;
-        if (existing is not null && VaryRule.Read(existing) is { } rule && rule.SameNames(varyNames))
+        var gate = _ruleLocks[(uint)StringComparer.Ordinal.GetHashCode(key) % (uint)_ruleLocks.Length];
+        await gate.WaitAsync();
+        try
         {
-            generation = rule.Generation;
-            variants = [.. rule.Variants];
-            variants.Remove(suffix);
+            var existing = await store.GetAsync(key, CancellationToken.None);
+            string generation;
+            List<string> variants;
+            if (existing is not null && VaryRule.Read(existing) is { } rule && rule.SameNames(varyNames))
+            {
+                generation = rule.Generation;
+                variants = [.. rule.Variants];
+                variants.Remove(suffix);
+            }
+            else
+            {
+                // A new rule (or a response without Vary before it): a new generation orphans the old variants, which
+                // leave the store now rather than at their expiry.
+                if (existing is not null && VaryRule.Read(existing) is { } old)
+                {
+                    foreach (var variant in old.Variants)
+                    {
+                        await store.RemoveAsync(Variants.Key(key, old.Generation, variant), CancellationToken.None);
+                    }
+                }
+                generation = Guid.NewGuid().ToString("N");
+                variants = [];
+            }
+            while (variants.Count >= current.MaxVariantsPerUrl)
+            {
+                var dropped = await VariantToDropAsync(key, generation, variants);
+                await store.RemoveAsync(Variants.Key(key, generation, variants[dropped]), CancellationToken.None);
+                variants.RemoveAt(dropped);
+            }
+            variants.Add(suffix);
+            await store.SetAsync(Variants.Key(key, generation, suffix), entry, ttl, CancellationToken.None);
+            await store.SetAsync(key, new VaryRule(varyNames, generation, variants).ToEntry(),
+                ttl > current.StaleRetention ? ttl : current.StaleRetention, CancellationToken.None);
         }
-        else
+        finally
         {
-            // A new rule (or a response without Vary before it): a new generation orphans the old variants.
-            generation = Guid.NewGuid().ToString("N");
-            variants = [];
+            gate.Release();
         }
-        variants.Add(suffix);
-        while (variants.Count > current.MaxVariantsPerUrl)
+    }
+
+    /// <summary>
+    /// Which variant makes room, oldest first: one no client asked for again since it was stored (gone from the store
+    /// counts as such), else the oldest. Values sent once — junk in a Vary'd field — so push out each other, not the
+    /// variants clients use.
+    /// </summary>
+    private async ValueTask<int> VariantToDropAsync(string key, string generation, List<string> variants)
+    {
+        for (var i = 0; i < variants.Count; i++)
         {
-            await store.RemoveAsync(Variants.Key(key, generation, variants[0]), CancellationToken.None);
-            variants.RemoveAt(0);
+            if (await store.GetAsync(Variants.Key(key, generation, variants[i]), CancellationToken.None) is not { Reused: true })
+            {
+                return i;
+            }
         }
-        await store.SetAsync(Variants.Key(key, generation, suffix), entry, ttl, CancellationToken.None);
-        await store.SetAsync(key, new VaryRule(varyNames, generation, variants).ToEntry(),
-            ttl > current.StaleRetention ? ttl : current.StaleRetention, CancellationToken.None);
+        return 0;
     }
 
     /// <summary>RFC 9111 §4.4: removes what is stored under <paramref name="key"/> (the Vary rule takes its variants with it).</summary>

@@ -38,6 +38,10 @@ public sealed class CacheEntry
     // Facts derived from the headers (StoredPolicy, or the decoded Vary rule), computed on first use and reused.
     internal object? Derived;
 
+    // A lookup found this variant again after it was stored: a client uses it. This instance's memory only; when the
+    // URL's variants are at MaxVariantsPerUrl, variants never asked for again are dropped first (CacheWriter).
+    internal bool Reused;
+
     // The endpoint a routed GET for this entry went to, for answering before routing (Caching.EarlyHits).
     internal object? EarlyRoute;
 

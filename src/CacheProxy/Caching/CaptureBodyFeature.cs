@@ -27,15 +27,17 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
 {
     private readonly IHttpResponseBodyFeature _inner;
     private readonly Func<CaptureBodyFeature, CaptureMode> _decide;
+    private readonly CaptureBudget _budget;
     private PipeWriter? _writer;
     private byte[]? _buffer;
     private int _length;
     private long _limit;
 
-    public CaptureBodyFeature(IHttpResponseBodyFeature inner, Func<CaptureBodyFeature, CaptureMode> decide)
+    public CaptureBodyFeature(IHttpResponseBodyFeature inner, Func<CaptureBodyFeature, CaptureMode> decide, CaptureBudget budget)
     {
         _inner = inner;
         _decide = decide;
+        _budget = budget;
     }
 
     public CaptureMode Mode { get; private set; }
@@ -46,13 +48,54 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
     /// <summary>Gets how many body bytes the upstream wrote.</summary>
     public long BytesWritten { get; private set; }
 
-    /// <summary>Starts keeping a copy of the body, dropping it once more than <paramref name="limit"/> bytes arrive.</summary>
+    /// <summary>
+    /// Gets why the copy was given up for lack of memory (the <see cref="CaptureBudget"/> was spent, or an allocation
+    /// failed), or null.
+    /// </summary>
+    public string? SkipReason { get; private set; }
+
+    /// <summary>Gets whether the copy was given up because an allocation failed (rather than the budget).</summary>
+    public bool OutOfMemory { get; private set; }
+
+    /// <summary>
+    /// Starts keeping a copy of the body, dropping it once more than <paramref name="limit"/> bytes arrive; when the
+    /// budget has no room even for the start, <see cref="Buffering"/> stays false and <see cref="SkipReason"/> says so.
+    /// </summary>
     public void StartBuffering(long limit, long? expectedLength)
     {
         _limit = limit;
-        Buffering = true;
         var initial = expectedLength is > 0 and <= int.MaxValue && expectedLength <= limit ? (int)expectedLength.Value : 4096;
-        _buffer = ArrayPool<byte>.Shared.Rent(initial);
+        _buffer = Rent(initial);
+        Buffering = _buffer is not null;
+    }
+
+    /// <summary>A pooled array of at least <paramref name="size"/> bytes, reserved in the budget; null when it has no room or the allocation failed.</summary>
+    private byte[]? Rent(int size)
+    {
+        if (!_budget.TryReserve(size))
+        {
+            SkipReason = $"CacheProxy:CaptureMemoryLimit ({_budget.Limit} bytes) reached by the bodies being stored";
+            return null;
+        }
+        byte[] array;
+        try
+        {
+            array = ArrayPool<byte>.Shared.Rent(size);
+        }
+        catch (OutOfMemoryException)
+        {
+            _budget.Release(size);
+            (SkipReason, OutOfMemory) = ($"allocating {size} bytes failed (out of memory)", true);
+            return null;
+        }
+        _budget.Add(array.Length - size);
+        return array;
+    }
+
+    private void Return(byte[] array)
+    {
+        ArrayPool<byte>.Shared.Return(array);
+        _budget.Release(array.Length);
     }
 
     /// <summary>Returns the kept body as a new exact-size array, and releases the pooled buffer.</summary>
@@ -67,7 +110,7 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
     {
         if (_buffer is not null)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            Return(_buffer);
             _buffer = null;
         }
         Buffering = false;
@@ -167,9 +210,13 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
         }
         if (_length + data.Length > _buffer.Length)
         {
-            var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(_limit, Math.Max(_buffer.Length * 2L, _length + (long)data.Length)));
+            if (Rent((int)Math.Min(_limit, Math.Max(_buffer.Length * 2L, _length + (long)data.Length))) is not { } larger)
+            {
+                ReleaseBuffer(); // no memory for more: keep streaming, stop keeping
+                return;
+            }
             _buffer.AsSpan(0, _length).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_buffer);
+            Return(_buffer);
             _buffer = larger;
         }
         data.CopyTo(_buffer.AsSpan(_length));

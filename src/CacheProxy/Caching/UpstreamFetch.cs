@@ -17,7 +17,7 @@ namespace CacheProxy.Caching;
 /// RFC 9111, the policies and the size limit allow. Afterwards the kept body is stored, or the 304 merged.
 /// </summary>
 internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, ILoggerFactory loggers,
-    CachePolicies policies, ResponseTags tags, CacheWriter writer, Revalidation revalidation, StoredResponseWriter responses)
+    CachePolicies policies, ResponseTags tags, CacheWriter writer, Revalidation revalidation, StoredResponseWriter responses, CaptureBudget budget)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -34,7 +34,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         exchange.RequestTime = time.GetUtcNow();
         using var revalidating = exchange.Validating ? CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.revalidate") : null;
         var original = http.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-        var capture = new CaptureBodyFeature(original, c => Decide(context, c));
+        var capture = new CaptureBodyFeature(original, c => Decide(context, c), budget);
         http.Features.Set<IHttpResponseBodyFeature>(capture);
         var started = time.GetTimestamp();
         try
@@ -72,6 +72,11 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             else if (exchange.StoreHeaders is not null && capture.Buffering)
             {
                 exchange.Stored = await StoreAsync(context, exchange, capture);
+            }
+            else if (exchange.StoreHeaders is not null && capture.SkipReason is { } skipped)
+            {
+                metrics.CaptureSkipped.Add(1, new KeyValuePair<string, object?>("reason", capture.OutOfMemory ? "out_of_memory" : "limit"));
+                Log.CaptureSkipped(_logger, CacheKey.Hash(context.Key!), skipped);
             }
             else if (exchange.StoreHeaders is not null && !upstreamFailed)
             {
@@ -155,12 +160,15 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             metrics.TooLargeToStore.Add(1);
         }
         tags.TakeHeaders(context, response.Headers, storing: reason is null);
+        var stored = false;
         if (reason is null)
         {
             exchange.VaryNames = varyNames;
             exchange.Tags = tags.Complete(context);
             exchange.StoreHeaders = HeaderFilter.ForStorage(response.Headers, privateFields, current.Correlation.HeaderName);
             capture.StartBuffering(current.MaxObjectSize, response.ContentLength);
+            // No memory to keep it even at the start: Cache-Status must not say "stored" (logged and counted after).
+            stored = capture.Buffering;
         }
         else
         {
@@ -171,7 +179,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             response.Headers.Remove(CacheProxyHeaderNames.SurrogateControl); // Edge Architecture: consumed here
         }
         response.Headers.Append(CacheProxyHeaderNames.CacheStatus,
-            CacheStatus.Value(current.CacheStatusName, CacheStatus.Forwarded(exchange.ForwardReason, response.StatusCode, reason is null)));
+            CacheStatus.Value(current.CacheStatusName, CacheStatus.Forwarded(exchange.ForwardReason, response.StatusCode, stored)));
         return CaptureMode.PassThrough;
     }
 

@@ -14,6 +14,14 @@ public sealed class CacheProxyOptions
     /// <value>Bytes, from 1 to <see cref="MemoryTierSizeLimit"/>. Default 8 MiB.</value>
     public long MaxObjectSize { get; set; } = 8L * 1024 * 1024;
 
+    /// <summary>
+    /// Gets or sets how many bytes the bodies being kept for the store may take at once, across all requests in
+    /// flight. A response that would take more is still streamed to the client, just not stored (event 1013,
+    /// <c>cacheproxy.capture.skipped</c>), so a burst of large misses cannot run the process out of memory.
+    /// </summary>
+    /// <value>Bytes, at least 1 MiB; null (default) is a quarter of what the GC may use (the heap hard limit, the container limit, or physical memory).</value>
+    public long? CaptureMemoryLimit { get; set; }
+
     /// <summary>Gets or sets how many variants (by Vary) of one URL are kept; the oldest is dropped beyond it.</summary>
     /// <value>1 to 1000. Default 32.</value>
     public int MaxVariantsPerUrl { get; set; } = 32;

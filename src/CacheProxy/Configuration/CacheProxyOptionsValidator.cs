@@ -28,6 +28,14 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add($"CacheProxy:MaxObjectSize must be between 1 and MemoryTierSizeLimit (was {options.MaxObjectSize}).");
         }
+        if (options.CaptureMemoryLimit is < 1024 * 1024)
+        {
+            errors.Add($"CacheProxy:CaptureMemoryLimit must be at least 1048576 bytes (was {options.CaptureMemoryLimit}).");
+        }
+        else if (options.CaptureMemoryLimit is { } capture && available > 0 && capture > available / 2)
+        {
+            errors.Add($"CacheProxy:CaptureMemoryLimit ({capture} bytes) must be at most half of the memory this process may use ({available} bytes).");
+        }
         if (options.MaxVariantsPerUrl is < 1 or > 1000)
         {
             errors.Add($"CacheProxy:MaxVariantsPerUrl must be between 1 and 1000 (was {options.MaxVariantsPerUrl}).");

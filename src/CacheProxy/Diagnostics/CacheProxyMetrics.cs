@@ -46,6 +46,8 @@ internal sealed class CacheProxyMetrics
             "Configuration reloads, by source (cacheproxy, proxy: YARP's routes and clusters) and result (applied, rejected: the last good configuration stays).");
         TooLargeToStore = meter.CreateCounter<long>("cacheproxy.too_large", "{response}",
             "Storable responses streamed to the client but not stored: their body was larger than CacheProxy:MaxObjectSize.");
+        CaptureSkipped = meter.CreateCounter<long>("cacheproxy.capture.skipped", "{response}",
+            "Storable responses streamed to the client but not stored for lack of memory: CacheProxy:CaptureMemoryLimit reached, or an allocation failed.");
         UpstreamRetries = meter.CreateCounter<long>("cacheproxy.upstream.retries", "{request}",
             "Requests sent upstream again because no connection could be made for them (bodiless GET, HEAD, OPTIONS, TRACE).");
         MaintenanceRefused = meter.CreateCounter<long>("cacheproxy.maintenance.refused", "{request}",
@@ -64,6 +66,8 @@ internal sealed class CacheProxyMetrics
     public Counter<long> UpstreamRetries { get; }
 
     public Counter<long> TooLargeToStore { get; }
+
+    public Counter<long> CaptureSkipped { get; }
 
     public Counter<long> UnkeyedHeaders { get; }
 

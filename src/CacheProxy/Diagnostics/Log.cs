@@ -44,6 +44,9 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.RequestContentBypassed, EventName = nameof(EventIds.RequestContentBypassed), Level = LogLevel.Debug, Message = "A {Method} request with content on route {RouteId} bypasses the cache")]
     public static partial void RequestContentBypassed(ILogger logger, string method, string routeId);
 
+    [LoggerMessage(EventId = EventIds.CaptureSkipped, EventName = nameof(EventIds.CaptureSkipped), Level = LogLevel.Warning, Message = "Response for key {KeyHash} streamed but not stored: {Reason}")]
+    public static partial void CaptureSkipped(ILogger logger, string keyHash, string reason);
+
     [LoggerMessage(EventId = EventIds.RequestFramingRefused, EventName = nameof(EventIds.RequestFramingRefused), Level = LogLevel.Debug, Message = "Refused a request on route {RouteId} for its framing: {Reason}")]
     public static partial void RequestFramingRefused(ILogger logger, string reason, string routeId);
 

@@ -82,6 +82,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<CacheWriter>();
         services.TryAddSingleton<StoredResponseWriter>();
         services.TryAddSingleton<Revalidation>();
+        services.TryAddSingleton<CaptureBudget>();
         services.TryAddSingleton<UpstreamFetch>();
         services.TryAddSingleton<FetchCollapser>();
         services.TryAddSingleton<BackgroundWork>();

@@ -14,10 +14,14 @@ namespace CacheProxy.Caching;
 /// Writes a stored response to the client: the client's own conditional request (304, RFC 9110 §13.2.2) and range
 /// request (206/416, §14) answered from it, the stored fields, Age (RFC 9111 §5.1) and Cache-Status.
 /// </summary>
-internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers)
+internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, TimeProvider time)
 {
+    /// <summary>The progress a client must make within <see cref="CacheProxyOptions.SendTimeout"/>: a body is written in pieces of this size.</summary>
+    internal const int SendChunk = 256 * 1024;
+
     private static readonly string[] AgeStrings = CreateAgeStrings(1024);
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+    private readonly CacheProxyMetrics _metrics = metrics;
 
     /// <summary>Writes <paramref name="entry"/> at <paramref name="age"/>, with <paramref name="status"/> as the Cache-Status member.</summary>
     // Not async: the headers are set synchronously and the body write's own ValueTask is returned, so a hit whose
@@ -86,26 +90,120 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
         {
             return ValueTask.CompletedTask;
         }
-        metrics.Served(routeId, count);
+        _metrics.Served(routeId, count);
         return entry.StreamedBody is { } streamed
-            ? new ValueTask(CopyStreamedAsync(context, streamed, start, count))
-            : response.Body.WriteAsync(entry.Body.Slice((int)start, (int)count)); // a write to an aborted connection fails by itself
+            ? new ValueTask(CopyStreamedAsync(context, routeId, streamed, start, count))
+            : WriteBodyAsync(context, routeId, entry.Body.Slice((int)start, (int)count)); // a write to an aborted connection fails by itself
     }
 
-    private async Task CopyStreamedAsync(HttpContext context, IStreamedBody streamed, long start, long count)
+    /// <summary>
+    /// Writes <paramref name="body"/> in pieces of <see cref="SendChunk"/>; a piece the client has not taken within
+    /// <see cref="CacheProxyOptions.SendTimeout"/> closes its connection. A write that completes at once (the usual
+    /// hit) costs nothing more.
+    /// </summary>
+    private ValueTask WriteBodyAsync(HttpContext context, string routeId, ReadOnlyMemory<byte> body)
+    {
+        if (body.Length > SendChunk)
+        {
+            return new ValueTask(WriteInChunksAsync(context, routeId, body));
+        }
+        var write = context.Response.Body.WriteAsync(body);
+        return write.IsCompleted ? write : new ValueTask(AwaitSendAsync(context, routeId, write));
+    }
+
+    private async Task WriteInChunksAsync(HttpContext context, string routeId, ReadOnlyMemory<byte> body)
+    {
+        for (var offset = 0; offset < body.Length; offset += SendChunk)
+        {
+            var write = context.Response.Body.WriteAsync(body.Slice(offset, Math.Min(SendChunk, body.Length - offset)));
+            await (write.IsCompleted ? write : new ValueTask(AwaitSendAsync(context, routeId, write)));
+        }
+    }
+
+    /// <summary>Waits for a write the client has not taken yet, closing the connection if it makes no progress in time.</summary>
+    private async Task AwaitSendAsync(HttpContext context, string routeId, ValueTask write)
+    {
+        var stalled = new StalledSend(this, context, routeId, options.Current.SendTimeout);
+        using (var timer = time.CreateTimer(static s => ((StalledSend)s!).TimedOut(), stalled, stalled.Timeout, Timeout.InfiniteTimeSpan))
+        {
+            try
+            {
+                await write;
+            }
+            finally
+            {
+                stalled.Done();
+            }
+        }
+    }
+
+    /// <summary>One write waiting for its client; aborts the connection when the timer fires first.</summary>
+    private sealed class StalledSend(StoredResponseWriter writer, HttpContext context, string routeId, TimeSpan timeout)
+    {
+        private int _state; // 0 waiting, 1 done, 2 timed out
+
+        public TimeSpan Timeout { get; } = timeout;
+
+        public void Done() => Interlocked.CompareExchange(ref _state, 1, 0);
+
+        public void TimedOut()
+        {
+            if (Interlocked.CompareExchange(ref _state, 2, 0) != 0)
+            {
+                return;
+            }
+            Log.ClientSendTimedOut(writer._logger, routeId, Timeout);
+            writer._metrics.Error(ErrorCategory.Client);
+            context.Abort(); // the pending write then fails, as for any client that went away
+        }
+    }
+
+    private async Task CopyStreamedAsync(HttpContext context, string routeId, IStreamedBody streamed, long start, long count)
     {
         try
         {
-            await streamed.CopyToAsync(context.Response.Body, start, count, CancellationToken.None);
+            await streamed.CopyToAsync(new SendBoundStream(this, context, routeId), start, count, CancellationToken.None);
         }
         catch (IOException ex)
         {
             // The store lost the body after the headers went out: the client must see an incomplete response
             // (aborted connection), never a short one that looks complete.
             Log.StoreReadFailed(_logger, "streamed body", ex);
-            metrics.Error(ErrorCategory.Store);
+            _metrics.Error(ErrorCategory.Store);
             context.Abort();
         }
+    }
+
+    /// <summary>The client's response body for a store that copies a streamed body into it: every write bounded like <see cref="WriteBodyAsync"/>.</summary>
+    private sealed class SendBoundStream(StoredResponseWriter writer, HttpContext context, string routeId) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            writer.WriteBodyAsync(context, routeId, buffer);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("synchronous writes to a client");
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => context.Response.Body.FlushAsync(cancellationToken);
+
+        public override void Flush() => throw new NotSupportedException("synchronous writes to a client");
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     // RFC 9110 §13.1.5: a range is served only if If-Range still names this representation (strong ETag or exact date).

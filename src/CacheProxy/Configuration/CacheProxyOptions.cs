@@ -22,6 +22,15 @@ public sealed class CacheProxyOptions
     /// <value>Bytes, at least 1 MiB; null (default) is a quarter of what the GC may use (the heap hard limit, the container limit, or physical memory).</value>
     public long? CaptureMemoryLimit { get; set; }
 
+    /// <summary>
+    /// Gets or sets how long writing a stored response to a client may make no progress (the client takes none of
+    /// the next 256 KiB) before its connection is closed: nginx's <c>send_timeout</c>. Kestrel's own
+    /// <c>MinResponseDataRate</c> grants every byte written time at its rate, hours for a few MiB of socket buffers;
+    /// responses forwarded from the upstream are bounded by YARP's <c>ActivityTimeout</c> instead.
+    /// </summary>
+    /// <value>1 second to 1 hour. Default 60 seconds.</value>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Gets or sets how many variants (by Vary) of one URL are kept; the oldest is dropped beyond it.</summary>
     /// <value>1 to 1000. Default 32.</value>
     public int MaxVariantsPerUrl { get; set; } = 32;

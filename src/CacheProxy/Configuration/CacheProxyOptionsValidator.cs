@@ -36,6 +36,10 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add($"CacheProxy:CaptureMemoryLimit ({capture} bytes) must be at most half of the memory this process may use ({available} bytes).");
         }
+        if (options.SendTimeout < TimeSpan.FromSeconds(1) || options.SendTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add($"CacheProxy:SendTimeout must be between 1 second and 1 hour (was {options.SendTimeout}).");
+        }
         if (options.MaxVariantsPerUrl is < 1 or > 1000)
         {
             errors.Add($"CacheProxy:MaxVariantsPerUrl must be between 1 and 1000 (was {options.MaxVariantsPerUrl}).");

@@ -99,6 +99,12 @@ public sealed class CacheContext
     /// <summary>A Vary rule was found for the URL (a miss is then a vary-miss).</summary>
     internal bool VaryRuleFound;
 
+    /// <summary>
+    /// The URL's Vary rule names Accept-Encoding: the request is keyed on, and forwarded with, its class
+    /// (<see cref="Http.AcceptEncoding.Class"/>), so the origin's choice of coding follows the key.
+    /// </summary>
+    internal bool KeyedOnAcceptEncoding;
+
     /// <summary>Facts derived from <see cref="StoredResponse"/>'s headers.</summary>
     internal StoredPolicy? StoredPolicy;
 
@@ -178,7 +184,7 @@ public sealed class CacheContext
         StoredPolicy = null;
         StoredResponseAge = Lifetime = TimeSpan.Zero;
         PurgedSince = null;
-        IsStoredResponseFresh = RequireRevalidation = VaryRuleFound = false;
+        IsStoredResponseFresh = RequireRevalidation = VaryRuleFound = KeyedOnAcceptEncoding = false;
         FreshnessLifetime = null;
         SetCookie = null;
         _tags?.Clear();

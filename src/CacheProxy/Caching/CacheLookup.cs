@@ -109,6 +109,7 @@ internal sealed class CacheLookup
             {
                 return null;
             }
+            context.KeyedOnAcceptEncoding = rule.Names.Contains(Variants.AcceptEncodingName);
             context.FetchKey = variantKey;
             var variant = await _store.GetAsync(variantKey, CancellationToken.None);
             if (variant is null || VaryRule.IsRule(variant))

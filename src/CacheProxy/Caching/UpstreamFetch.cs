@@ -31,6 +31,11 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         {
             exchange.Validating = Revalidation.UseStoredValidators(context, exchange);
         }
+        if (context.KeyedOnAcceptEncoding)
+        {
+            // The origin chooses among what the key stands for, so what it answers can be stored under that key.
+            http.Request.Headers.AcceptEncoding = AcceptEncoding.Class(http.Request.Headers.AcceptEncoding);
+        }
         exchange.RequestTime = time.GetUtcNow();
         using var revalidating = exchange.Validating ? CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.revalidate") : null;
         var original = http.Features.GetRequiredFeature<IHttpResponseBodyFeature>();

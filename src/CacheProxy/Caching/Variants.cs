@@ -68,6 +68,9 @@ internal sealed record VaryRule(IReadOnlyList<string> Names, string Generation, 
 /// <summary>Vary (RFC 9111 §4.1): field names, secondary keys and variant keys.</summary>
 internal static class Variants
 {
+    /// <summary>Accept-Encoding, as Vary names it here: keyed on its class, not its text (<see cref="Http.AcceptEncoding.Class"/>).</summary>
+    public const string AcceptEncodingName = "accept-encoding";
+
     /// <summary>The key of a variant: see the layout in <see cref="CacheKey"/>.</summary>
     public static string Key(string key, string generation, string suffix) =>
         string.Concat(key, "\x1E", generation, "\x1E", suffix);
@@ -115,7 +118,8 @@ internal static class Variants
 
     /// <summary>
     /// The secondary key: the request's values of the Vary fields, normalised (lines joined, whitespace around
-    /// commas and runs of whitespace collapsed: RFC 9111 §4.1 allows semantically identical values to match).
+    /// commas and runs of whitespace collapsed: RFC 9111 §4.1 allows semantically identical values to match);
+    /// Accept-Encoding by the coding it selects among br, gzip and identity.
     /// Accept-Language, Accept-Encoding and Accept-Charset are also lower-cased: language ranges, content codings,
     /// charsets and the q parameter are all case-insensitive (RFC 9110 §12.5.3–12.5.4, §8.4.1, §12.4.2).
     /// False when a value holds a control character.
@@ -130,6 +134,12 @@ internal static class Variants
                 sb.Append(CacheKey.FieldSeparator);
             }
             var values = request.Headers[names[i]];
+            if (names[i] == AcceptEncodingName)
+            {
+                // The coding the request would be served: thousands of Accept-Encoding strings, three keys.
+                sb.Append(Http.AcceptEncoding.Class(values));
+                continue;
+            }
             if (StringValues.IsNullOrEmpty(values))
             {
                 sb.Append(CacheKey.AbsentValue);
@@ -147,7 +157,6 @@ internal static class Variants
 
     private static bool FoldsCase(string name) =>
         name.Equals(HeaderNames.AcceptLanguage, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.AcceptEncoding, StringComparison.OrdinalIgnoreCase)
         || name.Equals(HeaderNames.AcceptCharset, StringComparison.OrdinalIgnoreCase);
 
     private static bool AppendNormalised(StringBuilder sb, StringValues values, bool foldCase)

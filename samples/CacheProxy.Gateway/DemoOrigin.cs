@@ -56,6 +56,12 @@ public sealed class DemoOrigin
             }
             return Results.Text("validated on every request\n");
         });
+        app.MapGet("/demo/items", (HttpContext c) =>
+        {
+            // A few KiB of JSON: stored once more in br and gzip (docs/caching.md#compression-stored-once).
+            c.Response.Headers.CacheControl = "public, max-age=60";
+            return Results.Json(Enumerable.Range(1, 100).Select(i => new { id = i, name = $"item {i}", inStock = i % 3 != 0 }));
+        });
         app.MapGet("/demo/time", (HttpContext c) =>
         {
             c.Response.Headers.CacheControl = "max-age=5, stale-while-revalidate=30";

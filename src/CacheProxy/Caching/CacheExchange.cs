@@ -42,6 +42,9 @@ internal sealed class CacheExchange
 
     public IReadOnlyList<string>? VaryNames { get; set; }
 
+    /// <summary>The response is one to store compressed too (<see cref="Compressor.Applies"/>); its Vary names Accept-Encoding.</summary>
+    public bool Compress { get; set; }
+
     /// <summary>The tags the response is stored with, bounded.</summary>
     public IReadOnlyList<string> Tags { get; set; } = [];
 

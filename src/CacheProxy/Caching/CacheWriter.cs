@@ -20,7 +20,8 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
     private readonly SemaphoreSlim[] _ruleLocks = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
 
     /// <summary>Stores <paramref name="entry"/> for the request; false when it was not stored (no time to live, store failed).</summary>
-    public async Task<bool> StoreAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string>? varyNames)
+    /// <remarks><paramref name="acceptEncodingClass"/>: the Accept-Encoding class to store the variant under in place of the request's (a compressed representation).</remarks>
+    public async Task<bool> StoreAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string>? varyNames, string? acceptEncodingClass = null)
     {
         var current = options.Current;
         var ttl = StoredPolicy.For(entry, current).TimeToLive(current);
@@ -38,7 +39,7 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
             }
             else
             {
-                await StoreVariantAsync(key, request, entry, varyNames, ttl, current);
+                await StoreVariantAsync(key, request, entry, varyNames, ttl, current, acceptEncodingClass);
             }
             Log.ResponseStored(_logger, entry.BodyLength, CacheKey.Hash(key), ttl);
             return true;
@@ -52,9 +53,9 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
     }
 
     private async Task StoreVariantAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string> varyNames,
-        TimeSpan ttl, CacheProxyOptions current)
+        TimeSpan ttl, CacheProxyOptions current, string? acceptEncodingClass)
     {
-        Variants.Suffix(request, varyNames, out var suffix);
+        Variants.Suffix(request, varyNames, out var suffix, acceptEncodingClass);
         var gate = _ruleLocks[(uint)StringComparer.Ordinal.GetHashCode(key) % (uint)_ruleLocks.Length];
         await gate.WaitAsync();
         try

@@ -6,6 +6,7 @@ using CacheProxy.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace CacheProxy.Caching;
@@ -17,7 +18,8 @@ namespace CacheProxy.Caching;
 /// RFC 9111, the policies and the size limit allow. Afterwards the kept body is stored, or the 304 merged.
 /// </summary>
 internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, ILoggerFactory loggers,
-    CachePolicies policies, ResponseTags tags, CacheWriter writer, Revalidation revalidation, StoredResponseWriter responses, CaptureBudget budget)
+    CachePolicies policies, ResponseTags tags, CacheWriter writer, Revalidation revalidation, StoredResponseWriter responses, CaptureBudget budget,
+    Compressor compressor)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -166,6 +168,16 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         }
         tags.TakeHeaders(context, response.Headers, storing: reason is null);
         var stored = false;
+        if (reason is null && compressor.Applies(context, response))
+        {
+            // Stored in br and gzip too: every response for the URL varies on Accept-Encoding from now on, this one too.
+            exchange.Compress = true;
+            if (varyNames is null || !varyNames.Contains(Variants.AcceptEncodingName))
+            {
+                response.Headers.Append(HeaderNames.Vary, HeaderNames.AcceptEncoding);
+                varyNames = [.. (varyNames ?? []).Append(Variants.AcceptEncodingName).Order(StringComparer.Ordinal)];
+            }
+        }
         if (reason is null)
         {
             exchange.VaryNames = varyNames;
@@ -219,6 +231,23 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             Tags = exchange.Tags,
             FilledHere = true,
         };
-        return await writer.StoreAsync(context.Key!, http.Request, entry, exchange.VaryNames);
+        if (!exchange.Compress || entry.Body.Length < options.Current.Compression.MinimumSize)
+        {
+            return await writer.StoreAsync(context.Key!, http.Request, entry, exchange.VaryNames);
+        }
+        // Once, here: each Accept-Encoding class gets its representation (identity where compressing gained nothing).
+        var requestClass = AcceptEncoding.Class(http.Request.Headers.AcceptEncoding);
+        var stored = false;
+        foreach (var coding in Compressor.Classes)
+        {
+            var representation = coding == AcceptEncoding.Identity ? entry : compressor.Encode(entry, coding) ?? entry;
+            if (!ReferenceEquals(representation, entry))
+            {
+                metrics.CompressionSaved.Add(entry.Body.Length - representation.Body.Length, new KeyValuePair<string, object?>("coding", coding));
+            }
+            var ok = await writer.StoreAsync(context.Key!, http.Request, representation, exchange.VaryNames, coding);
+            stored |= ok && coding == requestClass;
+        }
+        return stored;
     }
 }

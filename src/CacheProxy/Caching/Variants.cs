@@ -124,7 +124,7 @@ internal static class Variants
     /// charsets and the q parameter are all case-insensitive (RFC 9110 §12.5.3–12.5.4, §8.4.1, §12.4.2).
     /// False when a value holds a control character.
     /// </summary>
-    public static bool Suffix(HttpRequest request, IReadOnlyList<string> names, out string suffix)
+    public static bool Suffix(HttpRequest request, IReadOnlyList<string> names, out string suffix, string? acceptEncodingClass = null)
     {
         var sb = new StringBuilder();
         for (var i = 0; i < names.Count; i++)
@@ -137,7 +137,7 @@ internal static class Variants
             if (names[i] == AcceptEncodingName)
             {
                 // The coding the request would be served: thousands of Accept-Encoding strings, three keys.
-                sb.Append(Http.AcceptEncoding.Class(values));
+                sb.Append(acceptEncodingClass ?? Http.AcceptEncoding.Class(values));
                 continue;
             }
             if (StringValues.IsNullOrEmpty(values))

@@ -160,6 +160,9 @@ public sealed class CacheProxyOptions
     /// <summary>Gets how upstreams are connected to.</summary>
     public UpstreamOptions Upstream { get; } = new();
 
+    /// <summary>Gets how stored responses are compressed.</summary>
+    public CompressionOptions Compression { get; } = new();
+
     /// <summary>Gets maintenance mode as configuration sets it.</summary>
     public MaintenanceOptions Maintenance { get; } = new();
 
@@ -239,4 +242,8 @@ public sealed class RouteCacheOptions
     /// </summary>
     /// <value>Null (default) follows <see cref="UpstreamOptions.ResponseHeadersTimeout"/>; else 100 ms to 1 hour.</value>
     public TimeSpan? ResponseHeadersTimeout { get; set; }
+
+    /// <summary>Gets or sets whether this route's stored responses are compressed.</summary>
+    /// <value>Null (default) follows <see cref="CompressionOptions.Enabled"/>.</value>
+    public bool? Compression { get; set; }
 }

@@ -40,6 +40,18 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add($"CacheProxy:SendTimeout must be between 1 second and 1 hour (was {options.SendTimeout}).");
         }
+        if (options.Compression.MinimumSize < 0)
+        {
+            errors.Add($"CacheProxy:Compression:MinimumSize must be 0 or more (was {options.Compression.MinimumSize}).");
+        }
+        if (options.Compression.BrotliQuality is < 0 or > 11)
+        {
+            errors.Add($"CacheProxy:Compression:BrotliQuality must be between 0 and 11 (was {options.Compression.BrotliQuality}).");
+        }
+        if (options.Compression.GzipLevel is not (System.IO.Compression.CompressionLevel.Optimal or System.IO.Compression.CompressionLevel.Fastest or System.IO.Compression.CompressionLevel.SmallestSize))
+        {
+            errors.Add($"CacheProxy:Compression:GzipLevel must be Optimal, Fastest or SmallestSize (was {options.Compression.GzipLevel}).");
+        }
         if (options.MaxVariantsPerUrl is < 1 or > 1000)
         {
             errors.Add($"CacheProxy:MaxVariantsPerUrl must be between 1 and 1000 (was {options.MaxVariantsPerUrl}).");

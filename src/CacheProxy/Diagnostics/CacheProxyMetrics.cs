@@ -46,6 +46,8 @@ internal sealed class CacheProxyMetrics
             "Configuration reloads, by source (cacheproxy, proxy: YARP's routes and clusters) and result (applied, rejected: the last good configuration stays).");
         TooLargeToStore = meter.CreateCounter<long>("cacheproxy.too_large", "{response}",
             "Storable responses streamed to the client but not stored: their body was larger than CacheProxy:MaxObjectSize.");
+        CompressionSaved = meter.CreateCounter<long>("cacheproxy.compression.saved", "By",
+            "Bytes by which each stored br or gzip representation is smaller than the identity response it was made from, by coding.");
         CaptureSkipped = meter.CreateCounter<long>("cacheproxy.capture.skipped", "{response}",
             "Storable responses streamed to the client but not stored for lack of memory: CacheProxy:CaptureMemoryLimit reached, or an allocation failed.");
         UpstreamRetries = meter.CreateCounter<long>("cacheproxy.upstream.retries", "{request}",
@@ -68,6 +70,8 @@ internal sealed class CacheProxyMetrics
     public Counter<long> TooLargeToStore { get; }
 
     public Counter<long> CaptureSkipped { get; }
+
+    public Counter<long> CompressionSaved { get; }
 
     public Counter<long> UnkeyedHeaders { get; }
 

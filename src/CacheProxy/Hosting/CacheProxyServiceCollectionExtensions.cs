@@ -83,6 +83,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<StoredResponseWriter>();
         services.TryAddSingleton<Revalidation>();
         services.TryAddSingleton<CaptureBudget>();
+        services.TryAddSingleton<Compressor>();
         services.TryAddSingleton<UpstreamFetch>();
         services.TryAddSingleton<FetchCollapser>();
         services.TryAddSingleton<BackgroundWork>();

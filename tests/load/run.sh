@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test, loopback only and bounded in time: the sample gateway serving 1 KiB and 100 KiB cached objects
+# Load test, loopback only and bounded in time: the sample gateway serving 1 KiB and 100 KiB cached objects, and JSON as a br hit,
 # against the ceiling app (Ceiling/) that returns the same bytes and headers from a fixed array.
 # ROUNDS (default 17) rounds per object, each a ceiling and a gateway run back to back; medians are reported.
 #   tests/load/run.sh [seconds-per-run=4] [connections=64]
@@ -18,17 +18,23 @@ for _ in $(seq 1 150); do
   curl -fs "http://127.0.0.1:$mgmt_port/health" >/dev/null 2>&1 && curl -fs -o /dev/null "http://127.0.0.1:$ceiling_port/1k" 2>/dev/null && break
   sleep 0.2
 done
+# Objects: 1 KiB and 100 KiB of random bytes, and JSON the gateway stores compressed, asked for in br (json-br:
+# the gateway's /json with Accept-Encoding: br against the ceiling's /json.br, the same br bytes).
+gateway_path() { [[ "$1" == json-br ]] && echo /json || echo "/$1"; }
+ceiling_path() { [[ "$1" == json-br ]] && echo /json.br || echo "/$1"; }
+accept() { [[ "$1" == json-br ]] && echo "Accept-Encoding: br" || echo "Accept-Encoding: identity"; }
+objects="${OBJECTS:-1k 100k json-br}"
 # Fill the cache and check that the gateway answers from it.
-for size in 1k 100k; do
-  curl -fs -o /dev/null "http://127.0.0.1:$public_port/$size"
-  status=$(curl -fs -D - -o /dev/null "http://127.0.0.1:$public_port/$size" | tr -d '\r' | grep -i '^cache-status:' || true)
-  case "$status" in *"; hit"*) ;; *) echo "gateway is not serving /$size from cache: $status" >&2; exit 1 ;; esac
+for size in $objects; do
+  curl -fs -o /dev/null -H "$(accept "$size")" "http://127.0.0.1:$public_port$(gateway_path "$size")"
+  status=$(curl -fs -D - -o /dev/null -H "$(accept "$size")" "http://127.0.0.1:$public_port$(gateway_path "$size")" | tr -d '\r' | grep -i '^cache-status:' || true)
+  case "$status" in *"; hit"*) ;; *) echo "gateway is not serving $(gateway_path "$size") from cache: $status" >&2; exit 1 ;; esac
 done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 measure() { # name url pid -> "rps p99ms cpu-us-per-request"
   local out before after; before=$(cpu_ticks "$3")
-  out=$(timeout $((duration + 30)) wrk -t2 -c"$connections" -d"${duration}s" --latency "$2")
+  out=$(timeout $((duration + 30)) wrk -t2 -c"$connections" -d"${duration}s" --latency -H "${4:-Accept-Encoding: identity}" "$2")
   after=$(cpu_ticks "$3")
   echo "$out" >"$work/wrk-$1.txt"
   local rps p99 requests
@@ -50,20 +56,21 @@ per_round=""
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "| object | ceiling req/s | ceiling p99 ms | ceiling CPU µs/req | CacheProxy hit req/s | CacheProxy p99 ms | CacheProxy CPU µs/req | req/s ratio | median round ratio | CPU ratio |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-for size in 1k 100k; do
+for size in $objects; do
+  c_url="http://127.0.0.1:$ceiling_port$(ceiling_path "$size")"; g_url="http://127.0.0.1:$public_port$(gateway_path "$size")"
   # warm-up so both run JIT-compiled code
-  timeout 30 wrk -t2 -c"$connections" -d2s "http://127.0.0.1:$ceiling_port/$size" >/dev/null
-  timeout 30 wrk -t2 -c"$connections" -d2s "http://127.0.0.1:$public_port/$size" >/dev/null
+  timeout 30 wrk -t2 -c"$connections" -d2s -H "$(accept "$size")" "$c_url" >/dev/null
+  timeout 30 wrk -t2 -c"$connections" -d2s -H "$(accept "$size")" "$g_url" >/dev/null
   : >"$work/rounds-$size.txt"
   # Each round runs the ceiling and the gateway back to back, in turn first (ABBA), so the machine's slow phases
   # (tens of seconds on this kind of VM) mostly hit both runs of a round alike; medians of the rounds are reported.
   for round in $(seq 1 "$rounds"); do
     if (( round % 2 )); then
-      read -r c_rps c_p99 c_cpu < <(measure "ceiling-$size-$round" "http://127.0.0.1:$ceiling_port/$size" "$ceiling_pid")
-      read -r g_rps g_p99 g_cpu < <(measure "gateway-$size-$round" "http://127.0.0.1:$public_port/$size" "$gateway_pid")
+      read -r c_rps c_p99 c_cpu < <(measure "ceiling-$size-$round" "$c_url" "$ceiling_pid" "$(accept "$size")")
+      read -r g_rps g_p99 g_cpu < <(measure "gateway-$size-$round" "$g_url" "$gateway_pid" "$(accept "$size")")
     else
-      read -r g_rps g_p99 g_cpu < <(measure "gateway-$size-$round" "http://127.0.0.1:$public_port/$size" "$gateway_pid")
-      read -r c_rps c_p99 c_cpu < <(measure "ceiling-$size-$round" "http://127.0.0.1:$ceiling_port/$size" "$ceiling_pid")
+      read -r g_rps g_p99 g_cpu < <(measure "gateway-$size-$round" "$g_url" "$gateway_pid" "$(accept "$size")")
+      read -r c_rps c_p99 c_cpu < <(measure "ceiling-$size-$round" "$c_url" "$ceiling_pid" "$(accept "$size")")
     fi
     echo "$c_rps $c_p99 $c_cpu $g_rps $g_p99 $g_cpu" >>"$work/rounds-$size.txt"
   done

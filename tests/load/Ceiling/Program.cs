@@ -7,6 +7,14 @@ var small = new byte[1024];
 var large = new byte[100 * 1024];
 Random.Shared.NextBytes(small);
 Random.Shared.NextBytes(large);
+// JSON the gateway stores once more in br (quality 5, its default): the ceiling serves those same br bytes.
+var json = System.Text.Encoding.UTF8.GetBytes("[" + string.Join(",", Enumerable.Range(0, 250).Select(i => $"{{\"id\":{i},\"name\":\"item {i}\",\"price\":{i * 7 % 100}.{i % 10}9}}")) + "]");
+var jsonBr = new byte[json.Length];
+using (var encoder = new System.IO.Compression.BrotliEncoder(5, 22))
+{
+    encoder.Compress(json, jsonBr, out _, out var written, isFinalBlock: true);
+    jsonBr = jsonBr[..written];
+}
 
 app.Run(context =>
 {
@@ -14,6 +22,8 @@ app.Run(context =>
     {
         "/1k" => small,
         "/100k" => large,
+        "/json" => json,
+        "/json.br" => jsonBr,
         _ => null,
     };
     if (context.Request.Path == "/")
@@ -30,7 +40,12 @@ app.Run(context =>
     {
         context.Response.Headers["Surrogate-Key"] = tag; // purge.sh tags what it fills
     }
-    context.Response.ContentType = "application/octet-stream";
+    context.Response.ContentType = body == json || body == jsonBr ? "application/json" : "application/octet-stream";
+    if (body == jsonBr)
+    {
+        context.Response.Headers.ContentEncoding = "br";
+        context.Response.Headers.Vary = "Accept-Encoding";
+    }
     context.Response.ContentLength = body.Length;
     return context.Response.Body.WriteAsync(body).AsTask();
 });

@@ -75,6 +75,10 @@ public sealed class GatewayProcess : IAsyncDisposable
         info.Environment["ReverseProxy__Clusters__origin__HealthCheck__Active__Enabled"] = "false";
         info.Environment["Kestrel__Endpoints__Public__Url"] = $"http://127.0.0.1:{publicPort}";
         info.Environment["Kestrel__Endpoints__Management__Url"] = $"http://127.0.0.1:{managementPort}";
+        if (environment == "Development")
+        {
+            info.Environment["Kestrel__Endpoints__PublicH2c__Url"] = $"http://127.0.0.1:{FreePort()}"; // not the sample's fixed 5082
+        }
         info.Environment.Remove("ReverseProxy__Clusters__origin__Destinations__primary__Address");
         info.Environment.Remove("CACHEPROXY_SETTINGS_DIR");
         if (upstream is not null)

@@ -29,12 +29,17 @@ public sealed class TestOrigin : IAsyncDisposable
     /// <summary>Gets or sets how the origin answers; the default answers 200 "ok" with no caching headers.</summary>
     public Func<HttpContext, Task> Handler { get; set; } = c => c.Response.WriteAsync("ok");
 
-    public static async Task<TestOrigin> StartAsync()
+    /// <param name="http2">Speak HTTP/2 only (cleartext, prior knowledge), as an h2c origin does.</param>
+    public static async Task<TestOrigin> StartAsync(bool http2 = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (http2)
+        {
+            builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2));
+        }
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var origin = new TestOrigin(app);
@@ -42,7 +47,7 @@ public sealed class TestOrigin : IAsyncDisposable
         {
             Interlocked.Increment(ref origin._calls);
             origin.Seen.Enqueue(new SeenRequest(context.Request.Method, context.Request.Path + context.Request.QueryString,
-                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
+                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), context.Request.Protocol));
             context.Response.Headers.Date = origin.Clock.GetUtcNow().ToString("r", System.Globalization.CultureInfo.InvariantCulture);
             await origin.Handler(context);
         });
@@ -58,4 +63,4 @@ public sealed class TestOrigin : IAsyncDisposable
     }
 }
 
-public sealed record SeenRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers);
+public sealed record SeenRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, string Protocol = "HTTP/1.1");

@@ -67,4 +67,22 @@ public sealed class FramingTests
         Assert.Equal(1, origin.Calls);
         Assert.Equal(200, (await RawHttp2.GetAsync(gateway.PublicPort, "/plain", ("te", "trailers"))).Status); // the one TE allowed
     }
+
+    [Fact]
+    public async Task AnHttp2RequestThatWouldBeMalformedAsHttp11_IsRefusedByKestrel_AndNeverForwarded()
+    {
+        await using var origin = await TestOrigin.StartAsync();
+        await using var gateway = GatewayProcess.Start("Production", origin.Address, ("Kestrel__Endpoints__Public__Protocols", "Http2"));
+        await gateway.WaitStartedAsync();
+
+        // CR, LF or NUL in a value would split or end an HTTP/1.1 field upstream; a content-length the stream's data
+        // does not match (here: 5, and no data) would frame the upstream body wrongly. PROTOCOL_ERROR is 1.
+        (string Name, string Value)[] fields = [("x-test", "a\r\nX-Injected: 1"), ("x-test", "a\nb"), ("x-test", "a\0b"), ("content-length", "5")];
+        foreach (var field in fields)
+        {
+            var outcome = await RawHttp2.GetAsync(gateway.PublicPort, "/plain", field);
+            Assert.True(outcome.ResetCode == 1 || outcome.GoAwayCode == 1, $"{field.Name}: {outcome}");
+        }
+        Assert.Equal(0, origin.Calls);
+    }
 }

@@ -73,9 +73,7 @@ internal sealed class CacheLookup
         }
         if (VaryRule.IsRule(found))
         {
-            key ??= new string(primary);
-            if (VaryRule.Read(found) is not { } rule || Variants.KeyFor(key, rule, context.Request) is not { } variantKey
-                || !_synchronous.TryGet(variantKey, out found) || VaryRule.IsRule(found))
+            if (VaryRule.Read(found) is not { } rule || !TryFindVariant(primary, key, rule, context.Request, out found))
             {
                 return false;
             }
@@ -139,6 +137,31 @@ internal sealed class CacheLookup
                 break;
         }
         return entry;
+    }
+
+    /// <summary>
+    /// The variant <paramref name="rule"/> selects for the request, from the synchronous tier. A rule on Accept-Encoding
+    /// alone (every compressed response's) has the class as its suffix: its key is written on the stack, no string.
+    /// </summary>
+    private bool TryFindVariant(ReadOnlySpan<char> primary, string? key, VaryRule rule, HttpRequest request,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CacheEntry? found)
+    {
+        found = null;
+        if (rule.Names is [Variants.AcceptEncodingName] && primary.Length + rule.Generation.Length <= StackKeyLength)
+        {
+            var suffix = Http.AcceptEncoding.Class(request.Headers.AcceptEncoding);
+            Span<char> variantKey = stackalloc char[primary.Length + rule.Generation.Length + suffix.Length + 2];
+            primary.CopyTo(variantKey);
+            var at = primary.Length;
+            variantKey[at++] = Variants.Separator;
+            rule.Generation.CopyTo(variantKey[at..]);
+            at += rule.Generation.Length;
+            variantKey[at++] = Variants.Separator;
+            suffix.CopyTo(variantKey[at..]);
+            return _synchronous!.TryGet(variantKey, out found) && !VaryRule.IsRule(found);
+        }
+        return Variants.KeyFor(key ?? new string(primary), rule, request) is { } built
+            && _synchronous!.TryGet(built, out found) && !VaryRule.IsRule(found);
     }
 
     private static void MarkReused(CacheEntry variant)

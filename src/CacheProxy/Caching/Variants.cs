@@ -71,6 +71,9 @@ internal static class Variants
     /// <summary>Accept-Encoding, as Vary names it here: keyed on its class, not its text (<see cref="Http.AcceptEncoding.Class"/>).</summary>
     public const string AcceptEncodingName = "accept-encoding";
 
+    /// <summary>Between a variant key's parts.</summary>
+    public const char Separator = '\x1E';
+
     /// <summary>The key of a variant: see the layout in <see cref="CacheKey"/>.</summary>
     public static string Key(string key, string generation, string suffix) =>
         string.Concat(key, "\x1E", generation, "\x1E", suffix);

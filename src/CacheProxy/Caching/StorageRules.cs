@@ -103,13 +103,6 @@ internal static class StorageRules
         {
             return "vary value";
         }
-        if (varyNames is not null && varyNames.Contains(Variants.AcceptEncodingName)
-            && !AcceptEncoding.FitsClass(response.Headers.ContentEncoding, request.Headers.AcceptEncoding))
-        {
-            // Keyed on the coding the request is served: a response in another coding would reach clients of that key
-            // that cannot read it. Forwarded requests carry the class once the rule is known, so this is the first one.
-            return $"content-coding '{response.Headers.ContentEncoding}' is neither identity nor the Accept-Encoding class '{AcceptEncoding.Class(request.Headers.AcceptEncoding)}'";
-        }
         return null;
     }
 

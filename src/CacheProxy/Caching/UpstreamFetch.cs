@@ -166,18 +166,9 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             reason = $"Content-Length {response.ContentLength} larger than CacheProxy:MaxObjectSize";
             metrics.TooLargeToStore.Add(1);
         }
+        reason ??= KeyOnAcceptEncoding(context, response, exchange, ref varyNames);
         tags.TakeHeaders(context, response.Headers, storing: reason is null);
         var stored = false;
-        if (reason is null && compressor.Applies(context, response))
-        {
-            // Stored in br and gzip too: every response for the URL varies on Accept-Encoding from now on, this one too.
-            exchange.Compress = true;
-            if (varyNames is null || !varyNames.Contains(Variants.AcceptEncodingName))
-            {
-                response.Headers.Append(HeaderNames.Vary, HeaderNames.AcceptEncoding);
-                varyNames = [.. (varyNames ?? []).Append(Variants.AcceptEncodingName).Order(StringComparer.Ordinal)];
-            }
-        }
         if (reason is null)
         {
             exchange.VaryNames = varyNames;
@@ -198,6 +189,34 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         response.Headers.Append(CacheProxyHeaderNames.CacheStatus,
             CacheStatus.Value(current.CacheStatusName, CacheStatus.Forwarded(exchange.ForwardReason, response.StatusCode, stored)));
         return CaptureMode.PassThrough;
+    }
+
+    /// <summary>
+    /// Keys the response on the Accept-Encoding class when its coding depends on it: one to store compressed too
+    /// (<see cref="Compressor"/>), one the origin sent in br or gzip without saying it varies (a client that cannot
+    /// read it must not get it from the cache), or one for a URL already keyed so. Adds <c>Vary: Accept-Encoding</c> then; returns why the response is not
+    /// stored when its coding cannot serve every request of its key, else null.
+    /// </summary>
+    private string? KeyOnAcceptEncoding(CacheContext context, HttpResponse response, CacheExchange exchange, ref IReadOnlyList<string>? varyNames)
+    {
+        var coding = response.Headers.ContentEncoding;
+        var encoded = coding.Count == 1 && coding.ToString().Trim() is var c
+            && (c.Equals(AcceptEncoding.Brotli, StringComparison.OrdinalIgnoreCase) || c.Equals(AcceptEncoding.Gzip, StringComparison.OrdinalIgnoreCase));
+        exchange.Compress = !encoded && compressor.Applies(context, response);
+        // A URL already keyed on it stays so: this response was fetched for one class, as its siblings were.
+        if ((encoded || exchange.Compress || context.KeyedOnAcceptEncoding) && (varyNames is null || !varyNames.Contains(Variants.AcceptEncodingName)))
+        {
+            response.Headers.Append(HeaderNames.Vary, HeaderNames.AcceptEncoding);
+            varyNames = [.. (varyNames ?? []).Append(Variants.AcceptEncodingName).Order(StringComparer.Ordinal)];
+        }
+        var accepted = context.HttpContext.Request.Headers.AcceptEncoding;
+        if (varyNames is not null && varyNames.Contains(Variants.AcceptEncodingName) && !AcceptEncoding.FitsClass(coding, accepted))
+        {
+            // Keyed on the coding the request is served: a response in another coding would reach clients of that key
+            // that cannot read it. Forwarded requests carry the class once the rule is known, so this is the first one.
+            return $"content-coding '{coding}' is neither identity nor the Accept-Encoding class '{AcceptEncoding.Class(accepted)}'";
+        }
+        return null;
     }
 
     private ValueTask ServeStaleAsync(CacheContext context, CacheExchange exchange)

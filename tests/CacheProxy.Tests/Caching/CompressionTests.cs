@@ -184,4 +184,41 @@ public sealed class CompressionTests
         Assert.Equal(Json, await DecodeAsync(br));
         Assert.Equal(1, origin.Calls);
     }
+
+    [Fact]
+    public async Task AResponseTheOriginGzippedWithoutVary_NeverReachesAClientThatCannotReadIt()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        var plain = Encoding.UTF8.GetBytes(Json);
+        var gzipped = new MemoryStream();
+        using (var gzip = new GZipStream(gzipped, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            gzip.Write(plain);
+        }
+        proxy.Origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=600"; // and no Vary, as many origins do
+            c.Response.ContentType = "application/octet-stream";
+            var gzip = c.Request.Headers.AcceptEncoding.ToString().Contains("gzip", StringComparison.Ordinal);
+            if (gzip)
+            {
+                c.Response.Headers.ContentEncoding = "gzip";
+            }
+            return c.Response.Body.WriteAsync(gzip ? gzipped.ToArray() : plain).AsTask();
+        };
+
+        var first = await proxy.GetAsync("/z", ("Accept-Encoding", "gzip"));
+        var plainClient = await proxy.GetAsync("/z");
+        var gzipHit = await proxy.GetAsync("/z", ("Accept-Encoding", "gzip, deflate"));
+        var plainHit = await proxy.GetAsync("/z", ("Accept-Encoding", "identity"));
+
+        Assert.Contains("Accept-Encoding", first.Headers.Vary); // said for the origin, for caches further down
+        Assert.Empty(plainClient.Content.Headers.ContentEncoding);
+        Assert.Equal(plain, await plainClient.Content.ReadAsByteArrayAsync());
+        Assert.StartsWith("CacheProxy; hit", gzipHit.CacheStatus(), StringComparison.Ordinal);
+        Assert.Equal("gzip", gzipHit.Content.Headers.ContentEncoding.Single());
+        Assert.StartsWith("CacheProxy; hit", plainHit.CacheStatus(), StringComparison.Ordinal);
+        Assert.Equal(plain, await plainHit.Content.ReadAsByteArrayAsync());
+        Assert.Equal(2, proxy.Origin.Calls);
+    }
 }

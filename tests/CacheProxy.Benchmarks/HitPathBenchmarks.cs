@@ -19,12 +19,15 @@ public class HitPathBenchmarks
 {
     private static readonly StringValues TypicalCacheControl = new("public, max-age=3600, stale-while-revalidate=60");
     private readonly byte[] _body = new byte[1024];
+    private readonly byte[] _json = System.Text.Encoding.UTF8.GetBytes(
+        "[" + string.Join(",", Enumerable.Range(0, 250).Select(i => $"{{\"id\":{i},\"name\":\"item {i}\"}}")) + "]");
     private ServiceProvider _services = null!;
     private CacheEngine _engine = null!;
     private CacheKey _keys = null!;
     private Endpoint _endpoint = null!;
     private DefaultHttpContext _context = null!;
     private DefaultHttpContext _pendingContext = null!;
+    private DefaultHttpContext _brContext = null!;
     private RequestDelegate _upstream = null!;
     private RequestDelegate _pipeline = null!;
 
@@ -57,15 +60,20 @@ public class HitPathBenchmarks
         _endpoint = new Endpoint(_ => Task.CompletedTask, new EndpointMetadataCollection(route), "all");
         _upstream = c =>
         {
+            // 1 KiB of bytes (not compressible: a plain hit), or JSON that is stored once more in br and gzip.
+            var json = c.Request.Path == "/objects/json";
             c.Response.Headers.CacheControl = "public, max-age=3600";
-            c.Response.Headers.ContentType = "text/plain";
-            c.Response.ContentLength = _body.Length;
-            return c.Response.Body.WriteAsync(_body).AsTask();
+            c.Response.Headers.ContentType = json ? "application/json" : "application/octet-stream";
+            c.Response.ContentLength = json ? _json.Length : _body.Length;
+            return c.Response.Body.WriteAsync(json ? _json : _body).AsTask();
         };
         _context = NewContext();
         _pendingContext = NewContext();
         _pendingContext.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(new PendingStream()));
+        _brContext = NewContext("/objects/json");
+        _brContext.Request.Headers.AcceptEncoding = "gzip, deflate, br";
         _engine.HandleAsync(_engine.Begin(_context)!, _upstream).GetAwaiter().GetResult(); // store the object once
+        _engine.HandleAsync(_engine.Begin(_brContext)!, _upstream).GetAwaiter().GetResult();
         // The whole UseCacheProxy() pipeline: correlation id, error shaping, management gate, cache.
         var app = new Microsoft.AspNetCore.Builder.ApplicationBuilder(_services);
         app.UseCacheProxy();
@@ -76,18 +84,24 @@ public class HitPathBenchmarks
         {
             throw new InvalidOperationException("the measured request is not a cache hit: " + _context.Response.Headers["Cache-Status"]);
         }
+        PipelineHitBr().GetAwaiter().GetResult();
+        if (!_brContext.Response.Headers["Cache-Status"].ToString().Contains("hit", StringComparison.Ordinal)
+            || _brContext.Response.Headers.ContentEncoding != "br")
+        {
+            throw new InvalidOperationException("the br request is not a br hit: " + _brContext.Response.Headers["Cache-Status"]);
+        }
     }
 
     [GlobalCleanup]
     public void Cleanup() => _services.Dispose();
 
-    private DefaultHttpContext NewContext()
+    private DefaultHttpContext NewContext(string path = "/objects/1k")
     {
         var context = new DefaultHttpContext { RequestServices = _services };
         context.Request.Method = HttpMethods.Get;
         context.Request.Scheme = "http";
         context.Request.Host = new HostString("bench.local");
-        context.Request.Path = "/objects/1k";
+        context.Request.Path = path;
         context.Request.Headers.Accept = "*/*";
         context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
         context.SetEndpoint(_endpoint);
@@ -110,6 +124,13 @@ public class HitPathBenchmarks
     /// </summary>
     [Benchmark]
     public Task PipelineHitPendingWrite() => ThroughPipeline(_pendingContext);
+
+    /// <summary>
+    /// <see cref="PipelineHit"/> of JSON asked for with a browser's Accept-Encoding: a hit of the br representation,
+    /// through the URL's Vary rule on Accept-Encoding.
+    /// </summary>
+    [Benchmark]
+    public Task PipelineHitBr() => ThroughPipeline(_brContext);
 
     // The response is reset as a server does between requests; the id the last run echoed is not sent again.
     private Task ThroughPipeline(DefaultHttpContext context)

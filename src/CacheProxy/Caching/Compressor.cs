@@ -26,18 +26,33 @@ internal sealed class Compressor(LastGoodOptions options)
     /// </summary>
     public bool Applies(CacheContext context, HttpResponse response)
     {
-        var current = options.Current;
-        var enabled = current.Routes.TryGetValue(context.RouteId, out var route) && route.Compression is { } routeCompression
-            ? routeCompression : current.Compression.Enabled;
-        if (!enabled || !StringValues.IsNullOrEmpty(response.Headers.ContentEncoding)
-            || response.ContentLength < current.Compression.MinimumSize
+        var settings = For(context.RouteId);
+        if (!settings.Enabled || !StringValues.IsNullOrEmpty(response.Headers.ContentEncoding)
+            || response.ContentLength < settings.MinimumSize
             || response.StatusCode != StatusCodes.Status200OK
-            || !IsCompressible(response.ContentType, current.Compression.Types))
+            || !IsCompressible(response.ContentType, settings.Types))
         {
             return false;
         }
         return !CacheControl.Parse(response.Headers.CacheControl).NoTransform;
     }
+
+    /// <summary>The compression settings in force for a route: its own, each unset one from the global ones.</summary>
+    public Settings For(string routeId)
+    {
+        var current = options.Current;
+        var global = current.Compression;
+        if (!current.Routes.TryGetValue(routeId, out var route))
+        {
+            return new(global.Enabled, global.MinimumSize, global.Types, global.BrotliQuality, global.GzipLevel);
+        }
+        var own = route.Compression;
+        return new(own.Enabled ?? global.Enabled, own.MinimumSize ?? global.MinimumSize, own.Types ?? global.Types,
+            own.BrotliQuality ?? global.BrotliQuality, own.GzipLevel ?? global.GzipLevel);
+    }
+
+    /// <summary>Compression settings resolved for one route.</summary>
+    internal readonly record struct Settings(bool Enabled, long MinimumSize, string[] Types, int BrotliQuality, CompressionLevel GzipLevel);
 
     /// <summary>Whether <paramref name="contentType"/>'s media type is on the list (exact, <c>type/*</c> or <c>*+suffix</c>).</summary>
     public static bool IsCompressible(string? contentType, string[] types)
@@ -67,13 +82,13 @@ internal sealed class Compressor(LastGoodOptions options)
     /// Content-Encoding set and a strong ETag made weak (RFC 9110 §8.8.3: the bytes differ, the meaning does not), or
     /// null when compressing does not make it smaller.
     /// </summary>
-    public CacheEntry? Encode(CacheEntry identity, string coding)
+    public static CacheEntry? Encode(CacheEntry identity, string coding, Settings settings)
     {
         var body = identity.Body.Span;
         var buffer = ArrayPool<byte>.Shared.Rent(body.Length);
         try
         {
-            var written = coding == AcceptEncoding.Brotli ? Brotli(body, buffer) : Gzip(body, buffer);
+            var written = coding == AcceptEncoding.Brotli ? Brotli(body, buffer, settings.BrotliQuality) : Gzip(body, buffer, settings.GzipLevel);
             if (written <= 0 || written >= body.Length)
             {
                 return null;
@@ -105,19 +120,19 @@ internal sealed class Compressor(LastGoodOptions options)
     }
 
     /// <summary>Bytes written to <paramref name="destination"/>, or 0 when they do not fit (not worth it).</summary>
-    private int Brotli(ReadOnlySpan<byte> source, byte[] destination)
+    private static int Brotli(ReadOnlySpan<byte> source, byte[] destination, int quality)
     {
-        using var encoder = new BrotliEncoder(options.Current.Compression.BrotliQuality, window: 22);
+        using var encoder = new BrotliEncoder(quality, window: 22);
         var status = encoder.Compress(source, destination, out _, out var written, isFinalBlock: true);
         return status == OperationStatus.Done ? written : 0;
     }
 
-    private int Gzip(ReadOnlySpan<byte> source, byte[] destination)
+    private static int Gzip(ReadOnlySpan<byte> source, byte[] destination, CompressionLevel level)
     {
         var stream = new MemoryStream(destination, writable: true);
         try
         {
-            using (var gzip = new GZipStream(stream, options.Current.Compression.GzipLevel, leaveOpen: true))
+            using (var gzip = new GZipStream(stream, level, leaveOpen: true))
             {
                 gzip.Write(source);
             }

@@ -250,7 +250,8 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             Tags = exchange.Tags,
             FilledHere = true,
         };
-        if (!exchange.Compress || entry.Body.Length < options.Current.Compression.MinimumSize)
+        var compression = compressor.For(context.RouteId);
+        if (!exchange.Compress || entry.Body.Length < compression.MinimumSize)
         {
             return await writer.StoreAsync(context.Key!, http.Request, entry, exchange.VaryNames);
         }
@@ -259,7 +260,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         var stored = false;
         foreach (var coding in Compressor.Classes)
         {
-            var representation = coding == AcceptEncoding.Identity ? entry : compressor.Encode(entry, coding) ?? entry;
+            var representation = coding == AcceptEncoding.Identity ? entry : Compressor.Encode(entry, coding, compression) ?? entry;
             if (!ReferenceEquals(representation, entry))
             {
                 metrics.CompressionSaved.Add(entry.Body.Length - representation.Body.Length, new KeyValuePair<string, object?>("coding", coding));

@@ -243,7 +243,25 @@ public sealed class RouteCacheOptions
     /// <value>Null (default) follows <see cref="UpstreamOptions.ResponseHeadersTimeout"/>; else 100 ms to 1 hour.</value>
     public TimeSpan? ResponseHeadersTimeout { get; set; }
 
-    /// <summary>Gets or sets whether this route's stored responses are compressed.</summary>
-    /// <value>Null (default) follows <see cref="CompressionOptions.Enabled"/>.</value>
-    public bool? Compression { get; set; }
+    /// <summary>Gets how this route's stored responses are compressed, in place of <see cref="CacheProxyOptions.Compression"/>: each setting left unset follows it.</summary>
+    public RouteCompressionOptions Compression { get; } = new();
+}
+
+/// <summary>A route's compression settings (<c>CacheProxy:Routes:{routeId}:Compression</c>); null follows <see cref="CompressionOptions"/>.</summary>
+public sealed class RouteCompressionOptions
+{
+    /// <summary>Gets or sets whether the route's stored responses are compressed.</summary>
+    public bool? Enabled { get; set; }
+
+    /// <summary>Gets or sets the smallest body compressed.</summary>
+    public long? MinimumSize { get; set; }
+
+    /// <summary>Gets or sets the media types compressed (exact, <c>type/*</c>, <c>*+suffix</c>).</summary>
+    public string[]? Types { get; set; }
+
+    /// <summary>Gets or sets Brotli's quality, 0 to 11.</summary>
+    public int? BrotliQuality { get; set; }
+
+    /// <summary>Gets or sets gzip's level.</summary>
+    public System.IO.Compression.CompressionLevel? GzipLevel { get; set; }
 }

@@ -137,6 +137,18 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             {
                 ValidateResponseHeadersTimeout($"CacheProxy:Routes:{routeId}:ResponseHeadersTimeout", headersTimeout, errors);
             }
+            if (route.Compression.MinimumSize is < 0)
+            {
+                errors.Add($"CacheProxy:Routes:{routeId}:Compression:MinimumSize must be 0 or more (was {route.Compression.MinimumSize}).");
+            }
+            if (route.Compression.BrotliQuality is < 0 or > 11)
+            {
+                errors.Add($"CacheProxy:Routes:{routeId}:Compression:BrotliQuality must be between 0 and 11 (was {route.Compression.BrotliQuality}).");
+            }
+            if (route.Compression.GzipLevel is { } level && level is not (System.IO.Compression.CompressionLevel.Optimal or System.IO.Compression.CompressionLevel.Fastest or System.IO.Compression.CompressionLevel.SmallestSize))
+            {
+                errors.Add($"CacheProxy:Routes:{routeId}:Compression:GzipLevel must be Optimal, Fastest or SmallestSize (was {level}).");
+            }
             if (route.Ttl is { } ttl && ttl <= TimeSpan.Zero)
             {
                 errors.Add($"CacheProxy:Routes:{routeId}:Ttl must be positive (was {ttl}).");

@@ -153,7 +153,7 @@ public sealed class CompressionTests
     [Fact]
     public async Task ARouteCanTurnCompressionOff()
     {
-        await using var proxy = await ProxyFixture.StartAsync(o => o.Routes["all"] = new RouteCacheOptions { Compression = false });
+        await using var proxy = await ProxyFixture.StartAsync(o => o.Routes["all"] = new RouteCacheOptions { Compression = { Enabled = false } });
         proxy.Origin.Handler = Origin();
 
         await proxy.GetAsync("/api", ("Accept-Encoding", "br"));
@@ -220,5 +220,28 @@ public sealed class CompressionTests
         Assert.StartsWith("CacheProxy; hit", plainHit.CacheStatus(), StringComparison.Ordinal);
         Assert.Equal(plain, await plainHit.Content.ReadAsByteArrayAsync());
         Assert.Equal(2, proxy.Origin.Calls);
+    }
+
+    [Fact]
+    public async Task ARoutesOwnTypesAndMinimumSize_ReplaceTheGlobalOnes()
+    {
+        await using var proxy = await ProxyFixture.StartAsync(o => o.Routes["all"] = new RouteCacheOptions
+        {
+            Compression = { Types = ["application/x-custom"], MinimumSize = 100, BrotliQuality = 11 },
+        });
+        var custom = new string('a', 200);
+        proxy.Origin.Handler = c => c.Request.Path == "/custom"
+            ? Origin("application/x-custom", body: custom)(c)
+            : Origin()(c); // JSON: compressible globally, not on this route
+
+        await proxy.GetAsync("/custom");
+        await proxy.GetAsync("/json");
+        var customHit = await proxy.GetAsync("/custom", ("Accept-Encoding", "br"));
+        var jsonHit = await proxy.GetAsync("/json", ("Accept-Encoding", "br"));
+
+        Assert.Equal("br", customHit.Content.Headers.ContentEncoding.Single()); // 200 bytes: above the route's 100
+        Assert.Equal(custom, await DecodeAsync(customHit));
+        Assert.StartsWith("CacheProxy; hit", jsonHit.CacheStatus(), StringComparison.Ordinal);
+        Assert.Empty(jsonHit.Content.Headers.ContentEncoding);
     }
 }

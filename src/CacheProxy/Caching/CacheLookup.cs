@@ -150,14 +150,8 @@ internal sealed class CacheLookup
         if (rule.Names is [Variants.AcceptEncodingName] && primary.Length + rule.Generation.Length <= StackKeyLength)
         {
             var suffix = Http.AcceptEncoding.Class(request.Headers.AcceptEncoding);
-            Span<char> variantKey = stackalloc char[primary.Length + rule.Generation.Length + suffix.Length + 2];
-            primary.CopyTo(variantKey);
-            var at = primary.Length;
-            variantKey[at++] = Variants.Separator;
-            rule.Generation.CopyTo(variantKey[at..]);
-            at += rule.Generation.Length;
-            variantKey[at++] = Variants.Separator;
-            suffix.CopyTo(variantKey[at..]);
+            Span<char> variantKey = stackalloc char[Variants.KeyLength(primary, rule.Generation, suffix)];
+            Variants.WriteKey(primary, rule.Generation, suffix, variantKey);
             return _synchronous!.TryGet(variantKey, out found) && !VaryRule.IsRule(found);
         }
         return Variants.KeyFor(key ?? new string(primary), rule, request) is { } built

@@ -72,11 +72,26 @@ internal static class Variants
     public const string AcceptEncodingName = "accept-encoding";
 
     /// <summary>Between a variant key's parts.</summary>
-    public const char Separator = '\x1E';
+    private const char Separator = '\x1E';
 
     /// <summary>The key of a variant: see the layout in <see cref="CacheKey"/>.</summary>
     public static string Key(string key, string generation, string suffix) =>
-        string.Concat(key, "\x1E", generation, "\x1E", suffix);
+        string.Create(KeyLength(key, generation, suffix), (key, generation, suffix), static (span, parts) => WriteKey(parts.key, parts.generation, parts.suffix, span));
+
+    /// <summary>How long <see cref="Key"/>'s result is.</summary>
+    public static int KeyLength(ReadOnlySpan<char> key, string generation, string suffix) => key.Length + generation.Length + suffix.Length + 2;
+
+    /// <summary>Writes <see cref="Key"/> into <paramref name="destination"/> (<see cref="KeyLength"/> long), for a lookup that builds no string.</summary>
+    public static void WriteKey(ReadOnlySpan<char> key, string generation, string suffix, Span<char> destination)
+    {
+        key.CopyTo(destination);
+        var at = key.Length;
+        destination[at++] = Separator;
+        generation.CopyTo(destination[at..]);
+        at += generation.Length;
+        destination[at++] = Separator;
+        suffix.CopyTo(destination[at..]);
+    }
 
     /// <summary>The key of the request's variant under <paramref name="rule"/>, or null when a value cannot be keyed.</summary>
     public static string? KeyFor(string key, VaryRule rule, HttpRequest request) =>
@@ -122,9 +137,9 @@ internal static class Variants
     /// <summary>
     /// The secondary key: the request's values of the Vary fields, normalised (lines joined, whitespace around
     /// commas and runs of whitespace collapsed: RFC 9111 §4.1 allows semantically identical values to match);
-    /// Accept-Encoding by the coding it selects among br, gzip and identity.
-    /// Accept-Language, Accept-Encoding and Accept-Charset are also lower-cased: language ranges, content codings,
-    /// charsets and the q parameter are all case-insensitive (RFC 9110 §12.5.3–12.5.4, §8.4.1, §12.4.2).
+    /// Accept-Encoding by the coding it selects among br, gzip and identity (<paramref name="acceptEncodingClass"/> when
+    /// given). Accept-Language and Accept-Charset are also lower-cased: language ranges, charsets and the q parameter
+    /// are case-insensitive (RFC 9110 §12.5.4, §8.4.1, §12.4.2).
     /// False when a value holds a control character.
     /// </summary>
     public static bool Suffix(HttpRequest request, IReadOnlyList<string> names, out string suffix, string? acceptEncodingClass = null)

@@ -40,18 +40,7 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add($"CacheProxy:SendTimeout must be between 1 second and 1 hour (was {options.SendTimeout}).");
         }
-        if (options.Compression.MinimumSize < 0)
-        {
-            errors.Add($"CacheProxy:Compression:MinimumSize must be 0 or more (was {options.Compression.MinimumSize}).");
-        }
-        if (options.Compression.BrotliQuality is < 0 or > 11)
-        {
-            errors.Add($"CacheProxy:Compression:BrotliQuality must be between 0 and 11 (was {options.Compression.BrotliQuality}).");
-        }
-        if (options.Compression.GzipLevel is not (System.IO.Compression.CompressionLevel.Optimal or System.IO.Compression.CompressionLevel.Fastest or System.IO.Compression.CompressionLevel.SmallestSize))
-        {
-            errors.Add($"CacheProxy:Compression:GzipLevel must be Optimal, Fastest or SmallestSize (was {options.Compression.GzipLevel}).");
-        }
+        ValidateCompression("CacheProxy:Compression", options.Compression.MinimumSize, options.Compression.BrotliQuality, options.Compression.GzipLevel, errors);
         if (options.MaxVariantsPerUrl is < 1 or > 1000)
         {
             errors.Add($"CacheProxy:MaxVariantsPerUrl must be between 1 and 1000 (was {options.MaxVariantsPerUrl}).");
@@ -137,18 +126,7 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             {
                 ValidateResponseHeadersTimeout($"CacheProxy:Routes:{routeId}:ResponseHeadersTimeout", headersTimeout, errors);
             }
-            if (route.Compression.MinimumSize is < 0)
-            {
-                errors.Add($"CacheProxy:Routes:{routeId}:Compression:MinimumSize must be 0 or more (was {route.Compression.MinimumSize}).");
-            }
-            if (route.Compression.BrotliQuality is < 0 or > 11)
-            {
-                errors.Add($"CacheProxy:Routes:{routeId}:Compression:BrotliQuality must be between 0 and 11 (was {route.Compression.BrotliQuality}).");
-            }
-            if (route.Compression.GzipLevel is { } level && level is not (System.IO.Compression.CompressionLevel.Optimal or System.IO.Compression.CompressionLevel.Fastest or System.IO.Compression.CompressionLevel.SmallestSize))
-            {
-                errors.Add($"CacheProxy:Routes:{routeId}:Compression:GzipLevel must be Optimal, Fastest or SmallestSize (was {level}).");
-            }
+            ValidateCompression($"CacheProxy:Routes:{routeId}:Compression", route.Compression.MinimumSize, route.Compression.BrotliQuality, route.Compression.GzipLevel, errors);
             if (route.Ttl is { } ttl && ttl <= TimeSpan.Zero)
             {
                 errors.Add($"CacheProxy:Routes:{routeId}:Ttl must be positive (was {ttl}).");
@@ -185,6 +163,23 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         if (management.FailedAttemptsPerMinute is < 1 or > 10_000)
         {
             errors.Add($"CacheProxy:Management:FailedAttemptsPerMinute must be between 1 and 10000 (was {management.FailedAttemptsPerMinute}).");
+        }
+    }
+
+    /// <summary>The global compression settings, or a route's (where null is "as the global one").</summary>
+    private static void ValidateCompression(string section, long? minimumSize, int? brotliQuality, System.IO.Compression.CompressionLevel? gzipLevel, List<string> errors)
+    {
+        if (minimumSize is < 0)
+        {
+            errors.Add($"{section}:MinimumSize must be 0 or more (was {minimumSize}).");
+        }
+        if (brotliQuality is < 0 or > 11)
+        {
+            errors.Add($"{section}:BrotliQuality must be between 0 and 11 (was {brotliQuality}).");
+        }
+        if (gzipLevel is { } level && level is not (System.IO.Compression.CompressionLevel.Optimal or System.IO.Compression.CompressionLevel.Fastest or System.IO.Compression.CompressionLevel.SmallestSize))
+        {
+            errors.Add($"{section}:GzipLevel must be Optimal, Fastest or SmallestSize (was {level}).");
         }
     }
 

@@ -27,6 +27,13 @@ public sealed class UpstreamTimeoutTests
         }
     }
 
+    /// <summary>SocketsHttpHandler counts a request as active before it waits for a connection (System.Net.Http meter).</summary>
+    private static MetricCollector<long> ActiveRequests() => new(null, "System.Net.Http", "http.client.active_requests");
+
+    /// <summary>The requests the proxy's client has active towards its origin, queued for a connection or sent.</summary>
+    private static long ToOrigin(MetricCollector<long> active, ProxyFixture proxy) => active.GetMeasurementSnapshot()
+        .Where(m => m.Tags.TryGetValue("server.port", out var port) && Equals(port, new Uri(proxy.Origin.Address).Port)).Sum(m => m.Value);
+
     [Fact]
     public async Task AnUpstreamSilentPastTheRoutesTimeout_Gets504ProblemJson_NamingThatTimeout()
     {
@@ -90,15 +97,12 @@ public sealed class UpstreamTimeoutTests
             }
             await c.Response.WriteAsync("answered");
         };
-        // SocketsHttpHandler counts a request as active before it waits for a connection (System.Net.Http meter).
-        using var active = new MetricCollector<long>(null, "System.Net.Http", "http.client.active_requests");
-        long ActiveToOrigin() => active.GetMeasurementSnapshot()
-            .Where(m => m.Tags.TryGetValue("server.port", out var port) && Equals(port, new Uri(proxy.Origin.Address).Port)).Sum(m => m.Value);
+        using var active = ActiveRequests();
 
         var held = new[] { proxy.GetAsync("/held/1"), proxy.GetAsync("/held/2") };
         await Signal.WaitUntilAsync(() => proxy.Origin.Calls == 2);
         var next = proxy.GetAsync("/next");
-        await Signal.WaitUntilAsync(() => ActiveToOrigin() == 3);
+        await Signal.WaitUntilAsync(() => ToOrigin(active, proxy) == 3);
         Assert.Equal(2, proxy.Origin.Calls);
         release.SetResult();
 
@@ -119,14 +123,12 @@ public sealed class UpstreamTimeoutTests
             o.Upstream.MaxConnectionsPerServer = 1;
         });
         proxy.Origin.Handler = Hang;
-        using var active = new MetricCollector<long>(null, "System.Net.Http", "http.client.active_requests");
-        long ActiveToOrigin() => active.GetMeasurementSnapshot()
-            .Where(m => m.Tags.TryGetValue("server.port", out var port) && Equals(port, new Uri(proxy.Origin.Address).Port)).Sum(m => m.Value);
+        using var active = ActiveRequests();
 
         var held = proxy.GetAsync("/held");
         await Signal.WaitUntilAsync(() => proxy.Origin.Calls == 1);
         var queued = proxy.GetAsync("/queued");
-        await Signal.WaitUntilAsync(() => ActiveToOrigin() == 2);
+        await Signal.WaitUntilAsync(() => ToOrigin(active, proxy) == 2);
         proxy.Time.Advance(RouteTimeout);
         var responses = await Task.WhenAll(held, queued).WaitAsync(TimeSpan.FromSeconds(30));
 

@@ -105,6 +105,9 @@ public sealed class CacheContext
     /// </summary>
     internal bool KeyedOnAcceptEncoding;
 
+    /// <summary>A stored part of the representation (206) that does not cover the request, to combine with what the upstream sends.</summary>
+    internal CacheEntry? StoredPart;
+
     /// <summary>Facts derived from <see cref="StoredResponse"/>'s headers.</summary>
     internal StoredPolicy? StoredPolicy;
 
@@ -167,7 +170,7 @@ public sealed class CacheContext
     /// <summary>Forgets a stored response found earlier (a lookup is about to run again).</summary>
     internal void ForgetStored()
     {
-        StoredResponse = null;
+        StoredResponse = StoredPart = null;
         StoredPolicy = null;
         StoredResponseAge = Lifetime = TimeSpan.Zero;
         PurgedSince = null;
@@ -180,7 +183,7 @@ public sealed class CacheContext
         Endpoint = null!;
         RouteId = string.Empty;
         EnableCaching = AllowCacheLookup = AllowCacheStorage = true;
-        StoredResponse = null;
+        StoredResponse = StoredPart = null;
         StoredPolicy = null;
         StoredResponseAge = Lifetime = TimeSpan.Zero;
         PurgedSince = null;

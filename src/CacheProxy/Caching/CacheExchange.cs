@@ -45,6 +45,9 @@ internal sealed class CacheExchange
     /// <summary>The response is one to store compressed too (<see cref="Compressor.Applies"/>); its Vary names Accept-Encoding.</summary>
     public bool Compress { get; set; }
 
+    /// <summary>The part of the representation a 206 to store carries.</summary>
+    public StoredPart? Part { get; set; }
+
     /// <summary>The tags the response is stored with, bounded.</summary>
     public IReadOnlyList<string> Tags { get; set; } = [];
 

@@ -1,3 +1,4 @@
+using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using CacheProxy.Invalidation;
 using CacheProxy.Storage;
@@ -21,9 +22,11 @@ internal sealed class CacheLookup
     private readonly CacheKey _keys;
     private readonly StoreFailures _failures;
     private readonly InvalidationLedger _ledger;
+    private readonly LastGoodOptions _options;
 
-    public CacheLookup(ICacheStore store, CacheKey keys, StoreFailures failures, InvalidationLedger ledger)
+    public CacheLookup(ICacheStore store, CacheKey keys, StoreFailures failures, InvalidationLedger ledger, LastGoodOptions options)
     {
+        _options = options;
         _store = store;
         _synchronous = store as ISynchronousCacheStore;
         _keys = keys;
@@ -80,7 +83,8 @@ internal sealed class CacheLookup
             MarkReused(found);
         }
         entry = found;
-        return _ledger.Check(primary, found, out _) == Verdict.Valid;
+        // A stored part takes the full path, where CacheLookup.FindAsync decides whether it covers the request.
+        return found.StatusCode != StatusCodes.Status206PartialContent && _ledger.Check(primary, found, out _) == Verdict.Valid;
     }
 
     /// <summary>
@@ -125,7 +129,11 @@ internal sealed class CacheLookup
         }
     }
 
-    /// <summary>The entry, unless a hard purge removed it; a soft one leaves it stale from the purge on.</summary>
+    /// <summary>
+    /// The entry, unless a hard purge removed it (a soft one leaves it stale from the purge on), or it is a stored part
+    /// that does not cover the request (RFC 9111 §3.3): then a miss, the part kept in <see cref="CacheContext.StoredPart"/>
+    /// for combining with what the upstream sends.
+    /// </summary>
     private CacheEntry? Survived(CacheContext context, CacheEntry entry)
     {
         switch (_ledger.Check(context.Key, entry, out var staleSince))
@@ -135,6 +143,13 @@ internal sealed class CacheLookup
             case Verdict.Stale:
                 context.PurgedSince = staleSince;
                 break;
+        }
+        if (entry.StatusCode == StatusCodes.Status206PartialContent
+            && !PartialContent.Covers(entry, StoredPolicy.For(entry, _options.Current), context.HttpContext.Request, out _, out _))
+        {
+            context.PurgedSince = null;
+            context.StoredPart = entry;
+            return null;
         }
         return entry;
     }

@@ -26,8 +26,13 @@ internal sealed class Revalidation(LastGoodOptions options, TimeProvider time, C
         exchange.ClientIfModifiedSince = headers.IfModifiedSince;
         headers.Remove(HeaderNames.IfNoneMatch);
         headers.Remove(HeaderNames.IfModifiedSince);
-        headers.Remove(HeaderNames.IfRange);
-        headers.Remove(HeaderNames.Range);
+        if (context.StoredResponse!.StatusCode != StatusCodes.Status206PartialContent)
+        {
+            // A stored part is validated for the range it answers, with the client's If-Range (a changed
+            // representation then comes whole, as the client asked); a complete response is validated whole.
+            headers.Remove(HeaderNames.IfRange);
+            headers.Remove(HeaderNames.Range);
+        }
         if (!StringValues.IsNullOrEmpty(policy.ETag))
         {
             headers.IfNoneMatch = policy.ETag;

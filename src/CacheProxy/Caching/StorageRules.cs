@@ -26,9 +26,22 @@ internal static class StorageRules
         {
             return "method";
         }
-        if (status is < 200 or 206 or 304 || status >= 600)
+        if (status is < 200 or 304 || status >= 600)
         {
             return "status";
+        }
+        if (status == StatusCodes.Status206PartialContent)
+        {
+            // RFC 9111 §3.3: a part is stored when we understand its range; it never replaces a complete response.
+            if (PartialContent.Refusal(request, response, out var part) is { } partRefusal)
+            {
+                return partRefusal;
+            }
+            if (context.StoredResponse is { StatusCode: not StatusCodes.Status206PartialContent })
+            {
+                return "a part over a stored complete response";
+            }
+            context.Exchange!.Part = part;
         }
         if (context.RequestCacheControl.NoStore)
         {

@@ -39,10 +39,19 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
         string? contentRange = null;
 
         // RFC 9111 §4.3.2: without Last-Modified, If-Modified-Since is compared with Date, else the time received.
-        var notModified = entry.StatusCode == StatusCodes.Status200OK
+        var notModified = entry.StatusCode is StatusCodes.Status200OK or StatusCodes.Status206PartialContent
             && Conditional.IsNotModified(request.Headers, policy.ETag, policy.LastModifiedDate ?? policy.Date ?? entry.ResponseTime, entry.ResponseTime);
-        if (!notModified && entry.StatusCode == StatusCodes.Status200OK && HttpMethods.IsGet(request.Method)
-            && request.Headers.Range is { Count: 1 } range && IfRangeHolds(request.Headers.IfRange, policy))
+        if (!notModified && entry.StatusCode == StatusCodes.Status206PartialContent)
+        {
+            // A stored part answers only the ranges it covers (CacheLookup sees to that): the range, from the part's bytes.
+            if (PartialContent.TryRead(entry, out var part) && PartialContent.Covers(entry, policy, request, out var rangeStart, out var rangeCount))
+            {
+                contentRange = $"bytes {rangeStart}-{rangeStart + rangeCount - 1}/{part.Complete}";
+                (start, count) = (rangeStart - part.First, rangeCount);
+            }
+        }
+        else if (!notModified && entry.StatusCode == StatusCodes.Status200OK && HttpMethods.IsGet(request.Method)
+            && request.Headers.Range is { Count: 1 } range && Conditional.IfRangeHolds(request.Headers.IfRange, policy.ETag, policy.LastModifiedDate))
         {
             switch (ByteRange.Resolve(range[0], length, out var rangeStart, out var rangeCount))
             {
@@ -204,22 +213,6 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
         public override void SetLength(long value) => throw new NotSupportedException();
-    }
-
-    // RFC 9110 §13.1.5: a range is served only if If-Range still names this representation (strong ETag or exact date).
-    private static bool IfRangeHolds(StringValues ifRange, StoredPolicy policy)
-    {
-        if (StringValues.IsNullOrEmpty(ifRange))
-        {
-            return true;
-        }
-        var value = ifRange[0]!;
-        if (value.StartsWith('"') || value.StartsWith("W/", StringComparison.Ordinal))
-        {
-            return !value.StartsWith("W/", StringComparison.Ordinal) && !StringValues.IsNullOrEmpty(policy.ETag)
-                && string.Equals(policy.ETag[0], value, StringComparison.Ordinal);
-        }
-        return policy.LastModifiedDate is { } lm && HttpDate.TryParse(ifRange, lm, out var date) && date == lm;
     }
 
     // RFC 9110 §15.4.5: a 304 carries no representation metadata beyond what §15.4.5 lists.

@@ -202,7 +202,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         var coding = response.Headers.ContentEncoding;
         var encoded = coding.Count == 1 && coding.ToString().Trim() is var c
             && (c.Equals(AcceptEncoding.Brotli, StringComparison.OrdinalIgnoreCase) || c.Equals(AcceptEncoding.Gzip, StringComparison.OrdinalIgnoreCase));
-        exchange.Compress = !encoded && compressor.Applies(context, response);
+        exchange.Compress = !encoded && exchange.Part is null && compressor.Applies(context, response);
         // A URL already keyed on it stays so: this response was fetched for one class, as its siblings were.
         if ((encoded || exchange.Compress || context.KeyedOnAcceptEncoding) && (varyNames is null || !varyNames.Contains(Variants.AcceptEncodingName)))
         {
@@ -234,9 +234,9 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         var http = context.HttpContext;
         var expected = http.Response.ContentLength;
         if (http.Features.Get<IForwarderErrorFeature>() is not null || http.RequestAborted.IsCancellationRequested
-            || (expected is not null && expected != capture.BytesWritten))
+            || (expected is not null && expected != capture.BytesWritten) || (exchange.Part is { } part && part.Length != capture.BytesWritten))
         {
-            Log.IncompleteBodyNotStored(_logger, CacheKey.Hash(context.Key!), capture.BytesWritten, expected);
+            Log.IncompleteBodyNotStored(_logger, CacheKey.Hash(context.Key!), capture.BytesWritten, expected ?? exchange.Part?.Length);
             return false;
         }
         var entry = new CacheEntry
@@ -250,6 +250,11 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             Tags = exchange.Tags,
             FilledHere = true,
         };
+        if (exchange.Part is { } newPart && context.StoredPart is { } storedPart)
+        {
+            // RFC 9111 §3.4: parts of one representation become one entry; the complete response once they cover it.
+            entry = PartialContent.Combine(storedPart, entry, newPart, options.Current.MaxObjectSize) ?? entry;
+        }
         var compression = compressor.For(context.RouteId);
         if (!exchange.Compress || entry.Body.Length < compression.MinimumSize)
         {

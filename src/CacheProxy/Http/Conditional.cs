@@ -51,6 +51,25 @@ internal static class Conditional
         return false;
     }
 
+    /// <summary>
+    /// RFC 9110 §13.1.5: a range is served only while If-Range still names the stored representation — its strong
+    /// entity tag, or exactly its Last-Modified date. True without If-Range.
+    /// </summary>
+    public static bool IfRangeHolds(StringValues ifRange, StringValues etag, DateTimeOffset? lastModified)
+    {
+        if (StringValues.IsNullOrEmpty(ifRange))
+        {
+            return true;
+        }
+        var value = ifRange[0]!;
+        if (value.StartsWith('"') || value.StartsWith("W/", StringComparison.Ordinal))
+        {
+            return !value.StartsWith("W/", StringComparison.Ordinal) && !StringValues.IsNullOrEmpty(etag)
+                && string.Equals(etag[0], value, StringComparison.Ordinal);
+        }
+        return lastModified is { } lm && HttpDate.TryParse(ifRange, lm, out var date) && date == lm;
+    }
+
     private static ReadOnlySpan<char> Opaque(ReadOnlySpan<char> tag) =>
         tag.StartsWith("W/", StringComparison.Ordinal) ? tag[2..] : tag;
 }

@@ -40,6 +40,9 @@ public sealed class MalformedHeaderTests
             Assert.Null(Record.Exception(() => Freshness.TryParseAge(values, out _)));
             Assert.Null(Record.Exception(() => HttpDate.TryParse(values, DateTimeOffset.UnixEpoch, out _)));
             Assert.Null(Record.Exception(() => Conditional.WeakMatch(values, value)));
+            Assert.Null(Record.Exception(() => Conditional.IfRangeHolds(values, "\"e\"", DateTimeOffset.UnixEpoch)));
+            Assert.Null(Record.Exception(() => CacheProxy.Caching.StoredPart.TryParse(values, out _)));
+            Assert.Null(Record.Exception(() => CacheProxy.Caching.StoredPart.TryParse("bytes " + value, out _)));
         }
         Assert.Null(Record.Exception(() => ByteRange.Resolve(value, 100, out _, out _)));
         Assert.Null(Record.Exception(() => ByteRange.Resolve("bytes=" + value, 100, out _, out _)));

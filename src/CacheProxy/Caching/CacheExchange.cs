@@ -48,6 +48,15 @@ internal sealed class CacheExchange
     /// <summary>The part of the representation a 206 to store carries.</summary>
     public StoredPart? Part { get; set; }
 
+    /// <summary>The rest of <see cref="CacheContext.StoredPart"/> this fetch asked for, to answer the whole request from both.</summary>
+    public StoredPart? Completing { get; set; }
+
+    /// <summary>The upstream answered the completion with a 206 that does not complete the part: the request goes again, as the client sent it.</summary>
+    public bool CompletionFailed { get; set; }
+
+    /// <summary>The entry the stored part and a new one were joined into, when they were.</summary>
+    public Storage.CacheEntry? Combined { get; set; }
+
     /// <summary>The tags the response is stored with, bounded.</summary>
     public IReadOnlyList<string> Tags { get; set; } = [];
 

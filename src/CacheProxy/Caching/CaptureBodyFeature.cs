@@ -16,6 +16,9 @@ internal enum CaptureMode
 
     /// <summary>Nothing goes out: the engine answers from a stored response instead (304 on revalidation, stale-if-error).</summary>
     Swallow,
+
+    /// <summary>Nothing goes out, but the body is kept: the rest of a stored part, which the engine joins to it and answers from.</summary>
+    Hold,
 }
 
 /// <summary>
@@ -159,6 +162,7 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
     {
         if (Decide() != CaptureMode.PassThrough)
         {
+            KeepHeld(buffer.Span);
             return;
         }
         Keep(buffer.Span);
@@ -174,6 +178,7 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
     {
         if (Decide() != CaptureMode.PassThrough)
         {
+            KeepHeld(buffer);
             return;
         }
         Keep(buffer);
@@ -193,6 +198,14 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
         if (Decide() == CaptureMode.PassThrough)
         {
             _inner.Stream.Flush();
+        }
+    }
+
+    private void KeepHeld(ReadOnlySpan<byte> data)
+    {
+        if (Mode == CaptureMode.Hold)
+        {
+            Keep(data);
         }
     }
 

@@ -147,6 +147,37 @@ internal static class PartialContent
         };
     }
 
+    /// <summary>
+    /// The rest of a stored part to ask the origin for, so that a request for the whole representation is answered
+    /// from both (RFC 9111 §3.4): for an unconditional GET without Range, when the part has a strong entity tag and
+    /// is the start or the end of the representation.
+    /// </summary>
+    public static bool TryPlanCompletion(CacheEntry stored, HttpRequest request, out StoredPart missing)
+    {
+        missing = default;
+        var headers = request.Headers;
+        if (!TryRead(stored, out var part) || !HttpMethods.IsGet(request.Method) || headers.Range.Count != 0
+            || headers.IfRange.Count != 0 || headers.IfNoneMatch.Count != 0 || headers.IfModifiedSince.Count != 0
+            || headers.IfMatch.Count != 0 || headers.IfUnmodifiedSince.Count != 0)
+        {
+            return false;
+        }
+        var etag = stored.GetHeader(HeaderNames.ETag);
+        if (!StrongMatch(etag, etag))
+        {
+            return false;
+        }
+        if (part.First == 0)
+        {
+            missing = new StoredPart(part.Last + 1, part.Complete - 1, part.Complete);
+        }
+        else if (part.Last == part.Complete - 1)
+        {
+            missing = new StoredPart(0, part.First - 1, part.Complete);
+        }
+        return missing.Complete != 0;
+    }
+
     /// <summary>Strong comparison of two entity tags (RFC 9110 §8.8.3.2): both present, neither weak, identical.</summary>
     public static bool StrongMatch(StringValues a, StringValues b) =>
         a.Count == 1 && b.Count == 1 && a[0] is { Length: > 1 } x && x[0] == '"' && string.Equals(x, b[0], StringComparison.Ordinal);

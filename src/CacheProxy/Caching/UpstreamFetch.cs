@@ -38,6 +38,14 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             // The origin chooses among what the key stands for, so what it answers can be stored under that key.
             http.Request.Headers.AcceptEncoding = AcceptEncoding.Class(http.Request.Headers.AcceptEncoding);
         }
+        if (!background && context.StoredResponse is null && context.StoredPart is { } storedPart
+            && PartialContent.TryPlanCompletion(storedPart, http.Request, out var missing))
+        {
+            // Only the rest is fetched, and only if the representation is still the stored part's (RFC 9110 §13.1.5).
+            exchange.Completing = missing;
+            http.Request.Headers.Range = $"bytes={missing.First}-{missing.Last}";
+            http.Request.Headers.IfRange = storedPart.GetHeader(HeaderNames.ETag);
+        }
         exchange.RequestTime = time.GetUtcNow();
         using var revalidating = exchange.Validating ? CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.revalidate") : null;
         var original = http.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
@@ -58,6 +66,20 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             && ErrorShaping.Classify(forwarderError).Category != ErrorCategory.Client;
         RecordUpstream(http, context.RouteId, started, exchange.UpstreamStatus, metrics, time);
         revalidating?.SetTag("cacheproxy.upstream_status", exchange.UpstreamStatus);
+        if (exchange.Completing is not null && await CompleteAsync(context, exchange, capture) is { } completed)
+        {
+            return completed;
+        }
+        if (exchange.CompletionFailed)
+        {
+            // The origin sent another part than the rest asked for: ask again for what the client asked.
+            capture.ReleaseBuffer();
+            http.Request.Headers.Remove(HeaderNames.Range);
+            http.Request.Headers.Remove(HeaderNames.IfRange);
+            http.Response.StatusCode = StatusCodes.Status200OK;
+            context.StoredPart = null;
+            return await ForwardAsync(context, next, reason, background);
+        }
         var swallowed = capture.Mode == CaptureMode.Swallow;
         if (!background)
         {
@@ -186,9 +208,52 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         {
             response.Headers.Remove(CacheProxyHeaderNames.SurrogateControl); // Edge Architecture: consumed here
         }
+        if (exchange.Completing is { } missing && response.StatusCode == StatusCodes.Status206PartialContent)
+        {
+            // The client asked for the whole: this part goes to the store and, joined to the stored one, to the client.
+            // Anything else than the rest of the same representation goes nowhere; the request is asked again.
+            Discard(http);
+            exchange.CompletionFailed = !stored || exchange.Part != missing
+                || !PartialContent.StrongMatch(exchange.StoreHeaders!.Find(h => h.Key.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase)).Value,
+                    context.StoredPart!.GetHeader(HeaderNames.ETag));
+            return exchange.CompletionFailed ? CaptureMode.Swallow : CaptureMode.Hold;
+        }
         response.Headers.Append(CacheProxyHeaderNames.CacheStatus,
             CacheStatus.Value(current.CacheStatusName, CacheStatus.Forwarded(exchange.ForwardReason, response.StatusCode, stored)));
         return CaptureMode.PassThrough;
+    }
+
+    /// <summary>
+    /// A completion's 206 was held: joins it to the stored part, stores the whole and answers the client from it. Null
+    /// when this fetch passed its response on (not a completion after all) or must be asked again.
+    /// </summary>
+    private async Task<FetchOutcome?> CompleteAsync(CacheContext context, CacheExchange exchange, CaptureBodyFeature capture)
+    {
+        if (capture.Mode != CaptureMode.Hold)
+        {
+            return null;
+        }
+        try
+        {
+            exchange.Stored = await StoreAsync(context, exchange, capture);
+        }
+        finally
+        {
+            capture.ReleaseBuffer();
+        }
+        if (exchange.Combined is not { StatusCode: StatusCodes.Status200OK } whole)
+        {
+            exchange.CompletionFailed = true;
+            return null;
+        }
+        var http = context.HttpContext;
+        http.Request.Headers.Remove(HeaderNames.Range);
+        http.Request.Headers.Remove(HeaderNames.IfRange);
+        var policy = StoredPolicy.For(whole, options.Current);
+        await responses.WriteAsync(http, context.RouteId, whole, policy, policy.CurrentAge(whole, time.GetUtcNow()),
+            CacheStatus.Forwarded(exchange.ForwardReason, StatusCodes.Status206PartialContent, exchange.Stored));
+        metrics.Request(context.RouteId, CacheOutcome.Miss);
+        return new FetchOutcome(exchange.Stored, false, false, exchange.UpstreamStatus);
     }
 
     /// <summary>
@@ -253,7 +318,8 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         if (exchange.Part is { } newPart && context.StoredPart is { } storedPart)
         {
             // RFC 9111 §3.4: parts of one representation become one entry; the complete response once they cover it.
-            entry = PartialContent.Combine(storedPart, entry, newPart, options.Current.MaxObjectSize) ?? entry;
+            exchange.Combined = PartialContent.Combine(storedPart, entry, newPart, options.Current.MaxObjectSize);
+            entry = exchange.Combined ?? entry;
         }
         var compression = compressor.For(context.RouteId);
         if (!exchange.Compress || entry.Body.Length < compression.MinimumSize)

@@ -201,6 +201,87 @@ public sealed class PartialContentTests
     }
 
     [Theory]
+    [InlineData("bytes=0-3", "bytes=4-9")]  // the start stored: the rest
+    [InlineData("bytes=-4", "bytes=0-5")]   // the end stored: the start
+    public async Task AWholeRequest_AsksOnlyForTheRestOfAStoredPart_AndStoresTheWhole(string stored, string asked)
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        proxy.Origin.Handler = RangeOrigin(() => "\"v1\"");
+
+        await proxy.GetAsync("/w", ("Range", stored));
+        var whole = await proxy.GetAsync("/w");
+        var again = await proxy.GetAsync("/w");
+
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal(Body, await whole.Content.ReadAsStringAsync());
+        Assert.Null(whole.Content.Headers.ContentRange);
+        Assert.Equal("CacheProxy; fwd=miss; fwd-status=206; stored", whole.CacheStatus());
+        var sent = proxy.Origin.Seen.Last().Headers;
+        Assert.Equal(asked, sent["Range"]);
+        Assert.Equal("\"v1\"", sent["If-Range"]);
+        Assert.StartsWith("CacheProxy; hit", again.CacheStatus());
+        Assert.Equal(Body, await again.Content.ReadAsStringAsync());
+        Assert.Equal(2, proxy.Origin.Calls);
+    }
+
+    [Fact]
+    public async Task ACompletion_ThatFindsTheRepresentationChanged_PassesOnTheNewWhole()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        var tag = "\"v1\"";
+        proxy.Origin.Handler = RangeOrigin(() => tag);
+
+        await proxy.GetAsync("/n", ("Range", "bytes=0-3"));
+        tag = "\"v2\"";
+        var whole = await proxy.GetAsync("/n");
+
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal(Body, await whole.Content.ReadAsStringAsync());
+        Assert.Equal("\"v2\"", whole.Headers.ETag?.ToString());
+        Assert.Equal("CacheProxy; fwd=miss; fwd-status=200; stored", whole.CacheStatus());
+        Assert.StartsWith("CacheProxy; hit", (await proxy.GetAsync("/n")).CacheStatus());
+        Assert.Equal(2, proxy.Origin.Calls);
+    }
+
+    [Fact]
+    public async Task ACompletion_AnsweredWithAnotherPart_IsAskedAgainAsTheClientSentIt()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        var range = RangeOrigin(() => "\"v1\"");
+        proxy.Origin.Handler = c =>
+        {
+            if (c.Request.Headers.Range == "bytes=4-9")
+            {
+                c.Request.Headers.Range = "bytes=2-9"; // an origin that sends more than it was asked for
+            }
+            return range(c);
+        };
+
+        await proxy.GetAsync("/o", ("Range", "bytes=0-3"));
+        var whole = await proxy.GetAsync("/o");
+
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal(Body, await whole.Content.ReadAsStringAsync());
+        Assert.Equal(3, proxy.Origin.Calls);
+        var retry = proxy.Origin.Seen.Last().Headers;
+        Assert.False(retry.ContainsKey("Range"));
+        Assert.False(retry.ContainsKey("If-Range"));
+    }
+
+    [Fact]
+    public async Task APartWithoutAStrongValidator_IsNotCompleted()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        proxy.Origin.Handler = RangeOrigin(() => "W/\"v1\"");
+
+        await proxy.GetAsync("/x", ("Range", "bytes=0-4"));
+        var whole = await proxy.GetAsync("/x");
+
+        Assert.Equal(Body, await whole.Content.ReadAsStringAsync());
+        Assert.False(proxy.Origin.Seen.Last().Headers.ContainsKey("Range"));
+    }
+
+    [Theory]
     [InlineData("bytes 0-4/10", 0, 4, 10)]
     [InlineData("BYTES  5-9/10", 5, 9, 10)]
     [InlineData("bytes 0-0/1", 0, 0, 1)]

@@ -200,6 +200,23 @@ public sealed class PartialContentTests
         Assert.Equal(2, proxy.Origin.Calls);
     }
 
+    [Fact]
+    public async Task HundredsOfTinyRanges_CostNoMoreThanTheWhole()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        var body = new string('x', 4000);
+        proxy.Origin.Handler = RangeOrigin(() => "\"v1\"", body);
+        await proxy.GetAsync("/many");
+
+        var ranges = "bytes=" + string.Join(",", Enumerable.Range(0, 500).Select(i => $"{i * 8}-{i * 8}"));
+        var response = await proxy.GetAsync("/many", ("Range", ranges));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode); // RFC 9110 §14.2: ignoring Range is always allowed
+        Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+        Assert.StartsWith("CacheProxy; hit", response.CacheStatus());
+        Assert.Equal(1, proxy.Origin.Calls);
+    }
+
     [Theory]
     [InlineData("bytes=0-3", "bytes=4-9")]  // the start stored: the rest
     [InlineData("bytes=-4", "bytes=0-5")]   // the end stored: the start

@@ -17,7 +17,7 @@ Kestrel__Endpoints__Http__Url="http://127.0.0.1:$ceiling_port" Kestrel__Endpoint
   Kestrel__Endpoints__H2c__Protocols=Http2 dotnet "$here/Ceiling/bin/Release/net10.0/Ceiling.dll" >"$work/ceiling.log" 2>&1 &
 pids+=($!); ceiling_pid=$!
 start_gateway "$public_port" "$mgmt_port" "$ceiling_port" \
-  Kestrel__Endpoints__PublicH2c__Url="http://127.0.0.1:$public_h2c" Kestrel__Endpoints__PublicH2c__Protocols=Http2
+  Kestrel__Endpoints__PublicH2c__Url="http://127.0.0.1:$public_h2c" Kestrel__Endpoints__PublicH2c__Protocols=Http2 ${GATEWAY_ENV:-}
 
 for _ in $(seq 1 150); do
   curl -fs "http://127.0.0.1:$mgmt_port/health" >/dev/null 2>&1 && curl -fs --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$ceiling_h2c/1k" 2>/dev/null && break

@@ -53,6 +53,22 @@ public sealed class Http2Tests
     }
 
     [Fact]
+    public async Task ResponseFields_AreNotAddedToTheHpackTable_WhichCostsAHitMoreCpuThanTheBytesItSaves()
+    {
+        await using var origin = await CacheableOriginAsync();
+        var port = GatewayProcess.FreePort();
+        await using var gateway = GatewayProcess.Start("Production", origin.Address,
+            ("Kestrel__Endpoints__PublicH2c__Url", $"http://127.0.0.1:{port}"), ("Kestrel__Endpoints__PublicH2c__Protocols", "Http2"));
+        await gateway.WaitStartedAsync();
+
+        await RawHttp2.GetAsync(port, "/table");
+        var hit = await RawHttp2.GetAsync(port, "/table"); // Cache-Status, Age, X-Request-ID, the stored fields
+
+        Assert.Equal(200, hit.Status);
+        Assert.False(hit.Indexing); // Kestrel:AllowResponseHeaderCompression false (docs/performance.md)
+    }
+
+    [Fact]
     public async Task ATlsEndpoint_NegotiatesHttp2ThroughAlpn()
     {
         await using var origin = await CacheableOriginAsync();

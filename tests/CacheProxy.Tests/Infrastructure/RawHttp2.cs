@@ -14,8 +14,11 @@ public static class RawHttp2
     private const byte Data = 0x0, Headers = 0x1, RstStream = 0x3, Settings = 0x4, GoAway = 0x7;
     private const byte EndStream = 0x1, EndHeaders = 0x4, Ack = 0x1;
 
-    /// <summary>How stream 1 ended: the response's status (0 if none came) or the error code of a RST_STREAM or GOAWAY.</summary>
-    public sealed record Outcome(int Status, int? ResetCode, int? GoAwayCode);
+    /// <summary>
+    /// How stream 1 ended: the response's status (0 if none came) or the error code of a RST_STREAM or GOAWAY; and
+    /// whether the response's header block added a field to the HPACK dynamic table (RFC 7541 §6.2.1).
+    /// </summary>
+    public sealed record Outcome(int Status, int? ResetCode, int? GoAwayCode, bool Indexing = false);
 
     public static async Task<Outcome> GetAsync(int port, string path, params (string Name, string Value)[] fields)
     {
@@ -39,6 +42,7 @@ public static class RawHttp2
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var status = 0;
+        var indexing = false;
         var header = new byte[9];
         while (true)
         {
@@ -63,17 +67,69 @@ public static class RawHttp2
                     break;
                 case Headers when streamId == 1:
                     status = StatusOf(payload);
+                    indexing = AddsToTable(payload);
                     if ((flags & EndStream) != 0)
                     {
-                        return new Outcome(status, null, null);
+                        return new Outcome(status, null, null, indexing);
                     }
                     break;
                 case Data when streamId == 1 && (flags & EndStream) != 0:
-                    return new Outcome(status, null, null);
+                    return new Outcome(status, null, null, indexing);
                 case RstStream when streamId == 1:
                     return new Outcome(status, BinaryPrimitives.ReadInt32BigEndian(payload), null);
                 case GoAway:
                     return new Outcome(status, null, BinaryPrimitives.ReadInt32BigEndian(payload.AsSpan(4)));
+            }
+        }
+    }
+
+    /// <summary>Walks a header block (RFC 7541 §6): true when a field is a literal with incremental indexing (01xxxxxx).</summary>
+    private static bool AddsToTable(byte[] block)
+    {
+        var i = 0;
+        while (i < block.Length)
+        {
+            var b = block[i];
+            if ((b & 0x80) != 0)
+            {
+                ReadInteger(block, ref i, 7); // indexed field
+                continue;
+            }
+            if ((b & 0xE0) == 0x20)
+            {
+                ReadInteger(block, ref i, 5); // dynamic table size update
+                continue;
+            }
+            if ((b & 0xC0) == 0x40)
+            {
+                return true;
+            }
+            if (ReadInteger(block, ref i, 4) == 0)
+            {
+                var nameLength = ReadInteger(block, ref i, 7); // a new name
+                i += nameLength;
+            }
+            var valueLength = ReadInteger(block, ref i, 7);
+            i += valueLength;
+        }
+        return false;
+    }
+
+    private static int ReadInteger(byte[] block, ref int i, int prefixBits)
+    {
+        var mask = (1 << prefixBits) - 1;
+        var value = block[i++] & mask;
+        if (value < mask)
+        {
+            return value;
+        }
+        for (var shift = 0; ; shift += 7)
+        {
+            var next = block[i++];
+            value += (next & 0x7F) << shift;
+            if ((next & 0x80) == 0)
+            {
+                return value;
             }
         }
     }

@@ -71,7 +71,8 @@ public sealed partial class OperationsDocsTests
         };
         await using var gateway = GatewayProcess.Start("Production", origin.Address,
             ("CacheProxy__MemoryTierSizeLimit", "1048576"), ("CacheProxy__MaxObjectSize", "400000"),
-            ("CacheProxy__Redis__Configuration", redis.Endpoint));
+            ("CacheProxy__Redis__Configuration", redis.Endpoint),
+            ("CacheProxy__Redis__OperationTimeout", "00:00:10")); // a busy machine must not add store failures to the scrape
         await gateway.WaitStartedAsync();
         using var http = new HttpClient();
         var publicBase = $"http://127.0.0.1:{gateway.PublicPort}";

@@ -2,6 +2,7 @@ using CacheProxy.Configuration;
 using CacheProxy.Redis;
 using CacheProxy.Invalidation;
 using CacheProxy.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -13,8 +14,11 @@ public static class RedisBuilderExtensions
 {
     /// <summary>
     /// Puts Redis behind the memory tier as the cache shared by every gateway instance, with pub/sub invalidation
-    /// between them and request collapsing across them. Configured from <c>CacheProxy:Redis</c> (or an <c>IConnectionMultiplexer</c> in DI), then by
-    /// <paramref name="configure"/>.
+    /// between them and request collapsing across them. Configured from the <c>Redis</c> child of the section given to
+    /// <c>AddCacheProxy</c> (<c>CacheProxy:Redis</c> when it was configured in code), then by
+    /// <paramref name="configure"/>. The connection: <see cref="RedisOptions.Configuration"/>, else an
+    /// <c>IConnectionMultiplexer</c> in DI, else the one <c>AddStackExchangeRedisCache</c> configured; with none of
+    /// them startup stops with an error naming <c>CacheProxy:Redis:Configuration</c>.
     /// </summary>
     /// <param name="builder">The CacheProxy builder.</param>
     /// <param name="configure">Changes applied after configuration binding.</param>
@@ -22,12 +26,23 @@ public static class RedisBuilderExtensions
     public static ICacheProxyBuilder AddRedis(this ICacheProxyBuilder builder, Action<RedisOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        return AddRedisCore(builder, builder.Configuration?.GetSection("Redis"), configure);
+    }
+
+    private static ICacheProxyBuilder AddRedisCore(ICacheProxyBuilder builder, IConfiguration? section, Action<RedisOptions>? configure)
+    {
         var services = builder.Services;
-        var options = services.AddOptions<RedisOptions>().BindConfiguration("CacheProxy:Redis").ValidateOnStart();
+        var options = services.AddOptions<RedisOptions>();
+        _ = section is null ? options.BindConfiguration("CacheProxy:Redis") : options.Bind(section);
         if (configure is not null)
         {
             options.Configure(configure);
         }
+        if (services.Any(d => d.ServiceType == typeof(RedisConnection)))
+        {
+            return builder; // called again: its settings apply, its services are there once
+        }
+        options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>());
         services.TryAddSingleton<RedisConnection>();
         services.AddHostedService(sp => sp.GetRequiredService<RedisConnection>());

@@ -1,4 +1,5 @@
 using CacheProxy.Configuration;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -56,12 +57,18 @@ internal sealed class RedisConnection : IHostedService, IAsyncDisposable
             Publish(existing);
             return Task.CompletedTask;
         }
-        if (string.IsNullOrWhiteSpace(_options.Configuration))
+        var shared = _services.GetService<IOptions<RedisCacheOptions>>()?.Value;
+        if (string.IsNullOrWhiteSpace(_options.Configuration) && shared?.ConnectionMultiplexerFactory is { } factory)
+        {
+            _owned = true;
+            _connecting = ConnectAsync(factory);
+            return Task.CompletedTask;
+        }
+        if (Configuration(_options, shared) is not { } configuration)
         {
             Log.ConfigurationMissing(_logger);
             return Task.CompletedTask;
         }
-        var configuration = ConfigurationOptions.Parse(_options.Configuration);
         configuration.AbortOnConnectFail = false;
         configuration.ConnectTimeout = (int)_options.ConnectTimeout.TotalMilliseconds;
         // The soft timeout (Polly) bounds each call; the client's own timeout only has to end stuck commands.
@@ -71,6 +78,28 @@ internal sealed class RedisConnection : IHostedService, IAsyncDisposable
         _owned = true;
         _connecting = ConnectAsync(configuration);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The connection settings: <see cref="RedisOptions.Configuration"/>, else those an app gave
+    /// <c>AddStackExchangeRedisCache</c> (<see cref="RedisCacheOptions"/>), so one Redis setting serves both; null without either.
+    /// </summary>
+    internal static ConfigurationOptions? Configuration(RedisOptions options, RedisCacheOptions? shared) =>
+        !string.IsNullOrWhiteSpace(options.Configuration) ? ConfigurationOptions.Parse(options.Configuration)
+        : shared?.ConfigurationOptions is { } given ? given.Clone()
+        : !string.IsNullOrWhiteSpace(shared?.Configuration) ? ConfigurationOptions.Parse(shared.Configuration)
+        : null;
+
+    private async Task ConnectAsync(Func<Task<IConnectionMultiplexer>> factory)
+    {
+        try
+        {
+            Publish(await factory());
+        }
+        catch (Exception ex) when (ex is RedisException or ArgumentException)
+        {
+            Log.ConnectionFailed(_logger, "Initial", "AddStackExchangeRedisCache factory", "ConfigurationOrConnect", ex);
+        }
     }
 
     private async Task ConnectAsync(ConfigurationOptions configuration)

@@ -1,4 +1,5 @@
 using CacheProxy.Configuration;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -11,9 +12,11 @@ internal sealed class RedisOptionsValidator(IServiceProvider services) : IValida
     public ValidateOptionsResult Validate(string? name, RedisOptions options)
     {
         var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.Configuration) && services.GetService<IConnectionMultiplexer>() is null)
+        var shared = services.GetService<IOptions<RedisCacheOptions>>()?.Value;
+        if (string.IsNullOrWhiteSpace(options.Configuration) && services.GetService<IConnectionMultiplexer>() is null
+            && shared?.ConnectionMultiplexerFactory is null && RedisConnection.Configuration(options, shared) is null)
         {
-            errors.Add("CacheProxy:Redis:Configuration is required (a StackExchange.Redis connection string, e.g. 127.0.0.1:6379) unless an IConnectionMultiplexer is registered.");
+            errors.Add("CacheProxy:Redis:Configuration is required (a StackExchange.Redis connection string, e.g. 127.0.0.1:6379) unless an IConnectionMultiplexer is registered or AddStackExchangeRedisCache configured a connection; without Redis, leave AddRedis() out.");
         }
         else if (!string.IsNullOrWhiteSpace(options.Configuration))
         {

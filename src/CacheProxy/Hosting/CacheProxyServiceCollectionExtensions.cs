@@ -28,7 +28,7 @@ public static class CacheProxyServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<CacheProxyOptions>().Bind(configuration);
-        return services.AddCacheProxy();
+        return new CacheProxyBuilder(services.AddCacheProxy().Services, configuration);
     }
 
     /// <summary>Adds the RFC 9111 cache with its memory tier, configured in code.</summary>

@@ -31,9 +31,6 @@ internal static class GatewayConfiguration
         }
     }
 
-    /// <summary>The port of the Kestrel endpoint named Management, when it is configured.</summary>
-    public static int? ManagementPort(IConfiguration configuration) => ManagementUrl(configuration)?.Port;
-
     /// <summary>The URL of the Kestrel endpoint named Management, a wildcard host (<c>*</c>, <c>+</c>) as <c>localhost</c>.</summary>
     public static Uri? ManagementUrl(IConfiguration configuration)
     {

@@ -38,8 +38,6 @@ if (builder.Configuration.GetSection("CacheProxy:Redis").Exists())
 {
     cacheProxy.AddRedis(); // the shared tier (a section without a connection string is an error); without it, the memory tier alone
 }
-builder.Services.PostConfigure<CacheProxy.Configuration.CacheProxyOptions>(o =>
-    o.Management.Port ??= GatewayConfiguration.ManagementPort(builder.Configuration));
 if (demo is not null)
 {
     builder.Services.AddSingleton(demo);

@@ -8,7 +8,8 @@ public sealed class ManagementOptions
     /// <c>MapCacheProxyManagement</c> answer only on it, and nothing else answers there. When null, no port
     /// separation is applied (use only in development).
     /// </summary>
-    /// <value>1 to 65535, or null. Default null.</value>
+    /// <value>1 to 65535, or null. Default: the port of the Kestrel endpoint named <c>Management</c>
+    /// (<c>Kestrel:Endpoints:Management:Url</c>) when one is configured, else null.</value>
     public int? Port { get; set; }
 
     /// <summary>

@@ -171,6 +171,7 @@ public static class CacheProxyServiceCollectionExtensions
     /// <summary>API keys (an authentication scheme), the management policy, how refusals are answered, purge.</summary>
     private static void AddManagementPlane(IServiceCollection services)
     {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<CacheProxyOptions>, ManagementPortFromKestrel>());
         services.TryAddSingleton<ManagementRateLimiter>();
         services.TryAddSingleton<PurgeEndpoint>();
         services.TryAddSingleton<IMaintenanceSwitchStore, LocalMaintenanceSwitchStore>();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need when it is missing (redis-server and redis-cli for the Redis
 # tier's tests, Node.js and curl for the conformance runs, promtool from Debian's prometheus package for the
-# alerting rules, the npm snapshot of the conformance suite), then the .NET test suite and the RFC 9111
+# alerting rules, the npm snapshot of the conformance suite), then the .NET test suite, the consumer test (every
+# package packed, a new app built from them with the README's code, tests/consumer/run.sh) and the RFC 9111
 # conformance suite in two revisions: npm http-cache-tests 0.4.5 and the current one from ../shared/cache-tests.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,4 +19,5 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 dotnet test CacheProxy.sln -c Release --nologo
+tests/consumer/run.sh
 tests/conformance/run.sh

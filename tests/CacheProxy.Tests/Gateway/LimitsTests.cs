@@ -15,6 +15,9 @@ namespace CacheProxy.Tests.Gateway;
 /// </summary>
 public sealed class LimitsTests
 {
+    // The meter's version, which Prometheus shows as otel_scope_version: the core assembly's version.
+    private static readonly string Scope = typeof(CacheProxy.Diagnostics.CacheProxyTelemetry).Assembly.GetName().Version!.ToString();
+
     private static async Task<string> ScrapeAsync(GatewayProcess gateway)
     {
         using var http = new HttpClient();
@@ -25,7 +28,7 @@ public sealed class LimitsTests
     {
         var line = await gateway.WaitForLineAsync("\"EventId\":1402");
         Assert.Contains(reason, line, StringComparison.Ordinal);
-        Assert.Contains($"cacheproxy_connections_rejected_total{{otel_scope_name=\"CacheProxy\",otel_scope_version=\"1.0.0.0\",reason=\"{reason}\"}} 1",
+        Assert.Contains($"cacheproxy_connections_rejected_total{{otel_scope_name=\"CacheProxy\",otel_scope_version=\"{Scope}\",reason=\"{reason}\"}} 1",
             await ScrapeAsync(gateway), StringComparison.Ordinal);
     }
 
@@ -123,7 +126,7 @@ public sealed class LimitsTests
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Contains("upstream-timeout", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Contains("00:00:01", await gateway.WaitForLineAsync("\"EventId\":1201"), StringComparison.Ordinal); // UpstreamTimedOut, naming the timeout
-        Assert.Contains("cacheproxy_errors_total{otel_scope_name=\"CacheProxy\",otel_scope_version=\"1.0.0.0\",category=\"upstream-timeout\"} 1",
+        Assert.Contains($"cacheproxy_errors_total{{otel_scope_name=\"CacheProxy\",otel_scope_version=\"{Scope}\",category=\"upstream-timeout\"}} 1",
             await ScrapeAsync(gateway), StringComparison.Ordinal);
     }
 
@@ -144,6 +147,6 @@ public sealed class LimitsTests
         Assert.Equal(HttpStatusCode.BadGateway, get.StatusCode);
         Assert.Equal(HttpStatusCode.BadGateway, post.StatusCode);
         Assert.Contains("\"Method\":\"GET\"", retried, StringComparison.Ordinal);
-        Assert.Contains("cacheproxy_upstream_retries_total{otel_scope_name=\"CacheProxy\",otel_scope_version=\"1.0.0.0\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains($"cacheproxy_upstream_retries_total{{otel_scope_name=\"CacheProxy\",otel_scope_version=\"{Scope}\"}} 1", metrics, StringComparison.Ordinal);
     }
 }

@@ -12,6 +12,9 @@ connections="${2:-64}"
 # shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 
+# Traffic Server takes its time over SIGTERM: it is killed outright, then everything else as usual.
+ats_pid=""
+trap 'if [ -n "$ats_pid" ]; then pkill -9 -P "$ats_pid" 2>/dev/null || true; kill -9 "$ats_pid" 2>/dev/null || true; fi; cleanup' EXIT
 ceiling_port=$(free_port)
 build
 dotnet build "$here/OutputCacheGateway" -c Release -v q -nologo >>"$work/build.log" 2>&1
@@ -54,7 +57,7 @@ http {
   }
 }
 CONF
-  nginx -c "$work/nginx/nginx.conf" & pids+=($!)
+  nginx -c "$work/nginx/nginx.conf" >"$work/nginx/stdout.log" 2>&1 & pids+=($!)
   names+=(nginx); port[nginx]=$nginx_port
 else
   echo "nginx is missing: left out" >&2
@@ -70,25 +73,35 @@ else
 fi
 
 if command -v traffic_server >/dev/null; then
-  ats_port=$(free_port); ats="$work/ats"; mkdir -p "$ats/config" "$ats/var/log" "$ats/var/run" "$ats/cache"
+  ats_port=$(free_port); ats="$work/ats"; rm -rf "$ats"; mkdir -p "$ats/config" "$ats/var/run" "$ats/var/log" "$ats/cache"
   cp -r /etc/trafficserver/. "$ats/config/"
+  cat >"$ats/runroot.yaml" <<CONF
+prefix: $ats
+exec_prefix: /usr
+bindir: /usr/bin
+sbindir: /usr/sbin
+sysconfdir: $ats/config
+datadir: /usr/share/trafficserver
+includedir: /usr/include
+libdir: /usr/lib/trafficserver
+libexecdir: /usr/lib/trafficserver/modules
+localstatedir: $ats/var
+runtimedir: $ats/var/run
+logdir: $ats/var/log
+cachedir: $ats/cache
+CONF
   cat >>"$ats/config/records.config" <<CONF
 CONFIG proxy.config.http.server_ports STRING $ats_port
 CONFIG proxy.config.http.cache.http INT 1
 CONFIG proxy.config.reverse_proxy.enabled INT 1
 CONFIG proxy.config.url_remap.remap_required INT 1
 CONFIG proxy.config.log.logging_enabled INT 0
-CONFIG proxy.config.log.logfile_dir STRING $ats/var/log
-CONFIG proxy.config.local_state_dir STRING $ats/var/run
-CONFIG proxy.config.diags.logfile.filename STRING stdout
 CONFIG proxy.config.admin.user_id STRING #-1
-CONFIG proxy.config.cache.ram_cache.size INT 268435456
-CONFIG proxy.config.http.insert_response_via_str INT 0
 CONFIG proxy.config.http.insert_age_in_response INT 1
 CONF
   echo "map http://127.0.0.1:$ats_port/ http://127.0.0.1:$ceiling_port/" >"$ats/config/remap.config"
   echo "$ats/cache 256M" >"$ats/config/storage.config"
-  PROXY_CONFIG_CONFIG_DIR="$ats/config" TS_ROOT="$ats" traffic_server -K >"$work/ats.log" 2>&1 & pids+=($!)
+  traffic_server --run-root="$ats/runroot.yaml" >"$work/ats.log" 2>&1 & pids+=($!); ats_pid=$!
   names+=(TrafficServer); port[TrafficServer]=$ats_port
 else
   echo "trafficserver is missing: left out" >&2
@@ -103,14 +116,13 @@ for name in "${names[@]}"; do
   ok=""
   for _ in $(seq 1 50); do curl -fs -o /dev/null "$url" 2>/dev/null && ok=1 && break; sleep 0.2; done
   [ -n "$ok" ] || { echo "$name did not answer: left out (logs in $work)" >&2; continue; }
-  curl -fs -o /dev/null "$url"; curl -fs -o /dev/null "$url"
+  curl -fs -o /dev/null "$url"; sleep 1.2 # an Age of 1 s or more: the second answer came from the cache
   headers=$(curl -fs -D - -o /dev/null "$url" | tr -d '\r')
   case "$name" in
     CacheProxy) grep -qi '^cache-status: .*; hit' <<<"$headers" ;;
     nginx) grep -qi '^x-cache-status: HIT' <<<"$headers" ;;
     Varnish) grep -qiE '^x-varnish: [0-9]+ [0-9]+' <<<"$headers" ;;
-    TrafficServer) grep -qiE '^age: [0-9]+' <<<"$headers" ;;
-    OutputCache) grep -qiE '^age: [0-9]+' <<<"$headers" ;;
+    TrafficServer | OutputCache) grep -qiE '^age: [1-9][0-9]*' <<<"$headers" ;;
   esac || { echo "$name is not answering /1k from its cache: left out"$'\n'"$headers" >&2; continue; }
   active+=("$name")
 done

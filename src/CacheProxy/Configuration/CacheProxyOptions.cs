@@ -163,6 +163,9 @@ public sealed class CacheProxyOptions
     /// <summary>Gets how stored responses are compressed.</summary>
     public CompressionOptions Compression { get; } = new();
 
+    /// <summary>Gets cache warming: concurrency, rate and bounds of <c>POST /warm</c>.</summary>
+    public WarmOptions Warm { get; } = new();
+
     /// <summary>Gets maintenance mode as configuration sets it.</summary>
     public MaintenanceOptions Maintenance { get; } = new();
 

@@ -106,6 +106,27 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             errors.Add($"CacheProxy:Maintenance:RetryAfter must be between 1 second and 1 day (was {options.Maintenance.RetryAfter}).");
         }
         ValidateNetworks("CacheProxy:Maintenance:AllowedNetworks", options.Maintenance.AllowedNetworks, errors);
+        var warm = options.Warm;
+        if (warm.Concurrency is < 1 or > 64)
+        {
+            errors.Add($"CacheProxy:Warm:Concurrency must be between 1 and 64 (was {warm.Concurrency}).");
+        }
+        if (!(warm.RequestsPerSecond is >= 0.1 and <= 10_000))
+        {
+            errors.Add($"CacheProxy:Warm:RequestsPerSecond must be between 0.1 and 10000 (was {warm.RequestsPerSecond}).");
+        }
+        if (warm.MaxUrls is < 1 or > 1_000_000)
+        {
+            errors.Add($"CacheProxy:Warm:MaxUrls must be between 1 and 1000000 (was {warm.MaxUrls}).");
+        }
+        if (warm.RequestTimeout < TimeSpan.FromSeconds(1) || warm.RequestTimeout > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"CacheProxy:Warm:RequestTimeout must be between 1 second and 10 minutes (was {warm.RequestTimeout}).");
+        }
+        if (warm.PublicUrl is { } publicUrl && !(Uri.TryCreate(publicUrl, UriKind.Absolute, out var warmUri) && (warmUri.Scheme == Uri.UriSchemeHttp || warmUri.Scheme == Uri.UriSchemeHttps)))
+        {
+            errors.Add($"CacheProxy:Warm:PublicUrl must be an absolute http:// or https:// URL (was '{publicUrl}').");
+        }
         foreach (var field in options.UnkeyedRequestHeaders.Keys.Concat(options.Routes.Values.SelectMany(r => r.UnkeyedRequestHeaders.Keys)))
         {
             if (string.IsNullOrEmpty(field) || !field.All(Http.CacheControl.IsTokenChar))

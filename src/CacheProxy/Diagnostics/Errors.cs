@@ -78,6 +78,9 @@ public enum CacheProxyError
 
     /// <summary>A maintenance switch that holds on this instance but could not be kept for the others: 503.</summary>
     MaintenanceNotShared = 14,
+
+    /// <summary>A management call that conflicts with work under way (a warming job runs): 409.</summary>
+    Conflict = 15,
 }
 
 /// <summary>
@@ -126,6 +129,7 @@ internal static class ErrorInfo
         CacheProxyError.Forbidden => 403,
         CacheProxyError.TooManyAttempts => 429,
         CacheProxyError.PurgeNotPublished or CacheProxyError.Maintenance or CacheProxyError.MaintenanceNotShared => 503,
+        CacheProxyError.Conflict => 409,
         _ => 500,
     };
 
@@ -145,6 +149,7 @@ internal static class ErrorInfo
         CacheProxyError.PurgeNotPublished => ("purge-not-published", "The purge holds on this instance but could not reach the others; retry it"),
         CacheProxyError.Maintenance => ("maintenance", "The service is down for maintenance; retry later"),
         CacheProxyError.MaintenanceNotShared => ("maintenance-not-shared", "The maintenance switch holds on this instance but could not reach the others; retry it"),
+        CacheProxyError.Conflict => ("conflict", "The request conflicts with work under way"),
         _ => ("internal", "The proxy failed to handle the request"),
     };
 }

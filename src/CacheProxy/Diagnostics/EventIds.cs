@@ -69,4 +69,8 @@ internal static class EventIds
     public const int MaintenanceChanged = 1710;
     public const int MaintenanceNotShared = 1711;
     public const int MaintenanceRefused = 1712;
+    public const int WarmStarted = 1720;
+    public const int WarmProgress = 1721;
+    public const int WarmFinished = 1722;
+    public const int WarmRequestFailed = 1723;
 }

@@ -136,4 +136,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = EventIds.UpstreamConnectRetried, EventName = nameof(EventIds.UpstreamConnectRetried), Level = LogLevel.Information, Message = "Could not connect to {Destination} for {Method}; retrying (attempt {Attempt})")]
     public static partial void UpstreamConnectRetried(ILogger logger, string? destination, string method, int attempt, Exception exception);
+
+    [LoggerMessage(EventId = EventIds.WarmStarted, EventName = nameof(EventIds.WarmStarted), Level = LogLevel.Information, Message = "Warming {Count} URLs for {Caller} through {PublicUrl}, {Concurrency} at a time, at most {RequestsPerSecond} per second")]
+    public static partial void WarmStarted(ILogger logger, int count, string caller, string publicUrl, int concurrency, double requestsPerSecond);
+
+    [LoggerMessage(EventId = EventIds.WarmProgress, EventName = nameof(EventIds.WarmProgress), Level = LogLevel.Information, Message = "Warming: {Done} of {Count} done ({Stored} stored, {Cached} already cached, {NotStored} not stored, {Failed} failed), about {SecondsLeft} s left")]
+    public static partial void WarmProgress(ILogger logger, int done, int count, int stored, int cached, int notStored, int failed, long secondsLeft);
+
+    [LoggerMessage(EventId = EventIds.WarmFinished, EventName = nameof(EventIds.WarmFinished), Level = LogLevel.Information, Message = "Warming {State}: {Done} of {Count} done ({Stored} stored, {Cached} already cached, {NotStored} not stored, {Failed} failed) in {Seconds} s")]
+    public static partial void WarmFinished(ILogger logger, string state, int done, int count, int stored, int cached, int notStored, int failed, long seconds);
+
+    [LoggerMessage(EventId = EventIds.WarmRequestFailed, EventName = nameof(EventIds.WarmRequestFailed), Level = LogLevel.Debug, Message = "Warming {Url} failed: {Reason}")]
+    public static partial void WarmRequestFailed(ILogger logger, string url, string reason);
 }

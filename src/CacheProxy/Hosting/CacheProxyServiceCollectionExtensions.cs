@@ -178,6 +178,8 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<Maintenance>();
         services.AddHostedService(sp => sp.GetRequiredService<Maintenance>());
         services.TryAddSingleton<MaintenanceEndpoint>();
+        services.TryAddSingleton<CacheWarmer>();
+        services.TryAddSingleton<WarmEndpoint>();
         if (services.Any(d => d.ServiceType == typeof(ManagementAccessHandler)))
         {
             return; // AddCacheProxy was called before

@@ -123,6 +123,10 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add($"CacheProxy:Warm:RequestTimeout must be between 1 second and 10 minutes (was {warm.RequestTimeout}).");
         }
+        if (warm.StartupFile is { } startupFile && !File.Exists(startupFile))
+        {
+            errors.Add($"CacheProxy:Warm:StartupFile '{startupFile}' does not exist.");
+        }
         if (warm.PublicUrl is { } publicUrl && !(Uri.TryCreate(publicUrl, UriKind.Absolute, out var warmUri) && (warmUri.Scheme == Uri.UriSchemeHttp || warmUri.Scheme == Uri.UriSchemeHttps)))
         {
             errors.Add($"CacheProxy:Warm:PublicUrl must be an absolute http:// or https:// URL (was '{publicUrl}').");

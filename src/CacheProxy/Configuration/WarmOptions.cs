@@ -26,4 +26,15 @@ public sealed class WarmOptions
     /// </summary>
     /// <value>An absolute http(s) URL, or null. Default null.</value>
     public string? PublicUrl { get; set; }
+
+    /// <summary>
+    /// Gets or sets a file of URLs to warm once the server listens: one URL per line (blank lines and lines starting
+    /// with # left out), or a sitemap. Read once, at startup.
+    /// </summary>
+    /// <value>A path, or null (no warming at startup). Default null.</value>
+    public string? StartupFile { get; set; }
+
+    /// <summary>Gets or sets whether readiness fails until the startup warming job has ended, so traffic reaches only a warm instance.</summary>
+    /// <value>Default false.</value>
+    public bool GateReadiness { get; set; }
 }

@@ -73,4 +73,5 @@ internal static class EventIds
     public const int WarmProgress = 1721;
     public const int WarmFinished = 1722;
     public const int WarmRequestFailed = 1723;
+    public const int WarmStartupFailed = 1724;
 }

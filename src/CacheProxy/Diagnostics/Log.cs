@@ -148,4 +148,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = EventIds.WarmRequestFailed, EventName = nameof(EventIds.WarmRequestFailed), Level = LogLevel.Debug, Message = "Warming {Url} failed: {Reason}")]
     public static partial void WarmRequestFailed(ILogger logger, string url, string reason);
+
+    [LoggerMessage(EventId = EventIds.WarmStartupFailed, EventName = nameof(EventIds.WarmStartupFailed), Level = LogLevel.Error, Message = "Warming at startup did not start: {Reason}")]
+    public static partial void WarmStartupFailed(ILogger logger, string reason);
 }

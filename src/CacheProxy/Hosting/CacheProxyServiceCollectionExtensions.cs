@@ -150,7 +150,9 @@ public static class CacheProxyServiceCollectionExtensions
         checks.AddCheck<ConfigurationHealthCheck>("configuration", tags: [HealthTags.Ready])
             .AddCheck<UpstreamHealthCheck>("upstream", tags: [HealthTags.Ready])
             .AddCheck<DrainingHealthCheck>("draining", tags: [HealthTags.Ready])
-            .AddCheck<MaintenanceHealthCheck>("maintenance", tags: [HealthTags.Ready]);
+            .AddCheck<MaintenanceHealthCheck>("maintenance", tags: [HealthTags.Ready])
+            .AddCheck<CacheProxy.Management.WarmingHealthCheck>("warming", tags: [HealthTags.Ready]);
+        services.AddHostedService(sp => sp.GetRequiredService<CacheProxy.Management.StartupWarming>());
         // The host waits for the drain delay and then for requests in flight: its shutdown timeout must cover both.
         services.AddOptions<HostOptions>().PostConfigure<IOptions<CacheProxyOptions>>((host, cacheProxy) =>
         {
@@ -180,6 +182,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<MaintenanceEndpoint>();
         services.TryAddSingleton<CacheWarmer>();
         services.TryAddSingleton<WarmEndpoint>();
+        services.TryAddSingleton<StartupWarming>();
         if (services.Any(d => d.ServiceType == typeof(ManagementAccessHandler)))
         {
             return; // AddCacheProxy was called before

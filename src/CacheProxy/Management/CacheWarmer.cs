@@ -55,7 +55,7 @@ internal sealed class CacheWarmer : IDisposable
         ?? new WarmStatus("idle", 0, 0, 0, 0, 0, 0, null, null, null);
 
     /// <summary>Starts warming <paramref name="urls"/>; null when started, else why not (a job runs, no public endpoint, shutting down).</summary>
-    public string? TryStart(IReadOnlyList<Uri> urls, string caller)
+    public string? TryStart(IReadOnlyList<Uri> urls, string caller, Action? finished = null)
     {
         var current = _options.Current.Warm;
         if (PublicUrl(current) is not { } target)
@@ -72,7 +72,17 @@ internal sealed class CacheWarmer : IDisposable
             job = new Job(urls, _time.GetUtcNow(), current);
             _job = job;
         }
-        if (!_background.TryStart("warm", token => RunAsync(job, target, caller, token)))
+        if (!_background.TryStart("warm", async token =>
+            {
+                try
+                {
+                    await RunAsync(job, target, caller, token);
+                }
+                finally
+                {
+                    finished?.Invoke();
+                }
+            }))
         {
             job.Finish("cancelled", _time.GetUtcNow());
             return "shutting down";

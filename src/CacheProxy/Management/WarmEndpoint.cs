@@ -1,4 +1,3 @@
-using System.Xml;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using Microsoft.AspNetCore.Http;
@@ -54,58 +53,10 @@ internal sealed class WarmEndpoint(CacheWarmer warmer, LastGoodOptions options, 
         return Check(request.Urls ?? [], max);
     }
 
-    private static async Task<(IReadOnlyList<Uri>? Urls, string Field, string Reason)> ReadSitemapAsync(HttpContext context, int max)
-    {
-        if (context.Request.ContentLength > MaxBody)
-        {
-            return (null, "body", $"larger than {MaxBody} bytes");
-        }
-        var locations = new List<string?>();
-        try
-        {
-            // No DTD, no external entities: a sitemap is plain XML.
-            using var reader = XmlReader.Create(context.Request.Body, new XmlReaderSettings { Async = true, DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null });
-            while (await reader.ReadAsync())
-            {
-                if (reader.NodeType == XmlNodeType.Element && reader.LocalName == "loc")
-                {
-                    locations.Add((await reader.ReadElementContentAsStringAsync()).Trim());
-                    if (locations.Count > max)
-                    {
-                        break;
-                    }
-                }
-            }
-        }
-        catch (XmlException ex)
-        {
-            return (null, "body", $"not a sitemap: {ex.Message}");
-        }
-        return Check(locations, max);
-    }
+    private static async Task<(IReadOnlyList<Uri>? Urls, string Field, string Reason)> ReadSitemapAsync(HttpContext context, int max) =>
+        context.Request.ContentLength > MaxBody ? (null, "body", $"larger than {MaxBody} bytes") : await WarmInput.ReadSitemapAsync(context.Request.Body, max);
 
-    private static (IReadOnlyList<Uri>? Urls, string Field, string Reason) Check(IReadOnlyList<string?> urls, int max)
-    {
-        if (urls.Count == 0)
-        {
-            return (null, "urls", "at least one URL");
-        }
-        if (urls.Count > max)
-        {
-            return (null, "urls", $"at most {max} URLs (CacheProxy:Warm:MaxUrls)");
-        }
-        var parsed = new List<Uri>(urls.Count);
-        for (var i = 0; i < urls.Count; i++)
-        {
-            if (urls[i] is not { Length: <= 8192 } text || !Uri.TryCreate(text, UriKind.Absolute, out var uri)
-                || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-            {
-                return (null, $"urls[{i}]", "an absolute http:// or https:// URL of at most 8192 characters");
-            }
-            parsed.Add(uri);
-        }
-        return (parsed, string.Empty, string.Empty);
-    }
+    private static (IReadOnlyList<Uri>? Urls, string Field, string Reason) Check(IReadOnlyList<string?> urls, int max) => WarmInput.Check(urls, max);
 
     private Task WriteStatusAsync(HttpContext context, int status)
     {

@@ -148,4 +148,42 @@ public sealed class WarmTests
         Assert.True(cancelled.GetProperty("done").GetInt32() < urls.Length);
         Assert.Single(arrived); // Concurrency 1: the second URL waited for the first, then the job was cancelled
     }
+
+    [Fact]
+    public async Task WarmingAtStartup_HoldsReadinessUntilItEnds_WhenAskedTo()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"warm-{Guid.NewGuid():N}.txt");
+        await File.WriteAllTextAsync(file, "# warmed before traffic\nhttp://www.example.test/home\n\nhttp://www.example.test/news\n");
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            var (origin, gateway) = await StartAsync(async c =>
+            {
+                await release.Task.WaitAsync(TimeSpan.FromSeconds(30)); // held until the test has seen readiness fail
+                c.Response.Headers.CacheControl = "max-age=600";
+                await c.Response.WriteAsync("warm " + c.Request.Path);
+            }, ("CacheProxy__Warm__StartupFile", file), ("CacheProxy__Warm__GateReadiness", "true"));
+            await using var _ = origin;
+            await using var __ = gateway;
+            using var http = new HttpClient();
+            var ready = $"http://127.0.0.1:{gateway.ManagementPort}/health/ready";
+
+            await Signal.WaitUntilAsync(() => origin.Calls > 0);
+            var whileWarming = await http.GetAsync(ready);
+            release.SetResult();
+            await Signal.WaitUntilAsync(async () => (await http.GetAsync(ready)).StatusCode == HttpStatusCode.OK);
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{gateway.PublicPort}/news") { Headers = { Host = "www.example.test" } };
+            var hit = await http.SendAsync(request);
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, whileWarming.StatusCode);
+            Assert.Contains("Warming at startup", await whileWarming.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.StartsWith("CacheProxy; hit", hit.CacheStatus(), StringComparison.Ordinal);
+            Assert.Equal(2, origin.Calls);
+        }
+        finally
+        {
+            release.TrySetResult();
+            File.Delete(file);
+        }
+    }
 }

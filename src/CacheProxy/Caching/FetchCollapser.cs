@@ -41,8 +41,10 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
         }
         var key = context.FetchKey!;
         TaskCompletionSource<FetchOutcome> flight;
+        var waited = false;
         while (!TryLead(key, out flight))
         {
+            waited = true;
             var landed = await FollowAsync(flight, key, http.RequestAborted);
             if (landed is null && flight.Task.IsCompletedSuccessfully)
             {
@@ -73,7 +75,30 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
             }
             return;
         }
+        if (waited && await LandIfStoredAsync(context, key, flight))
+        {
+            return;
+        }
         await LeadAsync(context, next, reason, key, flight);
+    }
+
+    /// <summary>
+    /// A request that waited and then found no flight to follow leads the next one — unless the flight it missed
+    /// (it landed between this request's wait and its turn) stored what it needs: then that answers, and the flight
+    /// this request leads lands at once, so that nobody fetches again.
+    /// </summary>
+    private async Task<bool> LandIfStoredAsync(CacheContext context, string key, TaskCompletionSource<FetchOutcome> flight)
+    {
+        context.ForgetStored();
+        if (await lookup.FindAsync(context) is not { } entry || policies.Consider(context, entry) != Reuse.Fresh)
+        {
+            return false; // what the lookup found (a stale response to validate) stays for the fetch
+        }
+        Land(key, flight, new FetchOutcome(Stored: true, UpstreamFailed: false, Unreachable: false, UpstreamStatus: entry.StatusCode));
+        metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "served"));
+        await ServeAsync(context, CacheStatus.CollapsedHit);
+        metrics.Hit(context.RouteId, context.Started, time);
+        return true;
     }
 
     private async Task LeadAsync(CacheContext context, RequestDelegate next, string reason, string key, TaskCompletionSource<FetchOutcome> flight)
@@ -156,10 +181,12 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
     private async Task<FetchOutcome?> FollowAsync(TaskCompletionSource<FetchOutcome> flight, string key, CancellationToken aborted)
     {
         var timeout = options.Current.CollapseTimeout;
+        // The wait (and its timer) exists before it is counted: whoever watches the count sees waits that will time out.
+        var wait = flight.Task.WaitAsync(timeout, time, aborted);
         metrics.CollapseWaiting.Add(1);
         try
         {
-            return await flight.Task.WaitAsync(timeout, time, aborted);
+            return await wait;
         }
         catch (TimeoutException)
         {

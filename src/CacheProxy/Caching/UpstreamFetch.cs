@@ -19,7 +19,7 @@ namespace CacheProxy.Caching;
 /// </summary>
 internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, ILoggerFactory loggers,
     CachePolicies policies, ResponseTags tags, CacheWriter writer, Revalidation revalidation, StoredResponseWriter responses, CaptureBudget budget,
-    Compressor compressor)
+    Compressor compressor, NotStoredRecord notStored)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -106,12 +106,13 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             {
                 metrics.CaptureSkipped.Add(1, new KeyValuePair<string, object?>("reason", capture.OutOfMemory ? "out_of_memory" : "limit"));
                 Log.CaptureSkipped(_logger, CacheKey.Hash(context.Key!), skipped);
+                notStored.Add(CacheKey.Hash(context.Key!), skipped);
             }
             else if (exchange.StoreHeaders is not null && !upstreamFailed)
             {
                 // Storable, but its body outgrew CacheProxy:MaxObjectSize: streamed to the client, not kept.
                 metrics.TooLargeToStore.Add(1);
-                Log.ResponseNotStored(_logger, CacheKey.Hash(context.Key!), $"body larger than CacheProxy:MaxObjectSize ({capture.BytesWritten} bytes sent)");
+                NotStored(context, $"body larger than CacheProxy:MaxObjectSize ({capture.BytesWritten} bytes sent)");
             }
         }
         finally
@@ -125,6 +126,14 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
                 outcome == CacheOutcome.Revalidated ? "not_modified" : upstreamFailed ? "failed" : exchange.Stored ? "updated" : "not_stored"));
         }
         return new FetchOutcome(exchange.Stored, exchange.UpstreamFailed, exchange.UpstreamUnreachable, exchange.UpstreamStatus);
+    }
+
+    /// <summary>Event 1003, and the reason kept for <c>GET /inspect</c>.</summary>
+    private void NotStored(CacheContext context, string reason)
+    {
+        var hash = CacheKey.Hash(context.Key!);
+        Log.ResponseNotStored(_logger, hash, reason);
+        notStored.Add(hash, reason);
     }
 
     /// <summary>Records the upstream duration of a request, by route and status class.</summary>
@@ -202,7 +211,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         }
         else
         {
-            Log.ResponseNotStored(_logger, CacheKey.Hash(context.Key!), reason);
+            NotStored(context, reason);
         }
         if (current.HonorSurrogateControl)
         {
@@ -302,6 +311,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             || (expected is not null && expected != capture.BytesWritten) || (exchange.Part is { } part && part.Length != capture.BytesWritten))
         {
             Log.IncompleteBodyNotStored(_logger, CacheKey.Hash(context.Key!), capture.BytesWritten, expected ?? exchange.Part?.Length);
+            notStored.Add(CacheKey.Hash(context.Key!), $"incomplete body: {capture.BytesWritten} bytes of {expected ?? exchange.Part?.Length}");
             return false;
         }
         var entry = new CacheEntry

@@ -84,6 +84,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<Revalidation>();
         services.TryAddSingleton<CaptureBudget>();
         services.TryAddSingleton<Compressor>();
+        services.TryAddSingleton<NotStoredRecord>();
         services.TryAddSingleton<UpstreamFetch>();
         services.TryAddSingleton<FetchCollapser>();
         services.TryAddSingleton<BackgroundWork>();
@@ -183,6 +184,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<CacheWarmer>();
         services.TryAddSingleton<WarmEndpoint>();
         services.TryAddSingleton<StartupWarming>();
+        services.TryAddSingleton<InspectEndpoint>();
         if (services.Any(d => d.ServiceType == typeof(ManagementAccessHandler)))
         {
             return; // AddCacheProxy was called before

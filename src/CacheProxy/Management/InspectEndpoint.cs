@@ -1,0 +1,164 @@
+using CacheProxy.Caching;
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+using CacheProxy.Http;
+using CacheProxy.Invalidation;
+using CacheProxy.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace CacheProxy.Management;
+
+/// <summary>
+/// <c>GET /inspect?url=https://www.example.com/a&amp;header=Accept-Encoding:%20br</c> on the management endpoint (an
+/// API key, like purge): why a URL is or is not a hit, from what is stored. The key, the tier that holds it, the Vary
+/// rule and the variant the given request fields select, and for the stored response: status, size, age, freshness
+/// lifetime and where it came from, the stale-while-revalidate and stale-if-error windows, validators, tags and
+/// whether a purge touched it. For a URL with nothing stored, the last reason a response for it was not stored
+/// (<see cref="NotStoredRecord"/>). Looking does not change anything: no reuse is recorded, nothing is fetched.
+/// </summary>
+internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCacheStore memory, InvalidationLedger ledger,
+    NotStoredRecord notStored, LastGoodOptions options, TimeProvider time, ErrorShaping errors)
+{
+    private const int MaxHeaders = 32;
+
+    public async Task GetAsync(HttpContext context)
+    {
+        var query = context.Request.Query;
+        if (query["url"] is not { Count: 1 } urlValue || !Uri.TryCreate(urlValue[0], UriKind.Absolute, out var url)
+            || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            await BadRequestAsync(context, "url", "one absolute http:// or https:// URL");
+            return;
+        }
+        // The request the URL stands for, with the fields a Vary rule may select by ("Name: value").
+        var probe = new DefaultHttpContext();
+        probe.Request.Method = HttpMethods.Get;
+        probe.Request.Scheme = url.Scheme;
+        probe.Request.Host = HostString.FromUriComponent(url.Authority);
+        probe.Request.Path = PathString.FromUriComponent(url.AbsolutePath);
+        probe.Request.QueryString = QueryString.FromUriComponent(url.Query);
+        var headers = query["header"];
+        if (headers.Count > MaxHeaders)
+        {
+            await BadRequestAsync(context, "header", $"at most {MaxHeaders}");
+            return;
+        }
+        for (var i = 0; i < headers.Count; i++)
+        {
+            var colon = headers[i]?.IndexOf(':') ?? -1;
+            if (colon <= 0)
+            {
+                await BadRequestAsync(context, $"header[{i}]", "Name: value");
+                return;
+            }
+            probe.Request.Headers.Append(headers[i]![..colon].Trim(), headers[i]![(colon + 1)..].Trim());
+        }
+        if (keys.Build(probe) is not { } key)
+        {
+            await WriteAsync(context, new { url = url.ToString(), stored = false, reason = "the URL cannot be keyed (a control character): never cached" });
+            return;
+        }
+        var hash = CacheKey.Hash(key);
+        var found = await store.GetAsync(key, CancellationToken.None);
+        object? vary = null;
+        var entryKey = key;
+        if (found is not null && VaryRule.Read(found) is { } rule)
+        {
+            var variantKey = Variants.KeyFor(key, rule, probe.Request);
+            vary = new
+            {
+                names = rule.Names,
+                variants = rule.Variants.Count,
+                selected = variantKey is null ? null : variantKey[(key.Length + 1)..].Replace(CacheKey.FieldSeparator, ' ').Replace(CacheKey.ValueSeparator, '='),
+            };
+            found = variantKey is null ? null : await store.GetAsync(variantKey, CancellationToken.None);
+            entryKey = variantKey ?? key;
+        }
+        if (found is null || VaryRule.IsRule(found))
+        {
+            var last = notStored.Find(hash);
+            await WriteAsync(context, new
+            {
+                url = url.ToString(),
+                key = hash,
+                stored = false,
+                vary,
+                lastNotStored = last is { } l ? new { reason = l.Reason, at = l.At } : null,
+            });
+            return;
+        }
+        await WriteAsync(context, Describe(url, hash, key, entryKey, found, vary));
+    }
+
+    private object Describe(Uri url, string hash, string primaryKey, string entryKey, CacheEntry entry, object? vary)
+    {
+        var current = options.Current;
+        var now = time.GetUtcNow();
+        var policy = StoredPolicy.For(entry, current);
+        var age = policy.CurrentAge(entry, now);
+        var verdict = ledger.Check(primaryKey, entry, out var staleSince);
+        return new
+        {
+            url = url.ToString(),
+            key = hash,
+            stored = true,
+            tier = memory.TryGet(entryKey, out _) ? "memory" : "shared",
+            vary,
+            status = entry.StatusCode,
+            bytes = entry.BodyLength,
+            contentType = entry.GetHeader(HeaderNames.ContentType).ToString(),
+            contentEncoding = NullIfEmpty(entry.GetHeader(HeaderNames.ContentEncoding)),
+            contentRange = NullIfEmpty(entry.GetHeader(HeaderNames.ContentRange)),
+            storedAt = entry.ResponseTime,
+            ageSeconds = (long)age.TotalSeconds,
+            lifetimeSeconds = (long)policy.Lifetime.TotalSeconds,
+            lifetimeFrom = LifetimeSource(entry, current),
+            fresh = policy.Lifetime > age && verdict == Verdict.Valid,
+            staleWhileRevalidateSeconds = policy.StaleWhileRevalidate >= 0 ? policy.StaleWhileRevalidate : (long?)null,
+            staleIfErrorSeconds = policy.StaleIfError >= 0 ? policy.StaleIfError : (long?)null,
+            noStaleServing = policy.NoStaleServing,
+            noCache = policy.NoCache,
+            etag = NullIfEmpty(policy.ETag),
+            lastModified = NullIfEmpty(policy.LastModified),
+            tags = entry.Tags,
+            purged = verdict switch
+            {
+                Verdict.Gone => "hard: served as a miss",
+                Verdict.Stale => $"soft, at {staleSince:O}: stale from then on",
+                _ => null,
+            },
+        };
+    }
+
+    /// <summary>Where the freshness lifetime came from (RFC 9111 §4.2.1), in the order the cache applies them.</summary>
+    private static string LifetimeSource(CacheEntry entry, CacheProxyOptions options)
+    {
+        if (entry.FreshnessOverride is not null)
+        {
+            return "route Ttl (CacheProxy:Routes:{id}:Ttl) or a cache policy";
+        }
+        var headers = CacheHeaders.From(entry);
+        var cc = Freshness.Governing(headers, options.Targeted);
+        var field = !StringValues.IsNullOrEmpty(entry.GetHeader(CacheProxyHeaderNames.CdnCacheControl)) && options.HonorCdnCacheControl ? "CDN-Cache-Control"
+            : options.HonorSurrogateControl && !StringValues.IsNullOrEmpty(entry.GetHeader(CacheProxyHeaderNames.SurrogateControl)) ? "Surrogate-Control"
+            : "Cache-Control";
+        return cc.SharedMaxAge != CacheControl.Absent ? $"s-maxage ({field})"
+            : cc.MaxAge != CacheControl.Absent ? $"max-age ({field})"
+            : !StringValues.IsNullOrEmpty(entry.GetHeader(HeaderNames.Expires)) ? "Expires"
+            : "heuristic (a fraction of the time since Last-Modified, CacheProxy:HeuristicFraction)";
+    }
+
+    private static string? NullIfEmpty(StringValues value) => StringValues.IsNullOrEmpty(value) ? null : value.ToString();
+
+    private static Task WriteAsync(HttpContext context, object body)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        return context.Response.WriteAsJsonAsync(body, ManagementJson.Options, context.RequestAborted);
+    }
+
+    private Task BadRequestAsync(HttpContext context, string field, string reason) =>
+        errors.WriteProblemAsync(context, new CacheProxyErrorFeature(CacheProxyError.BadRequest, ErrorCategory.Client, null), $"{field}: {reason}",
+            new Dictionary<string, object?> { ["field"] = field });
+}

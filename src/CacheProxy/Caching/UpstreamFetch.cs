@@ -65,6 +65,10 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         var upstreamFailed = http.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None } forwarderError
             && ErrorShaping.Classify(forwarderError).Category != ErrorCategory.Client;
         RecordUpstream(http, context.RouteId, started, exchange.UpstreamStatus, metrics, time);
+        if (capture.BytesWritten > 0)
+        {
+            metrics.Fetched(context.RouteId, capture.BytesWritten);
+        }
         revalidating?.SetTag("cacheproxy.upstream_status", exchange.UpstreamStatus);
         if (exchange.Completing is not null && await CompleteAsync(context, exchange, capture) is { } completed)
         {

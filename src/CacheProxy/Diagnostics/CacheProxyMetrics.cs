@@ -30,7 +30,9 @@ internal sealed class CacheProxyMetrics
         Meter = meter;
         var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets };
         meter.CreateObservableCounter("cacheproxy.requests", ObserveRequests, "{request}", "Requests that passed through the cache, by route and cache status.");
-        meter.CreateObservableCounter("cacheproxy.served", ObserveServed, "By", "Body bytes served from the cache, by route.");
+        meter.CreateObservableCounter("cacheproxy.served", () => ObserveBytes(RouteTally.ServedSlot), "By", "Body bytes served from the cache, by route.");
+        meter.CreateObservableCounter("cacheproxy.fetched", () => ObserveBytes(RouteTally.FetchedSlot), "By",
+            "Body bytes received from the upstream on the cache's path (misses, revalidations, refreshes), by route: with cacheproxy.served, the origin offload.");
         UpstreamDuration = meter.CreateHistogram("cacheproxy.upstream.duration", "s", "Time from sending a request upstream until its response body was forwarded, by route and status class.", advice: advice);
         HitDuration = meter.CreateHistogram("cacheproxy.hit.duration", "s", "Time to answer a request from the cache, by route.", advice: advice);
         Evictions = meter.CreateCounter<long>("cacheproxy.memory.evictions", "{entry}", "Entries the memory tier evicted to stay within its size limit.");
@@ -131,6 +133,8 @@ internal sealed class CacheProxyMetrics
 
     public void Served(string routeId, long bytes) => Tally(routeId).Add(RouteTally.ServedSlot, bytes);
 
+    public void Fetched(string routeId, long bytes) => Tally(routeId).Add(RouteTally.FetchedSlot, bytes);
+
     private RouteTally Tally(string routeId) =>
         _tallies.TryGetValue(routeId, out var tally) ? tally : _tallies.GetOrAdd(routeId, static _ => new RouteTally());
 
@@ -148,11 +152,11 @@ internal sealed class CacheProxyMetrics
         }
     }
 
-    private IEnumerable<Measurement<long>> ObserveServed()
+    private IEnumerable<Measurement<long>> ObserveBytes(int slot)
     {
         foreach (var (route, tally) in _tallies)
         {
-            if (tally.Read(RouteTally.ServedSlot) is var bytes and > 0)
+            if (tally.Read(slot) is var bytes and > 0)
             {
                 yield return new(bytes, new KeyValuePair<string, object?>("route", route));
             }
@@ -166,6 +170,7 @@ internal sealed class CacheProxyMetrics
     private sealed class RouteTally
     {
         public const int ServedSlot = (int)CacheOutcome.Error + 1;
+        public const int FetchedSlot = ServedSlot + 1;
         private const int Stride = 16; // longs per stripe: 128 bytes, so no two stripes share a cache line
         private static readonly int Stripes = Math.Min(Environment.ProcessorCount, 16);
         private readonly long[] _cells = new long[(Stripes + 1) * Stride]; // one stripe of padding in front

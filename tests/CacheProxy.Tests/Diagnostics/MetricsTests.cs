@@ -36,6 +36,7 @@ public sealed class MetricsTests
         };
         using var requests = Collect<long>(proxy, "cacheproxy.requests");
         using var served = Collect<long>(proxy, "cacheproxy.served");
+        using var fetched = Collect<long>(proxy, "cacheproxy.fetched");
         using var hitDuration = Collect<double>(proxy, "cacheproxy.hit.duration");
         using var upstream = Collect<double>(proxy, "cacheproxy.upstream.duration");
 
@@ -48,6 +49,8 @@ public sealed class MetricsTests
         Assert.Equal(new Dictionary<string, long> { ["miss"] = 1, ["hit"] = 1, ["revalidated"] = 1, ["bypass"] = 1 }, Totals(requests, "cache_status"));
         Assert.All(requests.GetMeasurementSnapshot(), m => Assert.Equal("all", m.Tags["route"]));
         Assert.Equal(new Dictionary<string, long> { ["all"] = 10 }, Totals(served, "route")); // hit + revalidated, 5 bytes each
+        // From the origin: the miss's body only (the 304 has none, the POST bypassed the cache's path): offload 10 of 15.
+        Assert.Equal(new Dictionary<string, long> { ["all"] = 5 }, Totals(fetched, "route"));
         Assert.Single(hitDuration.GetMeasurementSnapshot());
         Assert.Equal(["2xx", "3xx", "2xx"], upstream.GetMeasurementSnapshot().Select(m => (string)m.Tags["status_class"]!));
 

@@ -32,14 +32,22 @@ public sealed class Http2Tests
         return origin;
     }
 
+    /// <summary>The sample gateway in Production with an h2c (HTTP/2 with prior knowledge) endpoint of its own.</summary>
+    private static async Task<(GatewayProcess Gateway, int Port)> StartWithH2cAsync(TestOrigin origin)
+    {
+        var port = GatewayProcess.FreePort();
+        var gateway = GatewayProcess.Start("Production", origin.Address,
+            ("Kestrel__Endpoints__PublicH2c__Url", $"http://127.0.0.1:{port}"), ("Kestrel__Endpoints__PublicH2c__Protocols", "Http2"));
+        await gateway.WaitStartedAsync();
+        return (gateway, port);
+    }
+
     [Fact]
     public async Task ACleartextHttp2Endpoint_ServesMissesAndHits_WithPriorKnowledge()
     {
         await using var origin = await CacheableOriginAsync();
-        var port = GatewayProcess.FreePort();
-        await using var gateway = GatewayProcess.Start("Production", origin.Address,
-            ("Kestrel__Endpoints__PublicH2c__Url", $"http://127.0.0.1:{port}"), ("Kestrel__Endpoints__PublicH2c__Protocols", "Http2"));
-        await gateway.WaitStartedAsync();
+        var (gateway, port) = await StartWithH2cAsync(origin);
+        await using var _ = gateway;
         using var client = Http2Client();
 
         var miss = await client.GetAsync($"http://127.0.0.1:{port}/h2c");
@@ -56,10 +64,8 @@ public sealed class Http2Tests
     public async Task ResponseFields_AreNotAddedToTheHpackTable_WhichCostsAHitMoreCpuThanTheBytesItSaves()
     {
         await using var origin = await CacheableOriginAsync();
-        var port = GatewayProcess.FreePort();
-        await using var gateway = GatewayProcess.Start("Production", origin.Address,
-            ("Kestrel__Endpoints__PublicH2c__Url", $"http://127.0.0.1:{port}"), ("Kestrel__Endpoints__PublicH2c__Protocols", "Http2"));
-        await gateway.WaitStartedAsync();
+        var (gateway, port) = await StartWithH2cAsync(origin);
+        await using var _ = gateway;
 
         await RawHttp2.GetAsync(port, "/table");
         var hit = await RawHttp2.GetAsync(port, "/table"); // Cache-Status, Age, X-Request-ID, the stored fields

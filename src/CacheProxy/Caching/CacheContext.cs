@@ -125,11 +125,15 @@ public sealed class CacheContext
 
     internal bool HasTags => _tags is { Count: > 0 };
 
+    /// <summary>What the request is counted under in <c>cacheproxy.requests</c>: the route id, with the app's metric dimensions when it has any.</summary>
+    internal string MetricKey = string.Empty;
+
     internal void Start(HttpContext context, Endpoint endpoint, string routeId)
     {
         HttpContext = context;
         Endpoint = endpoint;
         RouteId = routeId;
+        MetricKey = routeId;
     }
 
     internal void Found(CacheEntry entry, StoredPolicy policy, TimeSpan age, DateTimeOffset now)
@@ -181,7 +185,7 @@ public sealed class CacheContext
     {
         HttpContext = null!;
         Endpoint = null!;
-        RouteId = string.Empty;
+        RouteId = MetricKey = string.Empty;
         EnableCaching = AllowCacheLookup = AllowCacheStorage = true;
         StoredResponse = StoredPart = null;
         StoredPolicy = null;

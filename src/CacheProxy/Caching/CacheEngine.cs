@@ -144,14 +144,14 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
                     Log.CacheHit(_logger, context.RouteId, keys.HashFor(context));
                 }
                 await ServeStoredAsync(context, reuse == Reuse.Fresh ? CacheStatus.Hit : CacheStatus.MaxStaleHit);
-                metrics.Hit(context.RouteId, context.Started, time);
+                metrics.Hit(context.MetricKey, context.Started, time);
                 return;
             }
             if (!context.RequestCacheControl.OnlyIfCached && reuse == Reuse.StaleWhileRevalidate)
             {
                 refresh.TryStart(context, next); // RFC 5861 §3: serve stale now, refresh once in the background
                 await ServeStoredAsync(context, CacheStatus.StaleWhileRevalidateHit);
-                metrics.Request(context.RouteId, CacheOutcome.Stale);
+                metrics.Request(context.MetricKey, CacheOutcome.Stale);
                 return;
             }
             reason = context.RequestNoCache ? "request" : "stale";
@@ -172,7 +172,7 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
     /// <summary>RFC 9111 §5.2.1.7: only-if-cached with nothing usable stored; the error shaping answers 504 problem+json.</summary>
     private void NotCached(CacheContext context)
     {
-        metrics.Request(context.RouteId, CacheOutcome.Miss);
+        metrics.Request(context.MetricKey, CacheOutcome.Miss);
         context.HttpContext.Response.Headers[CacheProxyHeaderNames.CacheStatus] = CacheStatus.Value(options.Current.CacheStatusName, CacheStatus.OnlyIfCached);
         context.HttpContext.Features.Set<ICacheProxyErrorFeature>(new CacheProxyErrorFeature(CacheProxyError.NotCached, ErrorCategory.Client, null));
     }

@@ -30,7 +30,7 @@ internal sealed class MaintenanceServing(Maintenance maintenance, CacheLookup lo
                 var fresh = reuse == Reuse.Fresh;
                 await responses.WriteAsync(context.HttpContext, context.RouteId, entry, policy, context.StoredResponseAge,
                     fresh ? CacheStatus.Hit : CacheStatus.MaintenanceHit);
-                metrics.Request(context.RouteId, fresh ? CacheOutcome.Hit : CacheOutcome.Stale);
+                metrics.Request(context.MetricKey, fresh ? CacheOutcome.Hit : CacheOutcome.Stale);
                 return;
             }
         }
@@ -43,7 +43,7 @@ internal sealed class MaintenanceServing(Maintenance maintenance, CacheLookup lo
         var http = context.HttpContext;
         Log.MaintenanceRefused(_logger, http.Request.Method, context.RouteId);
         metrics.MaintenanceRefused.Add(1);
-        metrics.Request(context.RouteId, CacheOutcome.Error);
+        metrics.Request(context.MetricKey, CacheOutcome.Error);
         var retryAfter = ((long)Math.Ceiling(maintenance.Current.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         return errors.WriteProblemAsync(http, new CacheProxyErrorFeature(CacheProxyError.Maintenance, ErrorCategory.Maintenance, null),
             headers: [new("Retry-After", retryAfter)]);

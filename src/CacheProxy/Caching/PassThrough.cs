@@ -19,7 +19,7 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
     /// <summary>Forwards a request the cache stays out of; <paramref name="status"/> is its Cache-Status member.</summary>
     public Task ForwardAsync(CacheContext context, RequestDelegate next, string status)
     {
-        metrics.Request(context.RouteId, CacheOutcome.Bypass);
+        metrics.Request(context.MetricKey, CacheOutcome.Bypass);
         context.HttpContext.Response.OnStarting(static state =>
         {
             var (self, http, value) = ((PassThrough, HttpContext, string))state;
@@ -37,7 +37,7 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
     /// </summary>
     public Task ForwardUnsafeAsync(CacheContext context, RequestDelegate next)
     {
-        metrics.Request(context.RouteId, CacheOutcome.Bypass);
+        metrics.Request(context.MetricKey, CacheOutcome.Bypass);
         var http = context.HttpContext;
         http.Response.OnStarting(static state =>
         {

@@ -126,7 +126,7 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
         }
         Log.RequestFramingRefused(_logger, reason, context.RouteId);
         metrics.Error(ErrorCategory.Client);
-        metrics.Request(context.RouteId, CacheOutcome.Error);
+        metrics.Request(context.MetricKey, CacheOutcome.Error);
         await errors.WriteProblemAsync(http, new CacheProxyErrorFeature(CacheProxyError.BadRequest, ErrorCategory.Client, null),
             char.ToUpperInvariant(reason[0]) + reason[1..] + ".", headers: headers);
         return true;

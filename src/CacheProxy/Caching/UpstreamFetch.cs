@@ -87,7 +87,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         var swallowed = capture.Mode == CaptureMode.Swallow;
         if (!background)
         {
-            metrics.Request(context.RouteId, Outcome(exchange, swallowed, upstreamFailed));
+            metrics.Request(context.MetricKey, Outcome(exchange, swallowed, upstreamFailed));
         }
         try
         {
@@ -265,7 +265,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         var policy = StoredPolicy.For(whole, options.Current);
         await responses.WriteAsync(http, context.RouteId, whole, policy, policy.CurrentAge(whole, time.GetUtcNow()),
             CacheStatus.Forwarded(exchange.ForwardReason, StatusCodes.Status206PartialContent, exchange.Stored));
-        metrics.Request(context.RouteId, CacheOutcome.Miss);
+        metrics.Request(context.MetricKey, CacheOutcome.Miss);
         return new FetchOutcome(exchange.Stored, false, false, exchange.UpstreamStatus);
     }
 

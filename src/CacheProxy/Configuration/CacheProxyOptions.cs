@@ -163,6 +163,14 @@ public sealed class CacheProxyOptions
     /// <summary>Gets how stored responses are compressed.</summary>
     public CompressionOptions Compression { get; } = new();
 
+    /// <summary>
+    /// Gets or sets how many distinct values each <c>IRequestMetricDimension</c> of the app may put on
+    /// <c>cacheproxy.requests</c>; later new values count as <c>other</c> (event 1502), so a dimension cannot grow the
+    /// metric without bound.
+    /// </summary>
+    /// <value>1 to 10000. Default 100.</value>
+    public int MetricDimensionValueLimit { get; set; } = 100;
+
     /// <summary>Gets cache warming: concurrency, rate and bounds of <c>POST /warm</c>.</summary>
     public WarmOptions Warm { get; } = new();
 

@@ -106,6 +106,10 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             errors.Add($"CacheProxy:Maintenance:RetryAfter must be between 1 second and 1 day (was {options.Maintenance.RetryAfter}).");
         }
         ValidateNetworks("CacheProxy:Maintenance:AllowedNetworks", options.Maintenance.AllowedNetworks, errors);
+        if (options.MetricDimensionValueLimit is < 1 or > 10_000)
+        {
+            errors.Add($"CacheProxy:MetricDimensionValueLimit must be between 1 and 10000 (was {options.MetricDimensionValueLimit}).");
+        }
         var warm = options.Warm;
         if (warm.Concurrency is < 1 or > 64)
         {

@@ -24,8 +24,11 @@ internal sealed class CacheProxyMetrics
     // Seconds; the OpenTelemetry default buckets are meant for milliseconds.
     private static readonly double[] DurationBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-    public CacheProxyMetrics(IMeterFactory meterFactory)
+    private readonly RequestMetricDimensions? _dimensions;
+
+    public CacheProxyMetrics(IMeterFactory meterFactory, RequestMetricDimensions? dimensions = null)
     {
+        _dimensions = dimensions is { Names.Count: > 0 } ? dimensions : null;
         var meter = meterFactory.Create(CacheProxyTelemetry.MeterName, CacheProxyTelemetry.Version);
         Meter = meter;
         var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets };
@@ -121,13 +124,18 @@ internal sealed class CacheProxyMetrics
         Activity.Current?.SetTag("cacheproxy.cache_status", Name(outcome));
     }
 
-    /// <summary>A request answered from the cache: counted, and timed from <paramref name="started"/> (a <see cref="TimeProvider"/> timestamp).</summary>
-    public void Hit(string routeId, long started, TimeProvider time)
+    /// <summary>
+    /// A request answered from the cache: counted under <paramref name="metricKey"/> (the route id, or the route and the
+    /// app's dimensions, <see cref="RequestMetricDimensions"/>), and timed from <paramref name="started"/> (a
+    /// <see cref="TimeProvider"/> timestamp) by route.
+    /// </summary>
+    public void Hit(string metricKey, long started, TimeProvider time)
     {
-        Request(routeId, CacheOutcome.Hit);
+        Request(metricKey, CacheOutcome.Hit);
         if (HitDuration.Enabled)
         {
-            HitDuration.Record(time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("route", routeId));
+            var route = _dimensions is null ? metricKey : metricKey[..metricKey.IndexOf(RequestMetricDimensions.Separator)];
+            HitDuration.Record(time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("route", route));
         }
     }
 
@@ -146,7 +154,9 @@ internal sealed class CacheProxyMetrics
             {
                 if (tally.Read((int)outcome) is var count and > 0)
                 {
-                    yield return new(count, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("cache_status", Name(outcome)));
+                    yield return _dimensions is null || route.IndexOf(RequestMetricDimensions.Separator) < 0
+                        ? new(count, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("cache_status", Name(outcome)))
+                        : new(count, _dimensions.Tags(route, "cache_status", Name(outcome)));
                 }
             }
         }

@@ -59,6 +59,7 @@ internal static class EventIds
 
     public const int UnhandledError = 1500;
     public const int BackgroundWorkFailed = 1501;
+    public const int MetricDimensionCapped = 1502;
 
     public const int PurgeApplied = 1600;
     public const int PurgeNotPublished = 1601;

@@ -56,6 +56,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.AddProblemDetails();
+        services.TryAddSingleton<RequestMetricDimensions>();
         services.TryAddSingleton<CacheProxyMetrics>();
         services.TryAddSingleton(sp => new CacheStoreTelemetry(sp.GetRequiredService<CacheProxyMetrics>()));
 

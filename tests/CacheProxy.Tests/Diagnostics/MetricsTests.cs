@@ -120,4 +120,42 @@ public sealed class MetricsTests
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, log.Level);
         Assert.Equal(0, proxy.Origin.Calls);
     }
+
+    private sealed class TenantDimension : CacheProxy.Diagnostics.IRequestMetricDimension
+    {
+        public string Name => "tenant";
+
+        public string? GetValue(HttpContext context) => context.Request.Headers["X-Tenant"].ToString();
+    }
+
+    [Fact]
+    public async Task AnAppsDimension_TagsTheRequests_BoundedToItsValueLimit()
+    {
+        await using var proxy = await ProxyFixture.StartAsync(o => o.MetricDimensionValueLimit = 2,
+            features: b => b.Services.AddSingleton<CacheProxy.Diagnostics.IRequestMetricDimension, TenantDimension>());
+        proxy.Origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=60";
+            return c.Response.WriteAsync("x");
+        };
+        using var requests = Collect<long>(proxy, "cacheproxy.requests");
+        using var hitDuration = Collect<double>(proxy, "cacheproxy.hit.duration");
+
+        await proxy.GetAsync("/t", ("X-Tenant", "acme"));   // miss
+        await proxy.GetAsync("/t", ("X-Tenant", "acme"));   // hit
+        await proxy.GetAsync("/t", ("X-Tenant", "globex")); // hit
+        await proxy.GetAsync("/t");                         // hit, no tenant: "none" would be a third value: "other"
+        await proxy.GetAsync("/t", ("X-Tenant", "initech")); // past the limit of 2: "other"
+
+        requests.RecordObservableInstruments();
+        var counts = requests.GetMeasurementSnapshot().GroupBy(m => ((string)m.Tags["tenant"]!, (string)m.Tags["cache_status"]!))
+            .ToDictionary(g => g.Key, g => g.Last().Value);
+        Assert.Equal(new Dictionary<(string, string), long>
+        {
+            [("acme", "miss")] = 1, [("acme", "hit")] = 1, [("globex", "hit")] = 1, [("other", "hit")] = 2,
+        }, counts);
+        Assert.All(requests.GetMeasurementSnapshot(), m => Assert.Equal("all", m.Tags["route"]));
+        Assert.All(hitDuration.GetMeasurementSnapshot(), m => Assert.Equal("all", m.Tags["route"])); // by route only
+        Assert.Single(proxy.Logs.GetSnapshot(), r => r.Id.Name == "MetricDimensionCapped");
+    }
 }

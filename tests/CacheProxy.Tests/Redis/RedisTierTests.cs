@@ -283,4 +283,42 @@ public sealed class RedisTierTests
         Assert.Equal(whole, await afterLoss.Content.ReadAsStringAsync());
         Assert.Equal(2, origin.Calls);
     }
+
+    [Fact]
+    public async Task AStoredPart_IsSharedThroughRedis_AndAnotherInstanceJoinsTheRest()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await TestOrigin.StartAsync();
+        const string body = "0123456789";
+        origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=600";
+            c.Response.Headers.ETag = "\"p1\"";
+            if (CacheProxy.Http.ByteRange.Resolve(c.Request.Headers.Range, body.Length, out var start, out var count) == CacheProxy.Http.ByteRange.Outcome.Partial
+                && (c.Request.Headers.IfRange.Count == 0 || c.Request.Headers.IfRange == "\"p1\""))
+            {
+                c.Response.StatusCode = 206;
+                c.Response.Headers.ContentRange = $"bytes {start}-{start + count - 1}/{body.Length}";
+                c.Response.ContentLength = count;
+                return c.Response.WriteAsync(body.Substring((int)start, (int)count));
+            }
+            return c.Response.WriteAsync(body);
+        };
+        await using var a = await GatewayAsync(origin, redis.Endpoint);
+        await using var b = await GatewayAsync(origin, redis.Endpoint);
+        await WaitForRedisAsync(a);
+        await WaitForRedisAsync(b);
+
+        await a.GetAsync("/part", ("Range", "bytes=0-3"));
+        await WaitForStoredAsync(a, 1);
+        var fromRedis = await b.GetAsync("/part", ("Range", "bytes=1-2"));
+        var whole = await b.GetAsync("/part"); // b completes the part it read from Redis: the origin sends only 4-9
+
+        Assert.Equal(HttpStatusCode.PartialContent, fromRedis.StatusCode);
+        Assert.Equal("12", await fromRedis.Content.ReadAsStringAsync());
+        Assert.StartsWith("CacheProxy; hit", fromRedis.CacheStatus());
+        Assert.Equal(body, await whole.Content.ReadAsStringAsync());
+        Assert.Equal("bytes=4-9", origin.Seen.Last().Headers["Range"]);
+        Assert.Equal(2, origin.Calls);
+    }
 }

@@ -144,7 +144,7 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
                     Log.CacheHit(_logger, context.RouteId, keys.HashFor(context));
                 }
                 await ServeStoredAsync(context, reuse == Reuse.Fresh ? CacheStatus.Hit : CacheStatus.MaxStaleHit);
-                metrics.Hit(context.MetricKey, context.Started, time);
+                metrics.Hit(context.MetricKey, context.RouteId, context.Started, time);
                 return;
             }
             if (!context.RequestCacheControl.OnlyIfCached && reuse == Reuse.StaleWhileRevalidate)

@@ -145,7 +145,7 @@ internal sealed class CacheLookup
                 break;
         }
         if (entry.StatusCode == StatusCodes.Status206PartialContent
-            && !PartialContent.Covers(entry, StoredPolicy.For(entry, _options.Current), context.HttpContext.Request, out _, out _))
+            && !PartialContent.Covers(entry, StoredPolicy.For(entry, _options.Current), context.HttpContext.Request, out _, out _, out _))
         {
             context.PurgedSince = null;
             context.StoredPart = entry;

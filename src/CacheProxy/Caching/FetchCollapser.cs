@@ -97,7 +97,7 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
         Land(key, flight, new FetchOutcome(Stored: true, UpstreamFailed: false, Unreachable: false, UpstreamStatus: entry.StatusCode));
         metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "served"));
         await ServeAsync(context, CacheStatus.CollapsedHit);
-        metrics.Hit(context.MetricKey, context.Started, time);
+        metrics.Hit(context.MetricKey, context.RouteId, context.Started, time);
         return true;
     }
 
@@ -133,7 +133,7 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
             {
                 metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "served"));
                 await ServeAsync(context, CacheStatus.CollapsedHit);
-                metrics.Hit(context.MetricKey, context.Started, time);
+                metrics.Hit(context.MetricKey, context.RouteId, context.Started, time);
                 return true;
             }
             if (fetch.UpstreamFailed && ReuseRules.StaleOnErrorAllows(context, fetch.Unreachable, context.StoredResponseAge, options.Current))

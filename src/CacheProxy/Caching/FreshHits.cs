@@ -102,7 +102,7 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers, Cache
             return FinishAsync(write, context);
         }
         write.GetAwaiter().GetResult(); // a finished ValueTask is consumed once
-        metrics.Hit(context.MetricKey, context.Started, time);
+        metrics.Hit(context.MetricKey, context.RouteId, context.Started, time);
         contexts.Return(context);
         return Task.CompletedTask;
     }
@@ -112,7 +112,7 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers, Cache
         try
         {
             await write;
-            metrics.Hit(context.MetricKey, context.Started, time);
+            metrics.Hit(context.MetricKey, context.RouteId, context.Started, time);
         }
         finally
         {

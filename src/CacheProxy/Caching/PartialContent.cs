@@ -69,10 +69,10 @@ internal static class PartialContent
     /// whose If-Range (if any) still names it; <paramref name="start"/> and <paramref name="count"/> locate that range
     /// in the representation.
     /// </summary>
-    public static bool Covers(CacheEntry entry, StoredPolicy policy, HttpRequest request, out long start, out long count)
+    public static bool Covers(CacheEntry entry, StoredPolicy policy, HttpRequest request, out StoredPart part, out long start, out long count)
     {
         start = count = 0;
-        return TryRead(entry, out var part) && HttpMethods.IsGet(request.Method) && request.Headers.Range is { Count: 1 } range
+        return TryRead(entry, out part) && HttpMethods.IsGet(request.Method) && request.Headers.Range is { Count: 1 } range
             && Conditional.IfRangeHolds(request.Headers.IfRange, policy.ETag, policy.LastModifiedDate)
             && ByteRange.Resolve(range[0], part.Complete, out start, out count) == ByteRange.Outcome.Partial
             && start >= part.First && start + count - 1 <= part.Last;
@@ -162,8 +162,7 @@ internal static class PartialContent
         {
             return false;
         }
-        var etag = stored.GetHeader(HeaderNames.ETag);
-        if (!StrongMatch(etag, etag))
+        if (!IsStrong(stored.GetHeader(HeaderNames.ETag)))
         {
             return false;
         }
@@ -180,5 +179,8 @@ internal static class PartialContent
 
     /// <summary>Strong comparison of two entity tags (RFC 9110 §8.8.3.2): both present, neither weak, identical.</summary>
     public static bool StrongMatch(StringValues a, StringValues b) =>
-        a.Count == 1 && b.Count == 1 && a[0] is { Length: > 1 } x && x[0] == '"' && string.Equals(x, b[0], StringComparison.Ordinal);
+        IsStrong(a) && b.Count == 1 && string.Equals(a[0], b[0], StringComparison.Ordinal);
+
+    /// <summary>One entity tag, and a strong one (not <c>W/</c>).</summary>
+    private static bool IsStrong(StringValues etag) => etag.Count == 1 && etag[0] is { Length: > 1 } tag && tag[0] == '"';
 }

@@ -44,7 +44,7 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
         if (!notModified && entry.StatusCode == StatusCodes.Status206PartialContent)
         {
             // A stored part answers only the ranges it covers (CacheLookup sees to that): the range, from the part's bytes.
-            if (PartialContent.TryRead(entry, out var part) && PartialContent.Covers(entry, policy, request, out var rangeStart, out var rangeCount))
+            if (PartialContent.Covers(entry, policy, request, out var part, out var rangeStart, out var rangeCount))
             {
                 contentRange = $"bytes {rangeStart}-{rangeStart + rangeCount - 1}/{part.Complete}";
                 (start, count) = (rangeStart - part.First, rangeCount);

@@ -78,8 +78,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         {
             // The origin sent another part than the rest asked for: ask again for what the client asked.
             capture.ReleaseBuffer();
-            http.Request.Headers.Remove(HeaderNames.Range);
-            http.Request.Headers.Remove(HeaderNames.IfRange);
+            ForgetCompletion(http.Request);
             http.Response.StatusCode = StatusCodes.Status200OK;
             context.StoredPart = null;
             return await ForwardAsync(context, next, reason, background);
@@ -109,8 +108,9 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             else if (exchange.StoreHeaders is not null && capture.SkipReason is { } skipped)
             {
                 metrics.CaptureSkipped.Add(1, new KeyValuePair<string, object?>("reason", capture.OutOfMemory ? "out_of_memory" : "limit"));
-                Log.CaptureSkipped(_logger, CacheKey.Hash(context.Key!), skipped);
-                notStored.Add(CacheKey.Hash(context.Key!), skipped);
+                var hash = CacheKey.Hash(context.Key!);
+                Log.CaptureSkipped(_logger, hash, skipped);
+                notStored.Add(hash, skipped);
             }
             else if (exchange.StoreHeaders is not null && !upstreamFailed)
             {
@@ -225,10 +225,9 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         {
             // The client asked for the whole: this part goes to the store and, joined to the stored one, to the client.
             // Anything else than the rest of the same representation goes nowhere; the request is asked again.
-            Discard(http);
             exchange.CompletionFailed = !stored || exchange.Part != missing
-                || !PartialContent.StrongMatch(exchange.StoreHeaders!.Find(h => h.Key.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase)).Value,
-                    context.StoredPart!.GetHeader(HeaderNames.ETag));
+                || !PartialContent.StrongMatch(response.Headers.ETag, context.StoredPart!.GetHeader(HeaderNames.ETag));
+            Discard(http);
             return exchange.CompletionFailed ? CaptureMode.Swallow : CaptureMode.Hold;
         }
         response.Headers.Append(CacheProxyHeaderNames.CacheStatus,
@@ -260,13 +259,19 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             return null;
         }
         var http = context.HttpContext;
-        http.Request.Headers.Remove(HeaderNames.Range);
-        http.Request.Headers.Remove(HeaderNames.IfRange);
+        ForgetCompletion(http.Request);
         var policy = StoredPolicy.For(whole, options.Current);
         await responses.WriteAsync(http, context.RouteId, whole, policy, policy.CurrentAge(whole, time.GetUtcNow()),
             CacheStatus.Forwarded(exchange.ForwardReason, StatusCodes.Status206PartialContent, exchange.Stored));
         metrics.Request(context.MetricKey, CacheOutcome.Miss);
         return new FetchOutcome(exchange.Stored, false, false, exchange.UpstreamStatus);
+    }
+
+    /// <summary>Takes the completion's Range and If-Range off the request: the client sent neither.</summary>
+    private static void ForgetCompletion(HttpRequest request)
+    {
+        request.Headers.Remove(HeaderNames.Range);
+        request.Headers.Remove(HeaderNames.IfRange);
     }
 
     /// <summary>
@@ -280,7 +285,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         var coding = response.Headers.ContentEncoding;
         var encoded = coding.Count == 1 && coding.ToString().Trim() is var c
             && (c.Equals(AcceptEncoding.Brotli, StringComparison.OrdinalIgnoreCase) || c.Equals(AcceptEncoding.Gzip, StringComparison.OrdinalIgnoreCase));
-        exchange.Compress = !encoded && exchange.Part is null && compressor.Applies(context, response);
+        exchange.Compress = !encoded && compressor.Applies(context, response); // a 200 only: never a part
         // A URL already keyed on it stays so: this response was fetched for one class, as its siblings were.
         if ((encoded || exchange.Compress || context.KeyedOnAcceptEncoding) && (varyNames is null || !varyNames.Contains(Variants.AcceptEncodingName)))
         {
@@ -314,8 +319,9 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         if (http.Features.Get<IForwarderErrorFeature>() is not null || http.RequestAborted.IsCancellationRequested
             || (expected is not null && expected != capture.BytesWritten) || (exchange.Part is { } part && part.Length != capture.BytesWritten))
         {
-            Log.IncompleteBodyNotStored(_logger, CacheKey.Hash(context.Key!), capture.BytesWritten, expected ?? exchange.Part?.Length);
-            notStored.Add(CacheKey.Hash(context.Key!), $"incomplete body: {capture.BytesWritten} bytes of {expected ?? exchange.Part?.Length}");
+            var hash = CacheKey.Hash(context.Key!);
+            Log.IncompleteBodyNotStored(_logger, hash, capture.BytesWritten, expected ?? exchange.Part?.Length);
+            notStored.Add(hash, $"incomplete body: {capture.BytesWritten} bytes of {expected ?? exchange.Part?.Length}");
             return false;
         }
         var entry = new CacheEntry

@@ -127,15 +127,14 @@ internal sealed class CacheProxyMetrics
     /// <summary>
     /// A request answered from the cache: counted under <paramref name="metricKey"/> (the route id, or the route and the
     /// app's dimensions, <see cref="RequestMetricDimensions"/>), and timed from <paramref name="started"/> (a
-    /// <see cref="TimeProvider"/> timestamp) by route.
+    /// <see cref="TimeProvider"/> timestamp) by <paramref name="routeId"/>.
     /// </summary>
-    public void Hit(string metricKey, long started, TimeProvider time)
+    public void Hit(string metricKey, string routeId, long started, TimeProvider time)
     {
         Request(metricKey, CacheOutcome.Hit);
         if (HitDuration.Enabled)
         {
-            var route = _dimensions is null ? metricKey : metricKey[..metricKey.IndexOf(RequestMetricDimensions.Separator)];
-            HitDuration.Record(time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("route", route));
+            HitDuration.Record(time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("route", routeId));
         }
     }
 

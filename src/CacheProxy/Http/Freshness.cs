@@ -48,11 +48,15 @@ internal static class Freshness
     /// Surrogate-Control (W3C Edge Architecture 1.0) when present and aimed at us, else Cache-Control. A targeted
     /// field replaces Cache-Control entirely.
     /// </summary>
-    public static CacheControl Governing(in CacheHeaders headers, in TargetedFields targeted)
+    public static CacheControl Governing(in CacheHeaders headers, in TargetedFields targeted) => Governing(headers, targeted, out _);
+
+    /// <summary>As <see cref="Governing(in CacheHeaders, in TargetedFields)"/>; <paramref name="field"/> names the field that governs.</summary>
+    public static CacheControl Governing(in CacheHeaders headers, in TargetedFields targeted, out string field)
     {
         if (targeted.HonorCdnCacheControl && !StringValues.IsNullOrEmpty(headers.CdnCacheControl)
             && CacheControl.ParseTargeted(headers.CdnCacheControl) is { Present: true } cdn)
         {
+            field = CacheProxyHeaderNames.CdnCacheControl;
             return cdn; // a value that is not a valid Dictionary counts as absent (RFC 9213 §2.1)
         }
         if (targeted.SurrogateTarget is not null && !StringValues.IsNullOrEmpty(headers.SurrogateControl))
@@ -60,9 +64,11 @@ internal static class Freshness
             var surrogate = CacheControl.Parse(headers.SurrogateControl, targeted.SurrogateTarget);
             if (surrogate.MaxAge != CacheControl.Absent || surrogate.NoStore)
             {
+                field = CacheProxyHeaderNames.SurrogateControl;
                 return surrogate;
             }
         }
+        field = Microsoft.Net.Http.Headers.HeaderNames.CacheControl;
         return CacheControl.Parse(headers.CacheControl);
     }
 

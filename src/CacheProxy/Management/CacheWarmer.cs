@@ -110,9 +110,7 @@ internal sealed class CacheWarmer : IDisposable
         var management = _options.Current.Management.Port;
         foreach (var address in _server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [])
         {
-            var normalized = address.Replace("://*", "://127.0.0.1", StringComparison.Ordinal).Replace("://+", "://127.0.0.1", StringComparison.Ordinal)
-                .Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal).Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal);
-            if (Uri.TryCreate(normalized, UriKind.Absolute, out var uri) && uri.Port != management && uri.Scheme == Uri.UriSchemeHttp)
+            if (ManagementPortFromKestrel.LoopbackUri(address) is { } uri && uri.Port != management && uri.Scheme == Uri.UriSchemeHttp)
             {
                 return uri;
             }

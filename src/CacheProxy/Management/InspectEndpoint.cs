@@ -132,7 +132,7 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
         };
     }
 
-    /// <summary>Where the freshness lifetime came from (RFC 9111 §4.2.1), in the order the cache applies them.</summary>
+    /// <summary>Where the freshness lifetime came from (RFC 9111 §4.2.1), as <see cref="Freshness"/> decides it.</summary>
     private static string LifetimeSource(CacheEntry entry, CacheProxyOptions options)
     {
         if (entry.FreshnessOverride is not null)
@@ -140,13 +140,11 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
             return "route Ttl (CacheProxy:Routes:{id}:Ttl) or a cache policy";
         }
         var headers = CacheHeaders.From(entry);
-        var cc = Freshness.Governing(headers, options.Targeted);
-        var field = !StringValues.IsNullOrEmpty(entry.GetHeader(CacheProxyHeaderNames.CdnCacheControl)) && options.HonorCdnCacheControl ? "CDN-Cache-Control"
-            : options.HonorSurrogateControl && !StringValues.IsNullOrEmpty(entry.GetHeader(CacheProxyHeaderNames.SurrogateControl)) ? "Surrogate-Control"
-            : "Cache-Control";
+        var cc = Freshness.Governing(headers, options.Targeted, out var field);
+        Freshness.Lifetime(headers, cc, entry.StatusCode, entry.ResponseTime, options.HeuristicFraction, options.HeuristicMaxLifetime, out var fromExpires, out _);
         return cc.SharedMaxAge != CacheControl.Absent ? $"s-maxage ({field})"
             : cc.MaxAge != CacheControl.Absent ? $"max-age ({field})"
-            : !StringValues.IsNullOrEmpty(entry.GetHeader(HeaderNames.Expires)) ? "Expires"
+            : fromExpires ? "Expires"
             : "heuristic (a fraction of the time since Last-Modified, CacheProxy:HeuristicFraction)";
     }
 

@@ -16,13 +16,16 @@ internal sealed class ManagementPortFromKestrel(IServiceProvider services) : IPo
         options.Management.Port ??= Port(services.GetService<IConfiguration>()?["Kestrel:Endpoints:Management:Url"]);
 
     /// <summary>The port of a Kestrel endpoint URL, wildcard hosts (<c>*</c>, <c>+</c>) included; null when it has none.</summary>
-    internal static int? Port(string? url)
+    internal static int? Port(string? url) => url is not null && LoopbackUri(url) is { Port: > 0 } uri ? uri.Port : null;
+
+    /// <summary>
+    /// A listen address (<c>http://*:8080</c>, <c>http://+:8080</c>, <c>http://[::]:8080</c>, <c>http://0.0.0.0:8080</c>,
+    /// or a host) as a URL this process can call itself at: any-address hosts become 127.0.0.1. Null when it is no URL.
+    /// </summary>
+    internal static Uri? LoopbackUri(string address)
     {
-        if (url is null)
-        {
-            return null;
-        }
-        var normalized = url.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal);
-        return Uri.TryCreate(normalized, UriKind.Absolute, out var uri) && uri.Port > 0 ? uri.Port : null;
+        var normalized = address.Replace("://*", "://127.0.0.1", StringComparison.Ordinal).Replace("://+", "://127.0.0.1", StringComparison.Ordinal)
+            .Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal).Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal);
+        return Uri.TryCreate(normalized, UriKind.Absolute, out var uri) ? uri : null;
     }
 }

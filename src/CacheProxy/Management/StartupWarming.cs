@@ -42,12 +42,7 @@ internal sealed class StartupWarming(LastGoodOptions options, CacheWarmer warmer
                 _pending = false;
             }
         }
-        catch (IOException ex)
-        {
-            Log.WarmStartupFailed(_logger, $"{file}: {ex.Message}");
-            _pending = false;
-        }
-        catch (UnauthorizedAccessException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Log.WarmStartupFailed(_logger, $"{file}: {ex.Message}");
             _pending = false;

@@ -50,13 +50,11 @@ internal sealed class WarmEndpoint(CacheWarmer warmer, LastGoodOptions options, 
         {
             return (null, field, reason);
         }
-        return Check(request.Urls ?? [], max);
+        return WarmInput.Check(request.Urls ?? [], max);
     }
 
     private static async Task<(IReadOnlyList<Uri>? Urls, string Field, string Reason)> ReadSitemapAsync(HttpContext context, int max) =>
         context.Request.ContentLength > MaxBody ? (null, "body", $"larger than {MaxBody} bytes") : await WarmInput.ReadSitemapAsync(context.Request.Body, max);
-
-    private static (IReadOnlyList<Uri>? Urls, string Field, string Reason) Check(IReadOnlyList<string?> urls, int max) => WarmInput.Check(urls, max);
 
     private Task WriteStatusAsync(HttpContext context, int status)
     {

@@ -100,4 +100,27 @@ public sealed class InspectTests
         Assert.Equal(1, fr.GetProperty("vary").GetProperty("variants").GetInt32());
         Assert.Equal(HttpStatusCode.BadRequest, bad.Status);
     }
+
+    [Fact]
+    public async Task TheLifetimeSource_NamesTheFieldThatGoverns()
+    {
+        await using var proxy = await StartAsync();
+        proxy.Origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=60";
+            if (c.Request.Path == "/cdn")
+            {
+                c.Response.Headers["CDN-Cache-Control"] = "max-age=900";
+            }
+            return c.Response.WriteAsync("x");
+        };
+        await proxy.GetAsync("/cdn");
+        await proxy.GetAsync("/plain");
+
+        var cdn = (await InspectAsync(proxy, Url(proxy, "/cdn"))).Body;
+        var plain = (await InspectAsync(proxy, Url(proxy, "/plain"))).Body;
+
+        Assert.Equal(("max-age (CDN-Cache-Control)", 900), (cdn.GetProperty("lifetimeFrom").GetString(), cdn.GetProperty("lifetimeSeconds").GetInt64()));
+        Assert.Equal(("max-age (Cache-Control)", 60), (plain.GetProperty("lifetimeFrom").GetString(), plain.GetProperty("lifetimeSeconds").GetInt64()));
+    }
 }

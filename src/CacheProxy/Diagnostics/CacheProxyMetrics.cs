@@ -22,7 +22,7 @@ internal enum CacheOutcome
 internal sealed class CacheProxyMetrics
 {
     // Seconds; the OpenTelemetry default buckets are meant for milliseconds.
-    private static readonly double[] DurationBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+    internal static readonly double[] DurationBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
     private readonly RequestMetricDimensions? _dimensions;
 

@@ -160,7 +160,7 @@ internal sealed class ErrorShaping
         response.Headers.CacheControl = "no-store";
         foreach (var (name, value) in headers ?? [])
         {
-            response.Headers[name] = value;
+            response.Headers.Append(name, value); // a name given twice has two values, e.g. two WWW-Authenticate challenges
         }
         if (!Microsoft.Extensions.Primitives.StringValues.IsNullOrEmpty(cacheStatus))
         {

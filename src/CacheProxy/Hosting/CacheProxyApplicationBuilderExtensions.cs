@@ -67,6 +67,12 @@ public static class CacheProxyApplicationBuilderExtensions
         group.MapPost("/warm", warm.PostAsync);
         group.MapDelete("/warm", warm.DeleteAsync);
         group.MapGet("/inspect", endpoints.ServiceProvider.GetRequiredService<CacheProxy.Management.InspectEndpoint>().GetAsync);
+        var dashboard = endpoints.ServiceProvider.GetRequiredService<CacheProxy.Management.DashboardEndpoint>(); // statistics begin here
+        group.MapGet("/stats", dashboard.GetStatsAsync);
+        group.MapGet("/dashboard", dashboard.PageAsync);
+        group.MapGet("/dashboard/dashboard.js", dashboard.ScriptAsync);
+        group.MapGet("/dashboard/dashboard.css", dashboard.StyleAsync);
+        group.MapGet("/dashboard/events", dashboard.Events);
         foreach (var provider in endpoints.ServiceProvider.GetServices<IManagementEndpointProvider>())
         {
             provider.MapEndpoints(group);

@@ -186,6 +186,9 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<WarmEndpoint>();
         services.TryAddSingleton<StartupWarming>();
         services.TryAddSingleton<InspectEndpoint>();
+        services.TryAddSingleton<RecentPurges>();
+        services.TryAddSingleton<LiveStatistics>();
+        services.TryAddSingleton<DashboardEndpoint>();
         if (services.Any(d => d.ServiceType == typeof(ManagementAccessHandler)))
         {
             return; // AddCacheProxy was called before

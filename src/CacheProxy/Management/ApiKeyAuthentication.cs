@@ -13,7 +13,10 @@ namespace CacheProxy.Management;
 /// <summary>Names of the management plane's authentication scheme and authorization policy; an app may register its own under them.</summary>
 public static class CacheProxyManagementDefaults
 {
-    /// <summary>The authentication scheme of API keys (<c>Authorization: Bearer {key}</c>, <c>CacheProxy:Management:ApiKeys</c>).</summary>
+    /// <summary>
+    /// The authentication scheme of API keys (<c>CacheProxy:Management:ApiKeys</c>): <c>Authorization: Bearer {key}</c>,
+    /// or HTTP Basic with the key as the password, for a browser.
+    /// </summary>
     public const string AuthenticationScheme = "CacheProxy.ApiKey";
 
     /// <summary>
@@ -43,13 +46,12 @@ internal sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<Authentication
             Context.Items[RateLimitedItem] = true;
             return Task.FromResult(AuthenticateResult.Fail("too many failed attempts"));
         }
-        var header = Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (Presented(Request.Headers.Authorization.ToString()) is not { } sent)
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
         Context.Items[PresentedKeyItem] = true;
-        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()));
+        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(sent));
         string? name = null;
         foreach (var (keyName, key) in options.Current.Management.ApiKeys)
         {
@@ -68,7 +70,37 @@ internal sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<Authentication
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        Response.Headers[HeaderNames.WWWAuthenticate] = "Bearer";
+        Response.Headers[HeaderNames.WWWAuthenticate] = Challenges;
         return base.HandleChallengeAsync(properties);
+    }
+
+    /// <summary>What a 401 offers: a Bearer key for tools, Basic for a browser (which then asks for it).</summary>
+    public static readonly Microsoft.Extensions.Primitives.StringValues Challenges = new(["Bearer", "Basic realm=\"CacheProxy management\", charset=\"UTF-8\""]);
+
+    /// <summary>
+    /// The key in <c>Authorization: Bearer {key}</c>, or the password of <c>Authorization: Basic</c> (any user name) —
+    /// the way a browser can present it to the dashboard; null when neither is sent. A Basic value that is not
+    /// base64 of "user:password" presents an empty key, which matches none.
+    /// </summary>
+    private static string? Presented(string header)
+    {
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return header["Bearer ".Length..].Trim();
+        }
+        if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        try
+        {
+            var credentials = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..].Trim()));
+            var colon = credentials.IndexOf(':', StringComparison.Ordinal);
+            return colon < 0 ? string.Empty : credentials[(colon + 1)..];
+        }
+        catch (FormatException)
+        {
+            return string.Empty;
+        }
     }
 }

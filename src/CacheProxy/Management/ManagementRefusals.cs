@@ -9,7 +9,7 @@ namespace CacheProxy.Management;
 
 /// <summary>
 /// How a refused management call is answered — 404 on the wrong port (the endpoint does not exist there), 403 from a
-/// network that is not allowed, 401 without a valid key (<c>WWW-Authenticate: Bearer</c>), 429 after too many failed
+/// network that is not allowed, 401 without a valid key (<c>WWW-Authenticate: Bearer</c>, and Basic for a browser), 429 after too many failed
 /// attempts — each as problem+json (but the 404), logged as a security event (<c>ManagementCallRefused</c>, never the
 /// key) and counted (<c>cacheproxy.management.refused</c>). Every other endpoint's result goes to the handler the app
 /// had (ASP.NET Core's default unless it registered its own before <c>AddCacheProxy</c>).
@@ -44,7 +44,8 @@ internal sealed class ManagementRefusals(IAuthorizationMiddlewareResultHandler i
             case Refusal.RateLimited:
                 return Problem(context, CacheProxyError.TooManyAttempts, new KeyValuePair<string, string>(HeaderNames.RetryAfter, "60"));
             default:
-                return Problem(context, CacheProxyError.Unauthorized, new KeyValuePair<string, string>(HeaderNames.WWWAuthenticate, "Bearer"));
+                return Problem(context, CacheProxyError.Unauthorized,
+                    [.. ApiKeyAuthenticationHandler.Challenges.Select(challenge => new KeyValuePair<string, string>(HeaderNames.WWWAuthenticate, challenge!))]);
         }
     }
 

@@ -16,7 +16,7 @@ namespace CacheProxy.Management;
 /// pattern character means anything.
 /// </summary>
 internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions options, TimeProvider time, ErrorShaping errors,
-    CacheProxyMetrics metrics, ILoggerFactory loggers)
+    CacheProxyMetrics metrics, RecentPurges recent, ILoggerFactory loggers)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Purge);
 
@@ -43,6 +43,7 @@ internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions
         Count("tag", tags);
         Count("prefix", prefixes);
         Log.PurgeApplied(_logger, caller, urls, tags, prefixes, request.Soft, removed, published);
+        recent.Add(new PurgeRecord(time.GetUtcNow(), caller, urls, tags, prefixes, request.Soft, removed, published));
         if (!published)
         {
             Log.PurgeNotPublished(_logger, caller);

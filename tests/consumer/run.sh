@@ -58,13 +58,13 @@ XML
 mkdir -p "$work/site"
 echo "hello from the origin" >"$work/site/hello.txt"
 touch -d '2020-01-01 00:00:00' "$work/site/hello.txt" # Last-Modified long ago: heuristically fresh (RFC 9111 §4.2.2)
-origin=$(free_port); public=$(free_port); management=$(free_port)
+origin=$(free_port); public=$(free_port); management=$(free_port); key="consumer-test-key-0123456789abcdef0123"
 python3 -m http.server "$origin" --bind 127.0.0.1 --directory "$work/site" >"$work/origin.log" 2>&1 &
 pids+=($!)
 (cd "$work/app/bin/Release/net10.0" && ASPNETCORE_ENVIRONMENT=Production \
   Kestrel__Endpoints__Public__Url="http://127.0.0.1:$public" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$management" \
   ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$origin/" \
-  exec dotnet Consumer.dll) >"$work/app.log" 2>&1 &
+  CacheProxy__Management__ApiKeys__ops="$key" exec dotnet Consumer.dll) >"$work/app.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 150); do
   curl -fs "http://127.0.0.1:$management/health/live" >/dev/null 2>&1 && break
@@ -78,4 +78,15 @@ first=$(status); second=$(status)
 [[ "$second" == "CacheProxy; hit" ]] || fail "second request: Cache-Status '$second', expected a hit"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$public/health")" = 404 ] || fail "/health answers on the public port"
 curl -fs "http://127.0.0.1:$management/metrics" | grep -q '^cacheproxy_requests_total' || fail "/metrics has no cacheproxy_requests_total"
-echo "consumer test: passed (miss, then hit; /health and /metrics on the management port only)"
+
+# The tool, installed as operators install it, against the app.
+dotnet tool install CacheProxy.Cli --version "$core" --tool-path "$work/tools" --configfile "$work/app/nuget.config" >"$work/tool.log" 2>&1 \
+  || { cat "$work/tool.log" >&2; fail "dotnet tool install CacheProxy.Cli failed"; }
+export CACHEPROXY_MANAGEMENT_URL="http://127.0.0.1:$management" CACHEPROXY_API_KEY="$key"
+"$work/tools/cacheproxy" health >"$work/cli.log" 2>&1 || { cat "$work/cli.log" >&2; fail "cacheproxy health failed"; }
+"$work/tools/cacheproxy" stats --json | python3 -c 'import json,sys; t=json.load(sys.stdin)["totals"]["requests"]; sys.exit(0 if t == 2 else "requests %s, expected 2" % t)' \
+  || fail "cacheproxy stats does not count the two requests"
+(cd "$work/app" && ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$origin/" \
+  "$work/tools/cacheproxy" config check appsettings.json --with-environment) >"$work/cli.log" 2>&1 \
+  || { cat "$work/cli.log" >&2; fail "cacheproxy config check finds the README's appsettings.json invalid"; }
+echo "consumer test: passed (miss, then hit; /health and /metrics on the management port only; cacheproxy installed and run)"

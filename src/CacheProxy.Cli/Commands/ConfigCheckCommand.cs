@@ -1,0 +1,157 @@
+using System.ComponentModel;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Yarp.ReverseProxy.Configuration;
+
+namespace CacheProxy.Cli.Commands;
+
+/// <summary>
+/// <c>cacheproxy config check FILE...</c>: validates appsettings files offline, layered in the order given as the
+/// gateway layers them, with the validators the gateway runs at startup — every CacheProxy option (and Redis's when
+/// <c>CacheProxy:Redis</c> is there), <c>CacheProxy:Routes</c> against YARP's route ids, and YARP's own checks of
+/// each route and cluster under <c>ReverseProxy</c> — and prints every error. Nothing is connected to: a Redis
+/// address is checked for form, not reached.
+/// </summary>
+internal sealed class ConfigCheckCommand : AsyncCommand<ConfigCheckCommand.Settings>
+{
+    internal sealed class Settings : CommandSettings
+    {
+        [CommandArgument(0, "<FILE>")]
+        [Description("appsettings files, later ones over earlier ones (e.g. appsettings.json appsettings.Production.json).")]
+        public string[] Files { get; init; } = [];
+
+        [CommandOption("--json")]
+        [Description("Print {\"valid\": ..., \"errors\": [[...]]} instead of text.")]
+        public bool Json { get; init; }
+
+        [CommandOption("--with-environment")]
+        [Description("Layer this process's environment variables over the files, as the gateway does (e.g. the upstream address set by the deployment).")]
+        public bool WithEnvironment { get; init; }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var builder = new ConfigurationBuilder();
+        foreach (var file in settings.Files)
+        {
+            if (!File.Exists(file))
+            {
+                throw new CliException(ExitCodes.Usage, $"{file}: no such file");
+            }
+            builder.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
+        }
+        if (settings.WithEnvironment)
+        {
+            builder.AddEnvironmentVariables(); // as the gateway layers them: CacheProxy__MaxObjectSize=...
+        }
+        List<string> errors;
+        try
+        {
+            errors = await CheckAsync(builder.Build(), cancellationToken);
+        }
+        catch (InvalidDataException ex) // a file that is not JSON: the configuration provider and the parser say where
+        {
+            errors = [string.Join(" ", Causes(ex))];
+        }
+        if (settings.Json)
+        {
+            Output.Json(JsonSerializer.SerializeToElement(new { valid = errors.Count == 0, errors }));
+        }
+        else if (errors.Count == 0)
+        {
+            AnsiConsole.MarkupLine($"[green]valid:[/] {Markup.Escape(string.Join(", ", settings.Files))}");
+        }
+        else
+        {
+            AnsiConsole.MarkupLine($"[red]{errors.Count} error(s)[/] in {Markup.Escape(string.Join(", ", settings.Files))}:");
+            foreach (var error in errors)
+            {
+                Console.Out.WriteLine($"  - {error}"); // unwrapped, one a line
+            }
+        }
+        return errors.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>Every error the gateway's startup validation and YARP's config validator find in <paramref name="configuration"/>.</summary>
+    internal static async Task<List<string>> CheckAsync(IConfigurationRoot configuration, CancellationToken cancellationToken)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddLogging();
+        services.AddSingleton(TimeProvider.System);
+        var proxy = configuration.GetSection("ReverseProxy");
+        if (proxy.Exists())
+        {
+            services.AddReverseProxy().LoadFromConfig(proxy);
+        }
+        var cacheProxy = services.AddCacheProxy(configuration.GetSection("CacheProxy"));
+        if (configuration.GetSection("CacheProxy:Redis").Exists())
+        {
+            cacheProxy.AddRedis();
+        }
+        await using var provider = services.BuildServiceProvider();
+        var errors = new List<string>();
+        try
+        {
+            provider.GetRequiredService<IStartupValidator>().Validate();
+        }
+        catch (Exception ex) when (ex is OptionsValidationException or AggregateException)
+        {
+            errors.AddRange(Failures(ex));
+        }
+        if (proxy.Exists())
+        {
+            errors.AddRange(await ProxyErrorsAsync(provider, cancellationToken));
+        }
+        return errors;
+    }
+
+    private static IEnumerable<string> Causes(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            yield return exception.Message;
+        }
+    }
+
+    private static IEnumerable<string> Failures(Exception exception) => exception switch
+    {
+        OptionsValidationException invalid => invalid.Failures,
+        AggregateException many => many.InnerExceptions.SelectMany(Failures),
+        _ => [exception.Message],
+    };
+
+    private static async Task<IEnumerable<string>> ProxyErrorsAsync(IServiceProvider provider, CancellationToken cancellationToken)
+    {
+        var validator = provider.GetRequiredService<IConfigValidator>();
+        var errors = new List<string>();
+        IProxyConfig config;
+        try
+        {
+            config = provider.GetServices<IProxyConfigProvider>().Single().GetConfig();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
+        {
+            return [$"ReverseProxy: {ex.Message}"];
+        }
+        foreach (var route in config.Routes)
+        {
+            errors.AddRange((await validator.ValidateRouteAsync(route)).Select(e => $"ReverseProxy:Routes:{route.RouteId}: {e.Message}"));
+        }
+        foreach (var cluster in config.Clusters)
+        {
+            errors.AddRange((await validator.ValidateClusterAsync(cluster)).Select(e => $"ReverseProxy:Clusters:{cluster.ClusterId}: {e.Message}"));
+        }
+        foreach (var route in config.Routes.Where(r => r.ClusterId is { } id && config.Clusters.All(c => c.ClusterId != id)))
+        {
+            errors.Add($"ReverseProxy:Routes:{route.RouteId}: no cluster '{route.ClusterId}' under ReverseProxy:Clusters");
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        return errors;
+    }
+}

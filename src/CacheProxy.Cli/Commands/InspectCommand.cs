@@ -1,0 +1,42 @@
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace CacheProxy.Cli.Commands;
+
+/// <summary><c>cacheproxy inspect URL [--header "Name: value"]</c>: <c>GET /inspect</c>, what is stored for a URL or why not.</summary>
+internal sealed class InspectCommand : AsyncCommand<InspectCommand.Settings>
+{
+    internal sealed class Settings : ManagementSettings
+    {
+        [CommandArgument(0, "<URL>")]
+        [Description("The absolute URL, as clients ask for it.")]
+        public string Url { get; init; } = string.Empty;
+
+        [CommandOption("-H|--header <FIELD>")]
+        [Description("A request field a Vary rule may select by, as \"Name: value\". Repeat for more.")]
+        public string[] Headers { get; init; } = [];
+
+        public override ValidationResult Validate() =>
+            !Uri.TryCreate(Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)
+                ? ValidationResult.Error($"'{Url}' is not an absolute http:// or https:// URL")
+            : Headers.FirstOrDefault(h => !h.Contains(':', StringComparison.Ordinal)) is { } bad ? ValidationResult.Error($"--header '{bad}': write it as \"Name: value\"")
+            : base.Validate();
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        using var client = new ManagementClient(settings);
+        var query = "/inspect?url=" + Uri.EscapeDataString(settings.Url) + string.Concat(settings.Headers.Select(h => "&header=" + Uri.EscapeDataString(h)));
+        var answer = await client.SendAsync(HttpMethod.Get, query, null, cancellationToken);
+        if (settings.Json)
+        {
+            Output.Json(answer);
+        }
+        else
+        {
+            AnsiConsole.Write(Output.Properties(answer));
+        }
+        return ExitCodes.Ok;
+    }
+}

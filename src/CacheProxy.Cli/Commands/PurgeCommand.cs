@@ -1,0 +1,56 @@
+using System.ComponentModel;
+using System.Net;
+using System.Net.Http.Json;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace CacheProxy.Cli.Commands;
+
+/// <summary><c>cacheproxy purge --url U --tag T --prefix P [--soft]</c>: one <c>POST /purge</c> with every selector.</summary>
+internal sealed class PurgeCommand : AsyncCommand<PurgeCommand.Settings>
+{
+    internal sealed class Settings : ManagementSettings
+    {
+        [CommandOption("-u|--url <URL>")]
+        [Description("An absolute URL whose stored responses (every variant) to purge. Repeat for more.")]
+        public string[] Urls { get; init; } = [];
+
+        [CommandOption("-t|--tag <TAG>")]
+        [Description("A surrogate key (Surrogate-Key, Cache-Tag) whose responses to purge. Repeat for more.")]
+        public string[] Tags { get; init; } = [];
+
+        [CommandOption("-p|--prefix <URL>")]
+        [Description("Purge every URL that starts with this one, matched literally. Repeat for more.")]
+        public string[] Prefixes { get; init; } = [];
+
+        [CommandOption("--soft")]
+        [Description("Mark stale instead of removing: served while revalidated, or on error.")]
+        public bool Soft { get; init; }
+
+        public override ValidationResult Validate() =>
+            Urls.Length + Tags.Length + Prefixes.Length == 0 ? ValidationResult.Error("name at least one --url, --tag or --prefix") : base.Validate();
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        using var client = new ManagementClient(settings);
+        var body = JsonContent.Create(new { urls = settings.Urls, tags = settings.Tags, prefixes = settings.Prefixes, soft = settings.Soft });
+        // 503: it holds on the instance called, but the bus did not take it; retrying is safe.
+        var answer = await client.SendAsync(HttpMethod.Post, "/purge", body, cancellationToken, HttpStatusCode.ServiceUnavailable);
+        var handedOn = answer.TryGetProperty("purged", out var purged);
+        if (settings.Json)
+        {
+            Output.Json(answer);
+        }
+        else if (handedOn)
+        {
+            AnsiConsole.MarkupLine($"[green]purged[/] {purged.GetInt32()} selector(s){(settings.Soft ? " (soft: marked stale)" : string.Empty)}; " +
+                $"{answer.GetProperty("removedHere").GetInt32()} entries removed on this instance; every instance told");
+        }
+        else
+        {
+            AnsiConsole.MarkupLine($"[yellow]not handed on:[/] {Markup.Escape(answer.TryGetProperty("detail", out var detail) ? detail.GetString() ?? string.Empty : "the invalidation bus did not take it")} — run it again");
+        }
+        return handedOn ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+}

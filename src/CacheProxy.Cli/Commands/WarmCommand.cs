@@ -1,0 +1,142 @@
+using System.ComponentModel;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace CacheProxy.Cli.Commands;
+
+/// <summary>
+/// <c>cacheproxy warm FILE</c>: starts a warming job (<c>POST /warm</c>) from a file of URLs, one a line (blank lines
+/// and <c>#</c> comments skipped), or a sitemap.xml (sent as it is; the gateway reads its <c>&lt;loc&gt;</c>
+/// elements), then follows it (<c>GET /warm</c>) with a progress bar until it ends. Ctrl+C cancels the job. Exit 0
+/// when every URL was warmed, 1 when any failed or the job was cancelled.
+/// </summary>
+internal sealed class WarmCommand : AsyncCommand<WarmCommand.Settings>
+{
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
+
+    internal sealed class Settings : ManagementSettings
+    {
+        [CommandArgument(0, "<FILE>")]
+        [Description("A file of absolute URLs, one a line, or a sitemap.xml; - reads standard input.")]
+        public string File { get; init; } = string.Empty;
+
+        [CommandOption("--no-wait")]
+        [Description("Start the job and return; follow it with GET /warm on the management endpoint.")]
+        public bool NoWait { get; init; }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var content = await ReadAsync(settings.File, cancellationToken);
+        using var client = new ManagementClient(settings);
+        var status = await client.SendAsync(HttpMethod.Post, "/warm", content, cancellationToken, HttpStatusCode.Conflict);
+        if (!status.TryGetProperty("state", out _)) // 409, problem+json: one job at a time
+        {
+            throw new CliException(ExitCodes.Failed, "a warming job is running already: wait for it, or cancel it with DELETE /warm");
+        }
+        if (!settings.NoWait)
+        {
+            try
+            {
+                status = await FollowAsync(client, status, settings.Json, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                status = await client.SendAsync(HttpMethod.Delete, "/warm", null, stop.Token);
+            }
+        }
+        if (settings.Json)
+        {
+            Output.Json(status);
+        }
+        else
+        {
+            AnsiConsole.Write(Summary(status));
+        }
+        var state = status.GetProperty("state").GetString();
+        return settings.NoWait ? ExitCodes.Ok : state == "completed" && status.GetProperty("failed").GetInt32() == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    private static async Task<HttpContent> ReadAsync(string file, CancellationToken cancellationToken)
+    {
+        string text;
+        try
+        {
+            text = file == "-" ? await Console.In.ReadToEndAsync(cancellationToken) : await System.IO.File.ReadAllTextAsync(file, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.Usage, $"cannot read {file}: {ex.Message}");
+        }
+        if (text.TrimStart().StartsWith('<'))
+        {
+            return new StringContent(text, System.Text.Encoding.UTF8, new MediaTypeHeaderValue("application/xml"));
+        }
+        var urls = text.Split('\n').Select(line => line.Trim()).Where(line => line.Length > 0 && !line.StartsWith('#')).ToArray();
+        if (urls.Length == 0)
+        {
+            throw new CliException(ExitCodes.Usage, $"{file} names no URL: give one absolute URL a line, or a sitemap.xml");
+        }
+        return JsonContent.Create(new { urls });
+    }
+
+    private static async Task<JsonElement> FollowAsync(ManagementClient client, JsonElement status, bool quiet, CancellationToken cancellationToken)
+    {
+        async Task<JsonElement> NextAsync()
+        {
+            await Task.Delay(Poll, cancellationToken);
+            return await client.SendAsync(HttpMethod.Get, "/warm", null, cancellationToken);
+        }
+        if (quiet || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            // Not a terminal (a script, a CI log): a line when the count moves, no animation.
+            var printed = -1;
+            while (status.GetProperty("state").GetString() == "running")
+            {
+                if (!quiet && status.GetProperty("done").GetInt32() is var done && done != printed)
+                {
+                    Console.Out.WriteLine(Describe(status));
+                    printed = done;
+                }
+                status = await NextAsync();
+            }
+            if (!quiet && status.GetProperty("done").GetInt32() != printed)
+            {
+                Console.Out.WriteLine(Describe(status));
+            }
+            return status;
+        }
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async progress =>
+            {
+                var task = progress.AddTask("warming", maxValue: Math.Max(1, status.GetProperty("count").GetInt32()));
+                while (true)
+                {
+                    task.Value = status.GetProperty("done").GetInt32();
+                    task.Description = Markup.Escape(Describe(status));
+                    if (status.GetProperty("state").GetString() != "running")
+                    {
+                        break;
+                    }
+                    status = await NextAsync();
+                }
+            });
+        return status;
+    }
+
+    private static string Describe(JsonElement status) =>
+        $"{status.GetProperty("done").GetInt32()}/{status.GetProperty("count").GetInt32()} warmed: {status.GetProperty("stored").GetInt32()} stored, " +
+        $"{status.GetProperty("cached").GetInt32()} already cached, {status.GetProperty("notStored").GetInt32()} not storable, {status.GetProperty("failed").GetInt32()} failed" +
+        (status.GetProperty("secondsLeft") is { ValueKind: JsonValueKind.Number } left ? $", about {left.GetInt64()} s left" : string.Empty);
+
+    private static Table Summary(JsonElement status) => new Table().Border(TableBorder.Rounded)
+        .AddColumns("state", "urls", "stored", "already cached", "not storable", "failed")
+        .AddRow(Markup.Escape(status.GetProperty("state").GetString() ?? string.Empty), Output.Text(status.GetProperty("count")), Output.Text(status.GetProperty("stored")),
+            Output.Text(status.GetProperty("cached")), Output.Text(status.GetProperty("notStored")), Output.Text(status.GetProperty("failed")));
+}

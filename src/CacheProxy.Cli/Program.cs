@@ -1,0 +1,38 @@
+using CacheProxy.Cli;
+using CacheProxy.Cli.Commands;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+// cacheproxy: talks to a gateway's management endpoint (purge, warm, stats, maintenance, health, inspect) and checks a
+// configuration file offline (config check). Exit codes are in ExitCodes; scripts may rely on them.
+var app = new CommandApp();
+app.Configure(config =>
+{
+    config.SetApplicationName("cacheproxy");
+    config.UseStrictParsing();
+    config.AddCommand<PurgeCommand>("purge").WithDescription("Purge by URL, tag or prefix, on every instance (soft: mark stale).")
+        .WithExample("purge", "--tag", "article:42", "--url", "https://www.example.com/news");
+    config.AddCommand<WarmCommand>("warm").WithDescription("Warm the cache from a file of URLs (one a line) or a sitemap.xml, with live progress.")
+        .WithExample("warm", "urls.txt", "--management", "http://127.0.0.1:8081");
+    config.AddCommand<StatsCommand>("stats").WithDescription("What the cache is doing now: rates, hit ratio, origin latency, per route.");
+    config.AddCommand<MaintenanceCommand>("maintenance").WithDescription("Show maintenance mode, or turn it on or off on every instance.")
+        .WithExample("maintenance", "on", "--retry-after", "120");
+    config.AddCommand<HealthCommand>("health").WithDescription("The gateway's health checks; exit 0 only when healthy.");
+    config.AddCommand<InspectCommand>("inspect").WithDescription("Why a URL is or is not a hit: what is stored for it, or why it was not stored.")
+        .WithExample("inspect", "https://www.example.com/", "--header", "Accept-Encoding: br");
+    config.AddBranch("config", branch =>
+    {
+        branch.SetDescription("Work with configuration files.");
+        branch.AddCommand<ConfigCheckCommand>("check").WithDescription("Validate an appsettings file offline with the gateway's own validators.")
+            .WithExample("config", "check", "appsettings.Production.json");
+    });
+    config.SetExceptionHandler((exception, _) => Failures.Report(exception));
+});
+
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true; // let the command stop cleanly (warm cancels the job it started)
+    cancellation.Cancel();
+};
+return await app.RunAsync(args, cancellation.Token);

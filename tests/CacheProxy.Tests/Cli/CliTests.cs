@@ -1,0 +1,197 @@
+using System.Text.Json;
+using CacheProxy.Tests.Infrastructure;
+using CacheProxy.Tests.Invalidation;
+
+namespace CacheProxy.Tests.Cli;
+
+/// <summary>The cacheproxy tool against a real gateway process: each command, its output and its exit code (docs/operations/cli.md).</summary>
+public sealed class CliTests
+{
+    private static async Task<(TestOrigin Origin, GatewayProcess Gateway)> StartAsync()
+    {
+        var origin = await TestOrigin.StartAsync();
+        origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = c.Request.Path.StartsWithSegments("/private") ? "private" : "max-age=600";
+            return c.Response.WriteAsync("item " + c.Request.Path);
+        };
+        var gateway = GatewayProcess.Start("Production", origin.Address, ("CacheProxy__Management__ApiKeys__ops", PurgeTests.Key));
+        await gateway.WaitStartedAsync();
+        return (origin, gateway);
+    }
+
+    private static Dictionary<string, string> Env(GatewayProcess gateway, string? key = PurgeTests.Key)
+    {
+        var env = new Dictionary<string, string> { ["CACHEPROXY_MANAGEMENT_URL"] = $"http://127.0.0.1:{gateway.ManagementPort}" };
+        if (key is not null)
+        {
+            env["CACHEPROXY_API_KEY"] = key;
+        }
+        return env;
+    }
+
+    private static string Url(GatewayProcess gateway, string path) => $"http://127.0.0.1:{gateway.PublicPort}{path}";
+
+    [Fact]
+    public async Task Health_Inspect_Stats_Purge_AndMaintenance_AgainstARealGateway()
+    {
+        var (origin, gateway) = await StartAsync();
+        await using var _ = origin;
+        await using var __ = gateway;
+        var env = Env(gateway);
+        using var http = new HttpClient();
+        await http.GetStringAsync(Url(gateway, "/items/1"));
+        await Signal.WaitUntilAsync(async () => // stored once the response has been written
+            (await CliProcess.RunAsync(env, "inspect", Url(gateway, "/items/1"), "--json")).Output.Contains("\"stored\": true", StringComparison.Ordinal));
+        await http.GetStringAsync(Url(gateway, "/items/1"));
+
+        var health = await CliProcess.RunAsync(env, "health");
+        var inspect = await CliProcess.RunAsync(env, "inspect", Url(gateway, "/items/1"), "--json");
+        var inspectTable = await CliProcess.RunAsync(env, "inspect", Url(gateway, "/items/1"));
+        var stats = await CliProcess.RunAsync(env, "stats", "--json");
+        var statsTable = await CliProcess.RunAsync(env, "stats");
+        var purge = await CliProcess.RunAsync(env, "purge", "--url", Url(gateway, "/items/1"));
+        var afterPurge = await CliProcess.RunAsync(env, "inspect", Url(gateway, "/items/1"), "--json");
+        var on = await CliProcess.RunAsync(env, "maintenance", "on", "--retry-after", "120");
+        var shown = await CliProcess.RunAsync(env, "maintenance", "--json");
+        var refusedWhileOn = await http.GetAsync(Url(gateway, "/private/x"));
+        var off = await CliProcess.RunAsync(env, "maintenance", "off");
+
+        Assert.Equal((0, true), (health.ExitCode, health.Output.Contains("Healthy", StringComparison.Ordinal)));
+        Assert.Equal(0, inspect.ExitCode);
+        Assert.True(JsonDocument.Parse(inspect.Output).RootElement.GetProperty("stored").GetBoolean());
+        Assert.Contains("lifetimeFrom", inspectTable.Output, StringComparison.Ordinal);
+        Assert.Equal(0, stats.ExitCode);
+        var all = JsonDocument.Parse(stats.Output).RootElement.GetProperty("all");
+        Assert.Equal((1, 1), (all.GetProperty("hits").GetInt32(), all.GetProperty("misses").GetInt32()));
+        Assert.Contains("hit ratio", statsTable.Output, StringComparison.Ordinal);
+        Assert.Contains("50.0 %", statsTable.Output, StringComparison.Ordinal);
+        Assert.Equal(0, purge.ExitCode);
+        Assert.Contains("purged 1 selector(s)", purge.Output, StringComparison.Ordinal);
+        Assert.False(JsonDocument.Parse(afterPurge.Output).RootElement.GetProperty("stored").GetBoolean());
+        Assert.Equal(0, on.ExitCode);
+        Assert.Contains("maintenance on", on.Output, StringComparison.Ordinal);
+        Assert.Contains("Retry-After 120 s", on.Output, StringComparison.Ordinal);
+        Assert.True(JsonDocument.Parse(shown.Output).RootElement.GetProperty("enabled").GetBoolean());
+        Assert.Equal(503, (int)refusedWhileOn.StatusCode);
+        Assert.Equal((0, true), (off.ExitCode, off.Output.Contains("maintenance off", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Warm_FromAUrlFile_AndFromASitemap_AsksTheOriginOnceAUrl_AndReportsTheOutcome()
+    {
+        var (origin, gateway) = await StartAsync();
+        await using var _ = origin;
+        await using var __ = gateway;
+        var list = Path.GetTempFileName();
+        var sitemap = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(list, $"# the front page and two items\n{Url(gateway, "/")}\n\n{Url(gateway, "/items/1")}\n{Url(gateway, "/private/2")}\n");
+            await File.WriteAllTextAsync(sitemap, $"""
+                <?xml version="1.0" encoding="UTF-8"?>
+                <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{Url(gateway, "/items/1")}</loc></url><url><loc>{Url(gateway, "/items/3")}</loc></url></urlset>
+                """);
+
+            var warm = await CliProcess.RunAsync(Env(gateway), "warm", list);
+            var again = await CliProcess.RunAsync(Env(gateway), "warm", sitemap, "--json");
+
+            Assert.Equal(0, warm.ExitCode);
+            Assert.Contains("completed", warm.Output, StringComparison.Ordinal);
+            Assert.Contains("3/3 warmed", warm.Output, StringComparison.Ordinal); // the progress line, not a terminal here
+            Assert.Equal(0, again.ExitCode);
+            var status = JsonDocument.Parse(again.Output).RootElement;
+            Assert.Equal(("completed", 2, 1, 1), (status.GetProperty("state").GetString(), status.GetProperty("count").GetInt32(),
+                status.GetProperty("cached").GetInt32(), status.GetProperty("stored").GetInt32()));
+            Assert.Equal(4, origin.Calls); // /, /items/1, /private/2, then only /items/3
+        }
+        finally
+        {
+            File.Delete(list);
+            File.Delete(sitemap);
+        }
+    }
+
+    [Fact]
+    public async Task EveryWayToGetItWrong_IsOneLineAndAnExitCode_NeverAStackTrace()
+    {
+        var (origin, gateway) = await StartAsync();
+        await using var _ = origin;
+        await using var __ = gateway;
+
+        var noKey = await CliProcess.RunAsync(Env(gateway, key: null), "stats");
+        var wrongKey = await CliProcess.RunAsync(Env(gateway), "stats", "--api-key", "not-the-key-not-the-key-not-the-key");
+        var healthWithoutKey = await CliProcess.RunAsync(Env(gateway, key: null), "health"); // open to the allowed networks
+        var publicPort = await CliProcess.RunAsync(null, "stats", "--management", $"http://127.0.0.1:{gateway.PublicPort}", "--api-key", PurgeTests.Key);
+        var nobody = await CliProcess.RunAsync(null, "health", "--management", $"http://127.0.0.1:{GatewayProcess.FreePort()}");
+        var notAUrl = await CliProcess.RunAsync(null, "health", "--management", "127.0.0.1 8081");
+        var unknownOption = await CliProcess.RunAsync(Env(gateway), "purge", "--everything");
+        var nothingToPurge = await CliProcess.RunAsync(Env(gateway), "purge");
+        var badPurge = await CliProcess.RunAsync(Env(gateway), "purge", "--url", "/relative");
+        var badSwitch = await CliProcess.RunAsync(Env(gateway), "maintenance", "maybe");
+        var noFile = await CliProcess.RunAsync(Env(gateway), "warm", "/no/such/file.txt");
+
+        Assert.Equal((4, true), (noKey.ExitCode, noKey.Error.Contains("needs an API key", StringComparison.Ordinal)));
+        Assert.Equal((4, true), (wrongKey.ExitCode, wrongKey.Error.Contains("API key was refused", StringComparison.Ordinal)));
+        Assert.Equal(0, healthWithoutKey.ExitCode);
+        Assert.Equal((3, true), (publicPort.ExitCode, publicPort.Error.Contains("management endpoint", StringComparison.Ordinal)));
+        Assert.Equal((3, true), (nobody.ExitCode, nobody.Error.Contains("connection refused", StringComparison.Ordinal)));
+        Assert.Equal((2, true), (notAUrl.ExitCode, notAUrl.Error.Contains("is not a management URL", StringComparison.Ordinal)));
+        Assert.Equal(2, unknownOption.ExitCode);
+        Assert.Equal((2, true), (nothingToPurge.ExitCode, nothingToPurge.Error.Contains("at least one", StringComparison.Ordinal)));
+        Assert.Equal((1, true), (badPurge.ExitCode, badPurge.Error.Contains("urls[0]", StringComparison.Ordinal)));
+        Assert.Equal(2, badSwitch.ExitCode);
+        Assert.Equal((2, true), (noFile.ExitCode, noFile.Error.Contains("cannot read", StringComparison.Ordinal)));
+        foreach (var result in new[] { noKey, wrongKey, publicPort, nobody, notAUrl, nothingToPurge, badPurge, noFile })
+        {
+            Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => line.StartsWith("error: ", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task ConfigCheck_RunsTheGatewaysValidatorsOffline_AndPrintsEveryError()
+    {
+        var valid = Path.GetTempFileName();
+        var invalid = Path.GetTempFileName();
+        var broken = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(valid, """
+                { "CacheProxy": { "MaxObjectSize": 1048576, "Routes": { "all": { "DefaultTtl": "00:01:00" } } },
+                  "ReverseProxy": { "Routes": { "all": { "ClusterId": "origin", "Match": { "Path": "{**catch-all}" } } },
+                                    "Clusters": { "origin": { "Destinations": { "primary": { "Address": "http://127.0.0.1:8080/" } } } } } }
+                """);
+            await File.WriteAllTextAsync(invalid, """
+                { "CacheProxy": { "MaxObjectSize": -5, "Routes": { "nope": { } }, "Redis": { "Configuration": "" } },
+                  "ReverseProxy": { "Routes": { "r": { "ClusterId": "missing", "Match": { "Path": "/{**x" } } } } }
+                """);
+            await File.WriteAllTextAsync(broken, """{ "CacheProxy": { """);
+
+            var ok = await CliProcess.RunAsync(null, "config", "check", valid);
+            var bad = await CliProcess.RunAsync(null, "config", "check", invalid);
+            var badJson = await CliProcess.RunAsync(null, "config", "check", invalid, "--json");
+            var notJson = await CliProcess.RunAsync(null, "config", "check", broken);
+            var layered = await CliProcess.RunAsync(null, "config", "check", valid, invalid);
+            var missing = await CliProcess.RunAsync(null, "config", "check", "/no/such/appsettings.json");
+
+            Assert.Equal((0, true), (ok.ExitCode, ok.Output.Contains("valid", StringComparison.Ordinal)));
+            Assert.Equal(1, bad.ExitCode);
+            Assert.Contains("CacheProxy:MaxObjectSize", bad.Output, StringComparison.Ordinal);
+            Assert.Contains("CacheProxy:Routes:nope", bad.Output, StringComparison.Ordinal);
+            Assert.Contains("Redis", bad.Output, StringComparison.Ordinal);
+            Assert.Contains("ReverseProxy:Routes:r", bad.Output, StringComparison.Ordinal);
+            var report = JsonDocument.Parse(badJson.Output).RootElement;
+            Assert.False(report.GetProperty("valid").GetBoolean());
+            Assert.True(report.GetProperty("errors").GetArrayLength() >= 5);
+            Assert.Equal((1, true), (notJson.ExitCode, notJson.Output.Contains("LineNumber", StringComparison.Ordinal)));
+            Assert.Equal(1, layered.ExitCode); // the second file's values over the first's
+            Assert.Equal((2, true), (missing.ExitCode, missing.Error.Contains("no such file", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            File.Delete(valid);
+            File.Delete(invalid);
+            File.Delete(broken);
+        }
+    }
+}

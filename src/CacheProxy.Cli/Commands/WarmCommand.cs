@@ -46,8 +46,15 @@ internal sealed class WarmCommand : AsyncCommand<WarmCommand.Settings>
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                // Ctrl+C: cancel the job, then wait (bounded) for its requests in flight to be abandoned.
+                Console.Error.WriteLine("cancelling the warming job…");
+                using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
                 status = await client.SendAsync(HttpMethod.Delete, "/warm", null, stop.Token);
+                while (status.GetProperty("state").GetString() == "running" && !stop.IsCancellationRequested)
+                {
+                    await Task.Delay(Poll, CancellationToken.None);
+                    status = await client.SendAsync(HttpMethod.Get, "/warm", null, stop.Token);
+                }
             }
         }
         if (settings.Json)

@@ -9,6 +9,39 @@ public static class CliProcess
 
     public static async Task<Result> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
+        using var process = Process.Start(Info(environment, args))!;
+        process.StandardInput.Close();
+        return await EndAsync(process, process.StandardOutput.ReadToEndAsync(), args);
+    }
+
+    /// <summary>Starts the tool and returns once a line of its output contains <paramref name="needle"/>; End then waits for it to exit.</summary>
+    public static async Task<(Process Process, Func<Task<Result>> End)> StartAsync(IReadOnlyDictionary<string, string>? environment, string needle, params string[] args)
+    {
+        var process = Process.Start(Info(environment, args))!;
+        process.StandardInput.Close();
+        var output = new System.Text.StringBuilder();
+        while (await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)) is { } line)
+        {
+            output.AppendLine(line);
+            if (line.Contains(needle, StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+        var rest = process.StandardOutput.ReadToEndAsync();
+        return (process, async () =>
+        {
+            using (process)
+            {
+                return await EndAsync(process, ContinueWith(output, rest), args);
+            }
+        });
+    }
+
+    private static async Task<string> ContinueWith(System.Text.StringBuilder start, Task<string> rest) => start + await rest;
+
+    private static ProcessStartInfo Info(IReadOnlyDictionary<string, string>? environment, string[] args)
+    {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -28,9 +61,11 @@ public static class CliProcess
         {
             info.Environment[name] = value;
         }
-        using var process = Process.Start(info)!;
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
+        return info;
+    }
+
+    private static async Task<Result> EndAsync(Process process, Task<string> output, string[] args)
+    {
         var error = process.StandardError.ReadToEndAsync();
         using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         try

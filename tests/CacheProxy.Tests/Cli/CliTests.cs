@@ -113,6 +113,42 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task CtrlC_DuringAWarm_CancelsTheJobOnTheGateway()
+    {
+        var (origin, gateway) = await StartAsync();
+        await using var _ = origin;
+        await using var __ = gateway;
+        var release = new TaskCompletionSource();
+        origin.Handler = async c =>
+        {
+            await release.Task; // the origin holds every warming request until the test has cancelled
+            await c.Response.WriteAsync("late");
+        };
+        var list = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllLinesAsync(list, [Url(gateway, "/slow/1"), Url(gateway, "/slow/2"), Url(gateway, "/slow/3")]);
+            var (process, end) = await CliProcess.StartAsync(Env(gateway), "0/3 warmed", "warm", list);
+            using (var interrupt = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await interrupt.WaitForExitAsync();
+            }
+            var result = await end();
+            release.SetResult();
+
+            Assert.Equal(1, result.ExitCode);
+            Assert.True(result.Output.Contains("cancelled", StringComparison.Ordinal), result.Output + "\nERR:" + result.Error);
+            var status = await CliProcess.RunAsync(Env(gateway), "warm", list, "--no-wait", "--json"); // a new job may start: the old one ended
+            Assert.Equal(0, status.ExitCode);
+        }
+        finally
+        {
+            release.TrySetResult();
+            File.Delete(list);
+        }
+    }
+
+    [Fact]
     public async Task EveryWayToGetItWrong_IsOneLineAndAnExitCode_NeverAStackTrace()
     {
         var (origin, gateway) = await StartAsync();

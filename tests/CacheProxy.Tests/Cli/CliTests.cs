@@ -129,6 +129,7 @@ public sealed class CliTests
         {
             await File.WriteAllLinesAsync(list, [Url(gateway, "/slow/1"), Url(gateway, "/slow/2"), Url(gateway, "/slow/3")]);
             var (process, end) = await CliProcess.StartAsync(Env(gateway), "0/3 warmed", "warm", list);
+            var second = await CliProcess.RunAsync(Env(gateway), "warm", list); // one job at a time
             using (var interrupt = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             {
                 await interrupt.WaitForExitAsync();
@@ -136,6 +137,7 @@ public sealed class CliTests
             var result = await end();
             release.SetResult();
 
+            Assert.Equal((1, true), (second.ExitCode, second.Error.Contains("running already", StringComparison.Ordinal)));
             Assert.Equal(1, result.ExitCode);
             Assert.True(result.Output.Contains("cancelled", StringComparison.Ordinal), result.Output + "\nERR:" + result.Error);
             var status = await CliProcess.RunAsync(Env(gateway), "warm", list, "--no-wait", "--json"); // a new job may start: the old one ended
@@ -182,6 +184,24 @@ public sealed class CliTests
         {
             Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => line.StartsWith("error: ", StringComparison.Ordinal));
         }
+    }
+
+    [Theory]
+    [InlineData]
+    [InlineData("purge")]
+    [InlineData("warm")]
+    [InlineData("stats")]
+    [InlineData("maintenance")]
+    [InlineData("health")]
+    [InlineData("inspect")]
+    [InlineData("config", "check")]
+    public async Task HelpIsEverywhere(params string[] command)
+    {
+        var help = await CliProcess.RunAsync(null, [.. command, "--help"]);
+
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("USAGE:", help.Output, StringComparison.Ordinal);
+        Assert.Contains("cacheproxy " + string.Join(' ', command), help.Output, StringComparison.Ordinal);
     }
 
     [Fact]

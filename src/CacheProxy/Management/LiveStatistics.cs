@@ -101,7 +101,7 @@ internal sealed class LiveStatistics : IDisposable
             _listener.RecordObservableInstruments();
             foreach (var (route, buckets) in _upstream)
             {
-                Route(route).Upstream = Array.ConvertAll(buckets, static b => Volatile.Read(ref b));
+                Route(route).Upstream = (long[])buckets.Clone(); // counts still moving: each read whole, the set not at one instant
             }
             var errors = 0L;
             foreach (var (_, count) in _errors)

@@ -104,4 +104,27 @@ public sealed class StatsGatewayTests
         Assert.Equal("closed", up.GetProperty("circuit").GetString());
         Assert.True(up.GetProperty("connected").GetBoolean());
     }
+
+    [Fact]
+    public async Task AnOpenDashboardStream_DoesNotHoldTheDrain()
+    {
+        await using var origin = await TestOrigin.StartAsync();
+        // A shutdown timeout longer than the wait for the exit below: a stream held open to the end would fail the test.
+        await using var gateway = GatewayProcess.Start("Production", origin.Address,
+            ("CacheProxy__Management__ApiKeys__ops", PurgeTests.Key), ("CacheProxy__Shutdown__Timeout", "00:03:00"));
+        await gateway.WaitStartedAsync();
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{gateway.ManagementPort}/dashboard/events");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PurgeTests.Key);
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.StartsWith("event: stats", await reader.ReadLineAsync());
+
+        await gateway.TerminateAsync();
+        var rest = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60)); // the server ends the stream
+        await gateway.WaitExitAsync();
+
+        Assert.Equal(0, gateway.ExitCode);
+        Assert.Contains("data: ", rest, StringComparison.Ordinal);
+    }
 }

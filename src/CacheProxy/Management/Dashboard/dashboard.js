@@ -105,7 +105,10 @@
     const events = new EventSource('dashboard/events');
     events.addEventListener('open', () => badge('connection', 'live', 'ok'));
     events.addEventListener('stats', e => render(JSON.parse(e.data)));
-    events.addEventListener('error', () => badge('connection', 'reconnecting…', 'bad'));
+    // The browser retries a dropped stream by itself, but not a refused one (a rotated key, a stopped gateway).
+    events.addEventListener('error', () => events.readyState === EventSource.CLOSED
+      ? badge('connection', 'disconnected: reload the page', 'bad')
+      : badge('connection', 'reconnecting…', 'bad'));
   }
 
   connect();

@@ -73,6 +73,7 @@ public sealed class DashboardBrowserTests
 
         await page.SetViewportSizeAsync(390, 844); // a phone: nothing wider than the screen but the tables' own scroll
         Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"));
+        await page.ScreenshotAsync(new() { Path = Path.Combine(AppContext.BaseDirectory, "dashboard-phone.png") });
         Assert.Empty(problems); // a script or style the Content-Security-Policy blocked would show here
     }
 }

@@ -75,7 +75,8 @@
     set('compression-saved', bytes(s.totals.compressionSavedBytes));
 
     const memory = s.memory;
-    set('memory', bytes(memory.bytes) + ' of ' + bytes(memory.limit));
+    set('memory', bytes(memory.bytes));
+    set('memory-limit', bytes(memory.limit));
     $('memory-fill').style.width = (memory.limit > 0 ? Math.min(100, memory.bytes * 100 / memory.limit) : 0) + '%';
     set('memory-entries', number(memory.entries));
     set('evictions', number(memory.evictions));

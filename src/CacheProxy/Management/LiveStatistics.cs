@@ -118,10 +118,8 @@ internal sealed class LiveStatistics : IDisposable
         or "cacheproxy.memory.bytes" or "cacheproxy.memory.entries" or "cacheproxy.memory.limit" or "cacheproxy.redis.breaker_state"
         or "cacheproxy.redis.connected" or "cacheproxy.draining";
 
-    private void Record<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-        where T : struct
+    private void Record(Instrument instrument, double number, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        var number = Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture);
         switch (instrument.Name)
         {
             case "cacheproxy.requests" when Tag(tags, "cache_status") is { } status && Outcome(status) is int outcome:

@@ -136,7 +136,7 @@ internal sealed class CacheKey
     /// </summary>
     public static string? PrefixForUrl(string prefix)
     {
-        if (!Uri.TryCreate(prefix, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        if (!Http.HttpUrl.TryParse(prefix, out var uri))
         {
             return null;
         }

@@ -131,7 +131,7 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add($"CacheProxy:Warm:StartupFile '{startupFile}' does not exist.");
         }
-        if (warm.PublicUrl is { } publicUrl && !(Uri.TryCreate(publicUrl, UriKind.Absolute, out var warmUri) && (warmUri.Scheme == Uri.UriSchemeHttp || warmUri.Scheme == Uri.UriSchemeHttps)))
+        if (warm.PublicUrl is { } publicUrl && !Http.HttpUrl.TryParse(publicUrl, out _))
         {
             errors.Add($"CacheProxy:Warm:PublicUrl must be an absolute http:// or https:// URL (was '{publicUrl}').");
         }

@@ -26,8 +26,7 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
     public async Task GetAsync(HttpContext context)
     {
         var query = context.Request.Query;
-        if (query["url"] is not { Count: 1 } urlValue || !Uri.TryCreate(urlValue[0], UriKind.Absolute, out var url)
-            || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        if (query["url"] is not { Count: 1 } urlValue || !Http.HttpUrl.TryParse(urlValue[0], out var url))
         {
             await BadRequestAsync(context, "url", "one absolute http:// or https:// URL");
             return;

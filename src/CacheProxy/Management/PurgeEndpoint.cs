@@ -95,7 +95,7 @@ internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions
                 }
                 var selector = scope switch
                 {
-                    InvalidationScope.Key => Uri.TryCreate(value, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
+                    InvalidationScope.Key => Http.HttpUrl.TryParse(value, out var url)
                         ? CacheKey.ForUrl(url) : null,
                     InvalidationScope.Prefix => CacheKey.PrefixForUrl(value),
                     _ => CacheKey.HasControl(value) ? null : value,

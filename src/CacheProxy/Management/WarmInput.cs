@@ -75,8 +75,7 @@ internal static class WarmInput
         var parsed = new List<Uri>(urls.Count);
         for (var i = 0; i < urls.Count; i++)
         {
-            if (urls[i] is not { Length: <= 8192 } text || !Uri.TryCreate(text, UriKind.Absolute, out var uri)
-                || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            if (urls[i] is not { Length: <= 8192 } text || !Http.HttpUrl.TryParse(text, out var uri))
             {
                 return (null, $"urls[{i}]", "an absolute http:// or https:// URL of at most 8192 characters");
             }

@@ -26,14 +26,9 @@ public static class RedisBuilderExtensions
     public static ICacheProxyBuilder AddRedis(this ICacheProxyBuilder builder, Action<RedisOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return AddRedisCore(builder, builder.Configuration?.GetSection("Redis"), configure);
-    }
-
-    private static ICacheProxyBuilder AddRedisCore(ICacheProxyBuilder builder, IConfiguration? section, Action<RedisOptions>? configure)
-    {
         var services = builder.Services;
         var options = services.AddOptions<RedisOptions>();
-        _ = section is null ? options.BindConfiguration("CacheProxy:Redis") : options.Bind(section);
+        _ = builder.Configuration is { } section ? options.Bind(section.GetSection("Redis")) : options.BindConfiguration("CacheProxy:Redis");
         if (configure is not null)
         {
             options.Configure(configure);

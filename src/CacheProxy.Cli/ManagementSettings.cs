@@ -32,7 +32,7 @@ internal class ManagementSettings : CommandSettings
         get
         {
             var value = Management ?? Environment.GetEnvironmentVariable(UrlVariable) ?? DefaultUrl;
-            return Uri.TryCreate(value, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
+            return CacheProxy.Http.HttpUrl.TryParse(value, out var url)
                 ? url
                 : throw new CliException(ExitCodes.Usage, $"'{value}' is not a management URL: give one like http://127.0.0.1:8081 (--management or {UrlVariable})");
         }

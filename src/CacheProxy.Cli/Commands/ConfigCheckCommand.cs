@@ -102,7 +102,7 @@ internal sealed class ConfigCheckCommand : AsyncCommand<ConfigCheckCommand.Setti
         }
         catch (Exception ex) when (ex is OptionsValidationException or AggregateException)
         {
-            errors.AddRange(Failures(ex));
+            errors.AddRange(CacheProxy.Configuration.StartupValidation.Failures(ex));
         }
         if (proxy.Exists())
         {
@@ -118,13 +118,6 @@ internal sealed class ConfigCheckCommand : AsyncCommand<ConfigCheckCommand.Setti
             yield return exception.Message;
         }
     }
-
-    private static IEnumerable<string> Failures(Exception exception) => exception switch
-    {
-        OptionsValidationException invalid => invalid.Failures,
-        AggregateException many => many.InnerExceptions.SelectMany(Failures),
-        _ => [exception.Message],
-    };
 
     private static async Task<IEnumerable<string>> ProxyErrorsAsync(IServiceProvider provider, CancellationToken cancellationToken)
     {

@@ -18,7 +18,7 @@ internal sealed class InspectCommand : AsyncCommand<InspectCommand.Settings>
         public string[] Headers { get; init; } = [];
 
         public override ValidationResult Validate() =>
-            !Uri.TryCreate(Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)
+            !CacheProxy.Http.HttpUrl.TryParse(Url, out _)
                 ? ValidationResult.Error($"'{Url}' is not an absolute http:// or https:// URL")
             : Headers.FirstOrDefault(h => !h.Contains(':', StringComparison.Ordinal)) is { } bad ? ValidationResult.Error($"--header '{bad}': write it as \"Name: value\"")
             : base.Validate();

@@ -24,7 +24,8 @@ internal sealed class StartupValidation(IStartupValidator inner, ILoggerFactory 
         }
     }
 
-    private static IEnumerable<string> Failures(Exception exception) => exception switch
+    /// <summary>Every failure message of a startup validation exception (one, or several aggregated).</summary>
+    internal static IEnumerable<string> Failures(Exception exception) => exception switch
     {
         OptionsValidationException invalid => invalid.Failures,
         AggregateException many => many.InnerExceptions.SelectMany(Failures),

@@ -49,8 +49,7 @@ internal static class WarmInput
         using var reader = new StreamReader(file);
         while (await reader.ReadLineAsync() is { } line)
         {
-            var url = line.Trim();
-            if (url.Length > 0 && !url.StartsWith('#'))
+            if (UrlOnLine(line) is { } url)
             {
                 lines.Add(url);
                 if (lines.Count > max)
@@ -60,6 +59,13 @@ internal static class WarmInput
             }
         }
         return Check(lines, max);
+    }
+
+    /// <summary>The URL a line of a URL list names: the line trimmed; null for a blank line or a # comment.</summary>
+    public static string? UrlOnLine(string line)
+    {
+        var url = line.Trim();
+        return url.Length > 0 && !url.StartsWith('#') ? url : null;
     }
 
     public static (IReadOnlyList<Uri>? Urls, string Field, string Reason) Check(IReadOnlyList<string?> urls, int max)

@@ -46,7 +46,7 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
             // A stored part answers only the ranges it covers (CacheLookup sees to that): the range, from the part's bytes.
             if (PartialContent.Covers(entry, policy, request, out var part, out var rangeStart, out var rangeCount))
             {
-                contentRange = $"bytes {rangeStart}-{rangeStart + rangeCount - 1}/{part.Complete}";
+                contentRange = new StoredPart(rangeStart, rangeStart + rangeCount - 1, part.Complete).ContentRange;
                 (start, count) = (rangeStart - part.First, rangeCount);
             }
         }
@@ -57,7 +57,7 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
             {
                 case ByteRange.Outcome.Partial:
                     statusCode = StatusCodes.Status206PartialContent;
-                    contentRange = $"bytes {rangeStart}-{rangeStart + rangeCount - 1}/{length}";
+                    contentRange = new StoredPart(rangeStart, rangeStart + rangeCount - 1, length).ContentRange;
                     (start, count) = (rangeStart, rangeCount);
                     break;
                 case ByteRange.Outcome.Unsatisfiable:

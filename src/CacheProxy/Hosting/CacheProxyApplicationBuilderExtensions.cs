@@ -33,7 +33,7 @@ public static class CacheProxyApplicationBuilderExtensions
 
     /// <summary>
     /// Maps the management endpoints — <c>/health/live</c> (the process runs), <c>/health/ready</c> (the checks
-    /// tagged <c>ready</c>: it can serve), <c>/health</c> (every check), <c>POST /purge</c>, <c>GET</c> and <c>POST /maintenance</c>, <c>GET</c>, <c>POST</c> and <c>DELETE /warm</c>, <c>GET /inspect</c>, and those of every registered
+    /// tagged <c>ready</c>: it can serve), <c>/health</c> (every check), <c>POST /purge</c>, <c>GET</c> and <c>POST /maintenance</c>, <c>GET</c>, <c>POST</c> and <c>DELETE /warm</c>, <c>GET /inspect</c>, <c>GET /stats</c>, the live <c>/dashboard</c>, and those of every registered
     /// <see cref="IManagementEndpointProvider"/>, e.g. <c>/metrics</c> — on the management port
     /// (<see cref="CacheProxy.Configuration.ManagementOptions.Port"/>), behind the management authorization policy
     /// (<see cref="CacheProxy.Management.CacheProxyManagementDefaults.Policy"/>: port, allowed networks, API key).

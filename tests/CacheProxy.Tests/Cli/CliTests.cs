@@ -83,33 +83,23 @@ public sealed class CliTests
         var (origin, gateway) = await StartAsync();
         await using var _ = origin;
         await using var __ = gateway;
-        var list = Path.GetTempFileName();
-        var sitemap = Path.GetTempFileName();
-        try
-        {
-            await File.WriteAllTextAsync(list, $"# the front page and two items\n{Url(gateway, "/")}\n\n{Url(gateway, "/items/1")}\n{Url(gateway, "/private/2")}\n");
-            await File.WriteAllTextAsync(sitemap, $"""
-                <?xml version="1.0" encoding="UTF-8"?>
-                <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{Url(gateway, "/items/1")}</loc></url><url><loc>{Url(gateway, "/items/3")}</loc></url></urlset>
-                """);
+        using var list = await TempFile.WriteAsync($"# the front page and two items\n{Url(gateway, "/")}\n\n{Url(gateway, "/items/1")}\n{Url(gateway, "/private/2")}\n");
+        using var sitemap = await TempFile.WriteAsync($"""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{Url(gateway, "/items/1")}</loc></url><url><loc>{Url(gateway, "/items/3")}</loc></url></urlset>
+            """);
 
-            var warm = await CliProcess.RunAsync(Env(gateway), "warm", list);
-            var again = await CliProcess.RunAsync(Env(gateway), "warm", sitemap, "--json");
+        var warm = await CliProcess.RunAsync(Env(gateway), "warm", list.Path);
+        var again = await CliProcess.RunAsync(Env(gateway), "warm", sitemap.Path, "--json");
 
-            Assert.Equal(0, warm.ExitCode);
-            Assert.Contains("completed", warm.Output, StringComparison.Ordinal);
-            Assert.Contains("3/3 warmed", warm.Output, StringComparison.Ordinal); // the progress line, not a terminal here
-            Assert.Equal(0, again.ExitCode);
-            var status = JsonDocument.Parse(again.Output).RootElement;
-            Assert.Equal(("completed", 2, 1, 1), (status.GetProperty("state").GetString(), status.GetProperty("count").GetInt32(),
-                status.GetProperty("cached").GetInt32(), status.GetProperty("stored").GetInt32()));
-            Assert.Equal(4, origin.Calls); // /, /items/1, /private/2, then only /items/3
-        }
-        finally
-        {
-            File.Delete(list);
-            File.Delete(sitemap);
-        }
+        Assert.Equal(0, warm.ExitCode);
+        Assert.Contains("completed", warm.Output, StringComparison.Ordinal);
+        Assert.Contains("3/3 warmed", warm.Output, StringComparison.Ordinal); // the progress line, not a terminal here
+        Assert.Equal(0, again.ExitCode);
+        var status = JsonDocument.Parse(again.Output).RootElement;
+        Assert.Equal(("completed", 2, 1, 1), (status.GetProperty("state").GetString(), status.GetProperty("count").GetInt32(),
+            status.GetProperty("cached").GetInt32(), status.GetProperty("stored").GetInt32()));
+        Assert.Equal(4, origin.Calls); // /, /items/1, /private/2, then only /items/3
     }
 
     [Fact]
@@ -124,12 +114,11 @@ public sealed class CliTests
             await release.Task; // the origin holds every warming request until the test has cancelled
             await c.Response.WriteAsync("late");
         };
-        var list = Path.GetTempFileName();
+        using var list = await TempFile.WriteAsync(string.Join('\n', Url(gateway, "/slow/1"), Url(gateway, "/slow/2"), Url(gateway, "/slow/3")));
         try
         {
-            await File.WriteAllLinesAsync(list, [Url(gateway, "/slow/1"), Url(gateway, "/slow/2"), Url(gateway, "/slow/3")]);
-            var (process, end) = await CliProcess.StartAsync(Env(gateway), "0/3 warmed", "warm", list);
-            var second = await CliProcess.RunAsync(Env(gateway), "warm", list); // one job at a time
+            var (process, end) = await CliProcess.StartAsync(Env(gateway), "0/3 warmed", "warm", list.Path);
+            var second = await CliProcess.RunAsync(Env(gateway), "warm", list.Path); // one job at a time
             using (var interrupt = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             {
                 await interrupt.WaitForExitAsync();
@@ -140,13 +129,12 @@ public sealed class CliTests
             Assert.Equal((1, true), (second.ExitCode, second.Error.Contains("running already", StringComparison.Ordinal)));
             Assert.Equal(1, result.ExitCode);
             Assert.True(result.Output.Contains("cancelled", StringComparison.Ordinal), result.Output + "\nERR:" + result.Error);
-            var status = await CliProcess.RunAsync(Env(gateway), "warm", list, "--no-wait", "--json"); // a new job may start: the old one ended
+            var status = await CliProcess.RunAsync(Env(gateway), "warm", list.Path, "--no-wait", "--json"); // a new job may start: the old one ended
             Assert.Equal(0, status.ExitCode);
         }
         finally
         {
             release.TrySetResult();
-            File.Delete(list);
         }
     }
 
@@ -207,47 +195,35 @@ public sealed class CliTests
     [Fact]
     public async Task ConfigCheck_RunsTheGatewaysValidatorsOffline_AndPrintsEveryError()
     {
-        var valid = Path.GetTempFileName();
-        var invalid = Path.GetTempFileName();
-        var broken = Path.GetTempFileName();
-        try
-        {
-            await File.WriteAllTextAsync(valid, """
-                { "CacheProxy": { "MaxObjectSize": 1048576, "Routes": { "all": { "DefaultTtl": "00:01:00" } } },
-                  "ReverseProxy": { "Routes": { "all": { "ClusterId": "origin", "Match": { "Path": "{**catch-all}" } } },
-                                    "Clusters": { "origin": { "Destinations": { "primary": { "Address": "http://127.0.0.1:8080/" } } } } } }
-                """);
-            await File.WriteAllTextAsync(invalid, """
-                { "CacheProxy": { "MaxObjectSize": -5, "Routes": { "nope": { } }, "Redis": { "Configuration": "" } },
-                  "ReverseProxy": { "Routes": { "r": { "ClusterId": "missing", "Match": { "Path": "/{**x" } } } } }
-                """);
-            await File.WriteAllTextAsync(broken, """{ "CacheProxy": { """);
+        using var valid = await TempFile.WriteAsync("""
+            { "CacheProxy": { "MaxObjectSize": 1048576, "Routes": { "all": { "DefaultTtl": "00:01:00" } } },
+              "ReverseProxy": { "Routes": { "all": { "ClusterId": "origin", "Match": { "Path": "{**catch-all}" } } },
+                                "Clusters": { "origin": { "Destinations": { "primary": { "Address": "http://127.0.0.1:8080/" } } } } } }
+            """);
+        using var invalid = await TempFile.WriteAsync("""
+            { "CacheProxy": { "MaxObjectSize": -5, "Routes": { "nope": { } }, "Redis": { "Configuration": "" } },
+              "ReverseProxy": { "Routes": { "r": { "ClusterId": "missing", "Match": { "Path": "/{**x" } } } } }
+            """);
+        using var broken = await TempFile.WriteAsync("""{ "CacheProxy": { """);
 
-            var ok = await CliProcess.RunAsync(null, "config", "check", valid);
-            var bad = await CliProcess.RunAsync(null, "config", "check", invalid);
-            var badJson = await CliProcess.RunAsync(null, "config", "check", invalid, "--json");
-            var notJson = await CliProcess.RunAsync(null, "config", "check", broken);
-            var layered = await CliProcess.RunAsync(null, "config", "check", valid, invalid);
-            var missing = await CliProcess.RunAsync(null, "config", "check", "/no/such/appsettings.json");
+        var ok = await CliProcess.RunAsync(null, "config", "check", valid.Path);
+        var bad = await CliProcess.RunAsync(null, "config", "check", invalid.Path);
+        var badJson = await CliProcess.RunAsync(null, "config", "check", invalid.Path, "--json");
+        var notJson = await CliProcess.RunAsync(null, "config", "check", broken.Path);
+        var layered = await CliProcess.RunAsync(null, "config", "check", valid.Path, invalid.Path);
+        var missing = await CliProcess.RunAsync(null, "config", "check", "/no/such/appsettings.json");
 
-            Assert.Equal((0, true), (ok.ExitCode, ok.Output.Contains("valid", StringComparison.Ordinal)));
-            Assert.Equal(1, bad.ExitCode);
-            Assert.Contains("CacheProxy:MaxObjectSize", bad.Output, StringComparison.Ordinal);
-            Assert.Contains("CacheProxy:Routes:nope", bad.Output, StringComparison.Ordinal);
-            Assert.Contains("Redis", bad.Output, StringComparison.Ordinal);
-            Assert.Contains("ReverseProxy:Routes:r", bad.Output, StringComparison.Ordinal);
-            var report = JsonDocument.Parse(badJson.Output).RootElement;
-            Assert.False(report.GetProperty("valid").GetBoolean());
-            Assert.True(report.GetProperty("errors").GetArrayLength() >= 5);
-            Assert.Equal((1, true), (notJson.ExitCode, notJson.Output.Contains("LineNumber", StringComparison.Ordinal)));
-            Assert.Equal(1, layered.ExitCode); // the second file's values over the first's
-            Assert.Equal((2, true), (missing.ExitCode, missing.Error.Contains("no such file", StringComparison.Ordinal)));
-        }
-        finally
-        {
-            File.Delete(valid);
-            File.Delete(invalid);
-            File.Delete(broken);
-        }
+        Assert.Equal((0, true), (ok.ExitCode, ok.Output.Contains("valid", StringComparison.Ordinal)));
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("CacheProxy:MaxObjectSize", bad.Output, StringComparison.Ordinal);
+        Assert.Contains("CacheProxy:Routes:nope", bad.Output, StringComparison.Ordinal);
+        Assert.Contains("Redis", bad.Output, StringComparison.Ordinal);
+        Assert.Contains("ReverseProxy:Routes:r", bad.Output, StringComparison.Ordinal);
+        var report = JsonDocument.Parse(badJson.Output).RootElement;
+        Assert.False(report.GetProperty("valid").GetBoolean());
+        Assert.True(report.GetProperty("errors").GetArrayLength() >= 5);
+        Assert.Equal((1, true), (notJson.ExitCode, notJson.Output.Contains("LineNumber", StringComparison.Ordinal)));
+        Assert.Equal(1, layered.ExitCode); // the second file's values over the first's
+        Assert.Equal((2, true), (missing.ExitCode, missing.Error.Contains("no such file", StringComparison.Ordinal)));
     }
 }

@@ -152,8 +152,7 @@ public sealed class WarmTests
     [Fact]
     public async Task WarmingAtStartup_HoldsReadinessUntilItEnds_WhenAskedTo()
     {
-        var file = Path.Combine(Path.GetTempPath(), $"warm-{Guid.NewGuid():N}.txt");
-        await File.WriteAllTextAsync(file, "# warmed before traffic\nhttp://www.example.test/home\n\nhttp://www.example.test/news\n");
+        using var file = await TempFile.WriteAsync("# warmed before traffic\nhttp://www.example.test/home\n\nhttp://www.example.test/news\n");
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
@@ -162,7 +161,7 @@ public sealed class WarmTests
                 await release.Task.WaitAsync(TimeSpan.FromSeconds(30)); // held until the test has seen readiness fail
                 c.Response.Headers.CacheControl = "max-age=600";
                 await c.Response.WriteAsync("warm " + c.Request.Path);
-            }, ("CacheProxy__Warm__StartupFile", file), ("CacheProxy__Warm__GateReadiness", "true"));
+            }, ("CacheProxy__Warm__StartupFile", file.Path), ("CacheProxy__Warm__GateReadiness", "true"));
             await using var _ = origin;
             await using var __ = gateway;
             using var http = new HttpClient();
@@ -183,7 +182,6 @@ public sealed class WarmTests
         finally
         {
             release.TrySetResult();
-            File.Delete(file);
         }
     }
 }

@@ -35,6 +35,9 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
     private byte[]? _buffer;
     private int _length;
     private long _limit;
+    private long? _expectedLength;
+    private byte? _heldLastByte;
+    private bool _completionHeld;
 
     public CaptureBodyFeature(IHttpResponseBodyFeature inner, Func<CaptureBodyFeature, CaptureMode> decide, CaptureBudget budget)
     {
@@ -67,6 +70,7 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
     public void StartBuffering(long limit, long? expectedLength)
     {
         _limit = limit;
+        _expectedLength = expectedLength;
         var initial = expectedLength is > 0 and <= int.MaxValue && expectedLength <= limit ? (int)expectedLength.Value : 4096;
         _buffer = Rent(initial);
         Buffering = _buffer is not null;
@@ -152,8 +156,33 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
         {
             await _writer.FlushAsync();
         }
-        if (Decide() == CaptureMode.PassThrough)
+        if (Decide() != CaptureMode.PassThrough)
         {
+            return;
+        }
+        if (Buffering)
+        {
+            _completionHeld = true; // the end of a chunked body waits for the store too
+            return;
+        }
+        await _inner.CompleteAsync();
+    }
+
+    /// <summary>
+    /// Sends what was held back from the client while the body was being kept — the last byte of a body of known
+    /// length, the end of one without — once the owner has stored it (or given up): a client that has received the
+    /// whole response finds it stored when it asks again.
+    /// </summary>
+    public async ValueTask ReleaseHeldAsync()
+    {
+        if (_heldLastByte is { } last)
+        {
+            _heldLastByte = null;
+            await _inner.Stream.WriteAsync(new[] { last });
+        }
+        if (_completionHeld)
+        {
+            _completionHeld = false;
             await _inner.CompleteAsync();
         }
     }
@@ -166,6 +195,11 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
             return;
         }
         Keep(buffer.Span);
+        if (HoldsLastByte(buffer.Length))
+        {
+            _heldLastByte = buffer.Span[^1];
+            buffer = buffer[..^1];
+        }
         await _inner.Stream.WriteAsync(buffer, cancellationToken);
     }
 
@@ -182,8 +216,16 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
             return;
         }
         Keep(buffer);
+        if (HoldsLastByte(buffer.Length))
+        {
+            _heldLastByte = buffer[^1];
+            buffer = buffer[..^1];
+        }
         _inner.Stream.Write(buffer);
     }
+
+    /// <summary>Whether a write of <paramref name="count"/> bytes, already kept, completed a body of known length that is being stored.</summary>
+    private bool HoldsLastByte(int count) => count > 0 && Buffering && BytesWritten == _expectedLength;
 
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {

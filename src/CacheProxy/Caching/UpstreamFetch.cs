@@ -122,6 +122,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         finally
         {
             capture.ReleaseBuffer();
+            await capture.ReleaseHeldAsync(); // only now can the client see the end of a response it may ask for again
         }
         if (background)
         {

@@ -17,7 +17,7 @@ public sealed class DemoOrigin
     /// <summary>Gets the origin's base address.</summary>
     public string Address { get; }
 
-    /// <summary>Gets how many requests the origin has answered.</summary>
+    /// <summary>Gets how many requests for <c>/demo/…</c> the origin has answered.</summary>
     public int Requests => Volatile.Read(ref _requests);
 
     public static async Task<DemoOrigin> StartAsync()
@@ -32,9 +32,14 @@ public sealed class DemoOrigin
         DemoOrigin? origin = null;
         app.Use((context, next) =>
         {
-            Interlocked.Increment(ref origin!._requests);
+            if (context.Request.Path.StartsWithSegments("/demo"))
+            {
+                Interlocked.Increment(ref origin!._requests); // the requests the README's comments count, not health probes
+            }
             return next(context);
         });
+        // The gateway's active health check probes "/" (appsettings.json): answered, so the demo instance is ready.
+        app.MapGet("/", () => "CacheProxy demo origin: /demo/hello, /demo/items, /demo/etag, /demo/time, /demo/private\n");
         app.MapGet("/demo/hello", (HttpContext c) =>
         {
             c.Response.Headers.CacheControl = "public, max-age=60";

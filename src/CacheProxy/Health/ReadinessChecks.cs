@@ -64,6 +64,7 @@ internal sealed class ConfigurationHealthCheck(LastGoodOptions options, IService
 /// Whether the upstream clusters have a destination that YARP's active and passive health checks have not marked
 /// unhealthy. None anywhere: Unhealthy (or Degraded with <see cref="HealthOptions.RequireHealthyUpstream"/> off);
 /// some clusters without one: Degraded. Destinations whose health is unknown (no health checks) count as available.
+/// The data names each destination's active and passive state.
 /// </summary>
 internal sealed class UpstreamHealthCheck(LastGoodOptions options, IProxyStateLookup? proxy = null) : IHealthCheck
 {
@@ -81,6 +82,11 @@ internal sealed class UpstreamHealthCheck(LastGoodOptions options, IProxyStateLo
             var all = cluster.DestinationsState.AllDestinations;
             var healthy = all.Count(d => d.Health.Active != DestinationHealth.Unhealthy && d.Health.Passive != DestinationHealth.Unhealthy);
             data[cluster.ClusterId] = $"{healthy}/{all.Count} destinations available";
+            foreach (var destination in all)
+            {
+                // What YARP's health checks last said of each, so an operator sees which probe failed (Unknown: not yet probed).
+                data[$"{cluster.ClusterId}/{destination.DestinationId}"] = $"active {destination.Health.Active}, passive {destination.Health.Passive}";
+            }
             if (healthy == 0)
             {
                 down++;

@@ -75,19 +75,47 @@ public sealed class GatewayProcessTests
             s => s.TryGetProperty("CorrelationId", out var id) && id.GetString() == "json-log-1");
     }
 
+    /// <summary>
+    /// The README's first command and the comments of its curl lines: the sample in Development with YARP's active
+    /// health check on as shipped (only the ports moved, as the README says how). Regression: the check probed "/",
+    /// which the demo origin did not serve, so readiness turned Unhealthy, and the probe was counted in the body.
+    /// </summary>
     [Fact]
-    public async Task Development_WithoutUpstream_StartsTheDemoOrigin_AndCaches()
+    public async Task Development_AsTheReadmeRunsIt_IsReady_CachesAndLogsNoDebugLines()
     {
-        await using var gateway = GatewayProcess.Start("Development", null);
+        await using var gateway = GatewayProcess.Start("Development", null, ("ReverseProxy__Clusters__origin__HealthCheck__Active__Enabled", "true"));
         await gateway.WaitStartedAsync();
         using var http = new HttpClient();
+        var publicBase = $"http://127.0.0.1:{gateway.PublicPort}";
+        // YARP probes the demo origin once at startup: wait for its verdict in the readiness data, not for a time.
+        string? probed = null;
+        await Signal.WaitUntilAsync(async () => (probed = await DestinationStateAsync(http, gateway)) is not "active Unknown, passive Unknown");
 
-        var first = await http.GetAsync($"http://127.0.0.1:{gateway.PublicPort}/demo/hello");
-        var second = await http.GetAsync($"http://127.0.0.1:{gateway.PublicPort}/demo/hello");
+        var first = await http.GetAsync($"{publicBase}/demo/hello");
+        var second = await http.GetAsync($"{publicBase}/demo/hello");
+        using var items = new HttpRequestMessage(HttpMethod.Get, $"{publicBase}/demo/items") { Headers = { { "Accept-Encoding", "br" } } };
+        using var itemsAgain = new HttpRequestMessage(HttpMethod.Get, $"{publicBase}/demo/items") { Headers = { { "Accept-Encoding", "br" } } };
+        await http.SendAsync(items);
+        var brHit = await http.SendAsync(itemsAgain);
+        var ready = await http.GetAsync($"http://127.0.0.1:{gateway.ManagementPort}/health/ready");
 
-        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.StartsWith("active Healthy", probed);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("hello from the demo origin, request 1\n", await first.Content.ReadAsStringAsync());
+        Assert.Equal("CacheProxy; fwd=miss; fwd-status=200; stored", first.CacheStatus());
+        Assert.Equal("CacheProxy; hit", second.CacheStatus());
         Assert.Equal(await first.Content.ReadAsStringAsync(), await second.Content.ReadAsStringAsync());
-        Assert.StartsWith("CacheProxy; hit", second.CacheStatus());
+        Assert.Equal("CacheProxy; hit", brHit.CacheStatus());
+        Assert.Equal("br", Assert.Single(brHit.Content.Headers.ContentEncoding));
+        Assert.DoesNotContain("dbug:", gateway.Output, StringComparison.Ordinal); // Debug is for asking, not the default
+    }
+
+    /// <summary>What readiness says of the demo origin's one destination (<c>active …, passive …</c>).</summary>
+    private static async Task<string?> DestinationStateAsync(HttpClient http, GatewayProcess gateway)
+    {
+        using var response = await http.GetAsync($"http://127.0.0.1:{gateway.ManagementPort}/health/ready");
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("checks").GetProperty("upstream").GetProperty("data").GetProperty("origin/primary").GetString();
     }
 
     [Fact]

@@ -17,15 +17,9 @@ public sealed class MalformedHeaderTests
 
     public static TheoryData<string> Prefixes()
     {
-        var data = new TheoryData<string>();
-        foreach (var value in new[] { Tricky, Structured })
-        {
-            for (var length = 0; length <= value.Length; length++)
-            {
-                data.Add(value[..length]);
-            }
-        }
-        return data;
+        // Each cut once: both values start with the empty cut, and xUnit skips a case whose ID it has seen.
+        var cuts = new[] { Tricky, Structured }.SelectMany(value => Enumerable.Range(0, value.Length + 1).Select(length => value[..length]));
+        return [.. cuts.Distinct(StringComparer.Ordinal)];
     }
 
     [Theory]

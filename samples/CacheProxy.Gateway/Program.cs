@@ -1,4 +1,5 @@
 using CacheProxy.Gateway;
+using Microsoft.Extensions.Options;
 
 // appsettings*.json sit beside the binary: find them wherever the gateway is started from. The slim builder
 // leaves out what a gateway does not use (host filtering, IIS, EventLog/Debug loggers, regex route constraints)
@@ -17,7 +18,11 @@ if (!builder.Environment.IsDevelopment())
 {
     // JSON lines with scopes (correlation id) for log shippers: the framework's formatter, options from
     // Logging:Console:FormatterOptions. Set here because the slim builder picks the simple formatter in code.
-    builder.Logging.AddJsonConsole();
+    // Escaped only as JSON needs: a person reading a log line sees ' and + (not \u0027, \u002B); lines are not HTML.
+    builder.Logging.AddJsonConsole(o => o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
 }
 
 // Development with no upstream configured: start a small origin in this process so `dotnet run` shows caching.
@@ -44,15 +49,33 @@ if (demo is not null)
 }
 
 var app = builder.Build();
-app.UseCacheProxy();
-app.MapReverseProxy();
-app.MapCacheProxyManagement();
-if (demo is not null)
+// A startup that cannot go on is the operator's to fix, not a crash: one report, a documented exit code
+// (docs/configuration.md#startup-errors), no stack trace. The app is disposed on the way out so the logs flush.
+await using (app)
 {
-    app.Lifetime.ApplicationStopped.Register(() => demo.StopAsync().GetAwaiter().GetResult()); // after the drain
-    app.Logger.LogInformation("Demo origin at {Address}; try: curl -i http://<public endpoint>/demo/hello twice", demo.Address);
+    try
+    {
+        app.UseCacheProxy(); // runs the startup validation first: every configuration error together, as event 1300
+        app.MapReverseProxy();
+        app.MapCacheProxyManagement();
+        if (demo is not null)
+        {
+            app.Lifetime.ApplicationStopped.Register(() => demo.StopAsync().GetAwaiter().GetResult()); // after the drain
+            app.Logger.LogInformation("Demo origin at {Address}; try: curl -i http://<public endpoint>/demo/hello twice", demo.Address);
+        }
+        await app.StartAsync();
+    }
+    catch (OptionsValidationException)
+    {
+        return StartupExit.InvalidConfiguration; // every error is in event 1300, logged by the startup validation
+    }
+    catch (IOException e) when (StartupExit.EndpointThatCannotListen(builder.Configuration, e) is var (name, url))
+    {
+        GatewayLog.EndpointCannotListen(app.Logger, name, url, e.InnerException?.Message ?? e.Message);
+        return StartupExit.EndpointCannotListen;
+    }
+    await app.WaitForShutdownAsync();
 }
-await app.RunAsync();
 return 0;
 
 /// <summary>The gateway's entry point, visible to the tests' WebApplicationFactory.</summary>

@@ -28,7 +28,7 @@ public static class RedisBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         var options = services.AddOptions<RedisOptions>();
-        _ = builder.Configuration is { } section ? options.Bind(section.GetSection("Redis")) : options.BindConfiguration("CacheProxy:Redis");
+        _ = builder.Configuration is { } section ? options.BindCacheProxySection(section.GetSection("Redis")) : options.BindConfiguration("CacheProxy:Redis");
         if (configure is not null)
         {
             options.Configure(configure);

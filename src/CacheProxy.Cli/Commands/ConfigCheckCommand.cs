@@ -15,7 +15,8 @@ namespace CacheProxy.Cli.Commands;
 /// gateway layers them, with the validators the gateway runs at startup — every CacheProxy option (and Redis's when
 /// <c>CacheProxy:Redis</c> is there), <c>CacheProxy:Routes</c> against YARP's route ids, and YARP's own checks of
 /// each route and cluster under <c>ReverseProxy</c> — and prints every error. Nothing is connected to: a Redis
-/// address is checked for form, not reached.
+/// address is checked for form, not reached. Keys under CacheProxy's sections that bind to no option are listed as
+/// warnings (with the nearest known key); <c>--strict</c> makes them errors.
 /// </summary>
 internal sealed class ConfigCheckCommand : AsyncCommand<ConfigCheckCommand.Settings>
 {
@@ -26,12 +27,16 @@ internal sealed class ConfigCheckCommand : AsyncCommand<ConfigCheckCommand.Setti
         public string[] Files { get; init; } = [];
 
         [CommandOption("--json")]
-        [Description("Print {\"valid\": ..., \"errors\": [[...]]} instead of text.")]
+        [Description("Print {\"valid\": ..., \"errors\": [[...]], \"warnings\": [[...]]} instead of text.")]
         public bool Json { get; init; }
 
         [CommandOption("--with-environment")]
         [Description("Layer this process's environment variables over the files, as the gateway does (e.g. the upstream address set by the deployment).")]
         public bool WithEnvironment { get; init; }
+
+        [CommandOption("--strict")]
+        [Description("Fail (exit 1) on keys under CacheProxy that bind to no option, too: a misspelt key is otherwise ignored.")]
+        public bool Strict { get; init; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -49,36 +54,52 @@ internal sealed class ConfigCheckCommand : AsyncCommand<ConfigCheckCommand.Setti
         {
             builder.AddEnvironmentVariables(); // as the gateway layers them: CacheProxy__MaxObjectSize=...
         }
-        List<string> errors;
+        Report report;
         try
         {
-            errors = await CheckAsync(builder.Build(), cancellationToken);
+            report = await CheckAsync(builder.Build(), cancellationToken);
         }
         catch (InvalidDataException ex) // a file that is not JSON: the configuration provider and the parser say where
         {
-            errors = [string.Join(" ", Causes(ex))];
+            report = new([string.Join(" ", Causes(ex))], []);
         }
+        var failed = report.Errors.Count > 0 || (settings.Strict && report.Warnings.Count > 0);
+        var files = string.Join(", ", settings.Files);
         if (settings.Json)
         {
-            Output.Json(JsonSerializer.SerializeToElement(new { valid = errors.Count == 0, errors }));
-        }
-        else if (errors.Count == 0)
-        {
-            AnsiConsole.MarkupLine($"[green]valid:[/] {Markup.Escape(string.Join(", ", settings.Files))}");
+            Output.Json(JsonSerializer.SerializeToElement(new { valid = !failed, errors = report.Errors, warnings = report.Warnings }));
         }
         else
         {
-            AnsiConsole.MarkupLine($"[red]{errors.Count} error(s)[/] in {Markup.Escape(string.Join(", ", settings.Files))}:");
-            foreach (var error in errors)
+            if (report.Errors.Count == 0)
             {
-                Console.Out.WriteLine($"  - {error}"); // unwrapped, one a line
+                AnsiConsole.MarkupLine(failed ? $"[red]invalid (--strict):[/] {Markup.Escape(files)}" : $"[green]valid:[/] {Markup.Escape(files)}");
+            }
+            else
+            {
+                AnsiConsole.MarkupLine($"[red]{report.Errors.Count} error(s)[/] in {Markup.Escape(files)}:");
+                foreach (var error in report.Errors)
+                {
+                    Console.Out.WriteLine($"  - {error}"); // unwrapped, one a line
+                }
+            }
+            if (report.Warnings.Count > 0)
+            {
+                AnsiConsole.MarkupLine($"[yellow]{report.Warnings.Count} warning(s)[/]{(settings.Strict ? " (errors with --strict)" : string.Empty)}:");
+                foreach (var warning in report.Warnings)
+                {
+                    Console.Out.WriteLine($"  - {warning}");
+                }
             }
         }
-        return errors.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+        return failed ? ExitCodes.Failed : ExitCodes.Ok;
     }
 
+    /// <summary>What a check found: errors (the gateway would not start), and warnings (keys that bind to nothing).</summary>
+    internal sealed record Report(List<string> Errors, List<string> Warnings);
+
     /// <summary>Every error the gateway's startup validation and YARP's config validator find in <paramref name="configuration"/>.</summary>
-    internal static async Task<List<string>> CheckAsync(IConfigurationRoot configuration, CancellationToken cancellationToken)
+    internal static async Task<Report> CheckAsync(IConfigurationRoot configuration, CancellationToken cancellationToken)
     {
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
@@ -108,7 +129,8 @@ internal sealed class ConfigCheckCommand : AsyncCommand<ConfigCheckCommand.Setti
         {
             errors.AddRange(await ProxyErrorsAsync(provider, cancellationToken));
         }
-        return errors;
+        var warnings = CacheProxy.Configuration.BoundSection.UnknownKeys(provider.GetServices<CacheProxy.Configuration.BoundSection>());
+        return new(errors, [.. warnings.Select(w => w.ToString())]);
     }
 
     private static IEnumerable<string> Causes(Exception? exception)

@@ -86,6 +86,9 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.ClientRequestFailed, EventName = nameof(EventIds.ClientRequestFailed), Level = LogLevel.Information, Message = "Request on route {RouteId} failed on the client side ({ForwarderError}: {ExceptionType})")]
     public static partial void ClientRequestFailed(ILogger logger, string? routeId, Yarp.ReverseProxy.Forwarder.ForwarderError forwarderError, string? exceptionType);
 
+    [LoggerMessage(EventId = EventIds.ConfigurationKeyUnknown, EventName = nameof(EventIds.ConfigurationKeyUnknown), Level = LogLevel.Warning, Message = "Configuration key {Key} binds to no option and is ignored{Suggestion}")]
+    public static partial void ConfigurationKeyUnknown(ILogger logger, string key, string suggestion);
+
     [LoggerMessage(EventId = EventIds.ConfigurationReloadRejected, EventName = nameof(EventIds.ConfigurationReloadRejected), Level = LogLevel.Error, Message = "A configuration reload was rejected ({ErrorCount} errors, logged as ConfigurationInvalid); the last good CacheProxy configuration stays in effect")]
     public static partial void ConfigurationReloadRejected(ILogger logger, int errorCount);
 

@@ -27,7 +27,7 @@ public static class CacheProxyServiceCollectionExtensions
     public static ICacheProxyBuilder AddCacheProxy(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<CacheProxyOptions>().Bind(configuration);
+        services.AddOptions<CacheProxyOptions>().BindCacheProxySection(configuration);
         return new CacheProxyBuilder(services.AddCacheProxy().Services, configuration);
     }
 
@@ -134,8 +134,8 @@ public static class CacheProxyServiceCollectionExtensions
             return;
         }
         services.Remove(validator);
-        services.AddTransient<IStartupValidator>(sp =>
-            new StartupValidation((IStartupValidator)ActivatorUtilities.CreateInstance(sp, type), sp.GetRequiredService<ILoggerFactory>()));
+        services.AddTransient<IStartupValidator>(sp => new StartupValidation((IStartupValidator)ActivatorUtilities.CreateInstance(sp, type),
+            sp.GetRequiredService<ILoggerFactory>(), sp.GetServices<BoundSection>()));
     }
 
     /// <summary>Health (live, ready) and graceful drain (docs/operations/health.md, deploy.md).</summary>

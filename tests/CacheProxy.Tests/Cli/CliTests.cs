@@ -226,4 +226,34 @@ public sealed class CliTests
         Assert.Equal(1, layered.ExitCode); // the second file's values over the first's
         Assert.Equal((2, true), (missing.ExitCode, missing.Error.Contains("no such file", StringComparison.Ordinal)));
     }
+
+    /// <summary>
+    /// Regression: a value that does not convert made config check say "unexpected failure" and stop, and a misspelt
+    /// key was silently valid. The first is listed with the other errors; the second is a warning, an error with --strict.
+    /// </summary>
+    [Fact]
+    public async Task ConfigCheck_ListsAValueThatDoesNotConvert_WithTheOthers_AndWarnsOfKeysThatBindToNothing()
+    {
+        using var unconvertible = await TempFile.WriteAsync("""{ "CacheProxy": { "MemoryTierSizeLimit": "lots", "MaxObjectSize": -5 } }""");
+        using var misspelt = await TempFile.WriteAsync("""{ "CacheProxy": { "MaxObjSize": 1048576, "Managment": { "Port": 8081 } } }""");
+
+        var bad = await CliProcess.RunAsync(null, "config", "check", unconvertible.Path);
+        var warned = await CliProcess.RunAsync(null, "config", "check", misspelt.Path);
+        var strict = await CliProcess.RunAsync(null, "config", "check", misspelt.Path, "--strict");
+        var strictJson = await CliProcess.RunAsync(null, "config", "check", misspelt.Path, "--strict", "--json");
+
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("CacheProxy:MemoryTierSizeLimit: 'lots' is not a whole number (Int64).", bad.Output, StringComparison.Ordinal);
+        Assert.Contains("CacheProxy:MaxObjectSize must be between 1", bad.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("unexpected", bad.Output + bad.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(0, warned.ExitCode);
+        Assert.Contains("2 warning(s)", warned.Output, StringComparison.Ordinal);
+        Assert.Contains("CacheProxy:MaxObjSize binds to no option and is ignored; did you mean CacheProxy:MaxObjectSize?", warned.Output, StringComparison.Ordinal);
+        Assert.Contains("CacheProxy:Managment binds to no option and is ignored; did you mean CacheProxy:Management?", warned.Output, StringComparison.Ordinal);
+        Assert.Equal(1, strict.ExitCode);
+        var report = JsonDocument.Parse(strictJson.Output).RootElement;
+        Assert.False(report.GetProperty("valid").GetBoolean());
+        Assert.Equal(2, report.GetProperty("warnings").GetArrayLength());
+        Assert.Equal(0, report.GetProperty("errors").GetArrayLength());
+    }
 }

@@ -49,9 +49,46 @@ public sealed class GatewayProcessTests
         await using var gateway = GatewayProcess.Start("Production", upstream);
         await gateway.WaitExitAsync();
 
-        Assert.NotEqual(0, gateway.ExitCode);
+        Assert.Equal(78, gateway.ExitCode); // EX_CONFIG (docs/configuration.md#startup-errors)
         Assert.Contains(message, gateway.Output, StringComparison.Ordinal);
         Assert.Contains("ReverseProxy:Clusters:origin:Destinations:primary:Address", gateway.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", gateway.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Regression: a value that did not convert crashed the gateway (an unhandled InvalidOperationException, a stack
+    /// trace, exit 134) and hid MaxObjectSize=-5 beside it. Now both are one event 1300, and the exit code says why.
+    /// </summary>
+    [Fact]
+    public async Task Production_AValueThatDoesNotConvert_IsReportedWithTheOtherErrors_AndExits78WithoutAStackTrace()
+    {
+        await using var gateway = GatewayProcess.Start("Production", "http://127.0.0.1:9/",
+            ("CacheProxy__MemoryTierSizeLimit", "lots"), ("CacheProxy__MaxObjectSize", "-5"), ("CacheProxy__MaxObjSize", "5"));
+        await gateway.WaitExitAsync();
+
+        Assert.Equal(78, gateway.ExitCode);
+        var invalid = Assert.Single(gateway.Output.Split('\n'), l => l.Contains("\"EventId\":1300", StringComparison.Ordinal));
+        Assert.Contains("CacheProxy:MemoryTierSizeLimit: 'lots' is not a whole number (Int64).", invalid, StringComparison.Ordinal);
+        Assert.Contains("CacheProxy:MaxObjectSize must be between 1", invalid, StringComparison.Ordinal);
+        var unknown = Assert.Single(gateway.Output.Split('\n'), l => l.Contains("\"EventId\":1305", StringComparison.Ordinal));
+        Assert.Contains("did you mean CacheProxy:MaxObjectSize?", unknown, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", gateway.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", gateway.Output, StringComparison.Ordinal); // no stack trace
+    }
+
+    /// <summary>Regression: a taken port stopped the Development sample with Kestrel's error, which names an address, not the endpoint to move.</summary>
+    [Fact]
+    public async Task Development_AnEndpointThatCannotListen_IsNamed_AndExits69()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        await using var gateway = GatewayProcess.Start("Development", null, ("Kestrel__Endpoints__PublicH2c__Url", $"http://127.0.0.1:{port}"));
+        await gateway.WaitExitAsync();
+
+        Assert.Equal(69, gateway.ExitCode);
+        Assert.Contains($"Kestrel endpoint PublicH2c (http://127.0.0.1:{port}) cannot listen", gateway.Output, StringComparison.Ordinal);
+        Assert.Contains("Kestrel__Endpoints__PublicH2c__Url", gateway.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -108,6 +145,7 @@ public sealed class GatewayProcessTests
         Assert.Equal("CacheProxy; hit", brHit.CacheStatus());
         Assert.Equal("br", Assert.Single(brHit.Content.Headers.ContentEncoding));
         Assert.DoesNotContain("dbug:", gateway.Output, StringComparison.Ordinal); // Debug is for asking, not the default
+        Assert.DoesNotContain("[1305]", gateway.Output, StringComparison.Ordinal); // the shipped settings bind, every key
     }
 
     /// <summary>What readiness says of the demo origin's one destination (<c>active …, passive …</c>).</summary>

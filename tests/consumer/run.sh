@@ -13,7 +13,7 @@ work="$(mktemp -d /tmp/cacheproxy-consumer.XXXXXX)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-fail() { echo "consumer test: $*" >&2; [ -f "$work/app.log" ] && tail -n 40 "$work/app.log" >&2; exit 1; }
+fail() { [ -f "$work/app.log" ] && tail -n 40 "$work/app.log" >&2; echo "consumer test: $*" >&2; exit 1; } # the reason last
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 # A new user: a home of its own, so NuGet's caches are empty (no stale copy of this version can stand in for the one

@@ -6,7 +6,12 @@ namespace CacheProxy.Cli;
 /// <summary>What the commands print: the gateway's JSON as it came (<c>--json</c>), or tables.</summary>
 internal static class Output
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // For people and scripts, not for an HTML page: escaped only as JSON requires ('+' in a date stays '+', not \u002B).
+    private static readonly JsonSerializerOptions Indented = new()
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static void Json(JsonElement json) => Console.Out.WriteLine(JsonSerializer.Serialize(json, Indented));
 

@@ -9,6 +9,8 @@ var app = new CommandApp();
 app.Configure(config =>
 {
     config.SetApplicationName("cacheproxy");
+    config.SetApplicationVersion(CliHelp.Version); // --version
+    config.SetHelpProvider(new CliHelp(config.Settings)); // the environment variables and shared options, under every help
     config.UseStrictParsing();
     config.AddCommand<PurgeCommand>("purge").WithDescription("Purge by URL, tag or prefix, on every instance (soft: mark stale).")
         .WithExample("purge", "--tag", "article:42", "--url", "https://www.example.com/news");
@@ -19,7 +21,7 @@ app.Configure(config =>
         .WithExample("maintenance", "on", "--retry-after", "120");
     config.AddCommand<HealthCommand>("health").WithDescription("The gateway's health checks; exit 0 only when healthy.");
     config.AddCommand<InspectCommand>("inspect").WithDescription("Why a URL is or is not a hit: what is stored for it, or why it was not stored.")
-        .WithExample("inspect", "https://www.example.com/", "--header", "Accept-Encoding: br");
+        .WithExample("inspect", "https://www.example.com/", "--header", "\"Accept-Encoding: br\""); // quoted: the example pastes as it reads
     config.AddBranch("config", branch =>
     {
         branch.SetDescription("Work with configuration files.");

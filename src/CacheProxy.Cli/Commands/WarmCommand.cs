@@ -99,9 +99,9 @@ internal sealed class WarmCommand : AsyncCommand<WarmCommand.Settings>
             await Task.Delay(Poll, cancellationToken);
             return await client.SendAsync(HttpMethod.Get, "/warm", null, cancellationToken);
         }
-        if (quiet || !AnsiConsole.Profile.Capabilities.Interactive)
+        if (quiet || !AnsiConsole.Profile.Capabilities.Interactive || AnsiConsole.Profile.Width < MinimumLiveWidth)
         {
-            // Not a terminal (a script, a CI log): a line when the count moves, no animation.
+            // Not a terminal (a script, a CI log) or one too narrow for a bar: a line when the count moves, no animation.
             var printed = -1;
             while (status.GetProperty("state").GetString() == "running")
             {
@@ -118,24 +118,48 @@ internal sealed class WarmCommand : AsyncCommand<WarmCommand.Settings>
             }
             return status;
         }
-        await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .StartAsync(async progress =>
+        // One line, redrawn in place (as curl and wget do): it never wraps, so it never scrolls the terminal.
+        while (true)
+        {
+            Console.Out.Write("\r" + ProgressLine(status, AnsiConsole.Profile.Width));
+            if (status.GetProperty("state").GetString() != "running")
             {
-                var task = progress.AddTask("warming", maxValue: Math.Max(1, status.GetProperty("count").GetInt32()));
-                while (true)
-                {
-                    task.Value = status.GetProperty("done").GetInt32();
-                    task.Description = Markup.Escape(Describe(status));
-                    if (status.GetProperty("state").GetString() != "running")
-                    {
-                        break;
-                    }
-                    status = await NextAsync();
-                }
-            });
-        return status;
+                Console.Out.WriteLine();
+                return status;
+            }
+            status = await NextAsync();
+        }
     }
+
+    /// <summary>Narrower than this, a bar and the counts do not fit one line: lines instead.</summary>
+    internal const int MinimumLiveWidth = 60;
+
+    /// <summary>
+    /// The live line for a terminal <paramref name="width"/> columns wide, never longer than width - 1 (a full last column
+    /// wraps on some terminals): a bar, done/count, the outcomes, one estimate of the time left; padded, so a shorter
+    /// line overwrites a longer one.
+    /// </summary>
+    internal static string ProgressLine(JsonElement status, int width)
+    {
+        int Get(string name) => status.GetProperty(name).GetInt32();
+        var (done, count) = (Get("done"), Math.Max(Get("count"), 1));
+        var counts = $" {done}/{count}";
+        var eta = status.GetProperty("secondsLeft") is { ValueKind: JsonValueKind.Number } left ? $" ETA {Duration(left.GetInt64())}" : string.Empty;
+        var outcomes = $" {Get("stored")} stored, {Get("cached")} cached, {Get("notStored")} not storable, {Get("failed")} failed";
+        const int MinimumBar = 10;
+        var room = width - 1 - counts.Length - eta.Length - 2;
+        if (room - outcomes.Length < MinimumBar)
+        {
+            outcomes = $" {Get("stored")}+{Get("cached")}+{Get("notStored")} ok, {Get("failed")} failed"; // stored+cached+not storable
+        }
+        var bar = Math.Clamp(room - outcomes.Length, 0, 40);
+        var filled = (int)Math.Round(bar * Math.Min(done, count) / (double)count);
+        var line = $"[{new string('#', filled)}{new string('.', bar - filled)}]{counts}{outcomes}{eta}";
+        return line.Length > width - 1 ? line[..(width - 1)] : line.PadRight(width - 1);
+    }
+
+    private static string Duration(long seconds) =>
+        seconds < 60 ? $"{seconds}s" : seconds < 3600 ? $"{seconds / 60}m{seconds % 60:00}s" : $"{seconds / 3600}h{seconds / 60 % 60:00}m";
 
     private static string Describe(JsonElement status) =>
         $"{status.GetProperty("done").GetInt32()}/{status.GetProperty("count").GetInt32()} warmed: {status.GetProperty("stored").GetInt32()} stored, " +

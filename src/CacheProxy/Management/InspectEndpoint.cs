@@ -70,7 +70,7 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
             {
                 names = rule.Names,
                 variants = rule.Variants.Count,
-                selected = variantKey is null ? null : variantKey[(key.Length + 1)..].Replace(CacheKey.FieldSeparator, ' ').Replace(CacheKey.ValueSeparator, '='),
+                selected = Variants.Suffix(probe.Request, rule.Names, out var suffix) ? Selected(rule.Names, suffix) : null,
             };
             found = variantKey is null ? null : await store.GetAsync(variantKey, CancellationToken.None);
             entryKey = variantKey ?? key;
@@ -146,6 +146,10 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
             : fromExpires ? "Expires"
             : "heuristic (a fraction of the time since Last-Modified, CacheProxy:HeuristicFraction)";
     }
+
+    /// <summary>The variant's secondary key as a person reads it: <c>accept-encoding: br; accept-language: (absent)</c>.</summary>
+    private static string Selected(IReadOnlyList<string> names, string suffix) =>
+        string.Join("; ", names.Zip(suffix.Split(CacheKey.FieldSeparator), (name, value) => $"{name}: {(value == CacheKey.AbsentValue ? "(absent)" : value)}"));
 
     private static string? NullIfEmpty(StringValues value) => StringValues.IsNullOrEmpty(value) ? null : value.ToString();
 

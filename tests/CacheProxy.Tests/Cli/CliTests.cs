@@ -61,6 +61,11 @@ public sealed class CliTests
         Assert.Equal(0, inspect.ExitCode);
         Assert.True(JsonDocument.Parse(inspect.Output).RootElement.GetProperty("stored").GetBoolean());
         Assert.Contains("lifetimeFrom", inspectTable.Output, StringComparison.Ordinal);
+        // Written as people read it: no escaped '+' in a date, no key internals (control characters) anywhere.
+        Assert.Contains("+00:00", inspect.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u00", inspect.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u00", inspectTable.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(inspectTable.Output, c => char.IsControl(c) && c is not '\n' and not '\r' and not '\u001b');
         Assert.Equal(0, stats.ExitCode);
         var all = JsonDocument.Parse(stats.Output).RootElement.GetProperty("all");
         Assert.Equal((1, 1), (all.GetProperty("hits").GetInt32(), all.GetProperty("misses").GetInt32()));
@@ -190,6 +195,47 @@ public sealed class CliTests
         Assert.Equal(0, help.ExitCode);
         Assert.Contains("USAGE:", help.Output, StringComparison.Ordinal);
         Assert.Contains("cacheproxy " + string.Join(' ', command), help.Output, StringComparison.Ordinal);
+        Assert.Contains("CACHEPROXY_MANAGEMENT_URL", help.Output, StringComparison.Ordinal);
+        Assert.Contains("CACHEPROXY_API_KEY", help.Output, StringComparison.Ordinal);
+        Assert.Contains("--timeout", help.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Regression: --version was an error, and the help's inspect example failed when pasted (its header unquoted).</summary>
+    [Fact]
+    public async Task Version_IsPrinted_AndTheHelpsExamplesPasteAsTheyRead()
+    {
+        var version = await CliProcess.RunAsync(null, "--version");
+        var help = await CliProcess.RunAsync(null, "--help");
+
+        Assert.Equal(0, version.ExitCode);
+        Assert.Matches(@"^\d+\.\d+\.\d+", version.Output.Trim());
+        Assert.Contains("--header \"Accept-Encoding: br\"", help.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Regression: at 80 columns warm's progress wrapped (the time column over several lines, no bar), and at 120 showed
+    /// two estimates. The live line fits width - 1 at any width it is drawn at, with a bar and one estimate.
+    /// </summary>
+    [Theory]
+    [InlineData(60, 3, 500, 42L)]
+    [InlineData(80, 123, 500, 42L)]
+    [InlineData(80, 999_999, 1_000_000, 3_725L)]
+    [InlineData(120, 250, 500, null)]
+    [InlineData(200, 500, 500, 0L)]
+    public void WarmsLiveLine_FitsTheTerminal_WithABarAndOneEstimate(int width, int done, int count, long? secondsLeft)
+    {
+        var status = JsonDocument.Parse(JsonSerializer.Serialize(new
+        {
+            state = "running", done, count, stored = done / 2, cached = done / 4, notStored = done / 8, failed = done - (done / 2) - (done / 4) - (done / 8), secondsLeft,
+        })).RootElement;
+
+        var line = CacheProxy.Cli.Commands.WarmCommand.ProgressLine(status, width);
+
+        Assert.Equal(width - 1, line.Length);
+        Assert.Matches(@"^\[[#.]{10,40}\] ", line);
+        Assert.Contains($" {done}/{count} ", line, StringComparison.Ordinal);
+        Assert.Equal(secondsLeft is null ? 0 : 1, System.Text.RegularExpressions.Regex.Count(line, "ETA "));
+        Assert.True(CacheProxy.Cli.Commands.WarmCommand.MinimumLiveWidth <= width);
     }
 
     [Fact]

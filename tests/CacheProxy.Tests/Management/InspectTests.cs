@@ -96,6 +96,7 @@ public sealed class InspectTests
 
         Assert.True(de.GetProperty("stored").GetBoolean());
         Assert.Equal(["accept-language"], de.GetProperty("vary").GetProperty("names").EnumerateArray().Select(n => n.GetString()));
+        Assert.Equal("accept-language: de", de.GetProperty("vary").GetProperty("selected").GetString()); // no key internals (control characters, generation)
         Assert.False(fr.GetProperty("stored").GetBoolean());
         Assert.Equal(1, fr.GetProperty("vary").GetProperty("variants").GetInt32());
         Assert.Equal(HttpStatusCode.BadRequest, bad.Status);

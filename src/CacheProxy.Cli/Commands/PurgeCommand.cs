@@ -45,7 +45,8 @@ internal sealed class PurgeCommand : AsyncCommand<PurgeCommand.Settings>
         else if (handedOn)
         {
             AnsiConsole.MarkupLine($"[green]purged[/] {purged.GetInt32()} selector(s){(settings.Soft ? " (soft: marked stale)" : string.Empty)}; " +
-                $"{answer.GetProperty("removedHere").GetInt32()} entries removed on this instance; every instance told");
+                $"{answer.GetProperty("removedHere").GetInt32()} entries removed on this instance; " +
+                (answer.TryGetProperty("shared", out var shared) && shared.GetBoolean() ? "every instance told" : "no other instance to tell (no Redis)"));
         }
         else
         {

@@ -108,7 +108,7 @@ internal static partial class Log
     public static partial void UnhandledError(ILogger logger, string method, Exception exception);
 
     [LoggerMessage(EventId = EventIds.PurgeApplied, EventName = nameof(EventIds.PurgeApplied), Level = LogLevel.Information, Message = "Purge by {Caller}: {Urls} URLs, {Tags} tags, {Prefixes} prefixes, soft {Soft}; {Removed} memory-tier entries removed here; published to other instances: {Published}")]
-    public static partial void PurgeApplied(ILogger logger, string caller, int urls, int tags, int prefixes, bool soft, int removed, bool published);
+    public static partial void PurgeApplied(ILogger logger, string caller, int urls, int tags, int prefixes, bool soft, int removed, string published);
 
     [LoggerMessage(EventId = EventIds.PurgeNotPublished, EventName = nameof(EventIds.PurgeNotPublished), Level = LogLevel.Error, Message = "Purge by {Caller} holds on this instance but could not be published to the others; answered 503, to be retried")]
     public static partial void PurgeNotPublished(ILogger logger, string caller);

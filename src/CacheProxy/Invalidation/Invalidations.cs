@@ -37,16 +37,18 @@ internal sealed class Invalidations : IHostedService, IDisposable
     /// memory-tier entries were removed here, and whether the bus holds every message (true without a bus: there is
     /// no other instance).
     /// </summary>
-    public async Task<(int Removed, bool Published)> ApplyAsync(IReadOnlyList<InvalidationMessage> messages)
+    /// <remarks>Published: whether the invalidation bus took every message; null without a bus (no other instance to tell).</remarks>
+    public async Task<(int Removed, bool? Published)> ApplyAsync(IReadOnlyList<InvalidationMessage> messages)
     {
         var removed = 0;
         foreach (var message in messages)
         {
             removed += ApplyHere(message, here: true);
         }
-        var published = true;
+        bool? published = null;
         if (_bus is not null)
         {
+            published = true;
             foreach (var message in messages)
             {
                 published &= await _bus.PublishAsync(message, CancellationToken.None);

@@ -33,7 +33,12 @@ internal sealed class ManagementRefusals(IAuthorizationMiddlewareResultHandler i
         Log.ManagementCallRefused(_security, context.Request.Method, context.Request.Path.Value ?? string.Empty,
             context.Connection.RemoteIpAddress?.ToString(), context.Connection.LocalPort, Describe(refusal));
         metrics.RefusedManagementCalls.Add(1, new KeyValuePair<string, object?>("reason", Tag(refusal)));
-        metrics.Error(ErrorCategory.Security);
+        if (refusal != Refusal.NoKey)
+        {
+            // A call without any key is the sign-in handshake (a browser asks first without credentials): refused and
+            // counted above, but no error of the gateway's. A wrong key, a network, a port are.
+            metrics.Error(ErrorCategory.Security);
+        }
         switch (refusal)
         {
             case Refusal.WrongPort:

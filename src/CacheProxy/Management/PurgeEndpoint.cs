@@ -42,9 +42,14 @@ internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions
         Count("url", urls);
         Count("tag", tags);
         Count("prefix", prefixes);
-        Log.PurgeApplied(_logger, caller, urls, tags, prefixes, request.Soft, removed, published);
+        Log.PurgeApplied(_logger, caller, urls, tags, prefixes, request.Soft, removed, published switch
+        {
+            true => "yes",
+            false => "no",
+            null => "none to tell (no invalidation bus: Redis is not configured)",
+        });
         recent.Add(new PurgeRecord(time.GetUtcNow(), caller, urls, tags, prefixes, request.Soft, removed, published));
-        if (!published)
+        if (published == false)
         {
             Log.PurgeNotPublished(_logger, caller);
             metrics.Purges.Add(1, new KeyValuePair<string, object?>("outcome", "not_published"));
@@ -54,7 +59,7 @@ internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions
         }
         metrics.Purges.Add(1, new KeyValuePair<string, object?>("outcome", "applied"));
         context.Response.Headers.CacheControl = "no-store";
-        await context.Response.WriteAsJsonAsync(new PurgeResponse(messages.Count, removed), ManagementJson.Options, context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(new PurgeResponse(messages.Count, removed, published is not null), ManagementJson.Options, context.RequestAborted);
     }
 
     private void Count(string kind, int selectors)
@@ -129,5 +134,8 @@ internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions
         public bool Soft { get; init; }
     }
 
-    private sealed record PurgeResponse(int Purged, int RemovedHere);
+    /// <param name="Purged">How many selectors the purge named.</param>
+    /// <param name="RemovedHere">Memory-tier entries this instance removed at once.</param>
+    /// <param name="Shared">Whether other instances were told (an invalidation bus took it); false when there is none to tell.</param>
+    private sealed record PurgeResponse(int Purged, int RemovedHere, bool Shared);
 }

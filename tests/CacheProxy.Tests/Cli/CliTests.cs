@@ -73,6 +73,7 @@ public sealed class CliTests
         Assert.Contains("50.0 %", statsTable.Output, StringComparison.Ordinal);
         Assert.Equal(0, purge.ExitCode);
         Assert.Contains("purged 1 selector(s)", purge.Output, StringComparison.Ordinal);
+        Assert.Contains("no other instance to tell", purge.Output, StringComparison.Ordinal); // no Redis here
         Assert.False(JsonDocument.Parse(afterPurge.Output).RootElement.GetProperty("stored").GetBoolean());
         Assert.Equal(0, on.ExitCode);
         Assert.Contains("maintenance on", on.Output, StringComparison.Ordinal);

@@ -68,6 +68,9 @@ public sealed class DashboardBrowserTests
         await Expect(route).ToContainTextAsync("80.0 %");
         await Expect(page.Locator("#origin-p99")).Not.ToHaveTextAsync("–");
         await Expect(page.Locator("#purges tbody tr")).ToContainTextAsync("ops");
+        await Expect(page.Locator("#purges tbody tr")).ToContainTextAsync("no other instance"); // no Redis: nobody else to tell
+        // The browser's own sign-in (its first requests carry no credentials: 401 with the challenges) is no error.
+        await Expect(page.Locator("#errors-total")).ToHaveTextAsync("0");
         await Expect(page.Locator("#memory-entries")).ToHaveTextAsync("0"); // the purge removed all four
         await page.ScreenshotAsync(new() { Path = Path.Combine(AppContext.BaseDirectory, "dashboard.png"), FullPage = true });
 
@@ -75,6 +78,44 @@ public sealed class DashboardBrowserTests
         Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"));
         await page.ScreenshotAsync(new() { Path = Path.Combine(AppContext.BaseDirectory, "dashboard-phone.png") });
         Assert.Empty(problems); // a script or style the Content-Security-Policy blocked would show here
+    }
+
+    /// <summary>
+    /// docs/operations/dashboard.md's screenshot script, as written, with the playwright-core that Microsoft.Playwright
+    /// ships in this test's output (the same package the docs install from npm) and Debian's chromium.
+    /// </summary>
+    [Fact]
+    public async Task TheCommandLineScreenshot_InTheDocs_Works()
+    {
+        var doc = await File.ReadAllTextAsync(Path.Combine(OperationsDocsTests.RepoRoot(), "docs", "operations", "dashboard.md"));
+        var marker = doc.IndexOf("<!-- dashboard-test: screenshot.mjs -->", StringComparison.Ordinal);
+        Assert.True(marker >= 0, "docs/operations/dashboard.md has no screenshot script");
+        var start = doc.IndexOf("```js\n", marker, StringComparison.Ordinal) + "```js\n".Length;
+        var script = doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)];
+        var folder = Directory.CreateTempSubdirectory("cacheproxy-screenshot-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(folder.FullName, "node_modules"));
+            Directory.CreateSymbolicLink(Path.Combine(folder.FullName, "node_modules", "playwright-core"), Path.Combine(AppContext.BaseDirectory, ".playwright", "package"));
+            await File.WriteAllTextAsync(Path.Combine(folder.FullName, "screenshot.mjs"), script);
+            await using var gateway = GatewayProcess.Start("Development", null, ("CacheProxy__Management__ApiKeys__ops", PurgeTests.Key));
+            await gateway.WaitStartedAsync();
+            var png = Path.Combine(folder.FullName, "dashboard.png");
+
+            var node = new System.Diagnostics.ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, ".playwright", "node", "linux-x64", "node"),
+                ["screenshot.mjs", $"http://127.0.0.1:{gateway.ManagementPort}/dashboard", png])
+            { WorkingDirectory = folder.FullName, RedirectStandardError = true, RedirectStandardOutput = true, Environment = { ["CACHEPROXY_API_KEY"] = PurgeTests.Key } };
+            using var process = System.Diagnostics.Process.Start(node)!;
+            var errors = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(90)).Token);
+
+            Assert.True(process.ExitCode == 0, await errors);
+            Assert.True(new FileInfo(png).Length > 10_000); // a page, not an empty image
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 }
 

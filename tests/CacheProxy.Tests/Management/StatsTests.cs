@@ -109,7 +109,7 @@ public sealed class StatsTests
         Assert.Equal("ops", purge.GetProperty("caller").GetString());
         Assert.Equal(2, purge.GetProperty("tags").GetInt32());
         Assert.True(purge.GetProperty("soft").GetBoolean());
-        Assert.True(purge.GetProperty("published").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, purge.GetProperty("published").ValueKind); // no Redis: no other instance to tell
         Assert.True(stats.GetProperty("maintenance").GetProperty("enabled").GetBoolean());
     }
 
@@ -129,6 +129,27 @@ public sealed class StatsTests
         Assert.Equal(HttpStatusCode.Unauthorized, notBase64.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
         Assert.Contains(none.Headers.WwwAuthenticate, c => c.Scheme == "Basic");
+    }
+
+    /// <summary>
+    /// Regression: the Errors card counted the browser's own sign-in (its first requests carry no credentials) as
+    /// errors of the gateway. A call without any key is refused and counted as refused, not as an error; a wrong key is.
+    /// </summary>
+    [Fact]
+    public async Task ACallWithoutAKey_IsRefusedButNoError_AWrongKeyIsAnError()
+    {
+        await using var proxy = await StartAsync();
+        using var errors = proxy.Collect<long>("cacheproxy.errors");
+        using var refused = proxy.Collect<long>("cacheproxy.management.refused");
+
+        var none = await SendAsync(proxy, HttpMethod.Get, "/dashboard", null);
+        var noneAgain = await SendAsync(proxy, HttpMethod.Get, "/dashboard/events", null);
+        var wrong = await SendAsync(proxy, HttpMethod.Get, "/stats", new AuthenticationHeaderValue("Bearer", PurgeTests.Key + "x"));
+
+        Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized), (none.StatusCode, noneAgain.StatusCode, wrong.StatusCode));
+        Assert.Equal(["no_key", "no_key", "wrong_key"], refused.GetMeasurementSnapshot().Select(m => (string)m.Tags["reason"]!));
+        Assert.Equal("security", (string)Assert.Single(errors.GetMeasurementSnapshot()).Tags["category"]!); // the wrong key alone
+        Assert.Equal(1, (await StatsAsync(proxy)).GetProperty("totals").GetProperty("errors").GetInt64());
     }
 
     [Fact]

@@ -99,7 +99,7 @@
         ms(f.originP50Ms), ms(f.originP99Ms), perSecond(f.servedBytes, seconds), perSecond(f.fetchedBytes, seconds)], { 'data-route': r.route });
     }), 9, 'no requests yet');
     fill('purges', s.recentPurges.map(p => row([new Date(p.time).toLocaleTimeString(), p.caller, number(p.urls), number(p.tags),
-      number(p.prefixes), p.soft ? 'yes' : 'no', number(p.removedHere), p.published ? 'yes' : 'NO'])), 8, 'no purges yet');
+      number(p.prefixes), p.soft ? 'yes' : 'no', number(p.removedHere), p.published === null ? 'no other instance' : p.published ? 'yes' : 'NO'])), 8, 'no purges yet');
   }
 
   function connect() {

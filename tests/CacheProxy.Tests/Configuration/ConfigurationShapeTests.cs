@@ -1,6 +1,5 @@
 using CacheProxy.Configuration;
 using CacheProxy.Tests.Gateway;
-using CacheProxy.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -103,24 +102,6 @@ public sealed class ConfigurationShapeTests
         Assert.Contains(invalid.Failures, f => f.StartsWith("CacheProxy:Redis:OperationTimeout: 'fast' is not a time span", StringComparison.Ordinal));
         var unknown = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 1305);
         Assert.Equal("Configuration key CacheProxy:Redis:KeyPrefx binds to no option and is ignored; did you mean CacheProxy:Redis:KeyPrefix?", unknown.Message);
-    }
-
-    [Fact]
-    public void AReloadWithAValueThatDoesNotConvert_IsRejected_AndTheLastGoodValueStays()
-    {
-        var source = new ReloadableConfiguration(new() { ["CacheProxy:MaxVariantsPerUrl"] = "10" });
-        var services = new ServiceCollection().AddFakeLogging();
-        services.AddCacheProxy(source.Root.GetSection("CacheProxy"));
-        using var provider = services.BuildServiceProvider();
-        var options = provider.GetRequiredService<LastGoodOptions>();
-        Assert.Equal(10, options.Current.MaxVariantsPerUrl);
-
-        source.Reload(new() { ["CacheProxy:MaxVariantsPerUrl"] = "many" });
-
-        Assert.Equal(10, options.Current.MaxVariantsPerUrl);
-        var logs = provider.GetRequiredService<FakeLogCollector>().GetSnapshot();
-        Assert.Contains("'many' is not a whole number", Assert.Single(logs, r => r.Id.Name == "ConfigurationInvalid").Message, StringComparison.Ordinal);
-        Assert.Single(logs, r => r.Id.Name == "ConfigurationReloadRejected");
     }
 
     [Fact]

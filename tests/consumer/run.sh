@@ -101,6 +101,24 @@ start_app app
 miss_then_hit app "hello.txt?full"
 curl -fs "http://127.0.0.1:$management/metrics" | grep -q '^cacheproxy_requests_total' || fail "/metrics has no cacheproxy_requests_total"
 
+# The sample gateway as the README runs it in production: its publish command as written (in the repository, as its
+# developer has it), then the published dll, on this test's ports and origin.
+publish=$(block production | grep '^dotnet publish')
+[ -n "$publish" ] || fail "README.md's production block has no dotnet publish command"
+(cd "$root" && NUGET_PACKAGES="$machine_packages" bash -euo pipefail -c "$publish" >>"$work/steps.log" 2>&1) || { cat "$work/steps.log" >&2; fail "'$publish' failed"; }
+published="$root/$(block production | grep -o 'dotnet [^ ]*CacheProxy.Gateway.dll' | cut -d' ' -f2)"
+[ -f "$published" ] || fail "the README runs $published, which its publish command did not write"
+public=$(free_port); gateway_management=$(free_port)
+(ASPNETCORE_ENVIRONMENT=Production Kestrel__Endpoints__Public__Url="http://127.0.0.1:$public" \
+  Kestrel__Endpoints__Management__Url="http://127.0.0.1:$gateway_management" \
+  ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$origin/" exec dotnet "$published") >"$work/app.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 300); do
+  curl -fs "http://127.0.0.1:$gateway_management/health/live" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+miss_then_hit "published gateway" "hello.txt?published"
+
 # The tool, installed as docs/operations/cli.md says (--global lands in this test's own home).
 (cd "$work" && script="$(extract "$root/docs/operations/cli.md" tool)" && [ -n "$script" ] && bash -euo pipefail -c "$script") >>"$work/steps.log" 2>&1 \
   || { cat "$work/steps.log" >&2; fail "installing the command line as docs/operations/cli.md says failed"; }
@@ -112,4 +130,4 @@ export CACHEPROXY_MANAGEMENT_URL="http://127.0.0.1:$management" CACHEPROXY_API_K
 (cd "$work/app" && ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$origin/" \
   "$cacheproxy" config check appsettings.json --with-environment --strict) >"$work/cli.log" 2>&1 \
   || { cat "$work/cli.log" >&2; fail "cacheproxy config check --strict finds the README's appsettings.json invalid"; }
-echo "consumer test: passed (the README's install steps; core and full apps: miss, then hit; /health and /metrics on the management port only; cacheproxy installed and run)"
+echo "consumer test: passed (the README's install steps; core and full apps, and the published sample gateway: miss, then hit; /health and /metrics on the management port only; cacheproxy installed and run)"

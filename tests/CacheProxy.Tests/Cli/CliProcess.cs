@@ -42,7 +42,10 @@ public static class CliProcess
 
     private static ProcessStartInfo Info(IReadOnlyDictionary<string, string>? environment, string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
+        // As a shell starts a foreground command: SIGINT at its default. A test run started in the background (a CI
+        // runner, `cmd &`) inherits SIGINT ignored, and .NET, like any Unix program, leaves an ignored SIGINT ignored:
+        // Ctrl+C would then never reach the tool (seen: the Ctrl+C test waited out the warm's timeouts).
+        var info = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -50,6 +53,8 @@ public static class CliProcess
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
+        info.ArgumentList.Add("--default-signal=INT");
+        info.ArgumentList.Add("dotnet");
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CacheProxy.Cli.dll"));
         foreach (var arg in args)
         {

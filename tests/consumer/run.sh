@@ -99,7 +99,10 @@ miss_then_hit core hello.txt
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 start_app app
 miss_then_hit app "hello.txt?full"
-curl -fs "http://127.0.0.1:$management/metrics" | grep -q '^cacheproxy_requests_total' || fail "/metrics has no cacheproxy_requests_total"
+# Read whole, then searched: `curl | grep -q` fails under pipefail when grep stops at the first match while curl is
+# still writing (SIGPIPE, curl exit 23) — seen on a busy machine as "/metrics has no cacheproxy_requests_total".
+metrics_text=$(curl -fs "http://127.0.0.1:$management/metrics") || fail "/metrics did not answer"
+grep -q '^cacheproxy_requests_total' <<<"$metrics_text" || fail "/metrics has no cacheproxy_requests_total"
 
 # The sample gateway as the README runs it in production: its publish command as written (in the repository, as its
 # developer has it), then the published dll, on this test's ports and origin.

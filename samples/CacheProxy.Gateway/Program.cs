@@ -61,9 +61,13 @@ await using (app)
         if (demo is not null)
         {
             app.Lifetime.ApplicationStopped.Register(() => demo.StopAsync().GetAwaiter().GetResult()); // after the drain
-            app.Logger.LogInformation("Demo origin at {Address}; try: curl -i http://<public endpoint>/demo/hello twice", demo.Address);
         }
         await app.StartAsync();
+        if (demo is not null)
+        {
+            app.Logger.LogInformation("Demo origin at {Address}; try: curl -i {PublicUrl}/demo/hello twice", demo.Address,
+                builder.Configuration["Kestrel:Endpoints:Public:Url"]?.TrimEnd('/') ?? "http://<public endpoint>");
+        }
     }
     catch (OptionsValidationException)
     {

@@ -146,6 +146,7 @@ public sealed class GatewayProcessTests
         Assert.Equal("br", Assert.Single(brHit.Content.Headers.ContentEncoding));
         Assert.DoesNotContain("dbug:", gateway.Output, StringComparison.Ordinal); // Debug is for asking, not the default
         Assert.DoesNotContain("[1305]", gateway.Output, StringComparison.Ordinal); // the shipped settings bind, every key
+        Assert.Contains($"try: curl -i {publicBase}/demo/hello twice", gateway.Output, StringComparison.Ordinal); // a line to paste
     }
 
     /// <summary>What readiness says of the demo origin's one destination (<c>active …, passive …</c>).</summary>

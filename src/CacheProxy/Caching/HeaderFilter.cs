@@ -8,18 +8,6 @@ namespace CacheProxy.Caching;
 /// <summary>Which response header fields are stored and replayed (RFC 9111 §3.1).</summary>
 internal static class HeaderFilter
 {
-    /// <summary>Hop-by-hop fields (RFC 9110 §7.6.1), never stored or replayed.</summary>
-    public static bool IsHopByHop(string name) =>
-        name.Equals(HeaderNames.Connection, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(CacheProxyHeaderNames.KeepAlive, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(CacheProxyHeaderNames.ProxyConnection, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.TE, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.TransferEncoding, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.Upgrade, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.Trailer, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.ProxyAuthenticate, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.ProxyAuthorization, StringComparison.OrdinalIgnoreCase);
-
     /// <summary>
     /// Copies the fields that may be stored, leaving out hop-by-hop, Connection-listed and private="…" ones, and the
     /// correlation id header (it belongs to one request; every response gets its own).
@@ -30,7 +18,7 @@ internal static class HeaderFilter
         var result = new List<KeyValuePair<string, StringValues>>(headers.Count);
         foreach (var h in headers)
         {
-            if (IsHopByHop(h.Key) || Listed(connection, h.Key) || Contains(privateFields, h.Key)
+            if (FieldSets.HopByHop.Contains(h.Key) || Listed(connection, h.Key) || Contains(privateFields, h.Key)
                 || h.Key.Equals(CacheProxyHeaderNames.CacheStatus, StringComparison.OrdinalIgnoreCase)
                 || h.Key.Equals(correlationHeader, StringComparison.OrdinalIgnoreCase))
             {
@@ -52,7 +40,7 @@ internal static class HeaderFilter
         var result = new List<KeyValuePair<string, StringValues>>(stored.Count + notModified.Count);
         foreach (var h in stored)
         {
-            if ((!Has(notModified, h.Key) || DescribesStoredBody(h.Key)) && !h.Key.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase)
+            if ((!Has(notModified, h.Key) || FieldSets.DescribesStoredBody.Contains(h.Key)) && !h.Key.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase)
                 && !h.Key.Equals(HeaderNames.Date, StringComparison.OrdinalIgnoreCase))
             {
                 result.Add(h);
@@ -60,25 +48,13 @@ internal static class HeaderFilter
         }
         foreach (var h in notModified)
         {
-            if (!DescribesStoredBody(h.Key))
+            if (!FieldSets.DescribesStoredBody.Contains(h.Key))
             {
                 result.Add(h);
             }
         }
         return result;
     }
-
-    // RFC 9111 §3.2: fields the stored response depends upon are not updated — they describe the stored bytes
-    // (their length, coding, range, digest, and the validator that names them), which a 304 does not replace.
-    private static bool DescribesStoredBody(string name) =>
-        name.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.ContentRange, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.ContentMD5, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Digest", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Content-Digest", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Repr-Digest", StringComparison.OrdinalIgnoreCase);
 
     private static bool Has(IReadOnlyList<KeyValuePair<string, StringValues>> headers, string name)
     {

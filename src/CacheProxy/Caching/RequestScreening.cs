@@ -1,3 +1,4 @@
+using CacheProxy.Http;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using Microsoft.AspNetCore.Http;
@@ -17,11 +18,6 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
 {
     private const string XContentLength = "X-Content-Length";
 
-    /// <summary>
-    /// RFC 9113 §8.2.2: fields that are connection-specific in HTTP/1.1 make an HTTP/2 or HTTP/3 request malformed.
-    /// Kestrel itself refuses Connection and a TE other than trailers; these four it passes on.
-    /// </summary>
-    private static readonly string[] ConnectionSpecific = ["Transfer-Encoding", "Keep-Alive", "Proxy-Connection", "Upgrade"];
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
     private Names? _names;
 
@@ -154,7 +150,7 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
         {
             return null;
         }
-        foreach (var name in ConnectionSpecific)
+        foreach (var name in FieldSets.ConnectionSpecific)
         {
             if (request.Headers.ContainsKey(name))
             {

@@ -76,7 +76,7 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
             if (h.Key.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase)
                 || h.Key.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase)
                 || (current.HonorSurrogateControl && h.Key.Equals(CacheProxyHeaderNames.SurrogateControl, StringComparison.OrdinalIgnoreCase))
-                || (notModified && IsRepresentationField(h.Key)))
+                || (notModified && FieldSets.NotIn304.Contains(h.Key)))
             {
                 continue;
             }
@@ -214,13 +214,6 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
 
         public override void SetLength(long value) => throw new NotSupportedException();
     }
-
-    // RFC 9110 §15.4.5: a 304 carries no representation metadata beyond what §15.4.5 lists.
-    private static bool IsRepresentationField(string name) =>
-        name.Equals(HeaderNames.ContentType, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.ContentLanguage, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(HeaderNames.ContentRange, StringComparison.OrdinalIgnoreCase);
 
     private static string[] CreateAgeStrings(int count)
     {

@@ -70,12 +70,12 @@ origin=$(free_port); key="consumer-test-key-0123456789abcdef0123"
 python3 -m http.server "$origin" --bind 127.0.0.1 --directory "$work/site" >"$work/origin.log" 2>&1 &
 pids+=($!)
 
-start_app() { # NAME: starts the built app on two free ports; sets public and management
+start_app() { # NAME DLL: starts an app on two free ports in front of the origin; sets public and management
   public=$(free_port); management=$(free_port)
-  (cd "$work/$1/bin/Release/net10.0" && ASPNETCORE_ENVIRONMENT=Production \
+  (cd "$(dirname "$2")" && ASPNETCORE_ENVIRONMENT=Production \
     Kestrel__Endpoints__Public__Url="http://127.0.0.1:$public" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$management" \
     ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$origin/" \
-    CacheProxy__Management__ApiKeys__ops="$key" exec dotnet "$1.dll") >"$work/app.log" 2>&1 &
+    CacheProxy__Management__ApiKeys__ops="$key" exec dotnet "$(basename "$2")") >"$work/app.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 300); do
     curl -fs "http://127.0.0.1:$management/health/live" >/dev/null 2>&1 && break
@@ -93,11 +93,11 @@ miss_then_hit() { # NAME PATH
   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$public/health")" = 404 ] || fail "$1 app: /health answers on the public port"
 }
 
-start_app core
+start_app core "$work/core/bin/Release/net10.0/core.dll"
 miss_then_hit core hello.txt
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$management/metrics")" = 404 ] || fail "the core app serves /metrics without CacheProxy.Metrics"
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-start_app app
+start_app app "$work/app/bin/Release/net10.0/app.dll"
 miss_then_hit app "hello.txt?full"
 # Read whole, then searched: `curl | grep -q` fails under pipefail when grep stops at the first match while curl is
 # still writing (SIGPIPE, curl exit 23) — seen on a busy machine as "/metrics has no cacheproxy_requests_total".
@@ -111,18 +111,11 @@ publish=$(block production | grep '^dotnet publish')
 (cd "$root" && NUGET_PACKAGES="$machine_packages" bash -euo pipefail -c "$publish" >>"$work/steps.log" 2>&1) || { cat "$work/steps.log" >&2; fail "'$publish' failed"; }
 published="$root/$(block production | grep -o 'dotnet [^ ]*CacheProxy.Gateway.dll' | cut -d' ' -f2)"
 [ -f "$published" ] || fail "the README runs $published, which its publish command did not write"
-public=$(free_port); gateway_management=$(free_port)
-(ASPNETCORE_ENVIRONMENT=Production Kestrel__Endpoints__Public__Url="http://127.0.0.1:$public" \
-  Kestrel__Endpoints__Management__Url="http://127.0.0.1:$gateway_management" \
-  ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$origin/" exec dotnet "$published") >"$work/app.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 300); do
-  curl -fs "http://127.0.0.1:$gateway_management/health/live" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+start_app "published gateway" "$published"
 miss_then_hit "published gateway" "hello.txt?published"
 
-# The tool, installed as docs/operations/cli.md says (--global lands in this test's own home).
+# The tool, installed as docs/operations/cli.md says (--global lands in this test's own home), against the gateway.
 (cd "$work" && script="$(extract "$root/docs/operations/cli.md" tool)" && [ -n "$script" ] && bash -euo pipefail -c "$script") >>"$work/steps.log" 2>&1 \
   || { cat "$work/steps.log" >&2; fail "installing the command line as docs/operations/cli.md says failed"; }
 cacheproxy="$HOME/.dotnet/tools/cacheproxy"
@@ -133,4 +126,4 @@ export CACHEPROXY_MANAGEMENT_URL="http://127.0.0.1:$management" CACHEPROXY_API_K
 (cd "$work/app" && ReverseProxy__Clusters__origin__Destinations__primary__Address="http://127.0.0.1:$origin/" \
   "$cacheproxy" config check appsettings.json --with-environment --strict) >"$work/cli.log" 2>&1 \
   || { cat "$work/cli.log" >&2; fail "cacheproxy config check --strict finds the README's appsettings.json invalid"; }
-echo "consumer test: passed (the README's install steps; core and full apps, and the published sample gateway: miss, then hit; /health and /metrics on the management port only; cacheproxy installed and run)"
+echo "consumer test: passed (the README's install steps; core and full apps, and the published sample gateway: miss, then hit; /health and /metrics on the management port only; cacheproxy installed and run against the published gateway)"

@@ -5,6 +5,25 @@ namespace CacheProxy.Storage;
 /// keeps entries until their time to live has passed. Implementations must be thread-safe, must treat a
 /// failure as a miss (never throw for an unavailable backend unless cancelled), and must not modify entries.
 /// </summary>
+/// <remarks>
+/// <para>What a store receives, all of it to be kept as given and returned as it was stored:</para>
+/// <list type="bullet">
+/// <item>Responses: a status, the end-to-end header fields (no hop-by-hop field, no Age), the body, the request and
+/// response times, a freshness lifetime a route or policy set, and the surrogate keys (tags).</item>
+/// <item>Vary rules: under a URL's primary key, when its responses vary, an entry with <see cref="CacheEntry.StatusCode"/>
+/// 0, a <c>Vary</c> field naming the request fields and a body of text lines (a generation, then the variants' keys). It
+/// is an ordinary entry to the store; the variants themselves arrive under keys of their own.</item>
+/// <item>Parts: a 206 stored as the part it carries, with its <c>Content-Range</c>, like any response.</item>
+/// </list>
+/// <para>
+/// Keys are strings holding control characters as separators (the layout is the engine's; a store keeps them opaque,
+/// encoding them if its backend needs to). An entry a store returns need not be the same instance it was given. What
+/// the engine keeps beside an entry in this process — a decoded rule or policy, whether a client used a variant, where a
+/// request for it was routed, whether this process filled it — is not the store's to keep: on another instance it is
+/// decoded again or learned again, at the cost of those shortcuts (an answer before routing, which variant makes room
+/// first, a purge check that reaches back by the clock skew), never of a correct answer.
+/// </para>
+/// </remarks>
 public interface ICacheStore
 {
     /// <summary>Reads the entry stored under <paramref name="key"/>.</summary>

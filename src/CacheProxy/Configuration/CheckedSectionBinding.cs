@@ -7,7 +7,7 @@ namespace CacheProxy.Configuration;
 internal sealed record BoundSection(IConfiguration Section, Type OptionsType)
 {
     /// <summary>The section's path, or null for a configuration root (whose unknown keys are no one's business).</summary>
-    public string? Path => Section is IConfigurationSection { Path: { Length: > 0 } path } ? path : null;
+    public string? Path => ConfigurationShape.PathOf(Section);
 
     /// <summary>The keys of every bound section in <paramref name="all"/> that bind to nothing, each section checked once.</summary>
     public static List<UnknownKey> UnknownKeys(IEnumerable<BoundSection> all)

@@ -15,8 +15,10 @@ internal sealed record Unconvertible(string Path, string Value, Type Type)
 /// <summary>A key under a bound section that binds to no option; <paramref name="Suggestion"/> is the nearest known key, if one is close.</summary>
 internal sealed record UnknownKey(string Path, string? Suggestion)
 {
-    public override string ToString() =>
-        Suggestion is null ? $"{Path} binds to no option and is ignored." : $"{Path} binds to no option and is ignored; did you mean {Suggestion}?";
+    /// <summary>"; did you mean …?" when there is a suggestion, else empty: the end of the event 1305 message and of <see cref="ToString"/>.</summary>
+    public string Hint => Suggestion is null ? string.Empty : $"; did you mean {Suggestion}?";
+
+    public override string ToString() => $"{Path} binds to no option and is ignored{(Suggestion is null ? "." : Hint)}";
 }
 
 /// <summary>
@@ -45,7 +47,7 @@ internal static class ConfigurationShape
         {
             return section;
         }
-        var prefix = section is IConfigurationSection { Path: { Length: > 0 } path } ? path + ConfigurationPath.KeyDelimiter : string.Empty;
+        var prefix = PathOf(section) is { } path ? path + ConfigurationPath.KeyDelimiter : string.Empty;
         var bad = unconvertible.Select(u => u.Path[prefix.Length..]).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var kept = section.AsEnumerable(makePathsRelative: true).Where(p => !bad.Contains(p.Key));
         return new ConfigurationBuilder().AddInMemoryCollection(kept).Build();
@@ -109,6 +111,10 @@ internal static class ConfigurationShape
         }
     }
 
+    /// <summary>A section's path, or null for a configuration root.</summary>
+    public static string? PathOf(IConfiguration configuration) =>
+        configuration is IConfigurationSection { Path: { Length: > 0 } path } ? path : null;
+
     private static string ParentPath(IConfigurationSection section) => ConfigurationPath.GetParentPath(section.Path) ?? string.Empty;
 
     /// <summary>The options type's bindable properties by configuration key (a public getter; the binder sets or fills them).</summary>
@@ -169,9 +175,10 @@ internal static class ConfigurationShape
     {
         string? best = null;
         var bestDistance = int.MaxValue;
+        var upper = key.ToUpperInvariant();
         foreach (var name in known)
         {
-            var distance = Distance(key.ToUpperInvariant(), name.ToUpperInvariant());
+            var distance = Distance(upper, name.ToUpperInvariant());
             if (distance < bestDistance)
             {
                 (best, bestDistance) = (name, distance);

@@ -17,7 +17,7 @@ internal sealed class StartupValidation(IStartupValidator inner, ILoggerFactory 
         var logger = loggers.CreateLogger(LogCategories.Configuration);
         foreach (var unknown in BoundSection.UnknownKeys(sections))
         {
-            Log.ConfigurationKeyUnknown(logger, unknown.Path, unknown.Suggestion is null ? string.Empty : $"; did you mean {unknown.Suggestion}?");
+            Log.ConfigurationKeyUnknown(logger, unknown.Path, unknown.Hint);
         }
         try
         {

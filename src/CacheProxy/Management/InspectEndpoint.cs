@@ -65,12 +65,14 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
         var entryKey = key;
         if (found is not null && VaryRule.Read(found) is { } rule)
         {
-            var variantKey = Variants.KeyFor(key, rule, probe.Request);
+            // The request's secondary key once: the variant's key and what the answer shows of it.
+            var keyed = Variants.Suffix(probe.Request, rule.Names, out var suffix);
+            var variantKey = keyed ? Variants.Key(key, rule.Generation, suffix) : null;
             vary = new
             {
                 names = rule.Names,
                 variants = rule.Variants.Count,
-                selected = Variants.Suffix(probe.Request, rule.Names, out var suffix) ? Selected(rule.Names, suffix) : null,
+                selected = keyed ? Selected(rule.Names, suffix) : null,
             };
             found = variantKey is null ? null : await store.GetAsync(variantKey, CancellationToken.None);
             entryKey = variantKey ?? key;

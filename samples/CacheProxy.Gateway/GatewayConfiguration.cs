@@ -32,9 +32,11 @@ internal static class GatewayConfiguration
     }
 
     /// <summary>The URL of the Kestrel endpoint named Management, a wildcard host (<c>*</c>, <c>+</c>) as <c>localhost</c>.</summary>
-    public static Uri? ManagementUrl(IConfiguration configuration)
+    public static Uri? ManagementUrl(IConfiguration configuration) => EndpointUrl(configuration["Kestrel:Endpoints:Management:Url"]);
+
+    /// <summary>A Kestrel endpoint's URL as a <see cref="Uri"/> with a port, a wildcard host (<c>*</c>, <c>+</c>) as <c>localhost</c>; null when it is none.</summary>
+    public static Uri? EndpointUrl(string? url)
     {
-        var url = configuration["Kestrel:Endpoints:Management:Url"];
         if (url is null)
         {
             return null;

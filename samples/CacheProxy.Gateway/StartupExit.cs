@@ -27,9 +27,7 @@ internal static class StartupExit
         {
             // Kestrel names the address it tried (localhost as 127.0.0.1, a wildcard as 0.0.0.0 or [::]): the port tells.
             var url = endpoint["Url"];
-            var normalized = url?.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal);
-            if (Uri.TryCreate(normalized, UriKind.Absolute, out var uri)
-                && System.Text.RegularExpressions.Regex.IsMatch(exception.Message, $@":{uri.Port}(\D|$)"))
+            if (GatewayConfiguration.EndpointUrl(url) is { } uri && System.Text.RegularExpressions.Regex.IsMatch(exception.Message, $@":{uri.Port}(\D|$)"))
             {
                 return (endpoint.Key, url!);
             }

@@ -26,7 +26,7 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
     /// <summary>Starts a refresh of the stale response <paramref name="context"/> found, unless the key is being fetched already.</summary>
     public void TryStart(CacheContext context, RequestDelegate next)
     {
-        var fetchKey = context.FetchKey!;
+        var fetchKey = context.Lookup.FetchKey!;
         if (!collapser.TryLead(fetchKey, out var flight))
         {
             return;
@@ -35,7 +35,7 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
         var request = CopyRequest(context.HttpContext);
         var endpoint = context.Endpoint;
         var routeValues = new RouteValueDictionary(context.HttpContext.Request.RouteValues);
-        var (key, routeId, stale, policy) = (context.Key!, context.RouteId, context.StoredResponse!, context.StoredPolicy!);
+        var (key, routeId, found, stale) = (context.Key!, context.RouteId, context.Lookup, context.Candidate);
         var parent = Activity.Current?.Context;
         var started = work.TryStart("stale-while-revalidate refresh", async cancellationToken =>
         {
@@ -57,8 +57,8 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
                 http.Request.RouteValues = routeValues;
                 background = contexts.Rent(http, endpoint, routeId);
                 background.Key = key;
-                background.FetchKey = fetchKey;
-                background.Found(stale, policy, TimeSpan.Zero, DateTimeOffset.MinValue);
+                background.Looked(found);
+                background.Consider(Candidate.ForRefresh(stale.Entry!, stale.Policy));
                 background.RequestCacheControl = CacheControl.Parse(StringValues.Empty);
                 outcome = await upstream.ForwardAsync(background, next, "stale", background: true);
             }

@@ -42,13 +42,13 @@ public sealed class CacheContext
     public bool AllowCacheStorage { get; set; } = true;
 
     /// <summary>Gets the stored response found for this request (serve-from-cache phase), or null.</summary>
-    public CacheEntry? StoredResponse { get; private set; }
+    public CacheEntry? StoredResponse => Candidate.Entry;
 
     /// <summary>Gets the age of <see cref="StoredResponse"/> (RFC 9111 §4.2.3).</summary>
-    public TimeSpan StoredResponseAge { get; private set; }
+    public TimeSpan StoredResponseAge => Candidate.Age;
 
     /// <summary>Gets whether <see cref="StoredResponse"/> is fresh (RFC 9111 §4.2).</summary>
-    public bool IsStoredResponseFresh { get; private set; }
+    public bool IsStoredResponseFresh => Candidate.IsFresh;
 
     /// <summary>
     /// Gets or sets whether <see cref="StoredResponse"/> may be used only after the origin validated it
@@ -87,35 +87,17 @@ public sealed class CacheContext
     /// <summary>The primary cache key, or null when the request has none (see <see cref="CacheKey"/>).</summary>
     internal string? Key;
 
-    /// <summary>The key one upstream fetch is shared on: the variant's key when a Vary rule is known, else <see cref="Key"/>.</summary>
-    internal string? FetchKey;
-
     /// <summary>Unkeyed request fields a route keys on (<see cref="Configuration.UnkeyedHeaderAction.Key"/>): name, value.</summary>
     internal List<KeyValuePair<string, string>>? KeyedHeaders;
 
     /// <summary>The request has content (Content-Length above 0, chunked, an HTTP/2 stream with data).</summary>
     internal bool RequestHasContent;
 
-    /// <summary>A Vary rule was found for the URL (a miss is then a vary-miss).</summary>
-    internal bool VaryRuleFound;
+    /// <summary>What the last lookup found; replaced whole by <see cref="Looked"/>.</summary>
+    internal Lookup Lookup { get; private set; }
 
-    /// <summary>
-    /// The URL's Vary rule names Accept-Encoding: the request is keyed on, and forwarded with, its class
-    /// (<see cref="Http.AcceptEncoding.Class"/>), so the origin's choice of coding follows the key.
-    /// </summary>
-    internal bool KeyedOnAcceptEncoding;
-
-    /// <summary>A stored part of the representation (206) that does not cover the request, to combine with what the upstream sends.</summary>
-    internal CacheEntry? StoredPart;
-
-    /// <summary>Facts derived from <see cref="StoredResponse"/>'s headers.</summary>
-    internal StoredPolicy? StoredPolicy;
-
-    /// <summary>When a soft purge (or the ledger's horizon) made <see cref="StoredResponse"/> stale, if one did.</summary>
-    internal DateTimeOffset? PurgedSince;
-
-    /// <summary>The stored response's freshness lifetime: its own, cut short at a soft purge.</summary>
-    internal TimeSpan Lifetime;
+    /// <summary>The stored response the serve-from-cache phase considers (<see cref="Consider"/>); default when none.</summary>
+    internal Candidate Candidate { get; private set; }
 
     /// <summary>When the cache began answering, for the hit duration.</summary>
     internal long Started;
@@ -136,17 +118,19 @@ public sealed class CacheContext
         MetricKey = routeId;
     }
 
-    internal void Found(CacheEntry entry, StoredPolicy policy, TimeSpan age, DateTimeOffset now)
+    /// <summary>Takes what a lookup found, forgetting everything an earlier lookup left.</summary>
+    internal void Looked(Lookup lookup)
     {
-        StoredResponse = entry;
-        StoredPolicy = policy;
-        StoredResponseAge = age;
-        // Soft-purged: as if its lifetime had ended at the purge (its age then; a purge time that a clock's skew puts
-        // ahead of now counts as now).
-        var purgedFor = PurgedSince is { } purged && now > purged ? now - purged : TimeSpan.Zero;
-        var ageAtPurge = age - purgedFor > TimeSpan.Zero ? age - purgedFor : TimeSpan.Zero;
-        Lifetime = PurgedSince is not null && ageAtPurge < policy.Lifetime ? ageAtPurge : policy.Lifetime;
-        IsStoredResponseFresh = Lifetime > age;
+        Lookup = lookup;
+        Candidate = default;
+        RequireRevalidation = false;
+    }
+
+    /// <summary>Considers <paramref name="candidate"/> for reuse; the serve-from-cache policies then see it.</summary>
+    internal void Consider(in Candidate candidate)
+    {
+        Candidate = candidate;
+        RequireRevalidation = false;
     }
 
     /// <summary>Reads the request's Cache-Control; false when it refuses stored responses (no-cache, or Pragma: no-cache without Cache-Control).</summary>
@@ -171,33 +155,21 @@ public sealed class CacheContext
         return false;
     }
 
-    /// <summary>Forgets a stored response found earlier (a lookup is about to run again).</summary>
-    internal void ForgetStored()
-    {
-        StoredResponse = StoredPart = null;
-        StoredPolicy = null;
-        StoredResponseAge = Lifetime = TimeSpan.Zero;
-        PurgedSince = null;
-        IsStoredResponseFresh = RequireRevalidation = false;
-    }
-
     internal void Reset()
     {
         HttpContext = null!;
         Endpoint = null!;
         RouteId = MetricKey = string.Empty;
         EnableCaching = AllowCacheLookup = AllowCacheStorage = true;
-        StoredResponse = StoredPart = null;
-        StoredPolicy = null;
-        StoredResponseAge = Lifetime = TimeSpan.Zero;
-        PurgedSince = null;
-        IsStoredResponseFresh = RequireRevalidation = VaryRuleFound = KeyedOnAcceptEncoding = false;
+        Lookup = default;
+        Candidate = default;
+        RequireRevalidation = false;
         FreshnessLifetime = null;
         SetCookie = null;
         _tags?.Clear();
         RequestCacheControl = default;
         RequestNoCache = false;
-        Key = FetchKey = null;
+        Key = null;
         KeyedHeaders?.Clear();
         RequestHasContent = false;
         Started = 0;

@@ -36,7 +36,7 @@ namespace CacheProxy.Caching;
 /// docs/architecture.md follows a request through these steps.
 /// </summary>
 internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, ILoggerFactory loggers, CacheProxyMetrics metrics,
-    CacheContextPool contexts, CachePolicies policies, CacheKey keys, CacheLookup lookup, StoredResponseWriter responses,
+    CacheContextPool contexts, CachePolicies policies, CacheKey keys, CacheLookup lookup, StoredResponses served,
     FreshHits freshHits, PassThrough passThrough, FetchCollapser collapser, BackgroundRefresh refresh,
     Management.Maintenance maintenance, MaintenanceServing duringMaintenance, RequestScreening screening)
 {
@@ -115,7 +115,7 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
     private async Task ReadAsync(CacheContext context, RequestDelegate next, bool closed)
     {
         // (3) key and directives
-        context.ForgetStored();
+        context.Looked(default);
         context.ReadRequestDirectives();
         context.Key = keys.Build(context.HttpContext, context.KeyedHeaders);
         if (closed)
@@ -129,29 +129,26 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
             await passThrough.ForwardAsync(context, next, CacheStatus.UncacheableKey);
             return;
         }
-        context.FetchKey = context.Key;
         context.Started = time.GetTimestamp();
         // (4) lookup and reuse
-        var entry = context.AllowCacheLookup ? await lookup.FindAsync(context) : null;
-        var reason = context.VaryRuleFound ? "vary-miss" : "miss";
-        if (entry is not null)
+        context.Looked(context.AllowCacheLookup ? await lookup.FindAsync(context) : Lookup.Nothing(context.Key));
+        var reason = context.Lookup.MissReason;
+        if (context.Lookup.Entry is not null)
         {
-            var reuse = policies.Consider(context, entry);
+            var reuse = policies.DecideReuse(context);
             if (reuse is Reuse.Fresh or Reuse.MaxStale)
             {
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
                     Log.CacheHit(_logger, context.RouteId, keys.HashFor(context));
                 }
-                await ServeStoredAsync(context, reuse == Reuse.Fresh ? CacheStatus.Hit : CacheStatus.MaxStaleHit);
-                metrics.Hit(context.MetricKey, context.RouteId, context.Started, time);
+                await served.ServeAsync(context, reuse == Reuse.Fresh ? Served.Hit : Served.MaxStale);
                 return;
             }
             if (!context.RequestCacheControl.OnlyIfCached && reuse == Reuse.StaleWhileRevalidate)
             {
                 refresh.TryStart(context, next); // RFC 5861 §3: serve stale now, refresh once in the background
-                await ServeStoredAsync(context, CacheStatus.StaleWhileRevalidateHit);
-                metrics.Request(context.MetricKey, CacheOutcome.Stale);
+                await served.ServeAsync(context, Served.StaleWhileRevalidate);
                 return;
             }
             reason = context.RequestNoCache ? "request" : "stale";
@@ -165,9 +162,6 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
         Log.CacheMiss(_logger, reason, context.RouteId, CacheKey.Hash(context.Key));
         await collapser.FetchAsync(context, next, reason);
     }
-
-    private ValueTask ServeStoredAsync(CacheContext context, string status) =>
-        responses.WriteAsync(context.HttpContext, context.RouteId, context.StoredResponse!, context.StoredPolicy!, context.StoredResponseAge, status);
 
     /// <summary>RFC 9111 §5.2.1.7: only-if-cached with nothing usable stored; the error shaping answers 504 problem+json.</summary>
     private void NotCached(CacheContext context)

@@ -48,7 +48,7 @@ internal sealed class CacheExchange
     /// <summary>The part of the representation a 206 to store carries.</summary>
     public StoredPart? Part { get; set; }
 
-    /// <summary>The rest of <see cref="CacheContext.StoredPart"/> this fetch asked for, to answer the whole request from both.</summary>
+    /// <summary>The rest of the lookup's <see cref="Lookup.Part"/> this fetch asked for, to answer the whole request from both.</summary>
     public StoredPart? Completing { get; set; }
 
     /// <summary>The upstream answered the completion with a 206 that does not complete the part: the request goes again, as the client sent it.</summary>

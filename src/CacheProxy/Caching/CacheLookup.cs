@@ -88,14 +88,13 @@ internal sealed class CacheLookup
     }
 
     /// <summary>
-    /// The response stored for <paramref name="context"/> (its <see cref="CacheContext.Key"/> set), or null. Sets
-    /// <see cref="CacheContext.FetchKey"/> (the variant's key when a Vary rule is known) and
-    /// <see cref="CacheContext.VaryRuleFound"/>. A failing store is a miss.
+    /// What is stored for <paramref name="context"/>'s request (its <see cref="CacheContext.Key"/> set): the response
+    /// that may answer it, the key its fetch is shared on (the variant's when a Vary rule is known), and what the
+    /// rule and the purges said. A failing store is a miss.
     /// </summary>
-    public async ValueTask<CacheEntry?> FindAsync(CacheContext context)
+    public async ValueTask<Lookup> FindAsync(CacheContext context)
     {
         var key = context.Key!;
-        context.FetchKey = key;
         using var activity = CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.lookup");
         try
         {
@@ -104,54 +103,51 @@ internal sealed class CacheLookup
             var entry = await _store.GetAsync(key, CancellationToken.None);
             if (entry is null || !VaryRule.IsRule(entry))
             {
-                return entry is null ? null : Survived(context, entry);
+                return entry is null ? Lookup.Nothing(key) : CheckPurgesAndParts(Lookup.Nothing(key), key, entry, context.HttpContext.Request);
             }
-            context.VaryRuleFound = true;
             if (VaryRule.Read(entry) is not { } rule || Variants.KeyFor(key, rule, context.HttpContext.Request) is not { } variantKey)
             {
-                return null;
+                return Lookup.Nothing(key) with { VaryRuleFound = true };
             }
-            context.KeyedOnAcceptEncoding = rule.Names.Contains(Variants.AcceptEncodingName);
-            context.FetchKey = variantKey;
+            var found = new Lookup(variantKey, null, VaryRuleFound: true, KeyedOnAcceptEncoding: rule.Names.Contains(Variants.AcceptEncodingName));
             var variant = await _store.GetAsync(variantKey, CancellationToken.None);
             if (variant is null || VaryRule.IsRule(variant))
             {
-                return null;
+                return found;
             }
             MarkReused(variant);
-            return Survived(context, variant);
+            return CheckPurgesAndParts(found, key, variant, context.HttpContext.Request);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
             _failures.Record("get", key, ex, write: false);
-            return null;
+            return Lookup.Nothing(key);
         }
     }
 
     /// <summary>
-    /// The entry, unless a hard purge removed it (a soft one leaves it stale from the purge on), or it is a stored part
-    /// that does not cover the request (RFC 9111 §3.3): then a miss, the part kept in <see cref="CacheContext.StoredPart"/>
-    /// for combining with what the upstream sends.
+    /// <paramref name="found"/> with <paramref name="entry"/>, unless a hard purge removed it (a soft one leaves it
+    /// stale from the purge on), or it is a stored part that does not cover the request (RFC 9111 §3.3): then a miss,
+    /// the part kept for combining with what the upstream sends.
     /// </summary>
-    private CacheEntry? Survived(CacheContext context, CacheEntry entry)
+    private Lookup CheckPurgesAndParts(Lookup found, string key, CacheEntry entry, HttpRequest request)
     {
-        switch (_ledger.Check(context.Key, entry, out var staleSince))
+        DateTimeOffset? purgedSince = null;
+        switch (_ledger.Check(key, entry, out var staleSince))
         {
             case Verdict.Gone:
-                return null;
+                return found;
             case Verdict.Stale:
-                context.PurgedSince = staleSince;
+                purgedSince = staleSince;
                 break;
         }
         if (entry.StatusCode == StatusCodes.Status206PartialContent
-            && !PartialContent.Covers(entry, StoredPolicy.For(entry, _options.Current), context.HttpContext.Request, out _, out _, out _))
+            && !PartialContent.Covers(entry, StoredPolicy.For(entry, _options.Current), request, out _, out _, out _))
         {
-            context.PurgedSince = null;
-            context.StoredPart = entry;
-            return null;
+            return found with { Part = entry };
         }
-        return entry;
+        return found with { Entry = entry, PurgedSince = purgedSince };
     }
 
     /// <summary>

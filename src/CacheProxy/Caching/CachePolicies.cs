@@ -1,5 +1,4 @@
 using CacheProxy.Configuration;
-using CacheProxy.Storage;
 
 namespace CacheProxy.Caching;
 
@@ -18,14 +17,14 @@ internal sealed class CachePolicies
     }
 
     /// <summary>
-    /// Step (4) for a stored response found for the request: its age and freshness, the serve-from-cache policies,
-    /// then RFC 9111's verdict (<see cref="ReuseRules"/>).
+    /// Step (4) for the stored response the request's lookup found: that response as it stands now
+    /// (<see cref="Candidate.At"/>), shown to the serve-from-cache policies, then RFC 9111's verdict
+    /// (<see cref="ReuseRules"/>).
     /// </summary>
-    public Reuse Consider(CacheContext context, CacheEntry entry)
+    public Reuse DecideReuse(CacheContext context)
     {
-        var policy = StoredPolicy.For(entry, _options.Current);
-        var now = _time.GetUtcNow();
-        context.Found(entry, policy, policy.CurrentAge(entry, now), now);
+        var found = context.Lookup;
+        context.Consider(Candidate.At(found.Entry!, _options.Current, _time.GetUtcNow(), found.PurgedSince));
         OnServeFromCache(context);
         return ReuseRules.Decide(context);
     }

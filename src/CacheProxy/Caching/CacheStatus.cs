@@ -1,16 +1,13 @@
 namespace CacheProxy.Caching;
 
 /// <summary>
-/// Every Cache-Status member value this cache writes (RFC 9211), built in this one place. The cache's name
-/// (<c>CacheProxy:CacheStatusName</c>) is prepended by <see cref="Value"/>.
+/// The Cache-Status member values (RFC 9211) of responses that went upstream or around the cache; those of stored
+/// responses are <see cref="ServedAs.Member"/>'s. The cache's name (<c>CacheProxy:CacheStatusName</c>) is prepended
+/// by <see cref="Value"/>.
 /// </summary>
 internal static class CacheStatus
 {
     public const string Hit = "hit";
-    public const string MaxStaleHit = "hit; detail=max-stale";
-    public const string StaleWhileRevalidateHit = "hit; detail=stale-while-revalidate";
-    public const string CollapsedHit = "hit; detail=collapsed";
-    public const string MaintenanceHit = "hit; detail=maintenance";
     public const string PolicyBypass = "fwd=bypass; detail=policy";
     public const string UnsafeMethod = "fwd=bypass; detail=method";
     public const string OtherMethod = "fwd=method";
@@ -23,11 +20,6 @@ internal static class CacheStatus
     /// <summary>The member for a response that went upstream: why, what came back, whether it was stored.</summary>
     public static string Forwarded(string reason, int status, bool stored) =>
         $"fwd={reason}; fwd-status={status}{(stored ? "; stored" : string.Empty)}";
-
-    /// <summary>The member for a stale response served because the upstream failed.</summary>
-    public static string StaleOnError(int upstreamStatus, bool unreachable, bool collapsed) => collapsed
-        ? $"hit; detail={(unreachable ? "upstream-unreachable" : "stale-if-error")}-collapsed"
-        : $"hit; fwd=stale; fwd-status={upstreamStatus}; detail={(unreachable ? "upstream-unreachable" : "stale-if-error")}";
 
     /// <summary>The whole field value; the plain hit's is built once per cache name, so a hit allocates no string for it.</summary>
     public static string Value(string name, string member)

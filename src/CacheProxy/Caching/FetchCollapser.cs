@@ -24,7 +24,7 @@ internal readonly record struct FetchOutcome(bool Stored, bool UpstreamFailed, b
 /// <see cref="ICacheFillCoordinator"/> (CacheProxy.Redis); a leader that finds it claimed waits for the other instance.
 /// </summary>
 internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, ILoggerFactory loggers,
-    CachePolicies policies, CacheLookup lookup, StoredResponseWriter responses, UpstreamFetch upstream, ICacheFillCoordinator? coordinator = null)
+    CachePolicies policies, CacheLookup lookup, StoredResponses served, UpstreamFetch upstream, ICacheFillCoordinator? coordinator = null)
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource<FetchOutcome>> _flights = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
@@ -39,7 +39,7 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
             await upstream.ForwardAsync(context, next, reason);
             return;
         }
-        var key = context.FetchKey!;
+        var key = context.Lookup.FetchKey!;
         TaskCompletionSource<FetchOutcome> flight;
         var waited = false;
         while (!TryLead(key, out flight))
@@ -89,15 +89,14 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
     /// </summary>
     private async Task<bool> LandIfStoredAsync(CacheContext context, string key, TaskCompletionSource<FetchOutcome> flight)
     {
-        context.ForgetStored();
-        if (await lookup.FindAsync(context) is not { } entry || policies.Consider(context, entry) != Reuse.Fresh)
+        context.Looked(await lookup.FindAsync(context));
+        if (context.Lookup.Entry is not { } entry || policies.DecideReuse(context) != Reuse.Fresh)
         {
             return false; // what the lookup found (a stale response to validate) stays for the fetch
         }
         Land(key, flight, new FetchOutcome(Stored: true, UpstreamFailed: false, Unreachable: false, UpstreamStatus: entry.StatusCode));
         metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "served"));
-        await ServeAsync(context, CacheStatus.CollapsedHit);
-        metrics.Hit(context.MetricKey, context.RouteId, context.Started, time);
+        await served.ServeAsync(context, Served.Collapsed);
         return true;
     }
 
@@ -126,30 +125,26 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
     /// </summary>
     private async Task<bool> ServeAfterFetchAsync(CacheContext context, FetchOutcome fetch)
     {
-        context.ForgetStored();
-        if (await lookup.FindAsync(context) is { } entry)
+        context.Looked(await lookup.FindAsync(context));
+        if (context.Lookup.Entry is not null)
         {
-            if (policies.Consider(context, entry) == Reuse.Fresh)
+            if (policies.DecideReuse(context) == Reuse.Fresh)
             {
                 metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "served"));
-                await ServeAsync(context, CacheStatus.CollapsedHit);
-                metrics.Hit(context.MetricKey, context.RouteId, context.Started, time);
+                await served.ServeAsync(context, Served.Collapsed);
                 return true;
             }
-            if (fetch.UpstreamFailed && ReuseRules.StaleOnErrorAllows(context, fetch.Unreachable, context.StoredResponseAge, options.Current))
+            if (fetch.UpstreamFailed && ReuseRules.StaleOnErrorAllows(context, context.Candidate, fetch.Unreachable, options.Current))
             {
                 metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "served_stale"));
-                await ServeAsync(context, CacheStatus.StaleOnError(fetch.UpstreamStatus, fetch.Unreachable, collapsed: true));
-                metrics.Request(context.MetricKey, CacheOutcome.Stale);
+                await served.ServeAsync(context, Served.CollapsedStaleOnError, context.Candidate,
+                    new UpstreamAnswer(string.Empty, fetch.UpstreamStatus, fetch.Unreachable));
                 return true;
             }
         }
         metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "not_stored"));
         return false;
     }
-
-    private ValueTask ServeAsync(CacheContext context, string status) =>
-        responses.WriteAsync(context.HttpContext, context.RouteId, context.StoredResponse!, context.StoredPolicy!, context.StoredResponseAge, status);
 
     /// <summary>Joins the fetch of <paramref name="key"/>; true when this request leads it and must <see cref="Land"/> it.</summary>
     public bool TryLead(string key, out TaskCompletionSource<FetchOutcome> flight)

@@ -13,8 +13,8 @@ namespace CacheProxy.Caching;
 /// other request gets null and takes the full path; so does every request while a listener of CacheProxy spans wants
 /// to see lookups.
 /// </summary>
-internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers, CacheProxyMetrics metrics,
-    CacheContextPool contexts, CachePolicies policies, CacheKey keys, CacheLookup lookup, StoredResponseWriter responses,
+internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers,
+    CacheContextPool contexts, CachePolicies policies, CacheKey keys, CacheLookup lookup, StoredResponses served,
     RequestScreening screening, EarlyHits? earlyHits = null)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
@@ -33,7 +33,8 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers, Cache
             return null;
         }
         context.Key = key;
-        if (policies.Consider(context, entry) != Reuse.Fresh)
+        context.Looked(new Lookup(key, entry));
+        if (policies.DecideReuse(context) != Reuse.Fresh)
         {
             return null;
         }
@@ -62,7 +63,8 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers, Cache
         policies.OnRequest(context);
         context.Started = time.GetTimestamp();
         context.Key = key;
-        if (context.EnableCaching && context.AllowCacheLookup && context.ReadRequestDirectives() && policies.Consider(context, entry) == Reuse.Fresh)
+        context.Looked(new Lookup(key, entry));
+        if (context.EnableCaching && context.AllowCacheLookup && context.ReadRequestDirectives() && policies.DecideReuse(context) == Reuse.Fresh)
         {
             return context;
         }
@@ -76,7 +78,7 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers, Cache
         && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method))
         && screening.IsPlain(http);
 
-    /// <summary>Writes the fresh <see cref="CacheContext.StoredResponse"/> and gives the context back when done.</summary>
+    /// <summary>Serves the fresh <see cref="CacheContext.StoredResponse"/> and gives the context back when done.</summary>
     public Task Serve(CacheContext context)
     {
         if (_logger.IsEnabled(LogLevel.Debug) && context.HttpContext.Features.Get<ICorrelationIdFeature>() is { } correlation)
@@ -89,8 +91,7 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers, Cache
         ValueTask write;
         try
         {
-            write = responses.WriteAsync(context.HttpContext, context.RouteId, context.StoredResponse!, context.StoredPolicy!,
-                context.StoredResponseAge, CacheStatus.Hit);
+            write = served.ServeAsync(context, Served.Hit);
         }
         catch (Exception ex)
         {
@@ -102,7 +103,6 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers, Cache
             return FinishAsync(write, context);
         }
         write.GetAwaiter().GetResult(); // a finished ValueTask is consumed once
-        metrics.Hit(context.MetricKey, context.RouteId, context.Started, time);
         contexts.Return(context);
         return Task.CompletedTask;
     }
@@ -112,7 +112,6 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers, Cache
         try
         {
             await write;
-            metrics.Hit(context.MetricKey, context.RouteId, context.Started, time);
         }
         finally
         {

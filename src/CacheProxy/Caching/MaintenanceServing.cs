@@ -12,7 +12,7 @@ namespace CacheProxy.Caching;
 /// disconnected from its origin (RFC 9111 §4.2.4; the client's no-cache and max-age cannot be honoured, the origin's
 /// must-revalidate, proxy-revalidate, s-maxage and no-cache are). Anything else gets 503 problem+json with Retry-After.
 /// </summary>
-internal sealed class MaintenanceServing(Maintenance maintenance, CacheLookup lookup, CachePolicies policies, StoredResponseWriter responses,
+internal sealed class MaintenanceServing(Maintenance maintenance, CacheLookup lookup, CachePolicies policies, StoredResponses served,
     ErrorShaping errors, CacheProxyMetrics metrics, ILoggerFactory loggers)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Lifecycle);
@@ -20,17 +20,17 @@ internal sealed class MaintenanceServing(Maintenance maintenance, CacheLookup lo
     /// <summary>Serves the stored response for <paramref name="context"/> (its key built), or refuses.</summary>
     public async Task ServeAsync(CacheContext context)
     {
-        var entry = context.Key is null ? null : await lookup.FindAsync(context);
-        if (entry is not null)
+        if (context.Key is not null)
         {
-            var reuse = policies.Consider(context, entry);
-            var policy = context.StoredPolicy!;
+            context.Looked(await lookup.FindAsync(context));
+        }
+        if (context.Lookup.Entry is not null)
+        {
+            var reuse = policies.DecideReuse(context);
+            var policy = context.Candidate.Policy;
             if (reuse is Reuse.Fresh or Reuse.MaxStale || !(policy.NoStaleServing || policy.NoCache || context.RequireRevalidation))
             {
-                var fresh = reuse == Reuse.Fresh;
-                await responses.WriteAsync(context.HttpContext, context.RouteId, entry, policy, context.StoredResponseAge,
-                    fresh ? CacheStatus.Hit : CacheStatus.MaintenanceHit);
-                metrics.Request(context.MetricKey, fresh ? CacheOutcome.Hit : CacheOutcome.Stale);
+                await served.ServeAsync(context, reuse == Reuse.Fresh ? Served.Hit : Served.Maintenance);
                 return;
             }
         }

@@ -22,19 +22,20 @@ internal enum Reuse
 /// <summary>Every freshness and stale decision (RFC 9111 §4.2, §4.2.4, §5.2; RFC 5861), in one place.</summary>
 internal static class ReuseRules
 {
-    /// <summary>Decides for the stored response <paramref name="context"/> found, after the serve-from-cache policies ran.</summary>
+    /// <summary>Decides for the candidate <paramref name="context"/> considers, after the serve-from-cache policies ran.</summary>
     public static Reuse Decide(CacheContext context)
     {
-        var policy = context.StoredPolicy!;
-        var age = context.StoredResponseAge;
+        var candidate = context.Candidate;
+        var policy = candidate.Policy;
+        var age = candidate.Age;
         var noCache = context.RequestNoCache || context.RequireRevalidation;
-        if (CanReuse(policy, context.Lifetime, age, context.RequestCacheControl, noCache, out var stale))
+        if (CanReuse(policy, candidate.Lifetime, age, context.RequestCacheControl, noCache, out var stale))
         {
             return stale ? Reuse.MaxStale : Reuse.Fresh;
         }
         // Stale serving is off when the request limits age or asks for freshness (RFC 9111 §5.2.1.1, §5.2.1.3) and
         // when a response directive forbids it (§4.2.4).
-        var staleness = age - context.Lifetime;
+        var staleness = candidate.Staleness;
         var requestCc = context.RequestCacheControl;
         return !noCache && !policy.NoCache && !policy.NoStaleServing && policy.StaleWhileRevalidate >= 0
             && staleness >= TimeSpan.Zero && staleness <= Freshness.Seconds(policy.StaleWhileRevalidate)
@@ -68,22 +69,23 @@ internal static class ReuseRules
     }
 
     /// <summary>
-    /// When the upstream failed (5xx or no answer): may the stale response be served instead? RFC 5861 §4 (either the
+    /// When the upstream failed (5xx or no answer): may <paramref name="stale"/>, the request's candidate as it stands
+    /// now, be served instead? RFC 5861 §4 (either the
     /// response's or the request's stale-if-error), and RFC 9111 §4.2.4 for a cache that cannot reach the origin
     /// (<see cref="CacheProxyOptions.ServeStaleWhenUpstreamUnreachable"/>), unless an explicit directive forbids it.
     /// </summary>
-    public static bool StaleOnErrorAllows(CacheContext context, bool unreachable, TimeSpan age, CacheProxyOptions options)
+    public static bool StaleOnErrorAllows(CacheContext context, in Candidate stale, bool unreachable, CacheProxyOptions options)
     {
-        var policy = context.StoredPolicy!;
+        var policy = stale.Policy;
         if (policy.NoStaleServing || policy.NoCache || context.RequireRevalidation)
         {
             return false; // RFC 9111 §4.2.4: explicit directives forbid generating a stale response
         }
-        if (context.StoredResponse!.StatusCode >= 400)
+        if (stale.Entry!.StatusCode >= 400)
         {
             return false; // a stored error is not worth keeping an outage for: the client gets the outage itself
         }
-        var staleness = age - context.Lifetime;
+        var staleness = stale.Staleness;
         var requestCc = context.RequestCacheControl;
         if ((policy.StaleIfError >= 0 && staleness <= Freshness.Seconds(policy.StaleIfError))
             || (requestCc.StaleIfError >= 0 && staleness <= Freshness.Seconds(requestCc.StaleIfError)))

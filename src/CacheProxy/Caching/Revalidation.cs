@@ -11,12 +11,12 @@ namespace CacheProxy.Caching;
 /// conditional fields on the way up, and a 304 freshens the stored response, which then answers the client (whose
 /// own conditions are evaluated against it by the <see cref="StoredResponseWriter"/>).
 /// </summary>
-internal sealed class Revalidation(LastGoodOptions options, TimeProvider time, CacheWriter writer, StoredResponseWriter responses)
+internal sealed class Revalidation(LastGoodOptions options, CacheWriter writer, StoredResponses served)
 {
     /// <summary>RFC 9111 §4.3.1: sends the stored response's validators instead of the client's conditions; false without validators.</summary>
     public static bool UseStoredValidators(CacheContext context, CacheExchange exchange)
     {
-        var policy = context.StoredPolicy!;
+        var policy = context.Candidate.Policy;
         if (!policy.HasValidator)
         {
             return false;
@@ -54,12 +54,12 @@ internal sealed class Revalidation(LastGoodOptions options, TimeProvider time, C
         var current = options.Current;
         var stale = context.StoredResponse!;
         var fields = HeaderFilter.Update(stale.Headers, exchange.NotModifiedHeaders!);
-        var served = stale.With(fields, exchange.RequestTime, exchange.ResponseTime);
+        var freshened = stale.With(fields, exchange.RequestTime, exchange.ResponseTime);
         // A 304's Set-Cookie is for the client whose request caused it. It is stored only in place of one the stored
         // response carries (SetCookiePolicy.StoreWithSetCookie); a response stored without one stays without.
-        var updated = stale.GetHeader(HeaderNames.SetCookie).Count == 0 && served.GetHeader(HeaderNames.SetCookie).Count > 0
+        var updated = stale.GetHeader(HeaderNames.SetCookie).Count == 0 && freshened.GetHeader(HeaderNames.SetCookie).Count > 0
             ? stale.With(fields.FindAll(h => !h.Key.Equals(HeaderNames.SetCookie, StringComparison.OrdinalIgnoreCase)), exchange.RequestTime, exchange.ResponseTime)
-            : served;
+            : freshened;
         var http = context.HttpContext;
         var refusal = StorageRules.UpdateRefusal(updated, current);
         var stored = false;
@@ -80,9 +80,8 @@ internal sealed class Revalidation(LastGoodOptions options, TimeProvider time, C
         requestHeaders.IfNoneMatch = exchange.ClientIfNoneMatch;
         requestHeaders.IfModifiedSince = exchange.ClientIfModifiedSince;
         http.Response.StatusCode = StatusCodes.Status200OK;
-        var policy = StoredPolicy.For(served, current);
-        await responses.WriteAsync(http, context.RouteId, served, policy, policy.CurrentAge(served, time.GetUtcNow()),
-            CacheStatus.Forwarded(exchange.ForwardReason, StatusCodes.Status304NotModified, refusal is null));
+        await served.ServeAsync(context, Served.Validated, served.Now(freshened),
+            new UpstreamAnswer(exchange.ForwardReason, StatusCodes.Status304NotModified, Stored: refusal is null));
         return stored;
     }
 }

@@ -18,7 +18,7 @@ namespace CacheProxy.Caching;
 /// RFC 9111, the policies and the size limit allow. Afterwards the kept body is stored, or the 304 merged.
 /// </summary>
 internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, ILoggerFactory loggers,
-    CachePolicies policies, ResponseTags tags, CacheWriter writer, Revalidation revalidation, StoredResponseWriter responses, CaptureBudget budget,
+    CachePolicies policies, ResponseTags tags, CacheWriter writer, Revalidation revalidation, StoredResponses served, CaptureBudget budget,
     Compressor compressor, NotStoredRecord notStored)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
@@ -33,12 +33,12 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         {
             exchange.Validating = Revalidation.UseStoredValidators(context, exchange);
         }
-        if (context.KeyedOnAcceptEncoding)
+        if (context.Lookup.KeyedOnAcceptEncoding)
         {
             // The origin chooses among what the key stands for, so what it answers can be stored under that key.
             http.Request.Headers.AcceptEncoding = AcceptEncoding.Class(http.Request.Headers.AcceptEncoding);
         }
-        if (!background && context.StoredResponse is null && context.StoredPart is { } storedPart
+        if (!background && context.StoredResponse is null && context.Lookup.Part is { } storedPart
             && PartialContent.TryPlanCompletion(storedPart, http.Request, out var missing))
         {
             // Only the rest is fetched, and only if the representation is still the stored part's (RFC 9110 §13.1.5).
@@ -80,13 +80,13 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             capture.ReleaseBuffer();
             ForgetCompletion(http.Request);
             http.Response.StatusCode = StatusCodes.Status200OK;
-            context.StoredPart = null;
+            context.Looked(context.Lookup with { Part = null });
             return await ForwardAsync(context, next, reason, background);
         }
         var swallowed = capture.Mode == CaptureMode.Swallow;
-        if (!background)
+        if (!background && !swallowed)
         {
-            metrics.Request(context.MetricKey, Outcome(exchange, swallowed, upstreamFailed));
+            metrics.Request(context.MetricKey, upstreamFailed ? CacheOutcome.Error : CacheOutcome.Miss); // a stored response served counts itself
         }
         try
         {
@@ -187,7 +187,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             return CaptureMode.Swallow;
         }
         if (context.StoredResponse is { } stale && !exchange.Background && exchange.UpstreamFailed
-            && ReuseRules.StaleOnErrorAllows(context, exchange.UpstreamUnreachable, context.StoredPolicy!.CurrentAge(stale, exchange.ResponseTime), current))
+            && ReuseRules.StaleOnErrorAllows(context, Candidate.At(stale, current, exchange.ResponseTime, context.Lookup.PurgedSince), exchange.UpstreamUnreachable, current))
         {
             exchange.ServeStaleOnError = true;
             Discard(http); // nothing of the failing response goes with the stale one
@@ -227,7 +227,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             // The client asked for the whole: this part goes to the store and, joined to the stored one, to the client.
             // Anything else than the rest of the same representation goes nowhere; the request is asked again.
             exchange.CompletionFailed = !stored || exchange.Part != missing
-                || !PartialContent.StrongMatch(response.Headers.ETag, context.StoredPart!.GetHeader(HeaderNames.ETag));
+                || !PartialContent.StrongMatch(response.Headers.ETag, context.Lookup.Part!.GetHeader(HeaderNames.ETag));
             Discard(http);
             return exchange.CompletionFailed ? CaptureMode.Swallow : CaptureMode.Hold;
         }
@@ -261,10 +261,8 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
         }
         var http = context.HttpContext;
         ForgetCompletion(http.Request);
-        var policy = StoredPolicy.For(whole, options.Current);
-        await responses.WriteAsync(http, context.RouteId, whole, policy, policy.CurrentAge(whole, time.GetUtcNow()),
-            CacheStatus.Forwarded(exchange.ForwardReason, StatusCodes.Status206PartialContent, exchange.Stored));
-        metrics.Request(context.MetricKey, CacheOutcome.Miss);
+        await served.ServeAsync(context, Served.Completed, served.Now(whole),
+            new UpstreamAnswer(exchange.ForwardReason, StatusCodes.Status206PartialContent, Stored: exchange.Stored));
         return new FetchOutcome(exchange.Stored, false, false, exchange.UpstreamStatus);
     }
 
@@ -288,7 +286,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             && (c.Equals(AcceptEncoding.Brotli, StringComparison.OrdinalIgnoreCase) || c.Equals(AcceptEncoding.Gzip, StringComparison.OrdinalIgnoreCase));
         exchange.Compress = !encoded && compressor.Applies(context, response); // a 200 only: never a part
         // A URL already keyed on it stays so: this response was fetched for one class, as its siblings were.
-        if ((encoded || exchange.Compress || context.KeyedOnAcceptEncoding) && (varyNames is null || !varyNames.Contains(Variants.AcceptEncodingName)))
+        if ((encoded || exchange.Compress || context.Lookup.KeyedOnAcceptEncoding) && (varyNames is null || !varyNames.Contains(Variants.AcceptEncodingName)))
         {
             response.Headers.Append(HeaderNames.Vary, HeaderNames.AcceptEncoding);
             varyNames = [.. (varyNames ?? []).Append(Variants.AcceptEncodingName).Order(StringComparer.Ordinal)];
@@ -305,12 +303,10 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
 
     private ValueTask ServeStaleAsync(CacheContext context, CacheExchange exchange)
     {
-        var stale = context.StoredResponse!;
         Log.ServedStaleOnError(_logger, exchange.UpstreamStatus, CacheKey.Hash(context.Key!));
         context.HttpContext.Response.StatusCode = StatusCodes.Status200OK;
-        var policy = context.StoredPolicy!;
-        return responses.WriteAsync(context.HttpContext, context.RouteId, stale, policy, policy.CurrentAge(stale, time.GetUtcNow()),
-            CacheStatus.StaleOnError(exchange.UpstreamStatus, exchange.UpstreamUnreachable, collapsed: false));
+        return served.ServeAsync(context, Served.StaleOnError, served.Now(context.StoredResponse!),
+            new UpstreamAnswer(exchange.ForwardReason, exchange.UpstreamStatus, exchange.UpstreamUnreachable));
     }
 
     private async Task<bool> StoreAsync(CacheContext context, CacheExchange exchange, CaptureBodyFeature capture)
@@ -336,7 +332,7 @@ internal sealed class UpstreamFetch(LastGoodOptions options, TimeProvider time, 
             Tags = exchange.Tags,
             FilledHere = true,
         };
-        if (exchange.Part is { } newPart && context.StoredPart is { } storedPart)
+        if (exchange.Part is { } newPart && context.Lookup.Part is { } storedPart)
         {
             // RFC 9111 §3.4: parts of one representation become one entry; the complete response once they cover it.
             exchange.Combined = PartialContent.Combine(storedPart, entry, newPart, options.Current.MaxObjectSize);

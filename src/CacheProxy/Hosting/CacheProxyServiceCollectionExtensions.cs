@@ -82,6 +82,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<CacheLookup>();
         services.TryAddSingleton<CacheWriter>();
         services.TryAddSingleton<StoredResponseWriter>();
+        services.TryAddSingleton<StoredResponses>();
         services.TryAddSingleton<Revalidation>();
         services.TryAddSingleton<CaptureBudget>();
         services.TryAddSingleton<Compressor>();

@@ -1,0 +1,26 @@
+using CacheProxy.Storage;
+
+namespace CacheProxy.Caching;
+
+/// <summary>
+/// What <see cref="CacheLookup"/> found for a request (RFC 9111 §4.1): immutable, and replaced whole by every lookup,
+/// so nothing of an earlier one can leak into the next (<see cref="CacheContext.Looked"/>).
+/// </summary>
+/// <param name="FetchKey">The key one upstream fetch is shared on: the variant's key when a Vary rule is known, else the primary key.</param>
+/// <param name="Entry">The stored response that may answer the request, or null.</param>
+/// <param name="VaryRuleFound">A Vary rule was found for the URL (a miss is then a vary-miss).</param>
+/// <param name="KeyedOnAcceptEncoding">
+/// The URL's Vary rule names Accept-Encoding: the request is keyed on, and forwarded with, its class
+/// (<see cref="Http.AcceptEncoding.Class"/>), so the origin's choice of coding follows the key.
+/// </param>
+/// <param name="Part">A stored part of the representation (206) that does not cover the request, to combine with what the upstream sends.</param>
+/// <param name="PurgedSince">When a soft purge (or the ledger's horizon) made <paramref name="Entry"/> stale, if one did.</param>
+internal readonly record struct Lookup(string? FetchKey, CacheEntry? Entry, bool VaryRuleFound = false, bool KeyedOnAcceptEncoding = false,
+    CacheEntry? Part = null, DateTimeOffset? PurgedSince = null)
+{
+    /// <summary>Nothing stored for <paramref name="key"/> (or the lookup was not made).</summary>
+    public static Lookup Nothing(string? key) => new(key, null);
+
+    /// <summary>The RFC 9211 forward reason of a request this lookup could not answer at all.</summary>
+    public string MissReason => VaryRuleFound ? "vary-miss" : "miss";
+}

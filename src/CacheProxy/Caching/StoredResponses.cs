@@ -1,0 +1,51 @@
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+
+namespace CacheProxy.Caching;
+
+/// <summary>
+/// The one place a stored response answers a request: written by the <see cref="StoredResponseWriter"/> with the
+/// Cache-Status member of what was <see cref="Served"/>, and counted under that value's outcome (a hit also timed).
+/// </summary>
+internal sealed class StoredResponses(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, StoredResponseWriter writer)
+{
+    /// <summary>Serves the candidate <paramref name="context"/>'s lookup found and its policies accepted.</summary>
+    public ValueTask ServeAsync(CacheContext context, Served served) => ServeAsync(context, served, context.Candidate, default);
+
+    /// <summary>Serves <paramref name="candidate"/>; <paramref name="upstream"/> is what the origin said, for the values that went there.</summary>
+    // Not async: a write that completes at once (the common hit) costs no state machine.
+    public ValueTask ServeAsync(CacheContext context, Served served, in Candidate candidate, in UpstreamAnswer upstream)
+    {
+        var write = writer.WriteAsync(context.HttpContext, context.RouteId, candidate.Entry!, candidate.Policy, candidate.Age,
+            ServedAs.Member(served, upstream));
+        if (!write.IsCompletedSuccessfully)
+        {
+            return CountAfterAsync(write, context, served);
+        }
+        write.GetAwaiter().GetResult(); // a finished ValueTask is consumed once
+        Count(context, served);
+        return default;
+    }
+
+    /// <summary><paramref name="entry"/> as it stands now (a response the upstream just freshened, joined or failed over to).</summary>
+    public Candidate Now(Storage.CacheEntry entry) => Candidate.At(entry, options.Current, time.GetUtcNow());
+
+    private async ValueTask CountAfterAsync(ValueTask write, CacheContext context, Served served)
+    {
+        await write;
+        Count(context, served);
+    }
+
+    private void Count(CacheContext context, Served served)
+    {
+        var outcome = ServedAs.Outcome(served);
+        if (outcome == CacheOutcome.Hit)
+        {
+            metrics.Hit(context.MetricKey, context.RouteId, context.Started, time);
+        }
+        else
+        {
+            metrics.Request(context.MetricKey, outcome);
+        }
+    }
+}

@@ -8,37 +8,32 @@ using Yarp.ReverseProxy.Model;
 namespace CacheProxy.Caching;
 
 /// <summary>
-/// The RFC 9111 shared cache in front of YARP. A request's steps, each in the file named:
+/// The RFC 9111 shared cache in front of YARP. A request's steps — the same numbering as docs/architecture.md, which
+/// follows requests through them:
 /// <list type="number">
-/// <item>Begin (here): only requests routed to a YARP route are cached; a pooled <see cref="CacheContext"/>;
-/// <see cref="ICachePolicy.OnRequest"/> (<see cref="CachePolicies"/>, <c>CacheProxy:Routes</c> first); on the full
-/// path, unkeyed request fields removed, keyed on or bypassing (<see cref="RequestScreening"/>).</item>
-/// <item>Maintenance (<see cref="MaintenanceServing"/>): while maintenance mode holds for the request, only what is
-/// stored answers, fresh or stale; anything else is 503.</item>
-/// <item>Method (here): GET and HEAD are read from the cache, unless they carry content (passed through); OPTIONS, TRACE and CONNECT pass through; any other
-/// method passes through and invalidates the URL on success (RFC 9111 §4.4). <see cref="PassThrough"/>.</item>
-/// <item>Key and directives: <see cref="CacheKey"/> (with <see cref="ICacheKeyCustomizer"/>s), the request's
-/// Cache-Control.</item>
-/// <item>Lookup (<see cref="CacheLookup"/>): the synchronous tier first when the store has one
-/// (<see cref="FreshHits"/>, no async frame), else the store; a Vary rule picks the variant.</item>
-/// <item>Reuse (<see cref="ICachePolicy.OnServeFromCache"/>, then <see cref="ReuseRules"/>): fresh or accepted
-/// stale → served (<see cref="StoredResponseWriter"/>); within stale-while-revalidate → served and refreshed
-/// (<see cref="BackgroundRefresh"/>); only-if-cached → 504.</item>
-/// <item>Collapse (<see cref="FetchCollapser"/>): one upstream fetch per key, in this instance and across
-/// instances; the others wait and serve what it stored — or the stale response, when it failed and that is allowed.</item>
-/// <item>Fetch (<see cref="UpstreamFetch"/>): the stored validators replace the client's (<see cref="Revalidation"/>);
-/// at the response's start it decides: a 304 to merge, stale content on failure, or the response passed on and kept
-/// when RFC 9111 (<see cref="StorageRules"/>), <see cref="ICachePolicy.OnResponse"/> and the size limit allow, with
-/// its tags (<see cref="Invalidation.ITagProvider"/>).</item>
-/// <item>Complete: the kept body is stored (<see cref="CacheWriter"/>) or the 304 merged and served; the fetch's
-/// followers learn how it ended.</item>
+/// <item>Begin (<see cref="Begin"/>): only requests routed to a YARP route are cached; a pooled
+/// <see cref="CacheContext"/>; <see cref="ICachePolicy.OnRequest"/> (<see cref="CachePolicies"/>, <c>CacheProxy:Routes</c> first).</item>
+/// <item>Screen (<see cref="HandleAsync"/>): unkeyed request fields removed, keyed on or bypassing, malformed framing
+/// refused (<see cref="RequestScreening"/>); while maintenance mode holds only what is stored answers
+/// (<see cref="MaintenanceServing"/>); GET and HEAD without content are read, other methods pass through
+/// (<see cref="PassThrough"/>), unsafe ones invalidating on success (RFC 9111 §4.4).</item>
+/// <item>Key (<see cref="CacheReads"/>): <see cref="CacheKey"/> with the <see cref="ICacheKeyCustomizer"/>s, and the request's Cache-Control.</item>
+/// <item>Lookup and reuse: synchronously from the memory tier (<see cref="FreshHits"/>, no async frame), else
+/// <see cref="ReuseLookup"/> (<see cref="CacheLookup"/>, then <see cref="CachePolicies.DecideReuse"/>: the serve-from-cache
+/// policies and <see cref="ReuseRules"/>). Fresh or accepted stale → served by <see cref="StoredResponses"/>; within
+/// stale-while-revalidate → served and refreshed (<see cref="BackgroundRefresh"/>); only-if-cached → 504.</item>
+/// <item>Collapse (<see cref="FetchCollapser"/>): one upstream fetch per key, in this instance and across instances;
+/// the others wait and serve what it stored — or the stale response, when it failed and that is allowed.</item>
+/// <item>Fetch and decide (<see cref="UpstreamFetch"/>): the stored validators replace the client's
+/// (<see cref="Revalidation"/>), YARP is called, and at the response's start the <see cref="FetchDecider"/> returns a
+/// <see cref="FetchDecision"/>.</item>
+/// <item>Carry out: each decision by its owner — a 304 merged by <see cref="Revalidation"/>, stale served by
+/// <see cref="StoredResponses"/>, the body stored by <see cref="ResponseStorer"/>, a stored part completed by
+/// <see cref="RangeCompletion"/>; the fetch's followers learn how it ended.</item>
 /// </list>
-/// docs/architecture.md follows a request through these steps.
 /// </summary>
-internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, ILoggerFactory loggers, CacheProxyMetrics metrics,
-    CacheContextPool contexts, CachePolicies policies, CacheKey keys, CacheLookup lookup, StoredResponses served,
-    FreshHits freshHits, PassThrough passThrough, FetchCollapser collapser, BackgroundRefresh refresh,
-    Management.Maintenance maintenance, MaintenanceServing duringMaintenance, RequestScreening screening)
+internal sealed class CacheEngine(ILoggerFactory loggers, CacheContextPool contexts, CachePolicies policies, FreshHits freshHits,
+    RequestScreening screening, MaintenanceServing duringMaintenance, PassThrough passThrough, CacheReads reads)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -54,7 +49,7 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
         return cache;
     }
 
-    /// <summary>(4) A fresh hit from the synchronous tier, answered at once (<see cref="FreshHits"/>); null: <see cref="HandleAsync"/>.</summary>
+    /// <summary>(1–4) A fresh hit from the synchronous tier, answered at once (<see cref="FreshHits"/>); null: <see cref="HandleAsync"/>.</summary>
     public Task? TryServeFreshHit(CacheContext context) => freshHits.TryServe(context);
 
     /// <summary>(1–4) Before routing, a fresh hit a routed GET stamped (<see cref="FreshHits.TryPrepareBeforeRouting"/>); null: routing goes on.</summary>
@@ -63,7 +58,7 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
     /// <summary>Answers a context <see cref="TryPrepareBeforeRouting"/> gave.</summary>
     public Task ServeFreshHit(CacheContext context) => freshHits.Serve(context);
 
-    /// <summary>(2–8) Every request <see cref="Begin"/> gave a context that was not answered as a fresh hit; takes the context over.</summary>
+    /// <summary>(2–7) Every request <see cref="Begin"/> gave a context that was not answered as a fresh hit; takes the context over.</summary>
     public async Task HandleAsync(CacheContext context, RequestDelegate next)
     {
         try
@@ -75,9 +70,9 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
             {
                 return;
             }
-            if (maintenance.Applies(context.HttpContext))
+            if (duringMaintenance.Applies(context))
             {
-                await (read && context.EnableCaching ? ReadAsync(context, next, closed: true) : duringMaintenance.RefuseAsync(context));
+                await (read && context.EnableCaching ? duringMaintenance.ServeAsync(context) : duringMaintenance.RefuseAsync(context));
             }
             else if (!context.EnableCaching)
             {
@@ -91,7 +86,7 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
             }
             else if (read)
             {
-                await ReadAsync(context, next, closed: false);
+                await reads.ReadAsync(context, next);
             }
             else if (HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method) || HttpMethods.IsConnect(method))
             {
@@ -106,68 +101,5 @@ internal sealed class CacheEngine(LastGoodOptions options, TimeProvider time, IL
         {
             contexts.Return(context);
         }
-    }
-
-    /// <summary>(3–8) A GET or HEAD: key, lookup, reuse, else collapse and fetch.</summary>
-    /// <param name="context">The request's context.</param>
-    /// <param name="next">YARP's forwarder.</param>
-    /// <param name="closed">Maintenance mode holds: nothing goes upstream (<see cref="MaintenanceServing"/>).</param>
-    private async Task ReadAsync(CacheContext context, RequestDelegate next, bool closed)
-    {
-        // (3) key and directives
-        context.Looked(default);
-        context.ReadRequestDirectives();
-        context.Key = keys.Build(context.HttpContext, context.KeyedHeaders);
-        if (closed)
-        {
-            context.Started = time.GetTimestamp();
-            await duringMaintenance.ServeAsync(context);
-            return;
-        }
-        if (context.Key is null)
-        {
-            await passThrough.ForwardAsync(context, next, CacheStatus.UncacheableKey);
-            return;
-        }
-        context.Started = time.GetTimestamp();
-        // (4) lookup and reuse
-        context.Looked(context.AllowCacheLookup ? await lookup.FindAsync(context) : Lookup.Nothing(context.Key));
-        var reason = context.Lookup.MissReason;
-        if (context.Lookup.Entry is not null)
-        {
-            var reuse = policies.DecideReuse(context);
-            if (reuse is Reuse.Fresh or Reuse.MaxStale)
-            {
-                if (_logger.IsEnabled(LogLevel.Debug))
-                {
-                    Log.CacheHit(_logger, context.RouteId, keys.HashFor(context));
-                }
-                await served.ServeAsync(context, reuse == Reuse.Fresh ? Served.Hit : Served.MaxStale);
-                return;
-            }
-            if (!context.RequestCacheControl.OnlyIfCached && reuse == Reuse.StaleWhileRevalidate)
-            {
-                refresh.TryStart(context, next); // RFC 5861 §3: serve stale now, refresh once in the background
-                await served.ServeAsync(context, Served.StaleWhileRevalidate);
-                return;
-            }
-            reason = context.RequestNoCache ? "request" : "stale";
-        }
-        if (context.RequestCacheControl.OnlyIfCached)
-        {
-            NotCached(context);
-            return;
-        }
-        // (5–8) collapse, fetch, complete
-        Log.CacheMiss(_logger, reason, context.RouteId, CacheKey.Hash(context.Key));
-        await collapser.FetchAsync(context, next, reason);
-    }
-
-    /// <summary>RFC 9111 §5.2.1.7: only-if-cached with nothing usable stored; the error shaping answers 504 problem+json.</summary>
-    private void NotCached(CacheContext context)
-    {
-        metrics.Request(context.MetricKey, CacheOutcome.Miss);
-        context.HttpContext.Response.Headers[CacheProxyHeaderNames.CacheStatus] = CacheStatus.Value(options.Current.CacheStatusName, CacheStatus.OnlyIfCached);
-        context.HttpContext.Features.Set<ICacheProxyErrorFeature>(new CacheProxyErrorFeature(CacheProxyError.NotCached, ErrorCategory.Client, null));
     }
 }

@@ -24,7 +24,7 @@ internal readonly record struct FetchOutcome(bool Stored, bool UpstreamFailed, b
 /// <see cref="ICacheFillCoordinator"/> (CacheProxy.Redis); a leader that finds it claimed waits for the other instance.
 /// </summary>
 internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, ILoggerFactory loggers,
-    CachePolicies policies, CacheLookup lookup, StoredResponses served, UpstreamFetch upstream, ICacheFillCoordinator? coordinator = null)
+    ReuseLookup lookup, StoredResponses served, UpstreamFetch upstream, ICacheFillCoordinator? coordinator = null)
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource<FetchOutcome>> _flights = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
@@ -32,6 +32,7 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
     /// <summary>Takes the request upstream, as the one fetch of its key or after waiting for it.</summary>
     public async Task FetchAsync(CacheContext context, RequestDelegate next, string reason)
     {
+        Log.CacheMiss(_logger, reason, context.RouteId, CacheKey.Hash(context.Key!));
         var http = context.HttpContext;
         // Requests that may not use what another fetch stores go on their own (RFC 9111 §5.2.1.4, §5.2.1.5).
         if (!HttpMethods.IsGet(http.Request.Method) || context.RequestCacheControl.NoStore || context.RequestNoCache || !context.AllowCacheLookup)
@@ -89,12 +90,11 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
     /// </summary>
     private async Task<bool> LandIfStoredAsync(CacheContext context, string key, TaskCompletionSource<FetchOutcome> flight)
     {
-        context.Looked(await lookup.FindAsync(context));
-        if (context.Lookup.Entry is not { } entry || policies.DecideReuse(context) != Reuse.Fresh)
+        if (await lookup.FindAsync(context) != Reuse.Fresh)
         {
             return false; // what the lookup found (a stale response to validate) stays for the fetch
         }
-        Land(key, flight, new FetchOutcome(Stored: true, UpstreamFailed: false, Unreachable: false, UpstreamStatus: entry.StatusCode));
+        Land(key, flight, new FetchOutcome(Stored: true, UpstreamFailed: false, Unreachable: false, UpstreamStatus: context.StoredResponse!.StatusCode));
         metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "served"));
         await served.ServeAsync(context, Served.Collapsed);
         return true;
@@ -125,10 +125,9 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
     /// </summary>
     private async Task<bool> ServeAfterFetchAsync(CacheContext context, FetchOutcome fetch)
     {
-        context.Looked(await lookup.FindAsync(context));
-        if (context.Lookup.Entry is not null)
+        if (await lookup.FindAsync(context) is { } reuse)
         {
-            if (policies.DecideReuse(context) == Reuse.Fresh)
+            if (reuse == Reuse.Fresh)
             {
                 metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "served"));
                 await served.ServeAsync(context, Served.Collapsed);

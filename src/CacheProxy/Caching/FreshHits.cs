@@ -14,7 +14,7 @@ namespace CacheProxy.Caching;
 /// to see lookups.
 /// </summary>
 internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers,
-    CacheContextPool contexts, CachePolicies policies, CacheKey keys, CacheLookup lookup, StoredResponses served,
+    CacheContextPool contexts, CachePolicies policies, CacheLookup lookup, StoredResponses served,
     RequestScreening screening, EarlyHits? earlyHits = null)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
@@ -81,13 +81,10 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers,
     /// <summary>Serves the fresh <see cref="CacheContext.StoredResponse"/> and gives the context back when done.</summary>
     public Task Serve(CacheContext context)
     {
-        if (_logger.IsEnabled(LogLevel.Debug) && context.HttpContext.Features.Get<ICorrelationIdFeature>() is { } correlation)
-        {
-            using (_logger.BeginScope(correlation)) // the scope the full path's events have
-            {
-                Log.CacheHit(_logger, context.RouteId, keys.HashFor(context));
-            }
-        }
+        // The full path's events carry the request's scope; this path opens it only when a hit is logged (event 1001).
+        using var scope = _logger.IsEnabled(LogLevel.Debug) && context.HttpContext.Features.Get<ICorrelationIdFeature>() is { } correlation
+            ? _logger.BeginScope(correlation)
+            : null;
         ValueTask write;
         try
         {

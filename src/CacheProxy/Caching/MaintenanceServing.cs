@@ -12,21 +12,24 @@ namespace CacheProxy.Caching;
 /// disconnected from its origin (RFC 9111 §4.2.4; the client's no-cache and max-age cannot be honoured, the origin's
 /// must-revalidate, proxy-revalidate, s-maxage and no-cache are). Anything else gets 503 problem+json with Retry-After.
 /// </summary>
-internal sealed class MaintenanceServing(Maintenance maintenance, CacheLookup lookup, CachePolicies policies, StoredResponses served,
+internal sealed class MaintenanceServing(Maintenance maintenance, TimeProvider time, CacheKey keys, ReuseLookup lookup, StoredResponses served,
     ErrorShaping errors, CacheProxyMetrics metrics, ILoggerFactory loggers)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Lifecycle);
 
-    /// <summary>Serves the stored response for <paramref name="context"/> (its key built), or refuses.</summary>
+    /// <summary>Whether maintenance mode holds for the request.</summary>
+    public bool Applies(CacheContext context) => maintenance.Applies(context.HttpContext);
+
+    /// <summary>A GET or HEAD: serves the stored response for <paramref name="context"/>, or refuses.</summary>
     public async Task ServeAsync(CacheContext context)
     {
-        if (context.Key is not null)
+        context.Looked(default);
+        context.ReadRequestDirectives();
+        context.Key = keys.Build(context.HttpContext, context.KeyedHeaders);
+        context.Started = time.GetTimestamp();
+        var reuse = context.Key is null ? null : await lookup.FindAsync(context);
+        if (reuse is not null)
         {
-            context.Looked(await lookup.FindAsync(context));
-        }
-        if (context.Lookup.Entry is not null)
-        {
-            var reuse = policies.DecideReuse(context);
             var policy = context.Candidate.Policy;
             if (reuse is Reuse.Fresh or Reuse.MaxStale || !(policy.NoStaleServing || policy.NoCache || context.RequireRevalidation))
             {

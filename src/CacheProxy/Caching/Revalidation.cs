@@ -13,17 +13,19 @@ namespace CacheProxy.Caching;
 /// </summary>
 internal sealed class Revalidation(LastGoodOptions options, CacheWriter writer, StoredResponses served)
 {
-    /// <summary>RFC 9111 §4.3.1: sends the stored response's validators instead of the client's conditions; false without validators.</summary>
-    public static bool UseStoredValidators(CacheContext context, CacheExchange exchange)
+    /// <summary>
+    /// RFC 9111 §4.3.1: sends the stored response's validators instead of the client's conditions, which it returns
+    /// (set aside); null when there is no stored response, or it has no validator.
+    /// </summary>
+    public static ClientConditions? UseStoredValidators(CacheContext context)
     {
         var policy = context.Candidate.Policy;
-        if (!policy.HasValidator)
+        if (context.StoredResponse is null || !policy.HasValidator)
         {
-            return false;
+            return null;
         }
         var headers = context.HttpContext.Request.Headers;
-        exchange.ClientIfNoneMatch = headers.IfNoneMatch;
-        exchange.ClientIfModifiedSince = headers.IfModifiedSince;
+        var client = new ClientConditions(headers.IfNoneMatch, headers.IfModifiedSince);
         headers.Remove(HeaderNames.IfNoneMatch);
         headers.Remove(HeaderNames.IfModifiedSince);
         if (context.StoredResponse!.StatusCode != StatusCodes.Status206PartialContent)
@@ -41,7 +43,7 @@ internal sealed class Revalidation(LastGoodOptions options, CacheWriter writer, 
         {
             headers.IfModifiedSince = policy.LastModified;
         }
-        return true;
+        return client;
     }
 
     /// <summary>
@@ -49,16 +51,16 @@ internal sealed class Revalidation(LastGoodOptions options, CacheWriter writer, 
     /// 304's fields — or drops it when the 304 made it unstorable — and, unless nobody waits (a background refresh),
     /// answers the client from it. True when it was stored.
     /// </summary>
-    public async Task<bool> CompleteAsync(CacheContext context, CacheExchange exchange)
+    public async Task<bool> CompleteAsync(CacheContext context, CacheExchange exchange, FetchDecision.Merge304 merge, UpstreamResponse upstream)
     {
         var current = options.Current;
         var stale = context.StoredResponse!;
-        var fields = HeaderFilter.Update(stale.Headers, exchange.NotModifiedHeaders!);
-        var freshened = stale.With(fields, exchange.RequestTime, exchange.ResponseTime);
+        var fields = HeaderFilter.Update(stale.Headers, merge.Fields);
+        var freshened = stale.With(fields, exchange.RequestTime, upstream.Time);
         // A 304's Set-Cookie is for the client whose request caused it. It is stored only in place of one the stored
         // response carries (SetCookiePolicy.StoreWithSetCookie); a response stored without one stays without.
         var updated = stale.GetHeader(HeaderNames.SetCookie).Count == 0 && freshened.GetHeader(HeaderNames.SetCookie).Count > 0
-            ? stale.With(fields.FindAll(h => !h.Key.Equals(HeaderNames.SetCookie, StringComparison.OrdinalIgnoreCase)), exchange.RequestTime, exchange.ResponseTime)
+            ? stale.With(fields.FindAll(h => !h.Key.Equals(HeaderNames.SetCookie, StringComparison.OrdinalIgnoreCase)), exchange.RequestTime, upstream.Time)
             : freshened;
         var http = context.HttpContext;
         var refusal = StorageRules.UpdateRefusal(updated, current);
@@ -77,8 +79,8 @@ internal sealed class Revalidation(LastGoodOptions options, CacheWriter writer, 
             return stored;
         }
         var requestHeaders = http.Request.Headers;
-        requestHeaders.IfNoneMatch = exchange.ClientIfNoneMatch;
-        requestHeaders.IfModifiedSince = exchange.ClientIfModifiedSince;
+        requestHeaders.IfNoneMatch = exchange.ClientConditions!.IfNoneMatch;
+        requestHeaders.IfModifiedSince = exchange.ClientConditions.IfModifiedSince;
         http.Response.StatusCode = StatusCodes.Status200OK;
         await served.ServeAsync(context, Served.Validated, served.Now(freshened),
             new UpstreamAnswer(exchange.ForwardReason, StatusCodes.Status304NotModified, Stored: refusal is null));

@@ -13,12 +13,16 @@ internal static class StorageRules
     /// <summary>Null when the upstream response of <paramref name="context"/> may be stored, else the reason it may not.</summary>
     /// <param name="context">The request's context; its response's status and headers are set.</param>
     /// <param name="options">The options in effect.</param>
+    /// <param name="responseTime">When the response's head arrived.</param>
     /// <param name="privateFields">Fields to leave out when private="…" names them (RFC 9111 §5.2.2.7).</param>
     /// <param name="varyNames">The response's Vary field names, or null.</param>
-    public static string? Refusal(CacheContext context, CacheProxyOptions options, out string[]? privateFields, out IReadOnlyList<string>? varyNames)
+    /// <param name="part">The part of the representation a 206 carries, or null.</param>
+    public static string? Refusal(CacheContext context, CacheProxyOptions options, DateTimeOffset responseTime, out string[]? privateFields,
+        out IReadOnlyList<string>? varyNames, out StoredPart? part)
     {
         privateFields = null;
         varyNames = null;
+        part = null;
         var request = context.HttpContext.Request;
         var response = context.HttpContext.Response;
         var status = response.StatusCode;
@@ -33,7 +37,7 @@ internal static class StorageRules
         if (status == StatusCodes.Status206PartialContent)
         {
             // RFC 9111 §3.3: a part is stored when we understand its range; it never replaces a complete response.
-            if (PartialContent.Refusal(request, response, out var part) is { } partRefusal)
+            if (PartialContent.Refusal(request, response, out var carried) is { } partRefusal)
             {
                 return partRefusal;
             }
@@ -41,7 +45,7 @@ internal static class StorageRules
             {
                 return "a part over a stored complete response";
             }
-            context.Exchange!.Part = part;
+            part = carried;
         }
         if (context.RequestCacheControl.NoStore)
         {
@@ -84,7 +88,7 @@ internal static class StorageRules
         {
             return "vary *";
         }
-        Freshness.Lifetime(headers, cc, status, context.Exchange!.ResponseTime, options.HeuristicFraction, options.HeuristicMaxLifetime,
+        Freshness.Lifetime(headers, cc, status, responseTime, options.HeuristicFraction, options.HeuristicMaxLifetime,
             out var explicitExpiry, out _);
         // A response to a request with credentials is shared only when the origin said for how long (or public with a
         // validator, or a route's Ttl): a heuristic lifetime would share a page made for one user (docs/security.md).

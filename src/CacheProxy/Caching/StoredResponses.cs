@@ -1,14 +1,21 @@
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
+using CacheProxy.Http;
+using Microsoft.Extensions.Logging;
 
 namespace CacheProxy.Caching;
 
 /// <summary>
 /// The one place a stored response answers a request: written by the <see cref="StoredResponseWriter"/> with the
-/// Cache-Status member of what was <see cref="Served"/>, and counted under that value's outcome (a hit also timed).
+/// Cache-Status member of what was <see cref="Served"/>, and counted under that value's outcome (a hit also timed);
+/// a hit is logged (event 1001, debug), a stale response served for a failing upstream too (event 1006). Also the answer
+/// when nothing stored may answer an only-if-cached request.
 /// </summary>
-internal sealed class StoredResponses(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, StoredResponseWriter writer)
+internal sealed class StoredResponses(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, StoredResponseWriter writer,
+    CacheKey keys, ILoggerFactory loggers)
 {
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+
     /// <summary>Serves the candidate <paramref name="context"/>'s lookup found and its policies accepted.</summary>
     public ValueTask ServeAsync(CacheContext context, Served served) => ServeAsync(context, served, context.Candidate, default);
 
@@ -16,6 +23,14 @@ internal sealed class StoredResponses(LastGoodOptions options, TimeProvider time
     // Not async: a write that completes at once (the common hit) costs no state machine.
     public ValueTask ServeAsync(CacheContext context, Served served, in Candidate candidate, in UpstreamAnswer upstream)
     {
+        if (served is Served.Hit or Served.MaxStale && _logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.CacheHit(_logger, context.RouteId, keys.HashFor(context));
+        }
+        else if (served == Served.StaleOnError)
+        {
+            Log.ServedStaleOnError(_logger, upstream.Status, CacheKey.Hash(context.Key!));
+        }
         var write = writer.WriteAsync(context.HttpContext, context.RouteId, candidate.Entry!, candidate.Policy, candidate.Age,
             ServedAs.Member(served, upstream));
         if (!write.IsCompletedSuccessfully)
@@ -29,6 +44,14 @@ internal sealed class StoredResponses(LastGoodOptions options, TimeProvider time
 
     /// <summary><paramref name="entry"/> as it stands now (a response the upstream just freshened, joined or failed over to).</summary>
     public Candidate Now(Storage.CacheEntry entry) => Candidate.At(entry, options.Current, time.GetUtcNow());
+
+    /// <summary>RFC 9111 §5.2.1.7: only-if-cached with nothing usable stored; the error shaping answers 504 problem+json.</summary>
+    public void NotCached(CacheContext context)
+    {
+        metrics.Request(context.MetricKey, CacheOutcome.Miss);
+        context.HttpContext.Response.Headers[CacheProxyHeaderNames.CacheStatus] = CacheStatus.Value(options.Current.CacheStatusName, CacheStatus.OnlyIfCached);
+        context.HttpContext.Features.Set<ICacheProxyErrorFeature>(new CacheProxyErrorFeature(CacheProxyError.NotCached, ErrorCategory.Client, null));
+    }
 
     private async ValueTask CountAfterAsync(ValueTask write, CacheContext context, Served served)
     {

@@ -87,6 +87,11 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<CaptureBudget>();
         services.TryAddSingleton<Compressor>();
         services.TryAddSingleton<NotStoredRecord>();
+        services.TryAddSingleton<ReuseLookup>();
+        services.TryAddSingleton<CacheReads>();
+        services.TryAddSingleton<FetchDecider>();
+        services.TryAddSingleton<ResponseStorer>();
+        services.TryAddSingleton<RangeCompletion>();
         services.TryAddSingleton<UpstreamFetch>();
         services.TryAddSingleton<FetchCollapser>();
         services.TryAddSingleton<BackgroundWork>();
@@ -100,7 +105,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<CacheEngine>();
 
         // The pipeline.
-        services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, EarlyHitStartupFilter>());
+        services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, BeforeRoutingStartupFilter>());
         services.TryAddSingleton<CorrelationIds>();
         services.TryAddSingleton<ErrorShaping>();
         services.TryAddSingleton<ManagementPortGate>();

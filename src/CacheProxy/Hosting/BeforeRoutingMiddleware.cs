@@ -8,12 +8,12 @@ using Microsoft.AspNetCore.Http;
 namespace CacheProxy.Hosting;
 
 /// <summary>
-/// First in the pipeline: while the instance drains, makes every response close its connection; answers the fresh
-/// hits <see cref="EarlyHits"/> allows before routing when <see cref="CacheProxyOptions.ServeHitsBeforeRouting"/> is
-/// on, exactly as <see cref="CacheProxyMiddleware"/> would after routing (correlation id, Cache-Status, Age,
-/// metrics); every other request passes on untouched.
+/// First in the pipeline, on every request, before routing: while the instance drains, makes every response close its
+/// connection (<see cref="GracefulDrain"/>); when <see cref="CacheProxyOptions.ServeHitsBeforeRouting"/> is on, answers
+/// the fresh hits <see cref="EarlyHits"/> allows, exactly as <see cref="CacheProxyMiddleware"/> would after routing
+/// (correlation id, Cache-Status, Age, metrics). Every other request passes on untouched.
 /// </summary>
-internal sealed class EarlyHitMiddleware(RequestDelegate next, CacheEngine engine, CorrelationIds correlation,
+internal sealed class BeforeRoutingMiddleware(RequestDelegate next, CacheEngine engine, CorrelationIds correlation,
     ErrorShaping errors, LastGoodOptions options, GracefulDrain drain)
 {
     public Task InvokeAsync(HttpContext context)
@@ -30,12 +30,12 @@ internal sealed class EarlyHitMiddleware(RequestDelegate next, CacheEngine engin
     }
 }
 
-/// <summary>Puts <see cref="EarlyHitMiddleware"/> in front of everything the app's pipeline holds, routing included.</summary>
-internal sealed class EarlyHitStartupFilter : IStartupFilter
+/// <summary>Puts <see cref="BeforeRoutingMiddleware"/> in front of everything the app's pipeline holds, routing included.</summary>
+internal sealed class BeforeRoutingStartupFilter : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
-        app.UseMiddleware<EarlyHitMiddleware>();
+        app.UseMiddleware<BeforeRoutingMiddleware>();
         next(app);
     };
 }

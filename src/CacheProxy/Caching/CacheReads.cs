@@ -1,0 +1,49 @@
+using CacheProxy.Configuration;
+using Microsoft.AspNetCore.Http;
+
+namespace CacheProxy.Caching;
+
+/// <summary>
+/// Steps (3–7) of <see cref="CacheEngine"/> for a GET or HEAD on the full path: key and directives, lookup and
+/// reuse, else collapse and fetch.
+/// </summary>
+internal sealed class CacheReads(TimeProvider time, CacheKey keys, ReuseLookup lookup, StoredResponses served, BackgroundRefresh refresh,
+    FetchCollapser collapser, PassThrough passThrough)
+{
+    public async Task ReadAsync(CacheContext context, RequestDelegate next)
+    {
+        // (3) key and directives
+        context.Looked(default);
+        context.ReadRequestDirectives();
+        context.Key = keys.Build(context.HttpContext, context.KeyedHeaders);
+        if (context.Key is null)
+        {
+            await passThrough.ForwardAsync(context, next, CacheStatus.UncacheableKey);
+            return;
+        }
+        context.Started = time.GetTimestamp();
+        // (4) lookup and reuse
+        var reuse = context.AllowCacheLookup ? await lookup.FindAsync(context) : null;
+        var reason = context.Lookup.MissReason;
+        switch (reuse)
+        {
+            case Reuse.Fresh or Reuse.MaxStale:
+                await served.ServeAsync(context, reuse == Reuse.Fresh ? Served.Hit : Served.MaxStale);
+                return;
+            case Reuse.StaleWhileRevalidate when !context.RequestCacheControl.OnlyIfCached:
+                refresh.TryStart(context, next); // RFC 5861 §3: serve stale now, refresh once in the background
+                await served.ServeAsync(context, Served.StaleWhileRevalidate);
+                return;
+            case not null:
+                reason = context.RequestNoCache ? "request" : "stale";
+                break;
+        }
+        if (context.RequestCacheControl.OnlyIfCached)
+        {
+            served.NotCached(context);
+            return;
+        }
+        // (5–7) collapse, fetch and decide, carry out
+        await collapser.FetchAsync(context, next, reason);
+    }
+}

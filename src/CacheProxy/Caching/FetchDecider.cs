@@ -1,0 +1,96 @@
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+using CacheProxy.Http;
+using CacheProxy.Invalidation;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
+
+namespace CacheProxy.Caching;
+
+/// <summary>
+/// Decides what becomes of an upstream response, once, when its status and headers are known and before any of it
+/// reaches the client (<see cref="CaptureBodyFeature"/> asks): a 304 to merge, the stale response instead of a
+/// failure, the response passed on and stored — when RFC 9111 (<see cref="StorageRules"/>), the response-phase
+/// policies and the size limit allow — or passed on only, and for the rest of a stored part, whether it completes it.
+/// It changes only the response's head (Cache-Status, Vary, tag fields, Surrogate-Control); the decision's owner
+/// does the rest.
+/// </summary>
+internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics metrics, CachePolicies policies, ResponseTags tags,
+    Compressor compressor, ResponseStorer storer)
+{
+    public FetchDecision Decide(CacheContext context, CacheExchange exchange, in UpstreamResponse upstream, CaptureBodyFeature capture)
+    {
+        var http = context.HttpContext;
+        var response = http.Response;
+        var current = options.Current;
+        if (exchange.Validating && upstream.Status == StatusCodes.Status304NotModified)
+        {
+            tags.TakeHeaders(context, response.Headers, storing: false); // the stored response keeps its tags
+            var fields = HeaderFilter.ForStorage(response.Headers, null, current.Correlation.HeaderName);
+            Discard(http);
+            return new FetchDecision.Merge304([.. fields]);
+        }
+        if (context.StoredResponse is { } stale && !exchange.Background && upstream.Failed
+            && ReuseRules.StaleOnErrorAllows(context, Candidate.At(stale, current, upstream.Time, context.Lookup.PurgedSince), upstream.Unreachable, current))
+        {
+            Discard(http); // nothing of the failing response goes with the stale one
+            return FetchDecision.ServeStale.Instance;
+        }
+
+        var plan = Plan(context, upstream, capture, out var refusal);
+        var stored = plan is not null && capture.Buffering; // no memory to keep it even at the start: not "stored" (logged and counted after)
+        if (current.HonorSurrogateControl)
+        {
+            response.Headers.Remove(CacheProxyHeaderNames.SurrogateControl); // Edge Architecture: consumed here
+        }
+        if (exchange.Completing is { } rest && upstream.Status == StatusCodes.Status206PartialContent)
+        {
+            return RangeCompletion.Decide(context, rest, stored ? plan : null);
+        }
+        response.Headers.Append(CacheProxyHeaderNames.CacheStatus,
+            CacheStatus.Value(current.CacheStatusName, CacheStatus.Forwarded(exchange.ForwardReason, upstream.Status, stored)));
+        return plan is null ? new FetchDecision.PassOn(refusal!) : new FetchDecision.Store(plan);
+    }
+
+    /// <summary>
+    /// The response-phase policies, then RFC 9111's rules, the size limit and Accept-Encoding keying: how to store the
+    /// response, with the capture started; null and <paramref name="refusal"/> when it is not stored.
+    /// </summary>
+    private StorePlan? Plan(CacheContext context, in UpstreamResponse upstream, CaptureBodyFeature capture, out string? refusal)
+    {
+        var current = options.Current;
+        var request = context.HttpContext.Request;
+        var response = context.HttpContext.Response;
+        policies.OnResponse(context);
+        refusal = StorageRules.Refusal(context, current, upstream.Time, out var privateFields, out var varyNames, out var part);
+        if (refusal is null && response.ContentLength > current.MaxObjectSize)
+        {
+            // Known before the first byte: Cache-Status must not say "stored" for a body the cache will not keep.
+            refusal = $"Content-Length {response.ContentLength} larger than CacheProxy:MaxObjectSize";
+            metrics.TooLargeToStore.Add(1);
+        }
+        var compress = refusal is null && !AcceptEncodingKeying.EncodedByOrigin(response) && compressor.Applies(context, response); // a 200 only: never a part
+        refusal ??= AcceptEncodingKeying.Key(request, response, compress, context.Lookup.KeyedOnAcceptEncoding, ref varyNames);
+        tags.TakeHeaders(context, response.Headers, storing: refusal is null);
+        if (refusal is not null)
+        {
+            storer.NotStored(context, refusal);
+            return null;
+        }
+        var plan = new StorePlan(HeaderFilter.ForStorage(response.Headers, privateFields, current.Correlation.HeaderName), varyNames,
+            tags.Complete(context), compress, part, context.FreshnessLifetime);
+        capture.StartBuffering(current.MaxObjectSize, response.ContentLength);
+        return plan;
+    }
+
+    /// <summary>Drops the upstream response's fields and reason phrase: a stored response is served in its place.</summary>
+    internal static void Discard(HttpContext http)
+    {
+        http.Response.Headers.Clear();
+        if (http.Features.Get<IHttpResponseFeature>() is { } feature)
+        {
+            feature.ReasonPhrase = null;
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+using CacheProxy.Http;
+using CacheProxy.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace CacheProxy.Caching;
+
+/// <summary>What storing a response did.</summary>
+/// <param name="Stored">The entry answering the request's Accept-Encoding class was stored.</param>
+/// <param name="Combined">The entry a new part and the stored one were joined into (RFC 9111 §3.4), when they were.</param>
+internal readonly record struct StoreResult(bool Stored, CacheEntry? Combined = null);
+
+/// <summary>
+/// Carries out <see cref="FetchDecision.Store"/> once the body has arrived: the kept body stored — joined to a stored
+/// part of the same representation, and in each Accept-Encoding class's coding when it is one to compress, made once
+/// here — or, when it could not be kept (memory, size, an incomplete body), the reason logged (event 1003) and kept
+/// for <c>GET /inspect</c>.
+/// </summary>
+internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, CacheWriter writer,
+    Compressor compressor, NotStoredRecord notStored)
+{
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+
+    /// <summary>Stores what the capture kept, or says why it could not; true when stored.</summary>
+    public async Task<bool> KeepAsync(CacheContext context, CacheExchange exchange, StorePlan plan, UpstreamResponse upstream,
+        CaptureBodyFeature capture, bool upstreamFailed)
+    {
+        if (capture.Buffering)
+        {
+            return (await StoreAsync(context, exchange, plan, upstream, capture)).Stored;
+        }
+        if (capture.SkipReason is { } skipped)
+        {
+            metrics.CaptureSkipped.Add(1, new KeyValuePair<string, object?>("reason", capture.OutOfMemory ? "out_of_memory" : "limit"));
+            var hash = CacheKey.Hash(context.Key!);
+            Log.CaptureSkipped(_logger, hash, skipped);
+            notStored.Add(hash, skipped);
+        }
+        else if (!upstreamFailed)
+        {
+            // Storable, but its body outgrew CacheProxy:MaxObjectSize: streamed to the client, not kept.
+            metrics.TooLargeToStore.Add(1);
+            NotStored(context, $"body larger than CacheProxy:MaxObjectSize ({capture.BytesWritten} bytes sent)");
+        }
+        return false;
+    }
+
+    /// <summary>Stores the body the capture kept, unless it arrived incomplete.</summary>
+    public async Task<StoreResult> StoreAsync(CacheContext context, CacheExchange exchange, StorePlan plan, UpstreamResponse upstream,
+        CaptureBodyFeature capture)
+    {
+        var http = context.HttpContext;
+        var expected = http.Response.ContentLength;
+        if (http.Features.Get<IForwarderErrorFeature>() is not null || http.RequestAborted.IsCancellationRequested
+            || (expected is not null && expected != capture.BytesWritten) || (plan.Part is { } part && part.Length != capture.BytesWritten))
+        {
+            var hash = CacheKey.Hash(context.Key!);
+            Log.IncompleteBodyNotStored(_logger, hash, capture.BytesWritten, expected ?? plan.Part?.Length);
+            notStored.Add(hash, $"incomplete body: {capture.BytesWritten} bytes of {expected ?? plan.Part?.Length}");
+            return default;
+        }
+        var entry = new CacheEntry
+        {
+            StatusCode = upstream.Status,
+            Headers = plan.Headers,
+            Body = capture.TakeBody(),
+            RequestTime = exchange.RequestTime,
+            ResponseTime = upstream.Time,
+            FreshnessOverride = plan.FreshnessOverride,
+            Tags = plan.Tags,
+            FilledHere = true,
+        };
+        CacheEntry? combined = null;
+        if (plan.Part is { } newPart && context.Lookup.Part is { } storedPart)
+        {
+            // RFC 9111 §3.4: parts of one representation become one entry; the complete response once they cover it.
+            combined = PartialContent.Combine(storedPart, entry, newPart, options.Current.MaxObjectSize);
+            entry = combined ?? entry;
+        }
+        var compression = compressor.For(context.RouteId);
+        if (!plan.Compress || entry.Body.Length < compression.MinimumSize)
+        {
+            return new StoreResult(await writer.StoreAsync(context.Key!, http.Request, entry, plan.VaryNames), combined);
+        }
+        // Once, here: each Accept-Encoding class gets its representation (identity where compressing gained nothing).
+        var requestClass = AcceptEncoding.Class(http.Request.Headers.AcceptEncoding);
+        var stored = false;
+        foreach (var coding in Compressor.Classes)
+        {
+            var representation = coding == AcceptEncoding.Identity ? entry : Compressor.Encode(entry, coding, compression) ?? entry;
+            if (!ReferenceEquals(representation, entry))
+            {
+                metrics.CompressionSaved.Add(entry.Body.Length - representation.Body.Length, new KeyValuePair<string, object?>("coding", coding));
+            }
+            var ok = await writer.StoreAsync(context.Key!, http.Request, representation, plan.VaryNames, coding);
+            stored |= ok && coding == requestClass;
+        }
+        return new StoreResult(stored, combined);
+    }
+
+    /// <summary>Event 1003, and the reason kept for <c>GET /inspect</c>.</summary>
+    public void NotStored(CacheContext context, string reason)
+    {
+        var hash = CacheKey.Hash(context.Key!);
+        Log.ResponseNotStored(_logger, hash, reason);
+        notStored.Add(hash, reason);
+    }
+}

@@ -38,7 +38,12 @@ builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<Upst
 
 builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
 var cacheProxy = builder.Services.AddCacheProxy(builder.Configuration.GetSection("CacheProxy"))
-    .AddPrometheus(); // /metrics on the management port
+    .AddUpstreamClient() // CacheProxy:Upstream (connect timeout, limits, retry): replaces YARP's client factory
+    .AddManagement()     // /health, /purge, /maintenance, /inspect on the management port, behind its API keys
+    .AddDashboard()      // /stats and the live /dashboard
+    .AddWarming()        // /warm, and CacheProxy:Warm at startup
+    .AddGracefulDrain()  // on SIGTERM: not ready, keep serving for the drain delay, then stop (raises the host's shutdown timeout)
+    .AddPrometheus();    // /metrics
 if (builder.Configuration.GetSection("CacheProxy:Redis").Exists())
 {
     cacheProxy.AddRedis(); // the shared tier (a section without a connection string is an error); without it, the memory tier alone

@@ -110,7 +110,9 @@ internal sealed class ConfigCheckCommand : AsyncCommand<ConfigCheckCommand.Setti
         {
             services.AddReverseProxy().LoadFromConfig(proxy);
         }
-        var cacheProxy = services.AddCacheProxy(configuration.GetSection("CacheProxy"));
+        // The sample gateway's features: each may bind or post-configure options that validation then sees.
+        var cacheProxy = services.AddCacheProxy(configuration.GetSection("CacheProxy"))
+            .AddUpstreamClient().AddManagement().AddDashboard().AddWarming().AddGracefulDrain();
         if (configuration.GetSection("CacheProxy:Redis").Exists())
         {
             cacheProxy.AddRedis();

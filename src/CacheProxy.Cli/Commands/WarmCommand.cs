@@ -84,7 +84,7 @@ internal sealed class WarmCommand : AsyncCommand<WarmCommand.Settings>
         {
             return new StringContent(text, System.Text.Encoding.UTF8, new MediaTypeHeaderValue("application/xml"));
         }
-        var urls = text.Split('\n').Select(CacheProxy.Management.WarmInput.UrlOnLine).OfType<string>().ToArray(); // as the gateway reads a startup file
+        var urls = text.Split('\n').Select(CacheProxy.Warming.WarmInput.UrlOnLine).OfType<string>().ToArray(); // as the gateway reads a startup file
         if (urls.Length == 0)
         {
             throw new CliException(ExitCodes.Usage, $"{file} names no URL: give one absolute URL a line, or a sitemap.xml");

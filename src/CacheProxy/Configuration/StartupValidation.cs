@@ -1,4 +1,5 @@
 using CacheProxy.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -6,22 +7,23 @@ namespace CacheProxy.Configuration;
 
 /// <summary>
 /// The host's startup validation (every options class registered with <c>ValidateOnStart</c>: CacheProxy's, Redis's,
-/// the app's own), with every error of every class logged as one event 1300 before the host stops. The host throws
-/// them together too, so they also end the process's output. Keys of CacheProxy's sections that bind to no option
+/// the app's own), run by <c>UseCacheProxy</c> with every error of every class logged as one event 1300 before the app
+/// stops. The exception carries them together too, so they also end the process's output. Keys of CacheProxy's sections that bind to no option
 /// are logged first (event 1305 each): a misspelt key is otherwise silently ignored.
 /// </summary>
-internal sealed class StartupValidation(IStartupValidator inner, ILoggerFactory loggers, IEnumerable<BoundSection> sections) : IStartupValidator
+internal static class StartupValidation
 {
-    public void Validate()
+    /// <summary>Runs the host's startup validation now (<c>UseCacheProxy</c> does, before the rest of the pipeline is built).</summary>
+    public static void Run(IServiceProvider services)
     {
-        var logger = loggers.CreateLogger(LogCategories.Configuration);
-        foreach (var unknown in BoundSection.UnknownKeys(sections))
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategories.Configuration);
+        foreach (var unknown in BoundSection.UnknownKeys(services.GetServices<BoundSection>()))
         {
             Log.ConfigurationKeyUnknown(logger, unknown.Path, unknown.Hint);
         }
         try
         {
-            inner.Validate();
+            services.GetService<IStartupValidator>()?.Validate();
         }
         catch (Exception ex) when (Failures(ex).ToList() is { Count: > 0 } failures)
         {

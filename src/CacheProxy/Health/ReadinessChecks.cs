@@ -1,19 +1,9 @@
 using CacheProxy.Configuration;
-using CacheProxy.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Model;
 
 namespace CacheProxy.Health;
-
-/// <summary>Unhealthy from the moment the instance was asked to stop, so load balancers stop sending to it.</summary>
-internal sealed class DrainingHealthCheck(GracefulDrain drain) : IHealthCheck
-{
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(drain.Draining
-            ? HealthCheckResult.Unhealthy("Draining: the instance is stopping.")
-            : HealthCheckResult.Healthy("Not draining."));
-}
 
 /// <summary>
 /// Maintenance mode, for operators to see: Healthy either way (the instance serves what it has stored and should stay in

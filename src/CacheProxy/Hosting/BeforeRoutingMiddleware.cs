@@ -1,6 +1,7 @@
 using CacheProxy.Caching;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
+using CacheProxy.Draining;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -9,16 +10,16 @@ namespace CacheProxy.Hosting;
 
 /// <summary>
 /// First in the pipeline, on every request, before routing: while the instance drains, makes every response close its
-/// connection (<see cref="GracefulDrain"/>); when <see cref="CacheProxyOptions.ServeHitsBeforeRouting"/> is on, answers
+/// connection (<see cref="GracefulDrain"/>, with <c>AddGracefulDrain</c>); when <see cref="CacheProxyOptions.ServeHitsBeforeRouting"/> is on, answers
 /// the fresh hits <see cref="EarlyHits"/> allows, exactly as <see cref="CacheProxyMiddleware"/> would after routing
 /// (correlation id, Cache-Status, Age, metrics). Every other request passes on untouched.
 /// </summary>
 internal sealed class BeforeRoutingMiddleware(RequestDelegate next, CacheEngine engine, CorrelationIds correlation,
-    ErrorShaping errors, LastGoodOptions options, GracefulDrain drain)
+    ErrorShaping errors, LastGoodOptions options, GracefulDrain? drain = null)
 {
     public Task InvokeAsync(HttpContext context)
     {
-        drain.CloseConnectionWhileDraining(context.Response);
+        drain?.CloseConnectionWhileDraining(context.Response);
         var settings = options.Current;
         if (!settings.ServeHitsBeforeRouting || context.Connection.LocalPort == settings.Management.Port
             || engine.TryPrepareBeforeRouting(context) is not { } hit)

@@ -27,14 +27,16 @@ public static class CacheProxyApplicationBuilderExtensions
         {
             throw new InvalidOperationException("CacheProxy services are missing: call services.AddCacheProxy(...) before app.UseCacheProxy().");
         }
-        app.ApplicationServices.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
+        CacheProxy.Configuration.StartupValidation.Run(app.ApplicationServices);
         return app.UseMiddleware<CacheProxyMiddleware>();
     }
 
     /// <summary>
-    /// Maps the management endpoints — <c>/health/live</c> (the process runs), <c>/health/ready</c> (the checks
-    /// tagged <c>ready</c>: it can serve), <c>/health</c> (every check), <c>POST /purge</c>, <c>GET</c> and <c>POST /maintenance</c>, <c>GET</c>, <c>POST</c> and <c>DELETE /warm</c>, <c>GET /inspect</c>, <c>GET /stats</c>, the live <c>/dashboard</c>, and those of every registered
-    /// <see cref="IManagementEndpointProvider"/>, e.g. <c>/metrics</c> — on the management port
+    /// Maps the management endpoints <c>AddManagement</c> registered — <c>/health/live</c> (the process runs),
+    /// <c>/health/ready</c> (the checks tagged <c>ready</c>: it can serve), <c>/health</c> (every check),
+    /// <c>POST /purge</c>, <c>GET</c> and <c>POST /maintenance</c>, <c>GET /inspect</c> — and those of every registered
+    /// <see cref="IManagementEndpointProvider"/>: <c>/warm</c> (<c>AddWarming</c>), <c>/stats</c> and <c>/dashboard</c>
+    /// (<c>AddDashboard</c>), <c>/metrics</c> (<c>AddPrometheus</c>) — on the management port
     /// (<see cref="CacheProxy.Configuration.ManagementOptions.Port"/>), behind the management authorization policy
     /// (<see cref="CacheProxy.Management.CacheProxyManagementDefaults.Policy"/>: port, allowed networks, API key).
     /// </summary>
@@ -43,9 +45,9 @@ public static class CacheProxyApplicationBuilderExtensions
     public static IEndpointConventionBuilder MapCacheProxyManagement(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        if (endpoints.ServiceProvider.GetService<CacheProxyMarker>() is null)
+        if (endpoints.ServiceProvider.GetService<ManagementMarker>() is null)
         {
-            throw new InvalidOperationException("CacheProxy services are missing: call services.AddCacheProxy(...) before MapCacheProxyManagement().");
+            throw new InvalidOperationException("CacheProxy's management plane is missing: call services.AddCacheProxy(...).AddManagement() before MapCacheProxyManagement().");
         }
         var group = endpoints.MapGroup(string.Empty);
         group.WithMetadata(ManagementEndpointMetadata.Instance);
@@ -62,17 +64,7 @@ public static class CacheProxyApplicationBuilderExtensions
         var maintenance = endpoints.ServiceProvider.GetRequiredService<MaintenanceEndpoint>();
         group.MapGet("/maintenance", maintenance.GetAsync);
         group.MapPost("/maintenance", maintenance.PostAsync);
-        var warm = endpoints.ServiceProvider.GetRequiredService<CacheProxy.Management.WarmEndpoint>();
-        group.MapGet("/warm", warm.GetAsync);
-        group.MapPost("/warm", warm.PostAsync);
-        group.MapDelete("/warm", warm.DeleteAsync);
-        group.MapGet("/inspect", endpoints.ServiceProvider.GetRequiredService<CacheProxy.Management.InspectEndpoint>().GetAsync);
-        var dashboard = endpoints.ServiceProvider.GetRequiredService<CacheProxy.Management.DashboardEndpoint>(); // statistics begin here
-        group.MapGet("/stats", dashboard.GetStatsAsync);
-        group.MapGet("/dashboard", dashboard.PageAsync);
-        group.MapGet("/dashboard/dashboard.js", dashboard.ScriptAsync);
-        group.MapGet("/dashboard/dashboard.css", dashboard.StyleAsync);
-        group.MapGet("/dashboard/events", dashboard.Events);
+        group.MapGet("/inspect", endpoints.ServiceProvider.GetRequiredService<InspectEndpoint>().GetAsync);
         foreach (var provider in endpoints.ServiceProvider.GetServices<IManagementEndpointProvider>())
         {
             provider.MapEndpoints(group);

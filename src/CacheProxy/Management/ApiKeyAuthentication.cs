@@ -34,7 +34,7 @@ public static class CacheProxyManagementDefaults
 /// is never logged.
 /// </summary>
 internal sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> schemeOptions, ILoggerFactory loggers, UrlEncoder encoder,
-    LastGoodOptions options, ManagementRateLimiter limiter) : AuthenticationHandler<AuthenticationSchemeOptions>(schemeOptions, loggers, encoder)
+    LastGoodOptions options, ManagementRateLimiter limiter, ManagementRefusals refusals) : AuthenticationHandler<AuthenticationSchemeOptions>(schemeOptions, loggers, encoder)
 {
     public const string RateLimitedItem = "CacheProxy.Management.RateLimited";
     public const string PresentedKeyItem = "CacheProxy.Management.KeyPresented";
@@ -68,11 +68,20 @@ internal sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<Authentication
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), CacheProxyManagementDefaults.AuthenticationScheme)));
     }
 
+    /// <summary>A refused management call is answered by <see cref="ManagementRefusals"/>; any other challenge is a 401 offering <see cref="Challenges"/>.</summary>
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (refusals.TryAnswer(Context, out var answered))
+        {
+            return answered;
+        }
         Response.Headers[HeaderNames.WWWAuthenticate] = Challenges;
         return base.HandleChallengeAsync(properties);
     }
+
+    /// <summary>A refused management call whose caller had a valid key (wrong port, network) is answered by <see cref="ManagementRefusals"/>.</summary>
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        refusals.TryAnswer(Context, out var answered) ? answered : base.HandleForbiddenAsync(properties);
 
     /// <summary>What a 401 offers: a Bearer key for tools, Basic for a browser (which then asks for it).</summary>
     public static readonly Microsoft.Extensions.Primitives.StringValues Challenges = new(["Bearer", "Basic realm=\"CacheProxy management\", charset=\"UTF-8\""]);

@@ -1,6 +1,4 @@
 using CacheProxy.Diagnostics;
-using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
@@ -11,21 +9,29 @@ namespace CacheProxy.Management;
 /// How a refused management call is answered — 404 on the wrong port (the endpoint does not exist there), 403 from a
 /// network that is not allowed, 401 without a valid key (<c>WWW-Authenticate: Bearer</c>, and Basic for a browser), 429 after too many failed
 /// attempts — each as problem+json (but the 404), logged as a security event (<c>ManagementCallRefused</c>, never the
-/// key) and counted (<c>cacheproxy.management.refused</c>). Every other endpoint's result goes to the handler the app
-/// had (ASP.NET Core's default unless it registered its own before <c>AddCacheProxy</c>).
+/// key) and counted (<c>cacheproxy.management.refused</c>). The API-key scheme's challenge and forbid answer with it
+/// (<see cref="ApiKeyAuthenticationHandler"/>): ASP.NET Core's authorization middleware, and whatever
+/// <see cref="Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler"/> the app has, ask the policy's
+/// scheme to challenge or forbid, so nothing of the app's authorization handling is replaced.
 /// </summary>
-internal sealed class ManagementRefusals(IAuthorizationMiddlewareResultHandler inner, ErrorShaping errors, ManagementRateLimiter limiter,
-    CacheProxyMetrics metrics, ILoggerFactory loggers) : IAuthorizationMiddlewareResultHandler
+internal sealed class ManagementRefusals(ErrorShaping errors, ManagementRateLimiter limiter, CacheProxyMetrics metrics, ILoggerFactory loggers)
 {
     private readonly ILogger _security = loggers.CreateLogger(LogCategories.Security);
 
-    public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    /// <summary>Answers the refused call <see cref="ManagementAccessHandler"/> recorded; false when it recorded none (not a refused management call).</summary>
+    public bool TryAnswer(HttpContext context, out Task answered)
     {
-        if (authorizeResult.Succeeded || context.GetEndpoint()?.Metadata.GetMetadata<ManagementEndpointMetadata>() is null
-            || context.Items[ManagementAccessRequirement.RefusalItem] is not Refusal refusal)
+        answered = Task.CompletedTask;
+        if (context.Items[ManagementAccessRequirement.RefusalItem] is not Refusal refusal)
         {
-            return inner.HandleAsync(next, context, policy, authorizeResult);
+            return false;
         }
+        answered = AnswerAsync(context, refusal);
+        return true;
+    }
+
+    private Task AnswerAsync(HttpContext context, Refusal refusal)
+    {
         if (refusal is Refusal.NoKey or Refusal.WrongKey && !limiter.Failed(context))
         {
             refusal = Refusal.RateLimited; // this failure was one too many

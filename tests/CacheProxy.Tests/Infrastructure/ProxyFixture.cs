@@ -91,7 +91,8 @@ public sealed class ProxyFixture : IAsyncDisposable
         builder.Services.AddSingleton<TimeProvider>(systemClock ? TimeProvider.System : time);
         var clusterConfig = new ClusterConfig { ClusterId = "origin", HttpRequest = new ForwarderRequestConfig { ActivityTimeout = activityTimeout }, Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = upstream ?? origin.Address } } };
         builder.Services.AddReverseProxy().LoadFromMemory([Route(route)], [cluster is null ? clusterConfig : cluster(clusterConfig)]);
-        var cacheProxy = builder.Services.AddCacheProxy(configure ?? (_ => { }));
+        var cacheProxy = builder.Services.AddCacheProxy(configure ?? (_ => { }))
+            .AddManagement().AddDashboard().AddWarming().AddGracefulDrain().AddUpstreamClient(); // as the sample gateway
         features?.Invoke(cacheProxy);
         var app = builder.Build();
         earlyPipeline?.Invoke(app);

@@ -12,7 +12,7 @@ public sealed class ManagementPortTests
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
         var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
-        services.AddCacheProxy(configuration.GetSection("CacheProxy"));
+        services.AddCacheProxy(configuration.GetSection("CacheProxy")).AddManagement();
         return services.BuildServiceProvider().GetRequiredService<IOptions<CacheProxyOptions>>().Value.Management.Port;
     }
 

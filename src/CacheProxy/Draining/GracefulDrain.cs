@@ -4,14 +4,14 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace CacheProxy.Hosting;
+namespace CacheProxy.Draining;
 
 /// <summary>
 /// The first step of stopping. When the host is asked to stop (SIGTERM), readiness turns unhealthy at once and
 /// HTTP/1.1 responses close their connections, while the gateway keeps serving for
 /// <see cref="ShutdownOptions.DrainDelay"/> so that load balancers take it out of rotation and clients reconnect
 /// elsewhere. Then the host goes on stopping: Kestrel stops accepting and waits for requests in flight,
-/// <see cref="BackgroundWork"/> for background work, both within the rest of the host's shutdown timeout.
+/// <see cref="Hosting.BackgroundWork"/> for background work, both within the rest of the host's shutdown timeout.
 /// </summary>
 internal sealed class GracefulDrain : IHostedLifecycleService
 {

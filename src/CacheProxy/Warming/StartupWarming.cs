@@ -4,7 +4,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace CacheProxy.Management;
+namespace CacheProxy.Warming;
 
 /// <summary>
 /// Warming at startup (<see cref="WarmOptions.StartupFile"/>): once the server listens, the file's URLs are warmed

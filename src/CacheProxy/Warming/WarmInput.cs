@@ -1,6 +1,6 @@
 using System.Xml;
 
-namespace CacheProxy.Management;
+namespace CacheProxy.Warming;
 
 /// <summary>The URLs of a warming job, from a sitemap, a list of lines, or JSON: checked the same way wherever they come from.</summary>
 internal static class WarmInput

@@ -2,12 +2,13 @@ using System.Diagnostics.Metrics;
 using System.Threading.RateLimiting;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
+using CacheProxy.Management;
 using CacheProxy.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Logging;
 
-namespace CacheProxy.Management;
+namespace CacheProxy.Warming;
 
 /// <summary>Where a warming job stands; what <c>GET /warm</c> answers.</summary>
 internal sealed record WarmStatus(string State, int Count, int Done, int Stored, int Cached, int NotStored, int Failed,

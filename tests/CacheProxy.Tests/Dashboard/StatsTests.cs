@@ -3,11 +3,12 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using CacheProxy.Dashboard;
 using CacheProxy.Management;
 using CacheProxy.Tests.Infrastructure;
 using CacheProxy.Tests.Invalidation;
 
-namespace CacheProxy.Tests.Management;
+namespace CacheProxy.Tests.Dashboard;
 
 /// <summary><c>GET /stats</c> and the dashboard's page and event stream, over the real middleware and a real origin.</summary>
 public sealed class StatsTests

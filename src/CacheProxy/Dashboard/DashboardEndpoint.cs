@@ -2,11 +2,12 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using CacheProxy.Diagnostics;
+using CacheProxy.Management;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Net.Http.Headers;
 
-namespace CacheProxy.Management;
+namespace CacheProxy.Dashboard;
 
 /// <summary>
 /// <c>GET /stats</c> (the figures as JSON, <c>?window=</c> 1 to 60 seconds, 10 by default), and the live dashboard:

@@ -1,8 +1,9 @@
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
+using CacheProxy.Management;
 using Microsoft.AspNetCore.Http;
 
-namespace CacheProxy.Management;
+namespace CacheProxy.Warming;
 
 /// <summary>
 /// <c>/warm</c> on the management endpoint (an API key, like purge): <c>POST</c> a JSON list

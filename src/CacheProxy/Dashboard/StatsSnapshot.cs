@@ -1,6 +1,7 @@
 using CacheProxy.Diagnostics;
+using CacheProxy.Management;
 
-namespace CacheProxy.Management;
+namespace CacheProxy.Dashboard;
 
 /// <summary>
 /// The body of <c>GET /stats</c> and of each dashboard event: the figures over the last window (rates, hit ratio,

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using CacheProxy.Diagnostics;
 
-namespace CacheProxy.Management;
+namespace CacheProxy.Dashboard;
 
 /// <summary>
 /// What the cache is doing now, for <c>GET /stats</c>, the <c>cacheproxy stats</c> command and the live dashboard,

@@ -72,8 +72,8 @@ public class HitPathBenchmarks
         _pendingContext.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(new PendingStream()));
         _brContext = NewContext("/objects/json");
         _brContext.Request.Headers.AcceptEncoding = "gzip, deflate, br";
-        _engine.HandleAsync(_engine.Begin(_context)!, _upstream).GetAwaiter().GetResult(); // store the object once
-        _engine.HandleAsync(_engine.Begin(_brContext)!, _upstream).GetAwaiter().GetResult();
+        _engine.HandleAsync(_engine.BeginAsync(_context).Result!, _upstream).GetAwaiter().GetResult(); // store the object once
+        _engine.HandleAsync(_engine.BeginAsync(_brContext).Result!, _upstream).GetAwaiter().GetResult();
         // The whole UseCacheProxy() pipeline: correlation id, error shaping, management gate, cache.
         var app = new Microsoft.AspNetCore.Builder.ApplicationBuilder(_services);
         app.UseCacheProxy();
@@ -147,7 +147,7 @@ public class HitPathBenchmarks
         // The response is reset (as a server does between requests); headers and body are written anew.
         _context.Response.Headers.Clear();
         _context.Response.StatusCode = 200;
-        return _engine.HandleAsync(_engine.Begin(_context)!, _upstream);
+        return _engine.HandleAsync(_engine.BeginAsync(_context).Result!, _upstream);
     }
 
     /// <summary>A response body whose writes complete later, on the thread pool.</summary>

@@ -10,12 +10,13 @@ namespace CacheProxy.Gateway.Extensibility;
 public sealed class BypassPreviews : ICachePolicy
 {
     /// <inheritdoc/>
-    public void OnRequest(CacheContext context)
+    public ValueTask OnRequestAsync(CacheContext context, CancellationToken cancellationToken)
     {
         if (context.HttpContext.Request.Headers.ContainsKey("X-Preview"))
         {
             context.EnableCaching = false;
         }
+        return default; // decided at once: a hit does not wait
     }
 }
 
@@ -26,12 +27,13 @@ public sealed class BypassPreviews : ICachePolicy
 public sealed class RevalidateOlderThan(string routeId, TimeSpan maxAge) : ICachePolicy
 {
     /// <inheritdoc/>
-    public void OnServeFromCache(CacheContext context)
+    public ValueTask OnServeFromCacheAsync(CacheContext context, CancellationToken cancellationToken)
     {
         if (context.RouteId == routeId && context.StoredResponseAge > maxAge)
         {
             context.RequireRevalidation = true;
         }
+        return default;
     }
 }
 
@@ -39,7 +41,7 @@ public sealed class RevalidateOlderThan(string routeId, TimeSpan maxAge) : ICach
 public sealed class FreshnessByContentType : ICachePolicy
 {
     /// <inheritdoc/>
-    public void OnResponse(CacheContext context)
+    public ValueTask OnResponseAsync(CacheContext context, CancellationToken cancellationToken)
     {
         var type = context.HttpContext.Response.ContentType ?? string.Empty;
         if (type.StartsWith("text/html", StringComparison.OrdinalIgnoreCase))
@@ -50,5 +52,6 @@ public sealed class FreshnessByContentType : ICachePolicy
         {
             context.FreshnessLifetime = TimeSpan.FromHours(1);
         }
+        return default;
     }
 }

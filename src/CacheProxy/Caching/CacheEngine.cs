@@ -11,15 +11,15 @@ namespace CacheProxy.Caching;
 /// The RFC 9111 shared cache in front of YARP. A request's steps — the same numbering as docs/architecture.md, which
 /// follows requests through them:
 /// <list type="number">
-/// <item>Begin (<see cref="Begin"/>): only requests routed to a YARP route are cached; a pooled
-/// <see cref="CacheContext"/>; <see cref="ICachePolicy.OnRequest"/> (<see cref="CachePolicies"/>, <c>CacheProxy:Routes</c> first).</item>
+/// <item>Begin (<see cref="BeginAsync"/>): only requests routed to a YARP route are cached; a pooled
+/// <see cref="CacheContext"/>; <see cref="ICachePolicy.OnRequestAsync"/> (<see cref="CachePolicies"/>, <c>CacheProxy:Routes</c> first).</item>
 /// <item>Screen (<see cref="HandleAsync"/>): unkeyed request fields removed, keyed on or bypassing, malformed framing
 /// refused (<see cref="RequestScreening"/>); while maintenance mode holds only what is stored answers
 /// (<see cref="MaintenanceServing"/>); GET and HEAD without content are read, other methods pass through
 /// (<see cref="PassThrough"/>), unsafe ones invalidating on success (RFC 9111 §4.4).</item>
 /// <item>Key (<see cref="CacheReads"/>): <see cref="CacheKey"/> with the <see cref="ICacheKeyCustomizer"/>s, and the request's Cache-Control.</item>
 /// <item>Lookup and reuse: synchronously from the memory tier (<see cref="FreshHits"/>, no async frame), else
-/// <see cref="ReuseLookup"/> (<see cref="CacheLookup"/>, then <see cref="CachePolicies.DecideReuse"/>: the serve-from-cache
+/// <see cref="ReuseLookup"/> (<see cref="CacheLookup"/>, then <see cref="CachePolicies.DecideReuseAsync"/>: the serve-from-cache
 /// policies and <see cref="ReuseRules"/>). Fresh or accepted stale → served by <see cref="StoredResponses"/>; within
 /// stale-while-revalidate → served and refreshed (<see cref="BackgroundRefresh"/>); only-if-cached → 504.</item>
 /// <item>Collapse (<see cref="FetchCollapser"/>): one upstream fetch per key, in this instance and across instances;
@@ -37,28 +37,53 @@ internal sealed class CacheEngine(ILoggerFactory loggers, CacheContextPool conte
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
-    /// <summary>(1) A context for a request routed to a YARP route, request-phase policies applied; null for any other request.</summary>
-    public CacheContext? Begin(HttpContext context)
+    /// <summary>
+    /// (1) A context for a request routed to a YARP route, request-phase policies applied (synchronously unless one
+    /// awaits); null for any other request.
+    /// </summary>
+    public ValueTask<CacheContext?> BeginAsync(HttpContext context)
     {
         if (context.GetEndpoint() is not { } endpoint || endpoint.Metadata.GetMetadata<RouteModel>() is not { } route)
         {
-            return null;
+            return default;
         }
         var cache = contexts.Rent(context, endpoint, route.Config.RouteId);
-        policies.OnRequest(cache);
-        return cache;
+        var requestPhase = policies.OnRequestAsync(cache);
+        if (!requestPhase.IsCompletedSuccessfully)
+        {
+            return BegunAsync(requestPhase, cache);
+        }
+        requestPhase.GetAwaiter().GetResult(); // a finished ValueTask is consumed once
+        return new(cache);
+
+        async ValueTask<CacheContext?> BegunAsync(ValueTask requestPhase, CacheContext cache)
+        {
+            try
+            {
+                await requestPhase;
+                return cache;
+            }
+            catch
+            {
+                contexts.Return(cache);
+                throw;
+            }
+        }
     }
 
-    /// <summary>(1–4) A fresh hit from the synchronous tier, answered at once (<see cref="FreshHits"/>); null: <see cref="HandleAsync"/>.</summary>
-    public Task? TryServeFreshHit(CacheContext context) => freshHits.TryServe(context);
+    /// <summary>
+    /// (1–4) A fresh hit from the synchronous tier, answered at once (<see cref="FreshHits"/>); null: <see cref="HandleAsync"/>.
+    /// <paramref name="otherwise"/> is the full path, for a hit whose serve-from-cache policies awaited and then refused it.
+    /// </summary>
+    public Task? TryServeFreshHit(CacheContext context, Func<CacheContext, Task> otherwise) => freshHits.TryServe(context, otherwise);
 
-    /// <summary>(1–4) Before routing, a fresh hit a routed GET stamped (<see cref="FreshHits.TryPrepareBeforeRouting"/>); null: routing goes on.</summary>
-    public CacheContext? TryPrepareBeforeRouting(HttpContext context) => freshHits.TryPrepareBeforeRouting(context);
+    /// <summary>(1–4) Before routing, a fresh hit a routed GET stamped (<see cref="FreshHits.TryPrepareBeforeRoutingAsync"/>); null: routing goes on.</summary>
+    public ValueTask<CacheContext?> TryPrepareBeforeRoutingAsync(HttpContext context) => freshHits.TryPrepareBeforeRoutingAsync(context);
 
-    /// <summary>Answers a context <see cref="TryPrepareBeforeRouting"/> gave.</summary>
+    /// <summary>Answers a context <see cref="TryPrepareBeforeRoutingAsync"/> gave.</summary>
     public Task ServeFreshHit(CacheContext context) => freshHits.Serve(context);
 
-    /// <summary>(2–7) Every request <see cref="Begin"/> gave a context that was not answered as a fresh hit; takes the context over.</summary>
+    /// <summary>(2–7) Every request <see cref="BeginAsync"/> gave a context that was not answered as a fresh hit; takes the context over.</summary>
     public async Task HandleAsync(CacheContext context, RequestDelegate next)
     {
         try

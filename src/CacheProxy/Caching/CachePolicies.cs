@@ -9,9 +9,13 @@ internal sealed class CachePolicies
     private readonly LastGoodOptions _options;
     private readonly TimeProvider _time;
 
+    /// <summary>Policies of the app's beside the built-in one: only then is the request's abort token read (Kestrel makes one per request when asked).</summary>
+    private readonly bool _appPolicies;
+
     public CachePolicies(IEnumerable<ICachePolicy> policies, LastGoodOptions options, TimeProvider time)
     {
         _policies = [.. policies.OrderBy(p => p is RouteOptionsPolicy ? 0 : 1)]; // stable: the others keep registration order
+        _appPolicies = _policies.Any(p => p is not RouteOptionsPolicy);
         _options = options;
         _time = time;
     }
@@ -19,39 +23,71 @@ internal sealed class CachePolicies
     /// <summary>
     /// Step (4) for the stored response the request's lookup found: that response as it stands now
     /// (<see cref="Candidate.At"/>), shown to the serve-from-cache policies, then RFC 9111's verdict
-    /// (<see cref="ReuseRules"/>).
+    /// (<see cref="ReuseRules"/>). Completes synchronously unless a policy awaits.
     /// </summary>
-    public Reuse DecideReuse(CacheContext context)
+    public ValueTask<Reuse> DecideReuseAsync(CacheContext context)
     {
         var found = context.Lookup;
         context.Consider(Candidate.At(found.Entry!, _options.Current, _time.GetUtcNow(), found.PurgedSince));
-        OnServeFromCache(context);
-        return ReuseRules.Decide(context);
-    }
-
-    public void OnRequest(CacheContext context)
-    {
-        foreach (var policy in _policies)
+        var phase = RunAsync(context, Phase.ServeFromCache);
+        if (!phase.IsCompletedSuccessfully)
         {
-            policy.OnRequest(context);
+            return AfterAsync(phase, context);
+        }
+        phase.GetAwaiter().GetResult(); // a finished ValueTask is consumed once
+        return new(ReuseRules.Decide(context));
+
+        static async ValueTask<Reuse> AfterAsync(ValueTask phase, CacheContext context)
+        {
+            await phase;
+            return ReuseRules.Decide(context);
         }
     }
 
-    public void OnServeFromCache(CacheContext context)
+    /// <summary>The request phase of every policy.</summary>
+    public ValueTask OnRequestAsync(CacheContext context) => RunAsync(context, Phase.Request);
+
+    /// <summary>The response phase of every policy.</summary>
+    public ValueTask OnResponseAsync(CacheContext context) => RunAsync(context, Phase.Response);
+
+    private enum Phase
     {
-        foreach (var policy in _policies)
+        Request,
+        ServeFromCache,
+        Response,
+    }
+
+    /// <summary>Runs one phase of every policy in order; synchronously while each completes at once.</summary>
+    private ValueTask RunAsync(CacheContext context, Phase phase)
+    {
+        var token = _appPolicies ? context.HttpContext.RequestAborted : CancellationToken.None;
+        for (var i = 0; i < _policies.Length; i++)
         {
-            policy.OnServeFromCache(context);
+            var pending = Run(_policies[i], context, phase, token);
+            if (!pending.IsCompletedSuccessfully)
+            {
+                return RestAsync(pending, i + 1, context, phase, token);
+            }
+            pending.GetAwaiter().GetResult();
+        }
+        return default;
+    }
+
+    private async ValueTask RestAsync(ValueTask pending, int next, CacheContext context, Phase phase, CancellationToken token)
+    {
+        await pending;
+        for (var i = next; i < _policies.Length; i++)
+        {
+            await Run(_policies[i], context, phase, token);
         }
     }
 
-    public void OnResponse(CacheContext context)
+    private static ValueTask Run(ICachePolicy policy, CacheContext context, Phase phase, CancellationToken token) => phase switch
     {
-        foreach (var policy in _policies)
-        {
-            policy.OnResponse(context);
-        }
-    }
+        Phase.Request => policy.OnRequestAsync(context, token),
+        Phase.ServeFromCache => policy.OnServeFromCacheAsync(context, token),
+        _ => policy.OnResponseAsync(context, token),
+    };
 }
 
 /// <summary>
@@ -61,20 +97,22 @@ internal sealed class CachePolicies
 /// </summary>
 internal sealed class RouteOptionsPolicy(LastGoodOptions options) : ICachePolicy
 {
-    public void OnRequest(CacheContext context)
+    public ValueTask OnRequestAsync(CacheContext context, CancellationToken cancellationToken)
     {
         if (options.Current.Routes.TryGetValue(context.RouteId, out var route) && !route.Enabled)
         {
             context.EnableCaching = false;
         }
+        return default;
     }
 
-    public void OnResponse(CacheContext context)
+    public ValueTask OnResponseAsync(CacheContext context, CancellationToken cancellationToken)
     {
         if (options.Current.Routes.TryGetValue(context.RouteId, out var route))
         {
             context.FreshnessLifetime = route.Ttl ?? context.FreshnessLifetime;
             context.SetCookie = route.SetCookie ?? context.SetCookie;
         }
+        return default;
     }
 }

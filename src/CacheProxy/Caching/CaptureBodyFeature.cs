@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -29,108 +28,57 @@ internal enum CaptureMode
 internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
 {
     private readonly IHttpResponseBodyFeature _inner;
-    private readonly Func<CaptureBodyFeature, CaptureMode> _decide;
-    private readonly CaptureBudget _budget;
+    private readonly Func<CaptureBodyFeature, ValueTask<CaptureMode>> _decide;
     private PipeWriter? _writer;
-    private byte[]? _buffer;
-    private int _length;
-    private long _limit;
     private long? _expectedLength;
     private byte? _heldLastByte;
     private bool _completionHeld;
 
-    public CaptureBodyFeature(IHttpResponseBodyFeature inner, Func<CaptureBodyFeature, CaptureMode> decide, CaptureBudget budget)
+    public CaptureBodyFeature(IHttpResponseBodyFeature inner, Func<CaptureBodyFeature, ValueTask<CaptureMode>> decide, CaptureBudget budget)
     {
         _inner = inner;
         _decide = decide;
-        _budget = budget;
+        Copy = new BodyCopy(budget);
     }
 
     public CaptureMode Mode { get; private set; }
 
-    /// <summary>Gets whether the body is being kept and has not outgrown the limit.</summary>
-    public bool Buffering { get; private set; }
+    /// <summary>Gets the copy of the body kept for the store (<see cref="StartBuffering"/>).</summary>
+    public BodyCopy Copy { get; }
 
     /// <summary>Gets how many body bytes the upstream wrote.</summary>
     public long BytesWritten { get; private set; }
 
-    /// <summary>
-    /// Gets why the copy was given up for lack of memory (the <see cref="CaptureBudget"/> was spent, or an allocation
-    /// failed), or null.
-    /// </summary>
-    public string? SkipReason { get; private set; }
-
-    /// <summary>Gets whether the copy was given up because an allocation failed (rather than the budget).</summary>
-    public bool OutOfMemory { get; private set; }
-
-    /// <summary>
-    /// Starts keeping a copy of the body, dropping it once more than <paramref name="limit"/> bytes arrive; when the
-    /// budget has no room even for the start, <see cref="Buffering"/> stays false and <see cref="SkipReason"/> says so.
-    /// </summary>
+    /// <summary>Starts keeping a copy of the body (<see cref="BodyCopy.Start"/>); the last byte of one of known length is then held back until it is stored.</summary>
     public void StartBuffering(long limit, long? expectedLength)
     {
-        _limit = limit;
         _expectedLength = expectedLength;
-        var initial = expectedLength is > 0 and <= int.MaxValue && expectedLength <= limit ? (int)expectedLength.Value : 4096;
-        _buffer = Rent(initial);
-        Buffering = _buffer is not null;
-    }
-
-    /// <summary>A pooled array of at least <paramref name="size"/> bytes, reserved in the budget; null when it has no room or the allocation failed.</summary>
-    private byte[]? Rent(int size)
-    {
-        if (!_budget.TryReserve(size))
-        {
-            SkipReason = $"CacheProxy:CaptureMemoryLimit ({_budget.Limit} bytes) reached by the bodies being stored";
-            return null;
-        }
-        byte[] array;
-        try
-        {
-            array = ArrayPool<byte>.Shared.Rent(size);
-        }
-        catch (OutOfMemoryException)
-        {
-            _budget.Release(size);
-            (SkipReason, OutOfMemory) = ($"allocating {size} bytes failed (out of memory)", true);
-            return null;
-        }
-        _budget.Add(array.Length - size);
-        return array;
-    }
-
-    private void Return(byte[] array)
-    {
-        ArrayPool<byte>.Shared.Return(array);
-        _budget.Release(array.Length);
-    }
-
-    /// <summary>Returns the kept body as a new exact-size array, and releases the pooled buffer.</summary>
-    public byte[] TakeBody()
-    {
-        var body = _buffer is null ? [] : _buffer.AsSpan(0, _length).ToArray();
-        ReleaseBuffer();
-        return body;
-    }
-
-    public void ReleaseBuffer()
-    {
-        if (_buffer is not null)
-        {
-            Return(_buffer);
-            _buffer = null;
-        }
-        Buffering = false;
+        Copy.Start(limit, expectedLength);
     }
 
     /// <summary>Makes the decision now if nothing was written (e.g. an empty body or an upstream failure).</summary>
-    public CaptureMode Decide()
+    public ValueTask<CaptureMode> DecideAsync()
     {
-        if (Mode == CaptureMode.Undecided)
+        if (Mode != CaptureMode.Undecided)
         {
-            Mode = _decide(this);
+            return new(Mode);
         }
-        return Mode;
+        var decided = _decide(this);
+        if (!decided.IsCompletedSuccessfully)
+        {
+            return DecidedAsync(decided);
+        }
+        Mode = decided.Result;
+        return new(Mode);
+    }
+
+    private async ValueTask<CaptureMode> DecidedAsync(ValueTask<CaptureMode> decided) => Mode = await decided;
+
+    /// <summary>For the synchronous writes (which Kestrel refuses unless AllowSynchronousIO): the decision, waited for.</summary>
+    private CaptureMode Decide()
+    {
+        var decided = DecideAsync();
+        return decided.IsCompletedSuccessfully ? decided.Result : decided.AsTask().GetAwaiter().GetResult();
     }
 
     Stream IHttpResponseBodyFeature.Stream => this;
@@ -141,7 +89,7 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
 
     async Task IHttpResponseBodyFeature.StartAsync(CancellationToken cancellationToken)
     {
-        if (Decide() == CaptureMode.PassThrough)
+        if (await DecideAsync() == CaptureMode.PassThrough)
         {
             await _inner.StartAsync(cancellationToken);
         }
@@ -156,11 +104,11 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
         {
             await _writer.FlushAsync();
         }
-        if (Decide() != CaptureMode.PassThrough)
+        if (await DecideAsync() != CaptureMode.PassThrough)
         {
             return;
         }
-        if (Buffering)
+        if (Copy.Buffering)
         {
             _completionHeld = true; // the end of a chunked body waits for the store too
             return;
@@ -189,7 +137,7 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (Decide() != CaptureMode.PassThrough)
+        if (await DecideAsync() != CaptureMode.PassThrough)
         {
             KeepHeld(buffer.Span);
             return;
@@ -225,11 +173,11 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
     }
 
     /// <summary>Whether a write of <paramref name="count"/> bytes, already kept, completed a body of known length that is being stored.</summary>
-    private bool HoldsLastByte(int count) => count > 0 && Buffering && BytesWritten == _expectedLength;
+    private bool HoldsLastByte(int count) => count > 0 && Copy.Buffering && BytesWritten == _expectedLength;
 
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {
-        if (Decide() == CaptureMode.PassThrough)
+        if (await DecideAsync() == CaptureMode.PassThrough)
         {
             await _inner.Stream.FlushAsync(cancellationToken);
         }
@@ -254,28 +202,7 @@ internal sealed class CaptureBodyFeature : Stream, IHttpResponseBodyFeature
     private void Keep(ReadOnlySpan<byte> data)
     {
         BytesWritten += data.Length;
-        if (!Buffering || _buffer is null)
-        {
-            return;
-        }
-        if (_length + (long)data.Length > _limit)
-        {
-            ReleaseBuffer(); // too large to store: keep streaming, stop keeping
-            return;
-        }
-        if (_length + data.Length > _buffer.Length)
-        {
-            if (Rent((int)Math.Min(_limit, Math.Max(_buffer.Length * 2L, _length + (long)data.Length))) is not { } larger)
-            {
-                ReleaseBuffer(); // no memory for more: keep streaming, stop keeping
-                return;
-            }
-            _buffer.AsSpan(0, _length).CopyTo(larger);
-            Return(_buffer);
-            _buffer = larger;
-        }
-        data.CopyTo(_buffer.AsSpan(_length));
-        _length += data.Length;
+        Copy.Add(data);
     }
 
     public override bool CanRead => false;

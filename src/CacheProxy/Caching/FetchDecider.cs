@@ -19,7 +19,8 @@ namespace CacheProxy.Caching;
 internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics metrics, CachePolicies policies, ResponseTags tags,
     Compressor compressor, ResponseStorer storer)
 {
-    public FetchDecision Decide(CacheContext context, CacheExchange exchange, in UpstreamResponse upstream, CaptureBodyFeature capture)
+    /// <summary>The decision for the upstream response now starting; synchronous unless a response-phase policy awaits.</summary>
+    public ValueTask<FetchDecision> DecideAsync(CacheContext context, CacheExchange exchange, UpstreamResponse upstream, CaptureBodyFeature capture)
     {
         var http = context.HttpContext;
         var response = http.Response;
@@ -29,17 +30,37 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
             tags.TakeHeaders(context, response.Headers, storing: false); // the stored response keeps its tags
             var fields = HeaderFilter.ForStorage(response.Headers, null, current.Correlation.HeaderName);
             Discard(http);
-            return new FetchDecision.Merge304([.. fields]);
+            return new(new FetchDecision.Merge304([.. fields]));
         }
         if (context.StoredResponse is { } stale && !exchange.Background && upstream.Failed
             && ReuseRules.StaleOnErrorAllows(context, Candidate.At(stale, current, upstream.Time, context.Lookup.PurgedSince), upstream.Unreachable, current))
         {
             Discard(http); // nothing of the failing response goes with the stale one
-            return FetchDecision.ServeStale.Instance;
+            return new(FetchDecision.ServeStale.Instance);
         }
+        var responsePhase = policies.OnResponseAsync(context);
+        if (!responsePhase.IsCompletedSuccessfully)
+        {
+            return AfterPoliciesAsync(responsePhase, context, exchange, upstream, capture);
+        }
+        responsePhase.GetAwaiter().GetResult(); // a finished ValueTask is consumed once
+        return new(AfterPolicies(context, exchange, upstream, capture));
+    }
 
+    private async ValueTask<FetchDecision> AfterPoliciesAsync(ValueTask responsePhase, CacheContext context, CacheExchange exchange,
+        UpstreamResponse upstream, CaptureBodyFeature capture)
+    {
+        await responsePhase;
+        return AfterPolicies(context, exchange, upstream, capture);
+    }
+
+    /// <summary>After the response-phase policies: stored and passed on, passed on only, or the rest of a stored part.</summary>
+    private FetchDecision AfterPolicies(CacheContext context, CacheExchange exchange, in UpstreamResponse upstream, CaptureBodyFeature capture)
+    {
+        var current = options.Current;
+        var response = context.HttpContext.Response;
         var plan = Plan(context, upstream, capture, out var refusal);
-        var stored = plan is not null && capture.Buffering; // no memory to keep it even at the start: not "stored" (logged and counted after)
+        var stored = plan is not null && capture.Copy.Buffering; // no memory to keep it even at the start: not "stored" (logged and counted after)
         if (current.HonorSurrogateControl)
         {
             response.Headers.Remove(CacheProxyHeaderNames.SurrogateControl); // Edge Architecture: consumed here
@@ -54,15 +75,14 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
     }
 
     /// <summary>
-    /// The response-phase policies, then RFC 9111's rules, the size limit and Accept-Encoding keying: how to store the
-    /// response, with the capture started; null and <paramref name="refusal"/> when it is not stored.
+    /// RFC 9111's rules (after the response-phase policies), the size limit and Accept-Encoding keying: how to store
+    /// the response, with the capture started; null and <paramref name="refusal"/> when it is not stored.
     /// </summary>
     private StorePlan? Plan(CacheContext context, in UpstreamResponse upstream, CaptureBodyFeature capture, out string? refusal)
     {
         var current = options.Current;
         var request = context.HttpContext.Request;
         var response = context.HttpContext.Response;
-        policies.OnResponse(context);
         refusal = StorageRules.Refusal(context, current, upstream.Time, out var privateFields, out var varyNames, out var part);
         if (refusal is null && response.ContentLength > current.MaxObjectSize)
         {

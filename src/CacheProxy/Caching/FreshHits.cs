@@ -19,8 +19,12 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers,
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
-    /// <summary>After routing: serves the request of <paramref name="context"/> and takes the context over, or null.</summary>
-    public Task? TryServe(CacheContext context)
+    /// <summary>
+    /// After routing: serves the request of <paramref name="context"/> and takes the context over, or null. When the
+    /// serve-from-cache policies await, the task returned waits for them and then serves — or, when they refused the
+    /// stored response, runs <paramref name="otherwise"/> (the full path) with the context.
+    /// </summary>
+    public Task? TryServe(CacheContext context, Func<CacheContext, Task> otherwise)
     {
         var http = context.HttpContext;
         if (!Open(http) || !context.EnableCaching || !context.AllowCacheLookup || !context.ReadRequestDirectives())
@@ -34,13 +38,34 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers,
         }
         context.Key = key;
         context.Looked(new Lookup(key, entry));
-        if (policies.DecideReuse(context) != Reuse.Fresh)
+        var reuse = policies.DecideReuseAsync(context);
+        if (!reuse.IsCompletedSuccessfully)
         {
-            return null;
+            return ServeWhenDecidedAsync(reuse, context, otherwise);
         }
-        if (HttpMethods.IsGet(http.Request.Method))
+        return reuse.Result == Reuse.Fresh ? ServeRouted(context) : null;
+    }
+
+    private async Task ServeWhenDecidedAsync(ValueTask<Reuse> reuse, CacheContext context, Func<CacheContext, Task> otherwise)
+    {
+        Reuse decided;
+        try
         {
-            earlyHits?.Stamp(entry, context.Endpoint); // a routed GET: later ones for this entry may skip routing
+            decided = await reuse;
+        }
+        catch
+        {
+            contexts.Return(context);
+            throw;
+        }
+        await (decided == Reuse.Fresh ? ServeRouted(context) : otherwise(context));
+    }
+
+    private Task ServeRouted(CacheContext context)
+    {
+        if (HttpMethods.IsGet(context.HttpContext.Request.Method))
+        {
+            earlyHits?.Stamp(context.StoredResponse!, context.Endpoint); // a routed GET: later ones for this entry may skip routing
         }
         return Serve(context);
     }
@@ -48,28 +73,74 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers,
     /// <summary>
     /// Before routing: a context for a GET whose fresh response a routed GET stamped for the current endpoints
     /// (<see cref="EarlyHits"/>), with the endpoint set as routing would have; <see cref="Serve"/> answers it. Null,
-    /// and nothing changed, when routing must run.
+    /// and nothing changed, when routing must run. Synchronous unless a policy awaits.
     /// </summary>
-    public CacheContext? TryPrepareBeforeRouting(HttpContext http)
+    public ValueTask<CacheContext?> TryPrepareBeforeRoutingAsync(HttpContext http)
     {
         if (earlyHits is null || !HttpMethods.IsGet(http.Request.Method) || !Open(http)
             || !lookup.TryFind(http, out var entry, out var key)
             || earlyHits.EndpointFor(entry) is not { } endpoint || endpoint.Metadata.GetMetadata<RouteModel>() is not { } route)
         {
-            return null;
+            return default;
         }
         http.SetEndpoint(endpoint);
         var context = contexts.Rent(http, endpoint, route.Config.RouteId);
-        policies.OnRequest(context);
+        var requestPhase = policies.OnRequestAsync(context);
+        if (!requestPhase.IsCompletedSuccessfully)
+        {
+            return PrepareAsync(requestPhase, context, key, entry);
+        }
+        requestPhase.GetAwaiter().GetResult(); // a finished ValueTask is consumed once
+        if (!Usable(context, key, entry))
+        {
+            return new(Unprepare(context));
+        }
+        var reuse = policies.DecideReuseAsync(context);
+        if (!reuse.IsCompletedSuccessfully)
+        {
+            return PrepareAsync(default, context, key, entry, reuse);
+        }
+        return new(reuse.Result == Reuse.Fresh ? context : Unprepare(context));
+    }
+
+    private async ValueTask<CacheContext?> PrepareAsync(ValueTask requestPhase, CacheContext context, string? key, CacheEntry entry,
+        ValueTask<Reuse>? reuse = null)
+    {
+        try
+        {
+            if (reuse is null)
+            {
+                await requestPhase;
+                if (!Usable(context, key, entry))
+                {
+                    return Unprepare(context);
+                }
+                reuse = policies.DecideReuseAsync(context);
+            }
+            return await reuse.Value == Reuse.Fresh ? context : Unprepare(context);
+        }
+        catch
+        {
+            Unprepare(context);
+            throw;
+        }
+    }
+
+    /// <summary>After the request phase: whether the cache may answer, the lookup taken.</summary>
+    private bool Usable(CacheContext context, string? key, CacheEntry entry)
+    {
         context.Started = time.GetTimestamp();
         context.Key = key;
         context.Looked(new Lookup(key, entry));
-        if (context.EnableCaching && context.AllowCacheLookup && context.ReadRequestDirectives() && policies.DecideReuse(context) == Reuse.Fresh)
-        {
-            return context;
-        }
+        return context.EnableCaching && context.AllowCacheLookup && context.ReadRequestDirectives();
+    }
+
+    /// <summary>Gives the context back: routing runs as if nothing happened.</summary>
+    private CacheContext? Unprepare(CacheContext context)
+    {
+        var http = context.HttpContext;
         contexts.Return(context);
-        http.SetEndpoint(null); // routing runs as if nothing happened
+        http.SetEndpoint(null);
         return null;
     }
 

@@ -51,7 +51,7 @@ internal sealed class RangeCompletion(ResponseStorer storer, StoredResponses ser
         }
         finally
         {
-            capture.ReleaseBuffer();
+            capture.Copy.Release();
         }
         if (result.Combined is not { StatusCode: StatusCodes.Status200OK } whole)
         {

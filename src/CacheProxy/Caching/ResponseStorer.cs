@@ -28,13 +28,13 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
     public async Task<bool> KeepAsync(CacheContext context, CacheExchange exchange, StorePlan plan, UpstreamResponse upstream,
         CaptureBodyFeature capture, bool upstreamFailed)
     {
-        if (capture.Buffering)
+        if (capture.Copy.Buffering)
         {
             return (await StoreAsync(context, exchange, plan, upstream, capture)).Stored;
         }
-        if (capture.SkipReason is { } skipped)
+        if (capture.Copy.SkipReason is { } skipped)
         {
-            metrics.CaptureSkipped.Add(1, new KeyValuePair<string, object?>("reason", capture.OutOfMemory ? "out_of_memory" : "limit"));
+            metrics.CaptureSkipped.Add(1, new KeyValuePair<string, object?>("reason", capture.Copy.OutOfMemory ? "out_of_memory" : "limit"));
             var hash = CacheKey.Hash(context.Key!);
             Log.CaptureSkipped(_logger, hash, skipped);
             notStored.Add(hash, skipped);
@@ -66,7 +66,7 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
         {
             StatusCode = upstream.Status,
             Headers = plan.Headers,
-            Body = capture.TakeBody(),
+            Body = capture.Copy.Take(),
             RequestTime = exchange.RequestTime,
             ResponseTime = upstream.Time,
             FreshnessOverride = plan.FreshnessOverride,

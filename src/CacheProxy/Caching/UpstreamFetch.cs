@@ -31,15 +31,21 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
         var capture = new CaptureBodyFeature(original, c =>
         {
             upstream = new UpstreamResponse(http.Response.StatusCode, time.GetUtcNow(), http.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None });
-            decision = decider.Decide(context, exchange, upstream, c);
-            return decision.Mode;
+            var deciding = decider.DecideAsync(context, exchange, upstream, c);
+            if (!deciding.IsCompletedSuccessfully)
+            {
+                return DecidedAsync(deciding);
+            }
+            decision = deciding.Result;
+            return new(decision.Mode);
         }, budget);
+        async ValueTask<CaptureMode> DecidedAsync(ValueTask<FetchDecision> deciding) => (decision = await deciding).Mode;
         http.Features.Set<IHttpResponseBodyFeature>(capture);
         var started = time.GetTimestamp();
         try
         {
             await next(http);
-            capture.Decide();
+            await capture.DecideAsync();
         }
         finally
         {
@@ -60,7 +66,7 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
         }
         if (decision is FetchDecision.CompletePart or FetchDecision.AskAgain)
         {
-            capture.ReleaseBuffer();
+            capture.Copy.Release();
             RangeCompletion.Forget(context);
             return await ForwardAsync(context, next, reason, background);
         }
@@ -81,7 +87,7 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
         }
         finally
         {
-            capture.ReleaseBuffer();
+            capture.Copy.Release();
             await capture.ReleaseHeldAsync(); // only now can the client see the end of a response it may ask for again
         }
         if (background)

@@ -21,11 +21,23 @@ internal sealed class BeforeRoutingMiddleware(RequestDelegate next, CacheEngine 
     {
         drain?.CloseConnectionWhileDraining(context.Response);
         var settings = options.Current;
-        if (!settings.ServeHitsBeforeRouting || context.Connection.LocalPort == settings.Management.Port
-            || engine.TryPrepareBeforeRouting(context) is not { } hit)
+        if (!settings.ServeHitsBeforeRouting || context.Connection.LocalPort == settings.Management.Port)
         {
             return next(context);
         }
+        var prepared = engine.TryPrepareBeforeRoutingAsync(context);
+        if (!prepared.IsCompletedSuccessfully)
+        {
+            return PreparedAsync(prepared, context);
+        }
+        return prepared.Result is { } hit ? Serve(context, hit) : next(context);
+    }
+
+    private async Task PreparedAsync(ValueTask<CacheContext?> prepared, HttpContext context) =>
+        await (await prepared is { } hit ? Serve(context, hit) : next(context));
+
+    private Task Serve(HttpContext context, CacheContext hit)
+    {
         correlation.Assign(context);
         return errors.Observe(context, engine.ServeFreshHit(hit));
     }

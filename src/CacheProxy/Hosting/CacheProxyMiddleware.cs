@@ -14,11 +14,29 @@ internal sealed class CacheProxyMarker;
 /// answered right after the gate, without the scope, the request header and the error-shaping frame
 /// (docs/performance.md).
 /// </summary>
-internal sealed class CacheProxyMiddleware(RequestDelegate next, CacheEngine engine, CorrelationIds correlation,
-    ManagementPortGate gate, ErrorShaping errors)
+internal sealed class CacheProxyMiddleware
 {
     private static readonly Func<HttpContext, (CacheEngine Engine, CacheContext? Cache, RequestDelegate Next), Task> Cached =
         static (context, state) => state.Cache is null ? state.Next(context) : state.Engine.HandleAsync(state.Cache, state.Next);
+
+    private readonly RequestDelegate next;
+    private readonly CacheEngine engine;
+    private readonly CorrelationIds correlation;
+    private readonly ManagementPortGate gate;
+    private readonly ErrorShaping errors;
+
+    /// <summary>The full path for a context the fresh-hit path gave back after its policies awaited: made once, not per request.</summary>
+    private readonly Func<CacheContext, Task> _fullPath;
+
+    public CacheProxyMiddleware(RequestDelegate next, CacheEngine engine, CorrelationIds correlation, ManagementPortGate gate, ErrorShaping errors)
+    {
+        this.next = next;
+        this.engine = engine;
+        this.correlation = correlation;
+        this.gate = gate;
+        this.errors = errors;
+        _fullPath = cache => InvokeInScopeAsync(cache.HttpContext, cache.HttpContext.Features.Get<ICorrelationIdFeature>()!, cache);
+    }
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -31,12 +49,29 @@ internal sealed class CacheProxyMiddleware(RequestDelegate next, CacheEngine eng
             }
             return Task.CompletedTask;
         }
-        var cache = engine.Begin(context); // null: not a proxied route, the app's own endpoint
-        if (cache is not null && engine.TryServeFreshHit(cache) is { } hit)
+        var begun = engine.BeginAsync(context); // null: not a proxied route, the app's own endpoint
+        if (!begun.IsCompletedSuccessfully)
+        {
+            return BegunAsync(begun, context, id);
+        }
+        var cache = begun.Result;
+        if (cache is not null && engine.TryServeFreshHit(cache, _fullPath) is { } hit)
         {
             return errors.Observe(context, hit);
         }
         return InvokeInScopeAsync(context, id, cache);
+    }
+
+    /// <summary>A request whose request-phase policies awaited.</summary>
+    private async Task BegunAsync(ValueTask<CacheContext?> begun, HttpContext context, ICorrelationIdFeature id)
+    {
+        var cache = await begun;
+        if (cache is not null && engine.TryServeFreshHit(cache, _fullPath) is { } hit)
+        {
+            await errors.Observe(context, hit);
+            return;
+        }
+        await InvokeInScopeAsync(context, id, cache);
     }
 
     private async Task InvokeInScopeAsync(HttpContext context, ICorrelationIdFeature id, CacheContext? cache)

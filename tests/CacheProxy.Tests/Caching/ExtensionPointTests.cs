@@ -3,6 +3,7 @@ using CacheProxy.Gateway.Extensibility;
 using CacheProxy.Invalidation;
 using CacheProxy.Storage;
 using CacheProxy.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Yarp.ReverseProxy.Configuration;
@@ -108,7 +109,11 @@ public sealed class ExtensionPointTests
 
     private sealed class RecordingPolicy(List<bool> seen) : ICachePolicy
     {
-        public void OnRequest(CacheContext context) => seen.Add(context.EnableCaching);
+        public ValueTask OnRequestAsync(CacheContext context, CancellationToken cancellationToken)
+        {
+            seen.Add(context.EnableCaching);
+            return default;
+        }
     }
 
     [Fact]
@@ -200,5 +205,63 @@ public sealed class ExtensionPointTests
         Assert.StartsWith("CacheProxy; hit", hit.CacheStatus());
         Assert.Equal(["id:7", "route:all"], Assert.Single(store!.Written).Tags.Order(StringComparer.Ordinal));
         Assert.Equal(2, store.Reads); // the miss and the hit both read through GetAsync
+    }
+
+    /// <summary>Every phase yields before it decides: the engine must wait for each, on the fresh-hit paths too.</summary>
+    private sealed class AwaitingPolicy : ICachePolicy
+    {
+        public async ValueTask OnRequestAsync(CacheContext context, CancellationToken cancellationToken)
+        {
+            await Task.Yield();
+            context.EnableCaching = !context.HttpContext.Request.Headers.ContainsKey("X-Bypass");
+        }
+
+        public async ValueTask OnServeFromCacheAsync(CacheContext context, CancellationToken cancellationToken)
+        {
+            await Task.Yield();
+            context.RequireRevalidation = context.HttpContext.Request.Headers.ContainsKey("X-Revalidate");
+        }
+
+        public async ValueTask OnResponseAsync(CacheContext context, CancellationToken cancellationToken)
+        {
+            await Task.Yield();
+            context.FreshnessLifetime = TimeSpan.FromHours(1); // the origin gives none: stored only through this
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Policies_ThatAwait_AreWaitedFor_InEveryPhase(bool serveHitsBeforeRouting)
+    {
+        await using var proxy = await ProxyFixture.StartAsync(o => o.ServeHitsBeforeRouting = serveHitsBeforeRouting,
+            features: b => Policy(b.Services, new AwaitingPolicy()));
+        proxy.Origin.Handler = c =>
+        {
+            c.Response.Headers.ETag = "\"e\"";
+            c.Response.Headers.LastModified = "Mon, 01 Jan 2024 00:00:00 GMT";
+            if (c.Request.Headers.IfNoneMatch == "\"e\"")
+            {
+                c.Response.StatusCode = StatusCodes.Status304NotModified;
+                return Task.CompletedTask;
+            }
+            c.Response.Headers.CacheControl = "no-transform"; // no freshness of its own
+            return c.Response.WriteAsync("body");
+        };
+
+        var miss = await proxy.GetAsync("/a");
+        var hit = await proxy.GetAsync("/a");
+        var hitAgain = await proxy.GetAsync("/a"); // before routing too, when on: the first hit stamped the entry
+        var revalidated = await proxy.GetAsync("/a", ("X-Revalidate", "1"));
+        var bypassed = await proxy.GetAsync("/a", ("X-Bypass", "1"));
+
+        Assert.Contains("fwd=miss; fwd-status=200; stored", miss.CacheStatus());
+        Assert.Equal("CacheProxy; hit", hit.CacheStatus());
+        Assert.Equal("CacheProxy; hit", hitAgain.CacheStatus());
+        Assert.Equal("body", await hitAgain.Content.ReadAsStringAsync());
+        Assert.Contains("fwd=stale; fwd-status=304", revalidated.CacheStatus());
+        Assert.Equal("body", await revalidated.Content.ReadAsStringAsync());
+        Assert.Equal("CacheProxy; fwd=bypass; detail=policy", bypassed.CacheStatus());
+        Assert.Equal(3, proxy.Origin.Calls);
     }
 }

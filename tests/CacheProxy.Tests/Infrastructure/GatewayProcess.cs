@@ -40,14 +40,34 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     private static readonly HashSet<int> HandedOut = [];
 
-    /// <summary>A loopback port nothing listens on, never the same twice in this test run (processes bind them later).</summary>
+    /// <summary>
+    /// A loopback port nothing listens on, never the same twice in this test run (processes bind them later). Taken
+    /// below the kernel's ephemeral range: a port from that range, free when checked, can be given to any outgoing
+    /// connection (a test's HttpClient, the gateway's to its origin) before the process binds it — seen as
+    /// "address already in use" on a busy machine.
+    /// </summary>
     public static int FreePort()
     {
+        var (low, high) = (20000, EphemeralStart);
         while (true)
         {
+            var port = Random.Shared.Next(low, high);
+            lock (HandedOut)
+            {
+                if (HandedOut.Contains(port))
+                {
+                    continue;
+                }
+            }
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            var port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+            try
+            {
+                socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
+            }
+            catch (SocketException)
+            {
+                continue; // in use
+            }
             lock (HandedOut)
             {
                 if (HandedOut.Add(port))
@@ -57,6 +77,11 @@ public sealed class GatewayProcess : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>The first port of the kernel's ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range), 32768 when unknown.</summary>
+    private static readonly int EphemeralStart = File.Exists("/proc/sys/net/ipv4/ip_local_port_range")
+        && int.TryParse(File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0], out var start)
+        && start > 21000 ? start : 32768;
 
     public static GatewayProcess Start(string environment, string? upstream, params (string Name, string Value)[] extra)
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CacheProxy.Storage;
 using CacheProxy.Invalidation;
 using Microsoft.Extensions.Logging;
 

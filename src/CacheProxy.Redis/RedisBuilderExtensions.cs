@@ -47,8 +47,8 @@ public static class RedisBuilderExtensions
         services.TryAddSingleton<ISharedCacheStore>(sp => sp.GetRequiredService<RedisCacheStore>());
         services.TryAddSingleton<IInvalidationBus>(sp => sp.GetRequiredService<RedisInvalidationBus>());
         services.TryAddSingleton<ICacheFillCoordinator>(sp => sp.GetRequiredService<RedisCacheStore>());
-        services.Replace(ServiceDescriptor.Singleton<CacheProxy.Management.IMaintenanceSwitchStore, RedisMaintenanceSwitchStore>());
-        services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", HealthStatus.Degraded, [CacheProxy.Health.HealthTags.Ready, "redis"]);
+        services.Replace(ServiceDescriptor.Singleton<CacheProxy.Storage.IMaintenanceSwitchStore, RedisMaintenanceSwitchStore>());
+        services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", HealthStatus.Degraded, [CacheProxy.HealthTags.Ready, "redis"]);
         return builder;
     }
 }

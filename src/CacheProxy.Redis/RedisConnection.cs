@@ -29,7 +29,7 @@ internal sealed class RedisConnection : IHostedService, IAsyncDisposable
     {
         _options = options.Value;
         _services = services;
-        _logger = loggers.CreateLogger(Diagnostics.LogCategories.Store);
+        _logger = loggers.CreateLogger(LogCategories.Store);
     }
 
     public IConnectionMultiplexer? Multiplexer => Volatile.Read(ref _multiplexer);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using CacheProxy.Storage;
 using System.Globalization;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;

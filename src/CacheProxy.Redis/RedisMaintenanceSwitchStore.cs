@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CacheProxy.Storage;
 using CacheProxy.Configuration;
 using CacheProxy.Management;
 using Microsoft.Extensions.Logging;
@@ -17,7 +18,7 @@ internal sealed class RedisMaintenanceSwitchStore(RedisConnection connection, Re
 {
     private readonly RedisKey _key = options.Value.KeyPrefix + "maintenance";
     private readonly RedisChannel _channel = RedisChannel.Literal(options.Value.KeyPrefix + "maintenance");
-    private readonly ILogger _logger = loggers.CreateLogger(Diagnostics.LogCategories.Store);
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Store);
 
     public async ValueTask<MaintenanceSwitch?> ReadAsync(CancellationToken cancellationToken) =>
         connection.Multiplexer is { } redis ? await ReadAsync(redis, cancellationToken) : null;

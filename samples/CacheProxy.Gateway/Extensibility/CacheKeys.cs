@@ -1,4 +1,4 @@
-using CacheProxy.Caching;
+using CacheProxy;
 
 namespace CacheProxy.Gateway.Extensibility;
 

@@ -1,5 +1,4 @@
-using CacheProxy.Caching;
-using CacheProxy.Invalidation;
+using CacheProxy;
 
 namespace CacheProxy.Gateway.Extensibility;
 

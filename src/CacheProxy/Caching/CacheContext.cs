@@ -1,11 +1,12 @@
 using CacheProxy.Http;
+using CacheProxy.Caching;
 using CacheProxy.Storage;
 using Microsoft.AspNetCore.Http;
 
-namespace CacheProxy.Caching;
+namespace CacheProxy;
 
 /// <summary>
-/// One request's passage through the cache, as <see cref="ICachePolicy"/>, <see cref="Invalidation.ITagProvider"/> see it and
+/// One request's passage through the cache, as <see cref="ICachePolicy"/>, <see cref="ITagProvider"/> see it and
 /// the engine's phases share it. Valid only during the call it is handed to: CacheProxy reuses instances for later
 /// requests, so keep no reference to it.
 /// </summary>
@@ -71,7 +72,7 @@ public sealed class CacheContext
     /// <value>Default null: <see cref="Configuration.CacheProxyOptions.SetCookie"/>.</value>
     public Configuration.SetCookiePolicy? SetCookie { get; set; }
 
-    /// <summary>Gets the surrogate keys (tags) the response is stored with; <see cref="Invalidation.ITagProvider"/>s add to it.</summary>
+    /// <summary>Gets the surrogate keys (tags) the response is stored with; <see cref="ITagProvider"/>s add to it.</summary>
     public ICollection<string> Tags => _tags ??= new HashSet<string>(StringComparer.Ordinal);
 
     // ---- The engine's own state, shared by its phases ----

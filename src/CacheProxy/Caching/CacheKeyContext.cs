@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
+using CacheProxy.Caching;
 
-namespace CacheProxy.Caching;
+namespace CacheProxy;
 
 /// <summary>
 /// The parts of a cache key while <see cref="ICacheKeyCustomizer"/>s change them. The scheme and host are fixed;

@@ -57,7 +57,7 @@ internal sealed class CacheTransformProvider(LastGoodOptions options) : ITransfo
                 response.ReasonPhrase = null; // Kestrel sends the standard phrase
             }
             // The request's own correlation id wins over whatever the upstream put under that name.
-            if (transform.HttpContext.Features.Get<CacheProxy.Diagnostics.ICorrelationIdFeature>() is { } correlation)
+            if (transform.HttpContext.Features.Get<CacheProxy.ICorrelationIdFeature>() is { } correlation)
             {
                 transform.HttpContext.Response.Headers[options.Current.Correlation.HeaderName] = correlation.CorrelationId;
             }

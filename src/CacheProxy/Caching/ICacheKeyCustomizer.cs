@@ -1,4 +1,4 @@
-namespace CacheProxy.Caching;
+namespace CacheProxy;
 
 /// <summary>
 /// Changes what identifies a cached response, for every request of a cached route and for the URLs an unsafe

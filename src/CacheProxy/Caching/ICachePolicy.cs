@@ -1,4 +1,4 @@
-namespace CacheProxy.Caching;
+namespace CacheProxy;
 
 /// <summary>
 /// A caching rule that runs for every cached request, in three phases. Register implementations with

@@ -1,4 +1,5 @@
 using CacheProxy.Configuration;
+using CacheProxy.Storage;
 using CacheProxy.Diagnostics;
 using CacheProxy.Http;
 using CacheProxy.Invalidation;

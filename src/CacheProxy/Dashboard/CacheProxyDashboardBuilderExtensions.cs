@@ -1,4 +1,5 @@
 using CacheProxy.Dashboard;
+using CacheProxy;
 using CacheProxy.Hosting;
 using CacheProxy.Management;
 using Microsoft.Extensions.DependencyInjection.Extensions;

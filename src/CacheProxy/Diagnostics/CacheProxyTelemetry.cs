@@ -1,4 +1,4 @@
-namespace CacheProxy.Diagnostics;
+namespace CacheProxy;
 
 /// <summary>Names under which CacheProxy publishes its telemetry.</summary>
 public static class CacheProxyTelemetry

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
+using CacheProxy.Diagnostics;
 
-namespace CacheProxy.Diagnostics;
+namespace CacheProxy.Storage;
 
 /// <summary>
 /// Lets cache store implementations (CacheProxy.Redis, or your own <c>ISharedCacheStore</c>) report on the shared

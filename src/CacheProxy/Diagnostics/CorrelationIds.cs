@@ -6,13 +6,6 @@ using Microsoft.Extensions.Logging;
 
 namespace CacheProxy.Diagnostics;
 
-/// <summary>The correlation id of the current request.</summary>
-public interface ICorrelationIdFeature
-{
-    /// <summary>Gets the id: the client's valid X-Request-ID, or one CacheProxy generated.</summary>
-    string CorrelationId { get; }
-}
-
 /// <summary>
 /// Gives every request a correlation id: the client's (when valid: bounded length, safe characters), else a new
 /// one (the trace id when a trace is active, so logs and traces join). It is forwarded upstream, echoed on the

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace CacheProxy.Diagnostics;
+namespace CacheProxy;
 
 /// <summary>
 /// A dimension of the app's own on <c>cacheproxy.requests</c> (for example a tenant or a content type): register

@@ -1,4 +1,4 @@
-namespace CacheProxy.Diagnostics;
+namespace CacheProxy;
 
 /// <summary>One log category per area, so operators can route and filter them (e.g. security events apart).</summary>
 public static class LogCategories

@@ -1,4 +1,5 @@
 using CacheProxy.Configuration;
+using CacheProxy;
 using CacheProxy.Draining;
 using CacheProxy.Health;
 using Microsoft.Extensions.Hosting;

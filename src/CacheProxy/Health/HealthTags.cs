@@ -1,4 +1,4 @@
-namespace CacheProxy.Health;
+namespace CacheProxy;
 
 /// <summary>Tags of health checks, as <c>MapCacheProxyManagement</c> selects them.</summary>
 public static class HealthTags

@@ -1,4 +1,5 @@
 using CacheProxy.Health;
+using CacheProxy;
 using CacheProxy.Hosting;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using CacheProxy.Management;
@@ -38,7 +39,7 @@ public static class CacheProxyApplicationBuilderExtensions
     /// <see cref="IManagementEndpointProvider"/>: <c>/warm</c> (<c>AddWarming</c>), <c>/stats</c> and <c>/dashboard</c>
     /// (<c>AddDashboard</c>), <c>/metrics</c> (<c>AddPrometheus</c>) — on the management port
     /// (<see cref="CacheProxy.Configuration.ManagementOptions.Port"/>), behind the management authorization policy
-    /// (<see cref="CacheProxy.Management.CacheProxyManagementDefaults.Policy"/>: port, allowed networks, API key).
+    /// (<see cref="CacheProxy.CacheProxyManagementDefaults.Policy"/>: port, allowed networks, API key).
     /// </summary>
     /// <param name="endpoints">The endpoint route builder.</param>
     /// <returns>A builder to add conventions to every management endpoint.</returns>
@@ -51,7 +52,7 @@ public static class CacheProxyApplicationBuilderExtensions
         }
         var group = endpoints.MapGroup(string.Empty);
         group.WithMetadata(ManagementEndpointMetadata.Instance);
-        group.RequireAuthorization(CacheProxy.Management.CacheProxyManagementDefaults.Policy);
+        group.RequireAuthorization(CacheProxy.CacheProxyManagementDefaults.Policy);
         group.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync });
         group.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = HealthReportWriter.WriteAsync });
         group.MapHealthChecks("/health/ready", new HealthCheckOptions

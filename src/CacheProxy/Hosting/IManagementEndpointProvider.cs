@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Routing;
 
-namespace CacheProxy.Hosting;
+namespace CacheProxy;
 
 /// <summary>
 /// Adds endpoints to the management plane (the management port, with its protections). Register implementations

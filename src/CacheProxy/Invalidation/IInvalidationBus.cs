@@ -1,36 +1,4 @@
-namespace CacheProxy.Invalidation;
-
-/// <summary>What an invalidation applies to.</summary>
-public enum InvalidationScope
-{
-    /// <summary>
-    /// The responses stored for one URL: every entry whose cache key, up to the values key customizers add, is the
-    /// value — its Vary variants included.
-    /// </summary>
-    Key = 0,
-
-    /// <summary>Every entry whose cache key starts with the value.</summary>
-    Prefix = 1,
-
-    /// <summary>Every entry stored with the tag (surrogate key).</summary>
-    Tag = 2,
-
-    /// <summary>Every entry (also sent, soft, when the bus cannot vouch for what was purged meanwhile).</summary>
-    All = 3,
-
-    /// <summary>
-    /// Not a purge: the entry under the storage key in the value was replaced by a newer one on another instance, so
-    /// copies of the old one are dropped. Not remembered, not logged.
-    /// </summary>
-    Replaced = 4,
-}
-
-/// <summary>One invalidation, as instances tell each other.</summary>
-/// <param name="Scope">What it applies to.</param>
-/// <param name="Value">The key, key prefix or tag; empty for <see cref="InvalidationScope.All"/>.</param>
-/// <param name="Soft">Mark the entries stale (revalidated before they are served again) instead of removing them.</param>
-/// <param name="Time">When it was made: it applies to responses whose fill started before then.</param>
-public readonly record struct InvalidationMessage(InvalidationScope Scope, string Value, bool Soft = false, DateTimeOffset Time = default);
+namespace CacheProxy.Storage;
 
 /// <summary>
 /// Carries invalidations between gateway instances, so a purge on one holds on all of them, and an entry replaced on

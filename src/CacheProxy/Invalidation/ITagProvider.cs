@@ -1,6 +1,6 @@
 using CacheProxy.Caching;
 
-namespace CacheProxy.Invalidation;
+namespace CacheProxy;
 
 /// <summary>
 /// Computes surrogate keys (tags) for a response about to be stored, from the request, its route and the response's

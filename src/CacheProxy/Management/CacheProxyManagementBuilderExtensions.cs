@@ -1,4 +1,5 @@
 using CacheProxy.Health;
+using CacheProxy;
 using CacheProxy.Management;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;

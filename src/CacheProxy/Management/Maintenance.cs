@@ -1,4 +1,5 @@
 using System.Net;
+using CacheProxy.Storage;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using Microsoft.AspNetCore.Http;

@@ -19,7 +19,7 @@ internal sealed class ManagementEndpointMetadata
 internal sealed class ManagementPortGate(CacheProxy.Configuration.LastGoodOptions options,
     CacheProxy.Diagnostics.CacheProxyMetrics metrics, Microsoft.Extensions.Logging.ILoggerFactory loggers)
 {
-    private readonly Microsoft.Extensions.Logging.ILogger _security = loggers.CreateLogger(CacheProxy.Diagnostics.LogCategories.Security);
+    private readonly Microsoft.Extensions.Logging.ILogger _security = loggers.CreateLogger(CacheProxy.LogCategories.Security);
 
     /// <summary>Whether the request is on the port its endpoint belongs to (always, without a management port).</summary>
     public bool Admits(HttpContext context)

@@ -1,4 +1,5 @@
 using CacheProxy.Caching;
+using CacheProxy.Storage;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using CacheProxy.Invalidation;

@@ -17,8 +17,3 @@ public interface ISharedCacheStore : ICacheStore
     /// <returns>The entry and its remaining time to live, or null on a miss or failure.</returns>
     ValueTask<SharedCacheHit?> GetWithTimeToLiveAsync(string key, CancellationToken cancellationToken);
 }
-
-/// <summary>An entry read from a shared tier, with the time it has left there.</summary>
-/// <param name="Entry">The entry.</param>
-/// <param name="TimeToLive">How long the shared tier keeps it; the memory tier keeps its copy no longer.</param>
-public readonly record struct SharedCacheHit(CacheEntry Entry, TimeSpan TimeToLive);

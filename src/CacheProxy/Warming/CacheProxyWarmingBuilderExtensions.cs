@@ -1,4 +1,5 @@
 using CacheProxy.Health;
+using CacheProxy;
 using CacheProxy.Hosting;
 using CacheProxy.Management;
 using CacheProxy.Warming;

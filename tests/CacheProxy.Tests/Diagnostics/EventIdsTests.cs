@@ -9,7 +9,7 @@ namespace CacheProxy.Tests.Diagnostics;
 public sealed class EventIdsTests
 {
     private static IEnumerable<LoggerMessageAttribute> Events() =>
-        new[] { typeof(CacheProxy.Diagnostics.CacheProxyTelemetry).Assembly, typeof(CacheProxy.Configuration.RedisOptions).Assembly }
+        new[] { typeof(CacheProxy.CacheProxyTelemetry).Assembly, typeof(CacheProxy.Configuration.RedisOptions).Assembly }
             .SelectMany(a => a.GetTypes())
             .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
             .Select(m => m.GetCustomAttribute<LoggerMessageAttribute>())
@@ -19,7 +19,7 @@ public sealed class EventIdsTests
     public void EveryEvent_TakesItsIdFromTheOneList_AndNoIdIsUsedTwice()
     {
         var events = Events().ToList();
-        var list = typeof(CacheProxy.Diagnostics.CacheProxyTelemetry).Assembly.GetType("CacheProxy.Diagnostics.EventIds")!
+        var list = typeof(CacheProxy.CacheProxyTelemetry).Assembly.GetType("CacheProxy.Diagnostics.EventIds")!
             .GetFields().ToDictionary(f => f.Name, f => (int)f.GetRawConstantValue()!);
 
         Assert.True(events.Count > 25, $"found {events.Count} events");

@@ -121,7 +121,7 @@ public sealed class MetricsTests
         Assert.Equal(0, proxy.Origin.Calls);
     }
 
-    private sealed class TenantDimension : CacheProxy.Diagnostics.IRequestMetricDimension
+    private sealed class TenantDimension : CacheProxy.IRequestMetricDimension
     {
         public string Name => "tenant";
 
@@ -132,7 +132,7 @@ public sealed class MetricsTests
     public async Task AnAppsDimension_TagsTheRequests_BoundedToItsValueLimit()
     {
         await using var proxy = await ProxyFixture.StartAsync(o => o.MetricDimensionValueLimit = 2,
-            features: b => b.Services.AddSingleton<CacheProxy.Diagnostics.IRequestMetricDimension, TenantDimension>());
+            features: b => b.Services.AddSingleton<CacheProxy.IRequestMetricDimension, TenantDimension>());
         proxy.Origin.Handler = c =>
         {
             c.Response.Headers.CacheControl = "max-age=60";

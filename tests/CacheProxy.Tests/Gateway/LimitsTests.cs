@@ -16,7 +16,7 @@ namespace CacheProxy.Tests.Gateway;
 public sealed class LimitsTests
 {
     // The meter's version, which Prometheus shows as otel_scope_version: the core assembly's version.
-    private static readonly string Scope = typeof(CacheProxy.Diagnostics.CacheProxyTelemetry).Assembly.GetName().Version!.ToString();
+    private static readonly string Scope = typeof(CacheProxy.CacheProxyTelemetry).Assembly.GetName().Version!.ToString();
 
     private static async Task<string> ScrapeAsync(GatewayProcess gateway)
     {

@@ -59,8 +59,8 @@ public sealed class OptInFeatureTests
         Assert.IsType<CacheProxy.Hosting.UpstreamHttpClientFactory>(services.GetRequiredService<IForwarderHttpClientFactory>());
         Assert.Equal(TimeSpan.FromMinutes(2) + new CacheProxy.Configuration.ShutdownOptions().DrainDelay,
             services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
-        Assert.NotNull(await services.GetRequiredService<IAuthenticationSchemeProvider>().GetSchemeAsync(CacheProxy.Management.CacheProxyManagementDefaults.AuthenticationScheme));
-        Assert.NotNull(await services.GetRequiredService<IAuthorizationPolicyProvider>().GetPolicyAsync(CacheProxy.Management.CacheProxyManagementDefaults.Policy));
+        Assert.NotNull(await services.GetRequiredService<IAuthenticationSchemeProvider>().GetSchemeAsync(CacheProxy.CacheProxyManagementDefaults.AuthenticationScheme));
+        Assert.NotNull(await services.GetRequiredService<IAuthorizationPolicyProvider>().GetPolicyAsync(CacheProxy.CacheProxyManagementDefaults.Policy));
         app.MapCacheProxyManagement();
         var paths = ((IEndpointRouteBuilder)app).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
             .Select(e => e.RoutePattern.RawText).Distinct().Order(StringComparer.Ordinal);

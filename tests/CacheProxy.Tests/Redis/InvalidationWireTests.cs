@@ -1,4 +1,5 @@
 using CacheProxy.Invalidation;
+using CacheProxy.Storage;
 using CacheProxy.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 

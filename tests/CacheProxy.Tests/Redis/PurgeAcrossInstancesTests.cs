@@ -1,4 +1,5 @@
 using System.Net;
+using CacheProxy.Storage;
 using CacheProxy.Invalidation;
 using CacheProxy.Tests.Infrastructure;
 using CacheProxy.Tests.Invalidation;

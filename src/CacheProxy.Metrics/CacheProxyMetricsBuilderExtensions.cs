@@ -1,4 +1,5 @@
 using CacheProxy.Diagnostics;
+using CacheProxy;
 using CacheProxy.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
@@ -41,27 +42,5 @@ public static class CacheProxyMetricsBuilderExtensions
     private sealed class PrometheusEndpointProvider : IManagementEndpointProvider
     {
         public void MapEndpoints(IEndpointRouteBuilder management) => management.MapPrometheusScrapingEndpoint("/metrics");
-    }
-}
-
-/// <summary>OpenTelemetry registration of CacheProxy, for apps that export by OTLP or any other exporter.</summary>
-public static class CacheProxyInstrumentationExtensions
-{
-    /// <summary>Adds the <c>CacheProxy</c> meter.</summary>
-    /// <param name="builder">The meter provider builder.</param>
-    /// <returns>The builder.</returns>
-    public static MeterProviderBuilder AddCacheProxyInstrumentation(this MeterProviderBuilder builder)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddMeter(CacheProxyTelemetry.MeterName);
-    }
-
-    /// <summary>Adds the <c>CacheProxy</c> activity source (lookup, store, revalidation and refresh spans).</summary>
-    /// <param name="builder">The tracer provider builder.</param>
-    /// <returns>The builder.</returns>
-    public static TracerProviderBuilder AddCacheProxyInstrumentation(this TracerProviderBuilder builder)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddSource(CacheProxyTelemetry.ActivitySourceName);
     }
 }

@@ -1,0 +1,14 @@
+using System.Collections;
+using System.Diagnostics;
+using CacheProxy.Configuration;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace CacheProxy;
+
+/// <summary>The correlation id of the current request.</summary>
+public interface ICorrelationIdFeature
+{
+    /// <summary>Gets the id: the client's valid X-Request-ID, or one CacheProxy generated.</summary>
+    string CorrelationId { get; }
+}

@@ -10,13 +10,14 @@ namespace CacheProxy.Redis;
 /// <param name="Message">The invalidation, when it is one.</param>
 /// <param name="Released">The cache key of a released fill claim, when it is one.</param>
 /// <param name="LogId">The invalidation log entry that holds it, when it has one.</param>
-internal readonly record struct Received(bool Own, InvalidationMessage? Message, string? Released, string? LogId);
+/// <param name="Replaced">The replaced-entry notice, when it is one.</param>
+internal readonly record struct Received(bool Own, InvalidationMessage? Message, string? Released, string? LogId, EntryReplaced? Replaced = null);
 
 /// <summary>
 /// The local side of the Redis invalidation bus: the handlers subscribed in this process, and the wire form of what
-/// instances tell each other — <c>{instance}\n{type}{soft}\n{time}\n{log id}\n{value}</c>: type K, P, T, A or X for an
-/// invalidation by key, prefix, tag, of everything or of a replaced entry, R for a released fill claim (the value is
-/// the cache key); soft 1 or 0; the time in UTC ticks; the id of the invalidation log entry holding it (empty for
+/// instances tell each other — <c>{instance}\n{type}{soft}\n{time}\n{log id}\n{value}</c>: type K, P, T or A for an
+/// invalidation by key, prefix, tag or of everything, X for a replaced entry (<see cref="EntryReplaced"/>), R for a
+/// released fill claim (the value is the cache key); soft 1 or 0; the time in UTC ticks; the id of the invalidation log entry holding it (empty for
 /// what is not logged). The instance id (random per process) lets an instance know its own messages.
 /// </summary>
 internal sealed class InvalidationSubscribers(ILogger logger)
@@ -25,9 +26,10 @@ internal sealed class InvalidationSubscribers(ILogger logger)
     private readonly Lock _lock = new();
     private Subscription[] _subscriptions = [];
 
-    public void Add(Func<InvalidationMessage, CancellationToken, ValueTask> handler, CancellationToken cancellationToken)
+    public void Add(Func<InvalidationMessage, CancellationToken, ValueTask> onInvalidation, Func<EntryReplaced, CancellationToken, ValueTask> onReplaced,
+        CancellationToken cancellationToken)
     {
-        var subscription = new Subscription(handler, cancellationToken);
+        var subscription = new Subscription(onInvalidation, onReplaced, cancellationToken);
         lock (_lock)
         {
             _subscriptions = [.. _subscriptions, subscription];
@@ -44,6 +46,8 @@ internal sealed class InvalidationSubscribers(ILogger logger)
     public string Encode(InvalidationMessage message, string? logId = null) =>
         string.Concat(_instance, "\n", Type(message.Scope), message.Soft ? "1" : "0", "\n",
             message.Time.UtcTicks.ToString(CultureInfo.InvariantCulture), "\n", logId, "\n", message.Value);
+
+    public string Encode(EntryReplaced notice) => string.Concat(_instance, "\nX0\n0\n\n", notice.Key);
 
     public string EncodeRelease(string key) => string.Concat(_instance, "\nR0\n0\n\n", key);
 
@@ -65,7 +69,6 @@ internal sealed class InvalidationSubscribers(ILogger logger)
             'P' => InvalidationScope.Prefix,
             'T' => InvalidationScope.Tag,
             'A' => InvalidationScope.All,
-            'X' => InvalidationScope.Replaced,
             _ => null,
         };
         if (scope is { } known)
@@ -73,16 +76,26 @@ internal sealed class InvalidationSubscribers(ILogger logger)
             received = new Received(own, new InvalidationMessage(known, parts[4], parts[1][1] == '1', new DateTimeOffset(ticks, TimeSpan.Zero)), null, logId);
             return true;
         }
-        if (parts[1][0] == 'R')
+        switch (parts[1][0])
         {
-            received = new Received(own, null, parts[4], null);
-            return true;
+            case 'R':
+                received = new Received(own, null, parts[4], null);
+                return true;
+            case 'X':
+                received = new Received(own, null, null, null, new EntryReplaced(parts[4]));
+                return true;
+            default:
+                return false;
         }
-        return false;
     }
 
-    /// <summary>Hands a message to every handler; a handler that fails is logged, the others still run.</summary>
-    public void Deliver(InvalidationMessage message)
+    /// <summary>Hands an invalidation to every subscriber; a handler that fails is logged, the others still run.</summary>
+    public void Deliver(InvalidationMessage message) => Deliver(static (s, m, token) => s.OnInvalidation(m, token), message);
+
+    /// <summary>Hands a replaced-entry notice to every subscriber.</summary>
+    public void Deliver(EntryReplaced notice) => Deliver(static (s, n, token) => s.OnReplaced(n, token), notice);
+
+    private void Deliver<T>(Func<Subscription, T, CancellationToken, ValueTask> handle, T value)
     {
         foreach (var subscription in Volatile.Read(ref _subscriptions))
         {
@@ -92,7 +105,7 @@ internal sealed class InvalidationSubscribers(ILogger logger)
             }
             try
             {
-                var applying = subscription.Handler(message, subscription.Token);
+                var applying = handle(subscription, value, subscription.Token);
                 if (!applying.IsCompletedSuccessfully)
                 {
                     _ = ObserveAsync(applying);
@@ -122,9 +135,9 @@ internal sealed class InvalidationSubscribers(ILogger logger)
         InvalidationScope.Key => "K",
         InvalidationScope.Prefix => "P",
         InvalidationScope.Tag => "T",
-        InvalidationScope.Replaced => "X",
         _ => "A",
     };
 
-    private sealed record Subscription(Func<InvalidationMessage, CancellationToken, ValueTask> Handler, CancellationToken Token);
+    private sealed record Subscription(Func<InvalidationMessage, CancellationToken, ValueTask> OnInvalidation,
+        Func<EntryReplaced, CancellationToken, ValueTask> OnReplaced, CancellationToken Token);
 }

@@ -105,8 +105,13 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
 
     private TimeSpan DeafFor => DeafSince is { } since && since != DateTimeOffset.MinValue ? _time.GetUtcNow() - since : TimeSpan.Zero;
 
-    public void Subscribe(Func<InvalidationMessage, CancellationToken, ValueTask> handler, CancellationToken cancellationToken) =>
-        _subscribers.Add(handler, cancellationToken);
+    public void Subscribe(Func<InvalidationMessage, CancellationToken, ValueTask> onInvalidation, Func<EntryReplaced, CancellationToken, ValueTask> onReplaced,
+        CancellationToken cancellationToken) =>
+        _subscribers.Add(onInvalidation, onReplaced, cancellationToken);
+
+    /// <summary>A replaced entry: on the channel only, never in the log (a copy made after it is not about it).</summary>
+    public ValueTask<bool> PublishAsync(EntryReplaced notice, CancellationToken cancellationToken) =>
+        _connection.Multiplexer is { } redis ? new(PublishAsync(redis, _subscribers.Encode(notice), cancellationToken)) : new(false);
 
     public async ValueTask<bool> PublishAsync(InvalidationMessage message, CancellationToken cancellationToken)
     {
@@ -114,19 +119,15 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
         {
             return false;
         }
-        string? logId = null;
-        if (message.Scope != InvalidationScope.Replaced)
+        var now = _time.GetUtcNow();
+        var result = await _calls.RunAsync<RedisResult?>("log", async token => await redis.GetDatabase().ScriptEvaluateAsync(AppendScript, [_log, _since],
+            [_subscribers.Encode(message), (now - _purge.Retention).ToUnixTimeMilliseconds(), _options.InvalidationLogMaxLength,
+                now.ToUnixTimeMilliseconds()]).WaitAsync(token), fallback: null, cancellationToken);
+        if (result is null)
         {
-            var now = _time.GetUtcNow();
-            var result = await _calls.RunAsync<RedisResult?>("log", async token => await redis.GetDatabase().ScriptEvaluateAsync(AppendScript, [_log, _since],
-                [_subscribers.Encode(message), (now - _purge.Retention).ToUnixTimeMilliseconds(), _options.InvalidationLogMaxLength,
-                    now.ToUnixTimeMilliseconds()]).WaitAsync(token), fallback: null, cancellationToken);
-            if (result is null)
-            {
-                return false;
-            }
-            logId = (string?)result;
+            return false;
         }
+        var logId = (string?)result;
         return await PublishAsync(redis, _subscribers.Encode(message, logId), cancellationToken);
     }
 
@@ -227,6 +228,10 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
         if (!received.Own && received.Message is { } message)
         {
             _subscribers.Deliver(message);
+        }
+        else if (!received.Own && received.Replaced is { } replaced)
+        {
+            _subscribers.Deliver(replaced);
         }
     }
 

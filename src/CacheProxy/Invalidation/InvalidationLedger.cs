@@ -54,8 +54,7 @@ internal sealed class InvalidationLedger
     public int Count => _keys.Map.Count + _prefixes.Map.Count + _tags.Map.Count;
 
     /// <summary>
-    /// Records a purge (a <see cref="InvalidationScope.Replaced"/> notice is not one and is ignored);
-    /// <paramref name="here"/> when this instance made it, by its own clock.
+    /// Records a purge; <paramref name="here"/> when this instance made it, by its own clock.
     /// </summary>
     public void Apply(InvalidationMessage message, bool here)
     {

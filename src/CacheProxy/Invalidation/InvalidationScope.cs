@@ -17,10 +17,4 @@ public enum InvalidationScope
 
     /// <summary>Every entry (also sent, soft, when the bus cannot vouch for what was purged meanwhile).</summary>
     All = 3,
-
-    /// <summary>
-    /// Not a purge: the entry under the storage key in the value was replaced by a newer one on another instance, so
-    /// copies of the old one are dropped. Not remembered, not logged.
-    /// </summary>
-    Replaced = 4,
 }

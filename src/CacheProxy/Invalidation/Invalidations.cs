@@ -59,11 +59,6 @@ internal sealed class Invalidations : IHostedService, IDisposable
 
     private int ApplyHere(InvalidationMessage message, bool here)
     {
-        if (message.Scope == InvalidationScope.Replaced)
-        {
-            _memory.Remove(message.Value);
-            return 0;
-        }
         _ledger.Apply(message, here);
         if (message.Soft)
         {
@@ -83,6 +78,10 @@ internal sealed class Invalidations : IHostedService, IDisposable
         _bus?.Subscribe((message, _) =>
         {
             ApplyHere(message, here: false);
+            return default;
+        }, (replaced, _) =>
+        {
+            _memory.Remove(replaced.Key);
             return default;
         }, _stopping.Token);
         return Task.CompletedTask;

@@ -6,7 +6,7 @@ namespace CacheProxy.Storage;
 /// <summary>
 /// The memory tier in front of a shared tier. Reads: memory, then shared (a shared hit fills memory for no longer
 /// than the shared tier keeps it). Writes and removals: both, and each is announced on the
-/// <see cref="IInvalidationBus"/> as <see cref="InvalidationScope.Replaced"/>, so that every other instance drops
+/// <see cref="IInvalidationBus"/> as an <see cref="EntryReplaced"/> notice, so that every other instance drops
 /// its memory copy, which is now out of date (<see cref="Invalidations"/> applies what other instances announce).
 /// </summary>
 internal sealed class TieredCacheStore(MemoryCacheStore memory, ISharedCacheStore shared, IInvalidationBus? bus) : ISynchronousCacheStore
@@ -47,7 +47,7 @@ internal sealed class TieredCacheStore(MemoryCacheStore memory, ISharedCacheStor
     {
         if (bus is not null)
         {
-            await bus.PublishAsync(new InvalidationMessage(InvalidationScope.Replaced, key), cancellationToken);
+            await bus.PublishAsync(new EntryReplaced(key), cancellationToken);
         }
     }
 }

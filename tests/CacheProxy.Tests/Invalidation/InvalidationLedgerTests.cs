@@ -96,14 +96,4 @@ public sealed class InvalidationLedgerTests
         Assert.Equal(Verdict.Stale, ledger.Check(Key, old, out _)); // not vouched for any more: revalidated, not served
         Assert.Equal(Verdict.Valid, ledger.Check(Key, Filled(TimeSpan.FromHours(1), tags: "t"), out _));
     }
-
-    [Fact]
-    public void AReplacedNotice_IsNoPurge()
-    {
-        var ledger = Ledger();
-        ledger.Apply(new InvalidationMessage(InvalidationScope.Replaced, Key, Time: _time.GetUtcNow()), here: false);
-
-        Assert.Equal(0, ledger.Count);
-        Assert.Equal(Verdict.Valid, ledger.Check(Key, Filled(TimeSpan.FromSeconds(1)), out _));
-    }
 }

@@ -17,7 +17,6 @@ public sealed class InvalidationWireTests
     [InlineData(InvalidationScope.Prefix, "http\u001Fh\u001F/a", false)]
     [InlineData(InvalidationScope.Tag, "product:7\nwith a newline", true)]
     [InlineData(InvalidationScope.All, "", true)]
-    [InlineData(InvalidationScope.Replaced, "http\u001Fh\u001F/a\u001F", false)]
     public void EveryMessage_ReachesTheOtherInstance_AsItWasSent(InvalidationScope scope, string value, bool soft)
     {
         var message = new InvalidationMessage(scope, value, soft, When);
@@ -25,6 +24,16 @@ public sealed class InvalidationWireTests
         Assert.True(Instance().TryDecode(Instance().Encode(message, "1700000000000-3"), out var received));
 
         Assert.Equal(new Received(false, message, null, "1700000000000-3"), received);
+    }
+
+    [Fact]
+    public void AReplacedEntryNotice_ReachesTheOtherInstance_AsNoInvalidation()
+    {
+        var notice = new EntryReplaced("http\u001Fh\u001F/a\u001F");
+
+        Assert.True(Instance().TryDecode(Instance().Encode(notice), out var received));
+
+        Assert.Equal(new Received(false, null, null, null, notice), received);
     }
 
     [Fact]
@@ -67,7 +76,7 @@ public sealed class InvalidationWireTests
         {
             heard.Add(m);
             return default;
-        }, subscription.Token);
+        }, (_, _) => default, subscription.Token);
 
         bus.Deliver(new InvalidationMessage(InvalidationScope.Tag, "t1", Time: When));
         subscription.Cancel();

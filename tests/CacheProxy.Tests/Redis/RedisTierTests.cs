@@ -47,13 +47,20 @@ public sealed class RedisTierTests
         }
     }
 
-    /// <summary>The invalidations <paramref name="gateway"/> hears from other instances, from now on.</summary>
-    internal static System.Collections.Concurrent.ConcurrentQueue<InvalidationMessage> HeardBy(ProxyFixture gateway)
+    /// <summary>What a gateway hears from other instances: an invalidation, or (no scope) a replaced entry.</summary>
+    internal readonly record struct Heard(InvalidationScope? Scope, string Value, bool Soft);
+
+    /// <summary>The invalidations and replaced-entry notices <paramref name="gateway"/> hears from other instances, from now on.</summary>
+    internal static System.Collections.Concurrent.ConcurrentQueue<Heard> HeardBy(ProxyFixture gateway)
     {
-        var heard = new System.Collections.Concurrent.ConcurrentQueue<InvalidationMessage>();
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<Heard>();
         gateway.Services.GetRequiredService<IInvalidationBus>().Subscribe((message, _) =>
         {
-            heard.Enqueue(message);
+            heard.Enqueue(new Heard(message.Scope, message.Value, message.Soft));
+            return default;
+        }, (notice, _) =>
+        {
+            heard.Enqueue(new Heard(null, notice.Key, false));
             return default;
         }, CancellationToken.None);
         return heard;

@@ -41,7 +41,8 @@ public sealed class TieredCacheStoreTests
         await StoreAsync("k");
         await _tiered.RemoveAsync("k", default);
 
-        Assert.Equal([new(InvalidationScope.Replaced, "k"), new(InvalidationScope.Replaced, "k")], _bus.Published);
+        Assert.Equal([new("k"), new("k")], _bus.Replaced);
+        Assert.Empty(_bus.Published); // no purge
     }
 
     [Theory]
@@ -72,7 +73,7 @@ public sealed class TieredCacheStoreTests
     {
         await StoreAsync("a/1");
 
-        await _bus.DeliverAsync(new InvalidationMessage(InvalidationScope.Replaced, "a/1"));
+        await _bus.DeliverAsync(new EntryReplaced("a/1"));
 
         Assert.False(_memory.TryGet("a/1", out _));
         Assert.True(_shared.Inner.TryGet("a/1", out var shared));
@@ -81,9 +82,12 @@ public sealed class TieredCacheStoreTests
 
     private sealed class Bus : IInvalidationBus
     {
-        private Func<InvalidationMessage, CancellationToken, ValueTask>? _handler;
+        private Func<InvalidationMessage, CancellationToken, ValueTask>? _onInvalidation;
+        private Func<EntryReplaced, CancellationToken, ValueTask>? _onReplaced;
 
         public List<InvalidationMessage> Published { get; } = [];
+
+        public List<EntryReplaced> Replaced { get; } = [];
 
         public ValueTask<bool> PublishAsync(InvalidationMessage message, CancellationToken cancellationToken)
         {
@@ -91,9 +95,18 @@ public sealed class TieredCacheStoreTests
             return new(true);
         }
 
-        public void Subscribe(Func<InvalidationMessage, CancellationToken, ValueTask> handler, CancellationToken cancellationToken) => _handler = handler;
+        public ValueTask<bool> PublishAsync(EntryReplaced notice, CancellationToken cancellationToken)
+        {
+            Replaced.Add(notice);
+            return new(true);
+        }
 
-        public ValueTask DeliverAsync(InvalidationMessage message) => _handler!(message, CancellationToken.None);
+        public void Subscribe(Func<InvalidationMessage, CancellationToken, ValueTask> onInvalidation, Func<EntryReplaced, CancellationToken, ValueTask> onReplaced,
+            CancellationToken cancellationToken) => (_onInvalidation, _onReplaced) = (onInvalidation, onReplaced);
+
+        public ValueTask DeliverAsync(InvalidationMessage message) => _onInvalidation!(message, CancellationToken.None);
+
+        public ValueTask DeliverAsync(EntryReplaced notice) => _onReplaced!(notice, CancellationToken.None);
     }
 
     private sealed class SharedTier(MemoryCacheStore inner) : ISharedCacheStore

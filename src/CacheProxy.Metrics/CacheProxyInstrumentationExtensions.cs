@@ -12,13 +12,13 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>OpenTelemetry registration of CacheProxy, for apps that export by OTLP or any other exporter.</summary>
 public static class CacheProxyInstrumentationExtensions
 {
-    /// <summary>Adds the <c>CacheProxy</c> meter.</summary>
+    /// <summary>Adds the <c>CacheProxy</c> meter and those of its packages (<c>CacheProxy.*</c>: <c>CacheProxy.Redis</c>).</summary>
     /// <param name="builder">The meter provider builder.</param>
     /// <returns>The builder.</returns>
     public static MeterProviderBuilder AddCacheProxyInstrumentation(this MeterProviderBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddMeter(CacheProxyTelemetry.MeterName);
+        return builder.AddMeter(CacheProxyTelemetry.MeterName, CacheProxyTelemetry.MeterName + ".*");
     }
 
     /// <summary>Adds the <c>CacheProxy</c> activity source (lookup, store, revalidation and refresh spans).</summary>

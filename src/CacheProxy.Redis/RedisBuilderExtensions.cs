@@ -41,6 +41,7 @@ public static class RedisBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>());
         services.TryAddSingleton<RedisConnection>();
         services.AddHostedService(sp => sp.GetRequiredService<RedisConnection>());
+        services.TryAddSingleton<RedisMeter>();
         services.TryAddSingleton<RedisCalls>();
         services.TryAddSingleton<RedisInvalidationBus>();
         services.TryAddSingleton<RedisCacheStore>();

@@ -34,15 +34,16 @@ internal sealed class RedisCalls
     private readonly ResiliencePipeline _pipeline;
     private int _breakerState;
 
-    public RedisCalls(RedisConnection connection, IOptions<RedisOptions> options, TimeProvider time, ILoggerFactory loggers, CacheStoreTelemetry telemetry)
+    public RedisCalls(RedisConnection connection, IOptions<RedisOptions> options, TimeProvider time, ILoggerFactory loggers, CacheStoreTelemetry telemetry,
+        RedisMeter meter)
     {
         var settings = options.Value;
         _time = time;
         _logger = loggers.CreateLogger(LogCategories.Store);
         _telemetry = telemetry;
-        telemetry.Meter.CreateObservableGauge("cacheproxy.redis.breaker_state", () => Volatile.Read(ref _breakerState), "{state}",
+        meter.Meter.CreateObservableGauge("cacheproxy.redis.breaker_state", () => Volatile.Read(ref _breakerState), "{state}",
             "Redis circuit breaker: 0 closed, 1 open, 2 half-open.");
-        telemetry.Meter.CreateObservableGauge("cacheproxy.redis.connected", () => connection.Multiplexer?.IsConnected == true ? 1 : 0, "{state}",
+        meter.Meter.CreateObservableGauge("cacheproxy.redis.connected", () => connection.Multiplexer?.IsConnected == true ? 1 : 0, "{state}",
             "1 while the Redis connection is up.");
         _pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions

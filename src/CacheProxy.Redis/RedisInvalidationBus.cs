@@ -59,7 +59,7 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
     private ITimer? _deafTimer;
 
     public RedisInvalidationBus(RedisConnection connection, RedisCalls calls, IOptions<RedisOptions> options, IOptions<CacheProxyOptions> core,
-        TimeProvider time, ILoggerFactory loggers, CacheStoreTelemetry telemetry)
+        TimeProvider time, ILoggerFactory loggers, RedisMeter meter)
     {
         _connection = connection;
         _calls = calls;
@@ -71,7 +71,7 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
         _channel = RedisChannel.Literal(_options.KeyPrefix + "invalidate");
         _log = _options.KeyPrefix + "{ledger}:log";
         _since = _options.KeyPrefix + "{ledger}:since";
-        telemetry.Meter.CreateObservableGauge("cacheproxy.invalidation.disconnected", () => DeafFor.TotalSeconds, "s",
+        meter.Meter.CreateObservableGauge("cacheproxy.invalidation.disconnected", () => DeafFor.TotalSeconds, "s",
             "How long this instance has not heard other instances' invalidations (0 while it does).");
         connection.WhenConnected(OnConnected);
     }

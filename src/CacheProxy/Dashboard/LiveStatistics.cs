@@ -42,7 +42,7 @@ internal sealed class LiveStatistics : IDisposable
         _time = time;
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (ReferenceEquals(instrument.Meter, _meter) && Listened(instrument.Name))
+            if (Ours(instrument.Meter) && Listened(instrument.Name))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
@@ -112,6 +112,14 @@ internal sealed class LiveStatistics : IDisposable
                 Volatile.Read(ref _compressionSaved));
         }
     }
+
+    /// <summary>
+    /// The core's meter, or a package's (<c>CacheProxy.*</c>: the Redis tier's gauges) from the same meter factory —
+    /// not those of another host in the same process.
+    /// </summary>
+    private bool Ours(Meter meter) => ReferenceEquals(meter, _meter)
+        || (meter.Name.StartsWith(CacheProxyTelemetry.MeterName + ".", StringComparison.Ordinal) && meter.Scope is not null
+            && ReferenceEquals(meter.Scope, _meter.Scope));
 
     private static bool Listened(string name) => name is "cacheproxy.requests" or "cacheproxy.served" or "cacheproxy.fetched"
         or "cacheproxy.upstream.duration" or "cacheproxy.memory.evictions" or "cacheproxy.errors" or "cacheproxy.compression.saved"

@@ -4,18 +4,17 @@ using CacheProxy.Diagnostics;
 namespace CacheProxy.Storage;
 
 /// <summary>
-/// Lets cache store implementations (CacheProxy.Redis, or your own <c>ISharedCacheStore</c>) report on the shared
-/// <c>CacheProxy</c> meter: <c>cacheproxy.store.duration</c> and <c>cacheproxy.store.failures</c> by tier and
-/// operation. Resolve it from DI.
+/// Lets cache store implementations (CacheProxy.Redis, or your own <c>ISharedCacheStore</c>) report their operations
+/// on CacheProxy's instruments: <c>cacheproxy.store.duration</c> and <c>cacheproxy.store.failures</c> by tier and
+/// operation, and failures in <c>cacheproxy.errors</c>. Resolve it from DI. A store's instruments of its own belong on
+/// a meter of its own from <see cref="System.Diagnostics.Metrics.IMeterFactory"/>, named <c>CacheProxy.*</c> so that
+/// <c>AddCacheProxyInstrumentation</c> and the dashboard include it.
 /// </summary>
 public sealed class CacheStoreTelemetry
 {
     private readonly CacheProxyMetrics _metrics;
 
     internal CacheStoreTelemetry(CacheProxyMetrics metrics) => _metrics = metrics;
-
-    /// <summary>Gets the <c>CacheProxy</c> meter, for a store's own instruments (names must start with <c>cacheproxy.</c>).</summary>
-    public Meter Meter => _metrics.Meter;
 
     /// <summary>Records one store operation; a failure is also counted as an error of category store.</summary>
     /// <param name="tier">A fixed tier name, e.g. <c>redis</c>.</param>

@@ -140,11 +140,13 @@ public sealed class StatsGatewayTests
         }
 
         var up = await RedisAsync();
+        var scraped = await http.GetStringAsync($"http://127.0.0.1:{gateway.ManagementPort}/metrics"); // the Redis tier's own meter, exported
         await redis.KillAsync();
         await Signal.WaitUntilAsync(async () => !(await RedisAsync()).GetProperty("connected").GetBoolean());
 
         Assert.Equal("closed", up.GetProperty("circuit").GetString());
         Assert.True(up.GetProperty("connected").GetBoolean());
+        Assert.Matches("cacheproxy_redis_connected\\{otel_scope_name=\"CacheProxy\\.Redis\"[^}]*\\} 1", scraped);
     }
 
     [Fact]

@@ -11,7 +11,8 @@ namespace CacheProxy.Caching;
 /// <see cref="VaryRule"/> — the variant the request's Vary field values select; then asks the
 /// <see cref="InvalidationLedger"/> whether a purge removed it (a miss) or made it stale. Two ways in: synchronously
 /// from a store with <see cref="ISynchronousCacheStore"/> (the fresh-hit path: no async frame, and without key
-/// customizers no key string), and through <see cref="ICacheStore.GetAsync"/>.
+/// customizers no key string), and through <see cref="ICacheStore.GetAsync"/>. The memory tier hands over its
+/// <see cref="StoredEntry"/>s, with what the engine keeps beside each entry; an entry of any other store gets a fresh one.
 /// </summary>
 internal sealed class CacheLookup
 {
@@ -19,6 +20,7 @@ internal sealed class CacheLookup
 
     private readonly ICacheStore _store;
     private readonly ISynchronousCacheStore? _synchronous;
+    private readonly IStoredEntries? _stored;
     private readonly CacheKey _keys;
     private readonly StoreFailures _failures;
     private readonly InvalidationLedger _ledger;
@@ -29,20 +31,21 @@ internal sealed class CacheLookup
         _options = options;
         _store = store;
         _synchronous = store as ISynchronousCacheStore;
+        _stored = store as IStoredEntries;
         _keys = keys;
         _failures = failures;
         _ledger = ledger;
     }
 
     /// <summary>Gets whether the store can answer without waiting.</summary>
-    public bool CanFindSynchronously => _synchronous is not null;
+    public bool CanFindSynchronously => _synchronous is not null || _stored is not null;
 
     /// <summary>
     /// The response stored for <paramref name="context"/>'s request in the synchronous tier, when it is there and no
     /// purge touched it. <paramref name="key"/> is the primary key when a string had to be built for it (a long URL, a
     /// Vary rule, key customizers), else null.
     /// </summary>
-    public bool TryFind(HttpContext context, out CacheEntry entry, out string? key)
+    public bool TryFind(HttpContext context, out StoredEntry entry, out string? key)
     {
         entry = null!;
         key = null;
@@ -70,7 +73,7 @@ internal sealed class CacheLookup
             return false;
         }
         ReadOnlySpan<char> primary = key is null ? buffer[..length] : key;
-        if (!_synchronous.TryGet(primary, out var found))
+        if (!TryGet(primary, out var found))
         {
             return false;
         }
@@ -84,8 +87,23 @@ internal sealed class CacheLookup
         }
         entry = found;
         // A stored part takes the full path, where CacheLookup.FindAsync decides whether it covers the request.
-        return found.StatusCode != StatusCodes.Status206PartialContent && _ledger.Check(primary, found, out _) == Verdict.Valid;
+        return found.Entry.StatusCode != StatusCodes.Status206PartialContent && _ledger.Check(primary, found.Entry, found.FilledHere, out _) == Verdict.Valid;
     }
+
+    /// <summary>From the synchronous tier: the memory tier's own entry, or another store's in a fresh <see cref="StoredEntry"/>.</summary>
+    private bool TryGet(ReadOnlySpan<char> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoredEntry? found)
+    {
+        if (_stored is not null)
+        {
+            return _stored.TryGetStored(key, out found);
+        }
+        found = _synchronous!.TryGet(key, out var entry) ? new StoredEntry(entry, filledHere: false) : null;
+        return found is not null;
+    }
+
+    private async ValueTask<StoredEntry?> GetAsync(string key) =>
+        _stored is not null ? await _stored.GetStoredAsync(key, CancellationToken.None)
+        : await _store.GetAsync(key, CancellationToken.None) is { } entry ? new StoredEntry(entry, filledHere: false) : null;
 
     /// <summary>
     /// What is stored for <paramref name="context"/>'s request (its <see cref="CacheContext.Key"/> set): the response
@@ -100,7 +118,7 @@ internal sealed class CacheLookup
         {
             // No request token: reading HttpContext.RequestAborted makes Kestrel allocate a token source per request,
             // and stores bound their own calls with timeouts.
-            var entry = await _store.GetAsync(key, CancellationToken.None);
+            var entry = await GetAsync(key);
             if (entry is null || !VaryRule.IsRule(entry))
             {
                 return entry is null ? Lookup.Nothing(key) : CheckPurgesAndParts(Lookup.Nothing(key), key, entry, context.HttpContext.Request);
@@ -109,8 +127,8 @@ internal sealed class CacheLookup
             {
                 return Lookup.Nothing(key) with { VaryRuleFound = true };
             }
-            var found = new Lookup(variantKey, null, VaryRuleFound: true, KeyedOnAcceptEncoding: rule.Names.Contains(Variants.AcceptEncodingName));
-            var variant = await _store.GetAsync(variantKey, CancellationToken.None);
+            var found = new Lookup(variantKey, null, VaryRuleFound: true, KeyedOnAcceptEncoding: AcceptEncodingKeying.IsKeyedOn(rule.Names));
+            var variant = await GetAsync(variantKey);
             if (variant is null || VaryRule.IsRule(variant))
             {
                 return found;
@@ -131,10 +149,10 @@ internal sealed class CacheLookup
     /// stale from the purge on), or it is a stored part that does not cover the request (RFC 9111 §3.3): then a miss,
     /// the part kept for combining with what the upstream sends.
     /// </summary>
-    private Lookup CheckPurgesAndParts(Lookup found, string key, CacheEntry entry, HttpRequest request)
+    private Lookup CheckPurgesAndParts(Lookup found, string key, StoredEntry entry, HttpRequest request)
     {
         DateTimeOffset? purgedSince = null;
-        switch (_ledger.Check(key, entry, out var staleSince))
+        switch (_ledger.Check(key, entry.Entry, entry.FilledHere, out var staleSince))
         {
             case Verdict.Gone:
                 return found;
@@ -142,8 +160,8 @@ internal sealed class CacheLookup
                 purgedSince = staleSince;
                 break;
         }
-        if (entry.StatusCode == StatusCodes.Status206PartialContent
-            && !PartialContent.Covers(entry, StoredPolicy.For(entry, _options.Current), request, out _, out _, out _))
+        if (entry.Entry.StatusCode == StatusCodes.Status206PartialContent
+            && !PartialContent.Covers(entry.Entry, StoredPolicy.For(entry, _options.Current), request, out _, out _, out _))
         {
             return found with { Part = entry };
         }
@@ -155,21 +173,21 @@ internal sealed class CacheLookup
     /// alone (every compressed response's) has the class as its suffix: its key is written on the stack, no string.
     /// </summary>
     private bool TryFindVariant(ReadOnlySpan<char> primary, string? key, VaryRule rule, HttpRequest request,
-        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CacheEntry? found)
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoredEntry? found)
     {
         found = null;
-        if (rule.Names is [Variants.AcceptEncodingName] && primary.Length + rule.Generation.Length <= StackKeyLength)
+        if (AcceptEncodingKeying.IsOnlyKey(rule.Names) && primary.Length + rule.Generation.Length <= StackKeyLength)
         {
             var suffix = Http.AcceptEncoding.Class(request.Headers.AcceptEncoding);
             Span<char> variantKey = stackalloc char[Variants.KeyLength(primary, rule.Generation, suffix)];
             Variants.WriteKey(primary, rule.Generation, suffix, variantKey);
-            return _synchronous!.TryGet(variantKey, out found) && !VaryRule.IsRule(found);
+            return TryGet(variantKey, out found) && !VaryRule.IsRule(found);
         }
         return Variants.KeyFor(key ?? new string(primary), rule, request) is { } built
-            && _synchronous!.TryGet(built, out found) && !VaryRule.IsRule(found);
+            && TryGet(built, out found) && !VaryRule.IsRule(found);
     }
 
-    private static void MarkReused(CacheEntry variant)
+    private static void MarkReused(StoredEntry variant)
     {
         if (!variant.Reused)
         {

@@ -22,7 +22,7 @@ internal sealed class CachePolicies
 
     /// <summary>
     /// Step (4) for the stored response the request's lookup found: that response as it stands now
-    /// (<see cref="Candidate.At"/>), shown to the serve-from-cache policies, then RFC 9111's verdict
+    /// (<see cref="Candidate.At(Storage.StoredEntry, Configuration.CacheProxyOptions, DateTimeOffset, DateTimeOffset?)"/>), shown to the serve-from-cache policies, then RFC 9111's verdict
     /// (<see cref="ReuseRules"/>). Completes synchronously unless a policy awaits.
     /// </summary>
     public ValueTask<Reuse> DecideReuseAsync(CacheContext context)

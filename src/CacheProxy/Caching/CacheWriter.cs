@@ -24,7 +24,7 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
     public async Task<bool> StoreAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string>? varyNames, string? acceptEncodingClass = null)
     {
         var current = options.Current;
-        var ttl = StoredPolicy.For(entry, current).TimeToLive(current);
+        var ttl = StoredPolicy.Of(entry, current).TimeToLive(current);
         if (ttl <= TimeSpan.Zero)
         {
             Log.ResponseNotStored(_logger, CacheKey.Hash(key), "no time to live");
@@ -63,7 +63,7 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
             var existing = await store.GetAsync(key, CancellationToken.None);
             string generation;
             List<string> variants;
-            if (existing is not null && VaryRule.Read(existing) is { } rule && rule.SameNames(varyNames))
+            if (existing is not null && VaryRule.Decode(existing) is { } rule && rule.SameNames(varyNames))
             {
                 generation = rule.Generation;
                 variants = [.. rule.Variants];
@@ -73,7 +73,7 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
             {
                 // A new rule (or a response without Vary before it): a new generation orphans the old variants, which
                 // leave the store now rather than at their expiry.
-                if (existing is not null && VaryRule.Read(existing) is { } old)
+                if (existing is not null && VaryRule.Decode(existing) is { } old)
                 {
                     foreach (var variant in old.Variants)
                     {
@@ -109,7 +109,9 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
     {
         for (var i = 0; i < variants.Count; i++)
         {
-            if (await store.GetAsync(Variants.Key(key, generation, variants[i]), CancellationToken.None) is not { Reused: true })
+            // Only the memory tier remembers what was asked for again; without it the oldest goes first.
+            if (store is not IStoredEntries stored
+                || await stored.GetStoredAsync(Variants.Key(key, generation, variants[i]), CancellationToken.None) is not { Reused: true })
             {
                 return i;
             }

@@ -6,7 +6,7 @@ namespace CacheProxy.Caching;
 /// <summary>
 /// A stored response considered for a request at one moment: its derived facts, its age (RFC 9111 §4.2.3) and its
 /// freshness lifetime — cut short at a soft purge. Every age and freshness of a stored response is computed by
-/// <see cref="At"/>, and nowhere else.
+/// <c>At</c>, and nowhere else.
 /// </summary>
 internal readonly struct Candidate
 {
@@ -33,10 +33,16 @@ internal readonly struct Candidate
     /// <summary>How stale it is (negative while fresh).</summary>
     public TimeSpan Staleness => Age - Lifetime;
 
-    /// <summary><paramref name="entry"/> as it stands at <paramref name="now"/>, soft-purged at <paramref name="purgedSince"/> if it was.</summary>
-    public static Candidate At(CacheEntry entry, CacheProxyOptions options, DateTimeOffset now, DateTimeOffset? purgedSince = null)
+    /// <summary><paramref name="stored"/> as it stands at <paramref name="now"/>, soft-purged at <paramref name="purgedSince"/> if it was.</summary>
+    public static Candidate At(StoredEntry stored, CacheProxyOptions options, DateTimeOffset now, DateTimeOffset? purgedSince = null) =>
+        At(stored.Entry, StoredPolicy.For(stored, options), now, purgedSince);
+
+    /// <summary><paramref name="entry"/>, which no store holds yet (just freshened or joined), as it stands at <paramref name="now"/>.</summary>
+    public static Candidate At(CacheEntry entry, CacheProxyOptions options, DateTimeOffset now) =>
+        At(entry, StoredPolicy.Of(entry, options), now, null);
+
+    private static Candidate At(CacheEntry entry, StoredPolicy policy, DateTimeOffset now, DateTimeOffset? purgedSince)
     {
-        var policy = StoredPolicy.For(entry, options);
         var age = policy.CurrentAge(entry, now);
         var lifetime = policy.Lifetime;
         if (purgedSince is { } purged)

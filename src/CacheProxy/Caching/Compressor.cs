@@ -110,7 +110,6 @@ internal sealed class Compressor(LastGoodOptions options)
                 ResponseTime = identity.ResponseTime,
                 FreshnessOverride = identity.FreshnessOverride,
                 Tags = identity.Tags,
-                FilledHere = identity.FilledHere,
             };
         }
         finally

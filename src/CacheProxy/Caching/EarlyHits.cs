@@ -36,7 +36,7 @@ internal sealed class EarlyHits
     }
 
     /// <summary>Records that a routed GET for <paramref name="entry"/> went to <paramref name="endpoint"/>.</summary>
-    public void Stamp(CacheEntry entry, Endpoint endpoint)
+    public void Stamp(StoredEntry entry, Endpoint endpoint)
     {
         if (!_options.Current.ServeHitsBeforeRouting || Current() is not { SkippingRoutingIsSafe: true } generation
             || (entry.EarlyRoute is Stamped stamped && stamped.Endpoint == endpoint && stamped.Generation == generation))
@@ -51,7 +51,7 @@ internal sealed class EarlyHits
     }
 
     /// <summary>The endpoint to answer <paramref name="entry"/> through without routing, or null.</summary>
-    public Endpoint? EndpointFor(CacheEntry entry) =>
+    public Endpoint? EndpointFor(StoredEntry entry) =>
         entry.EarlyRoute is Stamped stamped && ReferenceEquals(stamped.Generation, Volatile.Read(ref _current)) && stamped.Generation.SkippingRoutingIsSafe
             ? stamped.Endpoint
             : null;

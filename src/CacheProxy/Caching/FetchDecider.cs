@@ -32,7 +32,7 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
             Discard(http);
             return new(new FetchDecision.Merge304([.. fields]));
         }
-        if (context.StoredResponse is { } stale && !exchange.Background && upstream.Failed
+        if (context.Lookup.Entry is { } stale && context.StoredResponse is not null && !exchange.Background && upstream.Failed
             && ReuseRules.StaleOnErrorAllows(context, Candidate.At(stale, current, upstream.Time, context.Lookup.PurgedSince), upstream.Unreachable, current))
         {
             Discard(http); // nothing of the failing response goes with the stale one

@@ -65,7 +65,7 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers,
     {
         if (HttpMethods.IsGet(context.HttpContext.Request.Method))
         {
-            earlyHits?.Stamp(context.StoredResponse!, context.Endpoint); // a routed GET: later ones for this entry may skip routing
+            earlyHits?.Stamp(context.Lookup.Entry!, context.Endpoint); // a routed GET: later ones for this entry may skip routing
         }
         return Serve(context);
     }
@@ -103,7 +103,7 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers,
         return new(reuse.Result == Reuse.Fresh ? context : Unprepare(context));
     }
 
-    private async ValueTask<CacheContext?> PrepareAsync(ValueTask requestPhase, CacheContext context, string? key, CacheEntry entry,
+    private async ValueTask<CacheContext?> PrepareAsync(ValueTask requestPhase, CacheContext context, string? key, StoredEntry entry,
         ValueTask<Reuse>? reuse = null)
     {
         try
@@ -127,7 +127,7 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers,
     }
 
     /// <summary>After the request phase: whether the cache may answer, the lookup taken.</summary>
-    private bool Usable(CacheContext context, string? key, CacheEntry entry)
+    private bool Usable(CacheContext context, string? key, StoredEntry entry)
     {
         context.Started = time.GetTimestamp();
         context.Key = key;

@@ -15,8 +15,8 @@ namespace CacheProxy.Caching;
 /// </param>
 /// <param name="Part">A stored part of the representation (206) that does not cover the request, to combine with what the upstream sends.</param>
 /// <param name="PurgedSince">When a soft purge (or the ledger's horizon) made <paramref name="Entry"/> stale, if one did.</param>
-internal readonly record struct Lookup(string? FetchKey, CacheEntry? Entry, bool VaryRuleFound = false, bool KeyedOnAcceptEncoding = false,
-    CacheEntry? Part = null, DateTimeOffset? PurgedSince = null)
+internal readonly record struct Lookup(string? FetchKey, StoredEntry? Entry, bool VaryRuleFound = false, bool KeyedOnAcceptEncoding = false,
+    StoredEntry? Part = null, DateTimeOffset? PurgedSince = null)
 {
     /// <summary>Nothing stored for <paramref name="key"/> (or the lookup was not made).</summary>
     public static Lookup Nothing(string? key) => new(key, null);

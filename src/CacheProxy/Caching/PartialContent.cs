@@ -143,7 +143,6 @@ internal static class PartialContent
             ResponseTime = fresh.ResponseTime,
             FreshnessOverride = fresh.FreshnessOverride,
             Tags = fresh.Tags,
-            FilledHere = true,
         };
     }
 

@@ -19,12 +19,12 @@ internal sealed class RangeCompletion(ResponseStorer storer, StoredResponses ser
     public static StoredPart? Plan(CacheContext context)
     {
         var request = context.HttpContext.Request;
-        if (context.StoredResponse is not null || context.Lookup.Part is not { } storedPart || !PartialContent.TryPlanCompletion(storedPart, request, out var rest))
+        if (context.StoredResponse is not null || context.Lookup.Part is not { } storedPart || !PartialContent.TryPlanCompletion(storedPart.Entry, request, out var rest))
         {
             return null;
         }
         request.Headers.Range = $"bytes={rest.First}-{rest.Last}";
-        request.Headers.IfRange = storedPart.GetHeader(HeaderNames.ETag);
+        request.Headers.IfRange = storedPart.Entry.GetHeader(HeaderNames.ETag);
         return rest;
     }
 
@@ -32,7 +32,7 @@ internal sealed class RangeCompletion(ResponseStorer storer, StoredResponses ser
     public static FetchDecision Decide(CacheContext context, StoredPart rest, StorePlan? plan)
     {
         var response = context.HttpContext.Response;
-        var completes = plan is not null && plan.Part == rest && PartialContent.StrongMatch(response.Headers.ETag, context.Lookup.Part!.GetHeader(HeaderNames.ETag));
+        var completes = plan is not null && plan.Part == rest && PartialContent.StrongMatch(response.Headers.ETag, context.Lookup.Part!.Entry.GetHeader(HeaderNames.ETag));
         FetchDecider.Discard(context.HttpContext); // the client asked for the whole: nothing of this part goes to it as it is
         return completes ? new FetchDecision.CompletePart(plan!) : FetchDecision.AskAgain.Instance;
     }

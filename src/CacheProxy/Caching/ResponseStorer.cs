@@ -71,13 +71,12 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
             ResponseTime = upstream.Time,
             FreshnessOverride = plan.FreshnessOverride,
             Tags = plan.Tags,
-            FilledHere = true,
         };
         CacheEntry? combined = null;
         if (plan.Part is { } newPart && context.Lookup.Part is { } storedPart)
         {
             // RFC 9111 §3.4: parts of one representation become one entry; the complete response once they cover it.
-            combined = PartialContent.Combine(storedPart, entry, newPart, options.Current.MaxObjectSize);
+            combined = PartialContent.Combine(storedPart.Entry, entry, newPart, options.Current.MaxObjectSize);
             entry = combined ?? entry;
         }
         var compression = compressor.For(context.RouteId);

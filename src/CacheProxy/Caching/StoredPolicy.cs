@@ -39,17 +39,21 @@ internal sealed class StoredPolicy
 
     public bool HasValidator => !StringValues.IsNullOrEmpty(ETag) || LastModifiedDate is not null;
 
-    public static StoredPolicy For(CacheEntry entry, CacheProxyOptions options)
+    /// <summary>The facts of a stored entry, derived once and kept beside it in the memory tier.</summary>
+    public static StoredPolicy For(StoredEntry stored, CacheProxyOptions options)
     {
-        if (entry.Derived is StoredPolicy cached)
+        if (stored.Derived is StoredPolicy cached)
         {
             return cached;
         }
-        var headers = CacheHeaders.From(entry);
-        var policy = Create(headers, entry.StatusCode, entry.RequestTime, entry.ResponseTime, options, entry.FreshnessOverride);
-        entry.Derived = policy;
+        var policy = Of(stored.Entry, options);
+        stored.Derived = policy;
         return policy;
     }
+
+    /// <summary>The facts of an entry no store holds yet (one being written, or answering now).</summary>
+    public static StoredPolicy Of(CacheEntry entry, CacheProxyOptions options) =>
+        Create(CacheHeaders.From(entry), entry.StatusCode, entry.RequestTime, entry.ResponseTime, options, entry.FreshnessOverride);
 
     public static StoredPolicy Create(in CacheHeaders headers, int status, DateTimeOffset requestTime, DateTimeOffset responseTime,
         CacheProxyOptions options, TimeSpan? freshnessOverride)

@@ -19,25 +19,32 @@ internal sealed record VaryRule(IReadOnlyList<string> Names, string Generation, 
 
     public static bool IsRule(CacheEntry entry) => entry.StatusCode == Status;
 
-    /// <summary>The rule an entry holds, decoded once and kept on the entry; null for a response or a malformed rule.</summary>
-    public static VaryRule? Read(CacheEntry entry)
+    public static bool IsRule(StoredEntry stored) => stored.Entry.StatusCode == Status;
+
+    /// <summary>The rule a stored entry holds, decoded once and kept beside it; null for a response or a malformed rule.</summary>
+    public static VaryRule? Read(StoredEntry stored)
     {
-        if (entry.StatusCode != Status)
-        {
-            return null;
-        }
-        if (entry.Derived is VaryRule decoded)
+        if (stored.Derived is VaryRule decoded)
         {
             return decoded;
         }
-        if (!Caching.Variants.Names(entry.GetHeader(HeaderNames.Vary), out var names) || names is null)
+        var rule = Decode(stored.Entry);
+        if (rule is not null)
+        {
+            stored.Derived = rule;
+        }
+        return rule;
+    }
+
+    /// <summary>The rule an entry holds; null for a response or a malformed rule.</summary>
+    public static VaryRule? Decode(CacheEntry entry)
+    {
+        if (entry.StatusCode != Status || !Caching.Variants.Names(entry.GetHeader(HeaderNames.Vary), out var names) || names is null)
         {
             return null;
         }
         var lines = Encoding.UTF8.GetString(entry.Body.Span).Split('\n');
-        var rule = new VaryRule(names, lines[0], lines.Length > 1 ? lines[1..] : []);
-        entry.Derived = rule;
-        return rule;
+        return new VaryRule(names, lines[0], lines.Length > 1 ? lines[1..] : []);
     }
 
     public CacheEntry ToEntry() => new()
@@ -45,7 +52,6 @@ internal sealed record VaryRule(IReadOnlyList<string> Names, string Generation, 
         StatusCode = Status,
         Headers = [new(HeaderNames.Vary, string.Join(", ", Names))],
         Body = Encoding.UTF8.GetBytes(string.Join('\n', [Generation, .. Variants])),
-        Derived = this,
     };
 
     public bool SameNames(IReadOnlyList<string> names)

@@ -88,8 +88,11 @@ internal sealed class InvalidationLedger
         }
     }
 
-    /// <summary>Whether <paramref name="entry"/>, stored for <paramref name="primaryKey"/>, survived every purge; when stale, since when.</summary>
-    public Verdict Check(ReadOnlySpan<char> primaryKey, CacheEntry entry, out DateTimeOffset staleSince)
+    /// <summary>
+    /// Whether <paramref name="entry"/>, stored for <paramref name="primaryKey"/>, survived every purge; when stale, since
+    /// when. <paramref name="filledHere"/>: this process filled it, timing it by the clock its own purges use.
+    /// </summary>
+    public Verdict Check(ReadOnlySpan<char> primaryKey, CacheEntry entry, bool filledHere, out DateTimeOffset staleSince)
     {
         staleSince = default;
         var skew = _options.Current.Purge.ClockSkew.Ticks;
@@ -100,7 +103,7 @@ internal sealed class InvalidationLedger
             return Verdict.Valid; // the common case: no purge since this fill began
         }
         // Purges made here reach further for entries another instance filled; purges from elsewhere always do.
-        var localSkew = entry.FilledHere ? 0 : skew;
+        var localSkew = filledHere ? 0 : skew;
         var (hard, soft) = (all.Hard(localSkew, skew), all.Soft);
         _keys.Fold(CacheKey.UrlPart(primaryKey), localSkew, skew, ref hard, ref soft);
         foreach (var length in Volatile.Read(ref _prefixLengths))

@@ -63,7 +63,7 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
         var found = await store.GetAsync(key, CancellationToken.None);
         object? vary = null;
         var entryKey = key;
-        if (found is not null && VaryRule.Read(found) is { } rule)
+        if (found is not null && VaryRule.Decode(found) is { } rule)
         {
             // The request's secondary key once: the variant's key and what the answer shows of it.
             var keyed = Variants.Suffix(probe.Request, rule.Names, out var suffix);
@@ -97,15 +97,16 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
     {
         var current = options.Current;
         var now = time.GetUtcNow();
-        var policy = StoredPolicy.For(entry, current);
+        var inMemory = memory.TryGetStored(entryKey, out var held);
+        var policy = StoredPolicy.Of(entry, current);
         var age = policy.CurrentAge(entry, now);
-        var verdict = ledger.Check(primaryKey, entry, out var staleSince);
+        var verdict = ledger.Check(primaryKey, entry, held?.FilledHere ?? false, out var staleSince);
         return new
         {
             url = url.ToString(),
             key = hash,
             stored = true,
-            tier = memory.TryGet(entryKey, out _) ? "memory" : "shared",
+            tier = inMemory ? "memory" : "shared",
             vary,
             status = entry.StatusCode,
             bytes = entry.BodyLength,

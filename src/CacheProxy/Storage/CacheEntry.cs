@@ -3,8 +3,9 @@ using Microsoft.Extensions.Primitives;
 namespace CacheProxy.Storage;
 
 /// <summary>
-/// What a store keeps under one key: everything it must persist, nothing of the engine's bookkeeping. Instances are
-/// immutable once handed to a store and are shared between concurrent readers.
+/// What a store keeps under one key: everything it must persist, and nothing else — the engine's per-process memory
+/// of an entry is kept beside it by the memory tier, never on it. Instances are immutable once handed to a store and
+/// are shared between concurrent readers.
 /// </summary>
 public sealed class CacheEntry
 {
@@ -35,19 +36,6 @@ public sealed class CacheEntry
     /// <summary>Gets the surrogate keys (tags) of the stored response.</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
 
-    // Facts derived from the headers (StoredPolicy, or the decoded Vary rule), computed on first use and reused.
-    internal object? Derived;
-
-    // A lookup found this variant again after it was stored: a client uses it. This instance's memory only; when the
-    // URL's variants are at MaxVariantsPerUrl, variants never asked for again are dropped first (CacheWriter).
-    internal bool Reused;
-
-    // The endpoint a routed GET for this entry went to, for answering before routing (Caching.EarlyHits).
-    internal object? EarlyRoute;
-
-    // This process filled it, timing its RequestTime by its own clock (Invalidation.InvalidationLedger); not stored.
-    internal bool FilledHere { get; init; }
-
     /// <summary>Gets the value of a stored header field, or an empty value.</summary>
     /// <param name="name">The field name (case-insensitive).</param>
     /// <returns>The values of the field.</returns>
@@ -75,7 +63,6 @@ public sealed class CacheEntry
         ResponseTime = responseTime,
         FreshnessOverride = FreshnessOverride,
         Tags = Tags,
-        FilledHere = true,
     };
 
     /// <summary>An estimate of the memory this entry holds, in bytes, for the size-bounded memory tier.</summary>

@@ -17,11 +17,12 @@ namespace CacheProxy.Storage;
 /// </list>
 /// <para>
 /// Keys are strings holding control characters as separators (the layout is the engine's; a store keeps them opaque,
-/// encoding them if its backend needs to). An entry a store returns need not be the same instance it was given. What
-/// the engine keeps beside an entry in this process — a decoded rule or policy, whether a client used a variant, where a
-/// request for it was routed, whether this process filled it — is not the store's to keep: on another instance it is
-/// decoded again or learned again, at the cost of those shortcuts (an answer before routing, which variant makes room
-/// first, a purge check that reaches back by the clock skew), never of a correct answer.
+/// encoding them if its backend needs to). An entry a store returns need not be the same instance it was given: a
+/// <see cref="CacheEntry"/> is data only. What the engine keeps beside an entry in this process — a decoded rule or
+/// policy, whether a client used a variant, where a request for it was routed, whether this process filled it — the
+/// built-in memory tier holds next to each entry, never on it; with any other store it is decoded or learned again per
+/// request, at the cost of those shortcuts (an answer before routing, which variant makes room first, a purge check
+/// that reaches back by the clock skew), never of a correct answer.
 /// </para>
 /// </remarks>
 public interface ICacheStore

@@ -9,14 +9,18 @@ namespace CacheProxy.Storage;
 /// <see cref="IInvalidationBus"/> as an <see cref="EntryReplaced"/> notice, so that every other instance drops
 /// its memory copy, which is now out of date (<see cref="Invalidations"/> applies what other instances announce).
 /// </summary>
-internal sealed class TieredCacheStore(MemoryCacheStore memory, ISharedCacheStore shared, IInvalidationBus? bus) : ISynchronousCacheStore
+internal sealed class TieredCacheStore(MemoryCacheStore memory, ISharedCacheStore shared, IInvalidationBus? bus) : ISynchronousCacheStore, IStoredEntries
 {
     public bool TryGet(ReadOnlySpan<char> key, [NotNullWhen(true)] out CacheEntry? entry) => memory.TryGet(key, out entry);
 
-    public async ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken)
+    public bool TryGetStored(ReadOnlySpan<char> key, [NotNullWhen(true)] out StoredEntry? stored) => memory.TryGetStored(key, out stored);
+
+    public async ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken) =>
+        (await GetStoredAsync(key, cancellationToken))?.Entry;
+
+    public async ValueTask<StoredEntry?> GetStoredAsync(string key, CancellationToken cancellationToken)
     {
-        var local = await memory.GetAsync(key, cancellationToken);
-        if (local is not null)
+        if (memory.Get(key) is { } local)
         {
             return local;
         }
@@ -25,8 +29,7 @@ internal sealed class TieredCacheStore(MemoryCacheStore memory, ISharedCacheStor
         {
             return null;
         }
-        await memory.SetAsync(key, found.Entry, found.TimeToLive, cancellationToken);
-        return found.Entry;
+        return memory.Fill(key, found.Entry, found.TimeToLive) ?? new StoredEntry(found.Entry, filledHere: false);
     }
 
     public async ValueTask SetAsync(string key, CacheEntry entry, TimeSpan timeToLive, CancellationToken cancellationToken)

@@ -13,20 +13,21 @@ public sealed class VariantsTests
 
         // As the Redis tier keeps it: nothing but status, headers and body.
         var entry = RedisEntryFormat.Read(key, RedisEntryFormat.Write(key, rule.ToEntry(), DateTimeOffset.UnixEpoch, 0))!.Entry;
-        var read = VaryRule.Read(entry);
+        var stored = new CacheProxy.Storage.StoredEntry(entry, filledHere: false);
+        var read = VaryRule.Read(stored);
 
         Assert.True(VaryRule.IsRule(entry));
         Assert.NotNull(read);
         Assert.Equal(rule.Names, read.Names);
         Assert.Equal(rule.Generation, read.Generation);
         Assert.Equal(rule.Variants, read.Variants);
-        Assert.Same(read, VaryRule.Read(entry)); // decoded once
+        Assert.Same(read, VaryRule.Read(stored)); // decoded once, kept beside the entry
     }
 
     [Fact]
     public void AResponse_IsNotARule()
     {
-        Assert.Null(VaryRule.Read(new CacheProxy.Storage.CacheEntry { StatusCode = 200 }));
+        Assert.Null(VaryRule.Decode(new CacheProxy.Storage.CacheEntry { StatusCode = 200 }));
     }
 
     [Theory]

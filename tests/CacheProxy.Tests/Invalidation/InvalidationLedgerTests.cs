@@ -12,8 +12,10 @@ public sealed class InvalidationLedgerTests
     private InvalidationLedger Ledger(TimeSpan? skew = null) =>
         new(MemoryCacheStoreTests.Options(o => o.Purge.ClockSkew = skew ?? TimeSpan.Zero), _time);
 
-    private CacheEntry Filled(TimeSpan ago, bool here = true, params string[] tags) =>
-        new() { StatusCode = 200, RequestTime = _time.GetUtcNow() - ago, Tags = tags, FilledHere = here };
+    private StoredEntry Filled(TimeSpan ago, bool here = true, params string[] tags) =>
+        new(new CacheEntry { StatusCode = 200, RequestTime = _time.GetUtcNow() - ago, Tags = tags }, filledHere: here);
+
+    private static Verdict Check(InvalidationLedger ledger, string key, StoredEntry stored) => ledger.Check(key, stored.Entry, stored.FilledHere, out _);
 
     private const string Key = "http\u001Fh\u001F/a\u001F?q=1";
 
@@ -28,8 +30,8 @@ public sealed class InvalidationLedgerTests
         _time.Advance(TimeSpan.FromMilliseconds(1));
         var after = Filled(TimeSpan.Zero, tags: "t");
 
-        Assert.Equal(Verdict.Gone, ledger.Check(Key, before, out _));
-        Assert.Equal(Verdict.Valid, ledger.Check(Key, after, out _));
+        Assert.Equal(Verdict.Gone, ledger.Check(Key, before.Entry, before.FilledHere, out _));
+        Assert.Equal(Verdict.Valid, ledger.Check(Key, after.Entry, after.FilledHere, out _));
     }
 
     [Theory]
@@ -43,10 +45,10 @@ public sealed class InvalidationLedgerTests
         var entry = Filled(TimeSpan.FromSeconds(1), tags: "t");
         ledger.Apply(Purge(scope, value), here: true);
 
-        Assert.Equal(Verdict.Gone, ledger.Check(Key, entry, out _));
-        Assert.Equal(Verdict.Gone, ledger.Check(Key + "\u001Ftenant\u001Da", entry, out _)); // a customizer's value after the URL
+        Assert.Equal(Verdict.Gone, ledger.Check(Key, entry.Entry, entry.FilledHere, out _));
+        Assert.Equal(Verdict.Gone, Check(ledger, Key + "\u001Ftenant\u001Da", entry)); // a customizer's value after the URL
         Assert.Equal(scope is InvalidationScope.Key or InvalidationScope.Prefix ? Verdict.Valid : Verdict.Gone,
-            ledger.Check("http\u001Fh\u001F/b\u001F", entry, out _));
+            Check(ledger, "http\u001Fh\u001F/b\u001F", entry));
     }
 
     [Fact]
@@ -55,7 +57,7 @@ public sealed class InvalidationLedgerTests
         var ledger = Ledger();
         ledger.Apply(Purge(InvalidationScope.Key, "http\u001Fh\u001F/a\u001F?q=1"), here: true);
 
-        Assert.Equal(Verdict.Valid, ledger.Check("http\u001Fh\u001F/a\u001F?q=10", Filled(TimeSpan.FromSeconds(1)), out _));
+        Assert.Equal(Verdict.Valid, Check(ledger, "http\u001Fh\u001F/a\u001F?q=10", Filled(TimeSpan.FromSeconds(1))));
     }
 
     [Fact]
@@ -66,7 +68,7 @@ public sealed class InvalidationLedgerTests
         var purged = _time.GetUtcNow();
         ledger.Apply(Purge(InvalidationScope.Tag, "t", soft: true), here: true);
 
-        Assert.Equal(Verdict.Stale, ledger.Check(Key, entry, out var since));
+        Assert.Equal(Verdict.Stale, ledger.Check(Key, entry.Entry, entry.FilledHere, out var since));
         Assert.Equal(purged, since);
     }
 
@@ -78,9 +80,9 @@ public sealed class InvalidationLedgerTests
         ledger.Apply(Purge(InvalidationScope.Tag, "elsewhere"), here: false);
         _time.Advance(TimeSpan.FromSeconds(1)); // filled a second after both purges
 
-        Assert.Equal(Verdict.Valid, ledger.Check(Key, Filled(TimeSpan.Zero, here: true, "here"), out _)); // one clock
-        Assert.Equal(Verdict.Gone, ledger.Check(Key, Filled(TimeSpan.Zero, here: false, "here"), out _)); // filled elsewhere
-        Assert.Equal(Verdict.Gone, ledger.Check(Key, Filled(TimeSpan.Zero, here: true, "elsewhere"), out _)); // purged elsewhere
+        Assert.Equal(Verdict.Valid, Check(ledger, Key, Filled(TimeSpan.Zero, here: true, "here"))); // one clock
+        Assert.Equal(Verdict.Gone, Check(ledger, Key, Filled(TimeSpan.Zero, here: false, "here"))); // filled elsewhere
+        Assert.Equal(Verdict.Gone, Check(ledger, Key, Filled(TimeSpan.Zero, here: true, "elsewhere"))); // purged elsewhere
     }
 
     [Fact]
@@ -93,7 +95,7 @@ public sealed class InvalidationLedgerTests
         ledger.Prune();
 
         Assert.Equal(0, ledger.Count);
-        Assert.Equal(Verdict.Stale, ledger.Check(Key, old, out _)); // not vouched for any more: revalidated, not served
-        Assert.Equal(Verdict.Valid, ledger.Check(Key, Filled(TimeSpan.FromHours(1), tags: "t"), out _));
+        Assert.Equal(Verdict.Stale, ledger.Check(Key, old.Entry, old.FilledHere, out _)); // not vouched for any more: revalidated, not served
+        Assert.Equal(Verdict.Valid, Check(ledger, Key, Filled(TimeSpan.FromHours(1), tags: "t")));
     }
 }

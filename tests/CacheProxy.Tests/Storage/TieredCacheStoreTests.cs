@@ -64,7 +64,7 @@ public sealed class TieredCacheStoreTests
             Assert.Equal(kept.Contains(key), _memory.TryGet(key, out _));
             // The shared tier still holds it, but the ledger says what is left of it.
             Assert.True(_shared.Inner.TryGet(key, out var shared));
-            Assert.Equal(kept.Contains(key) ? Valid : Gone, _ledger.Check(key, shared, out _));
+            Assert.Equal(kept.Contains(key) ? Valid : Gone, _ledger.Check(key, shared, filledHere: false, out _));
         }
     }
 
@@ -77,7 +77,22 @@ public sealed class TieredCacheStoreTests
 
         Assert.False(_memory.TryGet("a/1", out _));
         Assert.True(_shared.Inner.TryGet("a/1", out var shared));
-        Assert.Equal(Valid, _ledger.Check("a/1", shared, out _));
+        Assert.Equal(Valid, _ledger.Check("a/1", shared, filledHere: false, out _));
+    }
+
+    [Fact]
+    public async Task WhatTheEngineKeepsBesideAnEntry_IsTheMemoryTiers_AndFilledHereOnlyForThisProcessesWrites()
+    {
+        await StoreAsync("mine");
+        await _shared.SetAsync("theirs", Entry(), TimeSpan.FromMinutes(1), default); // another instance's write
+
+        var theirs = await _tiered.GetStoredAsync("theirs", default); // a shared hit fills the memory tier
+
+        Assert.True(_memory.TryGetStored("mine", out var mine));
+        Assert.True(mine.FilledHere);
+        Assert.NotNull(theirs);
+        Assert.False(theirs.FilledHere);
+        Assert.Same(theirs, await _tiered.GetStoredAsync("theirs", default)); // the memory tier's own, with what the engine noted
     }
 
     private sealed class Bus : IInvalidationBus

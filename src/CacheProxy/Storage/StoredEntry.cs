@@ -1,0 +1,38 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace CacheProxy.Storage;
+
+/// <summary>
+/// A stored <see cref="CacheEntry"/> with the engine's per-process memory beside it, held by the memory tier for as
+/// long as it holds the entry: facts derived from its headers (<c>StoredPolicy</c>, a decoded Vary rule), whether a
+/// lookup found the variant again (which variants make room first), the endpoint a routed GET took for it (hits
+/// before routing), and whether this process filled it (the invalidation ledger's clock). None of it is persisted, and
+/// none of it is a store's to keep: an entry from another store gets a fresh one per lookup, which costs only time —
+/// the facts derived again, no answering before routing, purges reaching as far as for another instance's fill.
+/// </summary>
+internal sealed class StoredEntry(CacheEntry entry, bool filledHere)
+{
+    public CacheEntry Entry { get; } = entry;
+
+    /// <summary>This process filled it, timing its request time by its own clock.</summary>
+    public bool FilledHere { get; } = filledHere;
+
+    /// <summary>Facts derived from the headers, computed on first use and reused.</summary>
+    public object? Derived;
+
+    /// <summary>A lookup found this variant again after it was stored: a client uses it.</summary>
+    public bool Reused;
+
+    /// <summary>The endpoint a routed GET for this entry went to (<c>Caching.EarlyHits</c>).</summary>
+    public object? EarlyRoute;
+}
+
+/// <summary>A store that keeps <see cref="StoredEntry"/>s: the memory tier, alone or in front of a shared tier.</summary>
+internal interface IStoredEntries
+{
+    /// <summary>The entry under a key held in characters, synchronously from the memory tier.</summary>
+    bool TryGetStored(ReadOnlySpan<char> key, [NotNullWhen(true)] out StoredEntry? stored);
+
+    /// <summary>The entry under the key, from whichever tier has it.</summary>
+    ValueTask<StoredEntry?> GetStoredAsync(string key, CancellationToken cancellationToken);
+}

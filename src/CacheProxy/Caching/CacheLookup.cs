@@ -101,9 +101,12 @@ internal sealed class CacheLookup
         return found is not null;
     }
 
-    private async ValueTask<StoredEntry?> GetAsync(string key) =>
-        _stored is not null ? await _stored.GetStoredAsync(key, CancellationToken.None)
-        : await _store.GetAsync(key, CancellationToken.None) is { } entry ? new StoredEntry(entry, filledHere: false) : null;
+    // Not async for the memory tier: its answer is passed on as it is, no frame of ours around it.
+    private ValueTask<StoredEntry?> GetAsync(string key) =>
+        _stored is not null ? _stored.GetStoredAsync(key, CancellationToken.None) : WrapAsync(_store.GetAsync(key, CancellationToken.None));
+
+    private static async ValueTask<StoredEntry?> WrapAsync(ValueTask<CacheEntry?> get) =>
+        await get is { } entry ? new StoredEntry(entry, filledHere: false) : null;
 
     /// <summary>
     /// What is stored for <paramref name="context"/>'s request (its <see cref="CacheContext.Key"/> set): the response

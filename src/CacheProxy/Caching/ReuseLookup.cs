@@ -8,9 +8,25 @@ namespace CacheProxy.Caching;
 internal sealed class ReuseLookup(CacheLookup lookup, CachePolicies policies)
 {
     /// <summary>What may be done with the stored response found for <paramref name="context"/> (its key set); null when none was found.</summary>
-    public async ValueTask<Reuse?> FindAsync(CacheContext context)
+    // Not async: a lookup and policies that complete at once (the memory tier, no awaiting policy) cost no frame here.
+    public ValueTask<Reuse?> FindAsync(CacheContext context)
     {
-        context.Looked(await lookup.FindAsync(context));
-        return context.Lookup.Entry is null ? null : await policies.DecideReuseAsync(context);
+        var finding = lookup.FindAsync(context);
+        return finding.IsCompletedSuccessfully ? Decide(context, finding.Result) : FoundAsync(finding, context);
+    }
+
+    private async ValueTask<Reuse?> FoundAsync(ValueTask<Lookup> finding, CacheContext context) => await Decide(context, await finding);
+
+    private ValueTask<Reuse?> Decide(CacheContext context, Lookup found)
+    {
+        context.Looked(found);
+        if (found.Entry is null)
+        {
+            return new((Reuse?)null);
+        }
+        var reuse = policies.DecideReuseAsync(context);
+        return reuse.IsCompletedSuccessfully ? new(reuse.Result) : AwaitAsync(reuse);
+
+        static async ValueTask<Reuse?> AwaitAsync(ValueTask<Reuse> reuse) => await reuse;
     }
 }

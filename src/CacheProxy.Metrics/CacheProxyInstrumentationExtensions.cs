@@ -1,9 +1,4 @@
-using CacheProxy.Diagnostics;
 using CacheProxy;
-using CacheProxy.Hosting;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 

@@ -1,11 +1,8 @@
-using CacheProxy.Diagnostics;
 using CacheProxy;
-using CacheProxy.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenTelemetry.Metrics;
-using OpenTelemetry.Trace;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

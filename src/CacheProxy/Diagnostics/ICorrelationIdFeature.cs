@@ -1,9 +1,3 @@
-using System.Collections;
-using System.Diagnostics;
-using CacheProxy.Configuration;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
-
 namespace CacheProxy;
 
 /// <summary>The correlation id of the current request.</summary>

@@ -1,13 +1,3 @@
-using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Encodings.Web;
-using CacheProxy.Configuration;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
-
 namespace CacheProxy;
 
 /// <summary>Names of the management plane's authentication scheme and authorization policy; an app may register its own under them.</summary>

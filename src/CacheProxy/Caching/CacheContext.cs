@@ -43,13 +43,13 @@ public sealed class CacheContext
     public bool AllowCacheStorage { get; set; } = true;
 
     /// <summary>Gets the stored response found for this request (serve-from-cache phase), or null.</summary>
-    public CacheEntry? StoredResponse => Candidate.Entry;
+    public CacheEntry? StoredResponse => _candidate.Entry;
 
     /// <summary>Gets the age of <see cref="StoredResponse"/> (RFC 9111 §4.2.3).</summary>
-    public TimeSpan StoredResponseAge => Candidate.Age;
+    public TimeSpan StoredResponseAge => _candidate.Age;
 
     /// <summary>Gets whether <see cref="StoredResponse"/> is fresh (RFC 9111 §4.2).</summary>
-    public bool IsStoredResponseFresh => Candidate.IsFresh;
+    public bool IsStoredResponseFresh => _candidate.IsFresh;
 
     /// <summary>
     /// Gets or sets whether <see cref="StoredResponse"/> may be used only after the origin validated it
@@ -95,10 +95,14 @@ public sealed class CacheContext
     internal bool RequestHasContent;
 
     /// <summary>What the last lookup found; replaced whole by <see cref="Looked"/>.</summary>
-    internal Lookup Lookup { get; private set; }
+    // Read by reference: a lookup and a candidate are a few words each, and the hit path reads them often.
+    internal ref readonly Lookup Lookup => ref _lookup;
 
     /// <summary>The stored response the serve-from-cache phase considers (<see cref="Consider"/>); default when none.</summary>
-    internal Candidate Candidate { get; private set; }
+    internal ref readonly Candidate Candidate => ref _candidate;
+
+    private Lookup _lookup;
+    private Candidate _candidate;
 
     /// <summary>When the cache began answering, for the hit duration.</summary>
     internal long Started;
@@ -120,17 +124,17 @@ public sealed class CacheContext
     }
 
     /// <summary>Takes what a lookup found, forgetting everything an earlier lookup left.</summary>
-    internal void Looked(Lookup lookup)
+    internal void Looked(in Lookup lookup)
     {
-        Lookup = lookup;
-        Candidate = default;
+        _lookup = lookup;
+        _candidate = default;
         RequireRevalidation = false;
     }
 
     /// <summary>Considers <paramref name="candidate"/> for reuse; the serve-from-cache policies then see it.</summary>
     internal void Consider(in Candidate candidate)
     {
-        Candidate = candidate;
+        _candidate = candidate;
         RequireRevalidation = false;
     }
 
@@ -162,8 +166,8 @@ public sealed class CacheContext
         Endpoint = null!;
         RouteId = MetricKey = string.Empty;
         EnableCaching = AllowCacheLookup = AllowCacheStorage = true;
-        Lookup = default;
-        Candidate = default;
+        _lookup = default;
+        _candidate = default;
         RequireRevalidation = false;
         FreshnessLifetime = null;
         SetCookie = null;

@@ -27,7 +27,7 @@ internal sealed class CachePolicies
     /// </summary>
     public ValueTask<Reuse> DecideReuseAsync(CacheContext context)
     {
-        var found = context.Lookup;
+        ref readonly var found = ref context.Lookup;
         context.Consider(Candidate.At(found.Entry!, _options.Current, _time.GetUtcNow(), found.PurgedSince));
         var phase = RunAsync(context, Phase.ServeFromCache);
         if (!phase.IsCompletedSuccessfully)

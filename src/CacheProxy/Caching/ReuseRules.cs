@@ -25,7 +25,7 @@ internal static class ReuseRules
     /// <summary>Decides for the candidate <paramref name="context"/> considers, after the serve-from-cache policies ran.</summary>
     public static Reuse Decide(CacheContext context)
     {
-        var candidate = context.Candidate;
+        ref readonly var candidate = ref context.Candidate;
         var policy = candidate.Policy;
         var age = candidate.Age;
         var noCache = context.RequestNoCache || context.RequireRevalidation;

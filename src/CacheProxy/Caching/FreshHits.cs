@@ -13,12 +13,10 @@ namespace CacheProxy.Caching;
 /// other request gets null and takes the full path; so does every request while a listener of CacheProxy spans wants
 /// to see lookups.
 /// </summary>
-internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers,
+internal sealed class FreshHits(TimeProvider time,
     CacheContextPool contexts, CachePolicies policies, CacheLookup lookup, StoredResponses served,
     RequestScreening screening, EarlyHits? earlyHits = null)
 {
-    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
-
     /// <summary>
     /// After routing: serves the request of <paramref name="context"/> and takes the context over, or null. When the
     /// serve-from-cache policies await, the task returned waits for them and then serves — or, when they refused the
@@ -152,14 +150,10 @@ internal sealed class FreshHits(TimeProvider time, ILoggerFactory loggers,
     /// <summary>Serves the fresh <see cref="CacheContext.StoredResponse"/> and gives the context back when done.</summary>
     public Task Serve(CacheContext context)
     {
-        // The full path's events carry the request's scope; this path opens it only when a hit is logged (event 1001).
-        using var scope = _logger.IsEnabled(LogLevel.Debug) && context.HttpContext.Features.Get<ICorrelationIdFeature>() is { } correlation
-            ? _logger.BeginScope(correlation)
-            : null;
         ValueTask write;
         try
         {
-            write = served.ServeAsync(context, Served.Hit);
+            write = served.ServeAsync(context, Served.Hit, outsideRequestScope: true);
         }
         catch (Exception ex)
         {

@@ -17,15 +17,19 @@ internal sealed class StoredResponses(LastGoodOptions options, TimeProvider time
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
     /// <summary>Serves the candidate <paramref name="context"/>'s lookup found and its policies accepted.</summary>
-    public ValueTask ServeAsync(CacheContext context, Served served) => ServeAsync(context, served, context.Candidate, default);
+    /// <param name="context">The request's context.</param>
+    /// <param name="served">Why it is served.</param>
+    /// <param name="outsideRequestScope">The fresh-hit path, which runs before the request's log scope exists: a hit it logs gets the scope.</param>
+    public ValueTask ServeAsync(CacheContext context, Served served, bool outsideRequestScope = false) =>
+        ServeAsync(context, served, context.Candidate, default, outsideRequestScope);
 
     /// <summary>Serves <paramref name="candidate"/>; <paramref name="upstream"/> is what the origin said, for the values that went there.</summary>
     // Not async: a write that completes at once (the common hit) costs no state machine.
-    public ValueTask ServeAsync(CacheContext context, Served served, in Candidate candidate, in UpstreamAnswer upstream)
+    public ValueTask ServeAsync(CacheContext context, Served served, in Candidate candidate, in UpstreamAnswer upstream, bool outsideRequestScope = false)
     {
         if (served is Served.Hit or Served.MaxStale && _logger.IsEnabled(LogLevel.Debug))
         {
-            Log.CacheHit(_logger, context.RouteId, keys.HashFor(context));
+            LogHit(context, outsideRequestScope);
         }
         else if (served == Served.StaleOnError)
         {
@@ -44,6 +48,14 @@ internal sealed class StoredResponses(LastGoodOptions options, TimeProvider time
 
     /// <summary><paramref name="entry"/> as it stands now (a response the upstream just freshened, joined or failed over to).</summary>
     public Candidate Now(Storage.CacheEntry entry) => Candidate.At(entry, options.Current, time.GetUtcNow());
+
+    private void LogHit(CacheContext context, bool outsideRequestScope)
+    {
+        using var scope = outsideRequestScope && context.HttpContext.Features.Get<ICorrelationIdFeature>() is { } correlation
+            ? _logger.BeginScope(correlation) // the scope the full path's events have
+            : null;
+        Log.CacheHit(_logger, context.RouteId, keys.HashFor(context));
+    }
 
     /// <summary>RFC 9111 §5.2.1.7: only-if-cached with nothing usable stored; the error shaping answers 504 problem+json.</summary>
     public void NotCached(CacheContext context)

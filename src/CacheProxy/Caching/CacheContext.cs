@@ -107,9 +107,6 @@ public sealed class CacheContext
     /// <summary>When the cache began answering, for the hit duration.</summary>
     internal long Started;
 
-    /// <summary>The upstream exchange, once the request goes upstream.</summary>
-    internal CacheExchange? Exchange;
-
     internal bool HasTags => _tags is { Count: > 0 };
 
     /// <summary>What the request is counted under in <c>cacheproxy.requests</c>: the route id, with the app's metric dimensions when it has any.</summary>
@@ -178,6 +175,5 @@ public sealed class CacheContext
         KeyedHeaders?.Clear();
         RequestHasContent = false;
         Started = 0;
-        Exchange = null;
     }
 }

@@ -21,6 +21,7 @@ internal sealed class CacheLookup
     private readonly ICacheStore _store;
     private readonly ISynchronousCacheStore? _synchronous;
     private readonly IStoredEntries? _stored;
+    private readonly bool _memoryOnly;
     private readonly CacheKey _keys;
     private readonly StoreFailures _failures;
     private readonly InvalidationLedger _ledger;
@@ -32,6 +33,7 @@ internal sealed class CacheLookup
         _store = store;
         _synchronous = store as ISynchronousCacheStore;
         _stored = store as IStoredEntries;
+        _memoryOnly = store is MemoryCacheStore; // no other tier: what it lacks is not stored
         _keys = keys;
         _failures = failures;
         _ledger = ledger;
@@ -113,31 +115,53 @@ internal sealed class CacheLookup
     /// that may answer it, the key its fetch is shared on (the variant's when a Vary rule is known), and what the
     /// rule and the purges said. A failing store is a miss.
     /// </summary>
-    public async ValueTask<Lookup> FindAsync(CacheContext context)
+    // Not async when the memory tier answers and nothing traces lookups: a hit there costs no frame of ours.
+    public ValueTask<Lookup> FindAsync(CacheContext context) =>
+        _stored is not null && !CacheProxyTelemetry.ActivitySource.HasListeners() && TryFindInMemory(context, out var found)
+            ? new(found)
+            : FindTracedAsync(context);
+
+    /// <summary>The lookup from the memory tier alone; false when another tier may know more (or the tier failed): then the full lookup.</summary>
+    private bool TryFindInMemory(CacheContext context, out Lookup found)
+    {
+        found = default;
+        var key = context.Key!;
+        var request = context.HttpContext.Request;
+        try
+        {
+            if (!_stored!.TryGetStored(key, out var entry) && !_memoryOnly)
+            {
+                return false;
+            }
+            found = AfterPrimary(key, entry, request, out var variantNext);
+            if (!variantNext)
+            {
+                return true;
+            }
+            if (!_stored.TryGetStored(found.FetchKey!, out var variant) && !_memoryOnly)
+            {
+                return false;
+            }
+            found = AfterVariant(found, key, variant, request);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return false; // the full lookup records the failure
+        }
+    }
+
+    private async ValueTask<Lookup> FindTracedAsync(CacheContext context)
     {
         var key = context.Key!;
+        var request = context.HttpContext.Request;
         using var activity = CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.lookup");
         try
         {
             // No request token: reading HttpContext.RequestAborted makes Kestrel allocate a token source per request,
             // and stores bound their own calls with timeouts.
-            var entry = await GetAsync(key);
-            if (entry is null || !VaryRule.IsRule(entry))
-            {
-                return entry is null ? Lookup.Nothing(key) : CheckPurgesAndParts(Lookup.Nothing(key), key, entry, context.HttpContext.Request);
-            }
-            if (VaryRule.Read(entry) is not { } rule || Variants.KeyFor(key, rule, context.HttpContext.Request) is not { } variantKey)
-            {
-                return Lookup.Nothing(key) with { VaryRuleFound = true };
-            }
-            var found = new Lookup(variantKey, null, VaryRuleFound: true, KeyedOnAcceptEncoding: AcceptEncodingKeying.IsKeyedOn(rule.Names));
-            var variant = await GetAsync(variantKey);
-            if (variant is null || VaryRule.IsRule(variant))
-            {
-                return found;
-            }
-            MarkReused(variant);
-            return CheckPurgesAndParts(found, key, variant, context.HttpContext.Request);
+            var found = AfterPrimary(key, await GetAsync(key), request, out var variantNext);
+            return variantNext ? AfterVariant(found, key, await GetAsync(found.FetchKey!), request) : found;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -148,11 +172,45 @@ internal sealed class CacheLookup
     }
 
     /// <summary>
+    /// What the entry under the primary <paramref name="key"/> says: the lookup's result, or — when it is a Vary rule
+    /// that selects a variant (<paramref name="variantNext"/>) — the lookup so far, its fetch key the variant's key.
+    /// </summary>
+    private Lookup AfterPrimary(string key, StoredEntry? entry, HttpRequest request, out bool variantNext)
+    {
+        variantNext = false;
+        if (entry is null)
+        {
+            return Lookup.Nothing(key);
+        }
+        if (!VaryRule.IsRule(entry))
+        {
+            return CheckPurgesAndParts(Lookup.Nothing(key), key, entry, request);
+        }
+        if (VaryRule.Read(entry) is not { } rule || Variants.KeyFor(key, rule, request) is not { } variantKey)
+        {
+            return Lookup.Nothing(key) with { VaryRuleFound = true };
+        }
+        variantNext = true;
+        return new Lookup(variantKey, null, VaryRuleFound: true, KeyedOnAcceptEncoding: AcceptEncodingKeying.IsKeyedOn(rule.Names));
+    }
+
+    /// <summary><paramref name="found"/> with the <paramref name="variant"/> stored under its fetch key, when there is one.</summary>
+    private Lookup AfterVariant(in Lookup found, string key, StoredEntry? variant, HttpRequest request)
+    {
+        if (variant is null || VaryRule.IsRule(variant))
+        {
+            return found;
+        }
+        MarkReused(variant);
+        return CheckPurgesAndParts(found, key, variant, request);
+    }
+
+    /// <summary>
     /// <paramref name="found"/> with <paramref name="entry"/>, unless a hard purge removed it (a soft one leaves it
     /// stale from the purge on), or it is a stored part that does not cover the request (RFC 9111 §3.3): then a miss,
     /// the part kept for combining with what the upstream sends.
     /// </summary>
-    private Lookup CheckPurgesAndParts(Lookup found, string key, StoredEntry entry, HttpRequest request)
+    private Lookup CheckPurgesAndParts(in Lookup found, string key, StoredEntry entry, HttpRequest request)
     {
         DateTimeOffset? purgedSince = null;
         switch (_ledger.Check(key, entry.Entry, entry.FilledHere, out var staleSince))

@@ -29,6 +29,10 @@ internal sealed class CachePolicies
     {
         ref readonly var found = ref context.Lookup;
         context.Consider(Candidate.At(found.Entry!, _options.Current, _time.GetUtcNow(), found.PurgedSince));
+        if (!_appPolicies)
+        {
+            return new(ReuseRules.Decide(context)); // the built-in policy has no serve-from-cache phase
+        }
         var phase = RunAsync(context, Phase.ServeFromCache);
         if (!phase.IsCompletedSuccessfully)
         {

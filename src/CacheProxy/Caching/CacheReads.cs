@@ -12,8 +12,7 @@ internal sealed class CacheReads(TimeProvider time, CacheKey keys, ReuseLookup l
 {
     public async Task ReadAsync(CacheContext context, RequestDelegate next)
     {
-        // (3) key and directives
-        context.Looked(default);
+        // (3) key and directives (the context comes from the pool with nothing looked up)
         context.ReadRequestDirectives();
         context.Key = keys.Build(context.HttpContext, context.KeyedHeaders);
         if (context.Key is null)

@@ -76,4 +76,5 @@ internal static class EventIds
     public const int WarmFinished = 1722;
     public const int WarmRequestFailed = 1723;
     public const int WarmStartupFailed = 1724;
+    public const int WarmJobFailed = 1725;
 }

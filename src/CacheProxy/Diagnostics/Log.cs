@@ -155,6 +155,9 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.WarmStartupFailed, EventName = nameof(EventIds.WarmStartupFailed), Level = LogLevel.Error, Message = "Warming at startup did not start: {Reason}")]
     public static partial void WarmStartupFailed(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = EventIds.WarmJobFailed, EventName = nameof(EventIds.WarmJobFailed), Level = LogLevel.Error, Message = "A warming job ended on an error; it is marked failed and a new job may start")]
+    public static partial void WarmJobFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = EventIds.MetricDimensionCapped, EventName = nameof(EventIds.MetricDimensionCapped), Level = LogLevel.Warning, Message = "Metric dimension {Dimension} reached {Limit} distinct values (CacheProxy:MetricDimensionValueLimit): further new values count as 'other'")]
     public static partial void MetricDimensionCapped(ILogger logger, string dimension, int limit);
 }

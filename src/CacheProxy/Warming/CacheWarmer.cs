@@ -4,6 +4,8 @@ using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using CacheProxy.Management;
 using CacheProxy.Hosting;
+using CacheProxy.Http;
+using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Logging;
@@ -12,7 +14,7 @@ namespace CacheProxy.Warming;
 
 /// <summary>Where a warming job stands; what <c>GET /warm</c> answers.</summary>
 internal sealed record WarmStatus(string State, int Count, int Done, int Stored, int Cached, int NotStored, int Failed,
-    DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, long? SecondsLeft);
+    DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, long? SecondsLeft, string? Error = null);
 
 /// <summary>
 /// Cache warming: one job at a time asks the gateway's own public endpoint for each URL it was given, with the URL's
@@ -91,13 +93,16 @@ internal sealed class CacheWarmer : IDisposable
         return null;
     }
 
-    /// <summary>Cancels the running job; false when none runs.</summary>
+    /// <summary>
+    /// Cancels the running job, which is over from then on (its requests still in flight are cancelled): the status
+    /// says cancelled and a new job may start. False when none runs.
+    /// </summary>
     public bool Cancel()
     {
         if (Volatile.Read(ref _job) is { Finished: false } job)
         {
             job.Cancellation.Cancel();
-            return true;
+            return job.Finish("cancelled", _time.GetUtcNow());
         }
         return false;
     }
@@ -141,7 +146,7 @@ internal sealed class CacheWarmer : IDisposable
                 async (url, token) =>
                 {
                     using var lease = await rate.AcquireAsync(1, token);
-                    var outcome = await WarmOneAsync(url, target, warm.RequestTimeout, token);
+                    var outcome = await WarmOneAsync(job, url, target, warm.RequestTimeout, token);
                     _requests.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
                     if (job.Record(outcome) is var done && job.IsMilestone(done))
                     {
@@ -155,36 +160,83 @@ internal sealed class CacheWarmer : IDisposable
         {
             job.Finish("cancelled", _time.GetUtcNow());
         }
+        catch (Exception ex)
+        {
+            // Whatever ended the job, it ends finished: its state says so, and a new job can start.
+            Log.WarmJobFailed(_logger, ex);
+            job.Finish("failed", _time.GetUtcNow(), ex.Message);
+        }
         var end = job.Snapshot(_time.GetUtcNow());
         Log.WarmFinished(_logger, end.State, end.Done, end.Count, end.Stored, end.Cached, end.NotStored, end.Failed,
             (long)((end.FinishedAt ?? end.StartedAt!.Value) - end.StartedAt!.Value).TotalSeconds);
     }
 
-    /// <summary>One URL through the public endpoint: its outcome read from the status and Cache-Status.</summary>
-    private async Task<string> WarmOneAsync(Uri url, Uri target, TimeSpan timeout, CancellationToken token)
+    /// <summary>
+    /// One URL through the public endpoint, its outcome read from the status and Cache-Status. The job's protocol
+    /// first (HTTP/1.1 until h2c has worked: an endpoint may speak HTTP/2 only); when no answer came through the cache,
+    /// the other protocol once. No answer through the cache counts as failed: nothing was fetched.
+    /// </summary>
+    private async Task<string> WarmOneAsync(Job job, Uri url, Uri target, TimeSpan timeout, CancellationToken token)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(target, url.PathAndQuery));
-        request.Headers.Host = url.Authority;
+        var version = job.Version;
+        var (outcome, reason) = await SendAsync(url, target, version, timeout, token);
+        if (outcome is null && reason is not null && !reason.StartsWith(NoAnswerWithin, StringComparison.Ordinal))
+        {
+            var other = WarmRequest.Other(version);
+            (outcome, var otherReason) = await SendAsync(url, target, other, timeout, token);
+            if (outcome is not null)
+            {
+                job.Version = other;
+            }
+            else
+            {
+                reason = $"{reason}; over HTTP/{other}: {otherReason}";
+            }
+        }
+        if (outcome is null)
+        {
+            Log.WarmRequestFailed(_logger, url.ToString(), reason!);
+        }
+        return outcome ?? "failed";
+    }
+
+    private const string NoAnswerWithin = "no answer within";
+
+    /// <summary>The outcome of one request, or null with the reason when no answer came through the cache.</summary>
+    private async Task<(string? Outcome, string? Reason)> SendAsync(Uri url, Uri target, Version version, TimeSpan timeout, CancellationToken token)
+    {
+        using var request = WarmRequest.For(target, url, version, out var refused);
+        if (request is null)
+        {
+            return (null, refused);
+        }
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token);
         bounded.CancelAfter(timeout);
         try
         {
             using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, bounded.Token);
-            var status = string.Join(", ", response.Headers.TryGetValues("Cache-Status", out var values) ? values : []);
+            if (!response.Headers.TryGetValues(CacheProxyHeaderNames.CacheStatus, out var values))
+            {
+                return (null, $"answered {(int)response.StatusCode} over HTTP/{version} without Cache-Status: not through the cache");
+            }
+            var status = string.Join(", ", values);
             if ((int)response.StatusCode >= 500)
             {
                 Log.WarmRequestFailed(_logger, url.ToString(), $"{(int)response.StatusCode} ({status})");
-                return "failed";
+                return ("failed", null);
             }
             var name = _options.Current.CacheStatusName;
-            return status.Contains("; stored", StringComparison.Ordinal) ? "stored"
+            return (status.Contains("; stored", StringComparison.Ordinal) ? "stored"
                 : status.StartsWith(name + "; hit", StringComparison.Ordinal) ? "cached"
-                : "not_stored";
+                : "not_stored", null);
         }
-        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !token.IsCancellationRequested))
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {
-            Log.WarmRequestFailed(_logger, url.ToString(), ex is OperationCanceledException ? $"no answer within {timeout}" : ex.Message);
-            return "failed";
+            return (null, $"{NoAnswerWithin} {timeout}");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return (null, ex.Message); // one URL fails alone
         }
     }
 
@@ -195,7 +247,12 @@ internal sealed class CacheWarmer : IDisposable
     {
         private int _done, _stored, _cached, _notStored, _failed;
         private string _state = "running";
-        private DateTimeOffset? _finishedAt;
+        private string? _error;
+        private Ended? _finishedAt;
+        private readonly Lock _ending = new();
+
+        /// <summary>When the job ended: a reference, so it is read and written whole.</summary>
+        private sealed record Ended(DateTimeOffset At);
 
         public IReadOnlyList<Uri> Urls { get; } = urls;
 
@@ -207,7 +264,16 @@ internal sealed class CacheWarmer : IDisposable
 
         public CancellationTokenSource Cancellation { get; } = new();
 
-        public bool Finished => _finishedAt is not null;
+        public bool Finished => Volatile.Read(ref _finishedAt) is not null;
+
+        /// <summary>The protocol the public endpoint answered through the cache with last (HTTP/1.1 until then).</summary>
+        public Version Version
+        {
+            get => Volatile.Read(ref _version);
+            set => Volatile.Write(ref _version, value);
+        }
+
+        private Version _version = HttpVersion.Version11;
 
         public int Record(string outcome)
         {
@@ -224,19 +290,30 @@ internal sealed class CacheWarmer : IDisposable
         /// <summary>Every tenth of the job (and at least every 1000 URLs): a progress event.</summary>
         public bool IsMilestone(int done) => done % Math.Clamp(Count / 10, 1, 1000) == 0 && done < Count;
 
-        public void Finish(string state, DateTimeOffset at)
+        /// <summary>Ends the job in <paramref name="state"/>; the first end stands (a cancel, then the task noticing it).</summary>
+        public bool Finish(string state, DateTimeOffset at, string? error = null)
         {
-            _state = state;
-            _finishedAt = at;
+            lock (_ending)
+            {
+                if (_finishedAt is not null)
+                {
+                    return false;
+                }
+                _state = state;
+                _error = error;
+                Volatile.Write(ref _finishedAt, new Ended(at));
+                return true;
+            }
         }
 
         public WarmStatus Snapshot(DateTimeOffset now)
         {
             var done = Done;
-            var elapsed = (_finishedAt ?? now) - startedAt;
-            long? left = _finishedAt is null && done > 0 ? (long)Math.Ceiling(elapsed.TotalSeconds / done * (Count - done)) : _finishedAt is null ? null : 0;
-            return new WarmStatus(_state, Count, done, Volatile.Read(ref _stored), Volatile.Read(ref _cached), Volatile.Read(ref _notStored),
-                Volatile.Read(ref _failed), startedAt, _finishedAt, left);
+            var finished = Volatile.Read(ref _finishedAt)?.At;
+            var elapsed = (finished ?? now) - startedAt;
+            long? left = finished is null && done > 0 ? (long)Math.Ceiling(elapsed.TotalSeconds / done * (Count - done)) : finished is null ? null : 0;
+            return new WarmStatus(finished is null ? "running" : _state, Count, done, Volatile.Read(ref _stored), Volatile.Read(ref _cached),
+                Volatile.Read(ref _notStored), Volatile.Read(ref _failed), startedAt, finished, left, finished is null ? null : _error);
         }
     }
 }

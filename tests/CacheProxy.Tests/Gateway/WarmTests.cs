@@ -120,7 +120,7 @@ public sealed class WarmTests
     }
 
     [Fact]
-    public async Task WhileAJobRuns_AnotherIsRefused_AndDeleteCancelsIt()
+    public async Task WhileAJobRuns_AnotherIsRefused_AndDeleteEndsIt_SoANewOneCanStart()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var arrived = new ConcurrentQueue<string>();
@@ -140,13 +140,73 @@ public sealed class WarmTests
         await Signal.WaitUntilAsync(() => !arrived.IsEmpty);
         var second = await http.SendAsync(Management(HttpMethod.Post, gateway, JsonContent.Create(new { urls })));
         var cancel = await http.SendAsync(Management(HttpMethod.Delete, gateway));
+        // Still while the origin holds the first job's request: the job is over, and a new one starts.
+        var afterCancel = await cancel.Content.ReadFromJsonAsync<JsonElement>();
+        var next = await http.SendAsync(Management(HttpMethod.Post, gateway, JsonContent.Create(new { urls = new[] { "http://www.example.test/next" } })));
         release.SetResult();
-        var cancelled = await WaitForStateAsync(http, gateway, "cancelled");
+        var completed = await WaitForStateAsync(http, gateway, "completed");
 
         Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
         Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
-        Assert.True(cancelled.GetProperty("done").GetInt32() < urls.Length);
-        Assert.Single(arrived); // Concurrency 1: the second URL waited for the first, then the job was cancelled
+        Assert.Equal("cancelled", afterCancel.GetProperty("state").GetString());
+        Assert.True(afterCancel.GetProperty("done").GetInt32() < urls.Length);
+        Assert.Equal(HttpStatusCode.Accepted, next.StatusCode);
+        Assert.Equal((1, 1), (completed.GetProperty("count").GetInt32(), completed.GetProperty("stored").GetInt32()));
+        Assert.Single(arrived, p => p.StartsWith("/slow/", StringComparison.Ordinal)); // Concurrency 1: the second URL waited, then the job ended
+    }
+
+    [Fact]
+    public async Task HostileUrls_NeverMakeTheWarmerConnectElsewhere_AndEachFailsOrWarmsAlone()
+    {
+        using var elsewhere = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        elsewhere.Start();
+        var port = ((IPEndPoint)elsewhere.LocalEndpoint).Port;
+        var (origin, gateway) = await StartAsync(c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=600";
+            return c.Response.WriteAsync("page " + c.Request.Path);
+        });
+        await using var _ = origin;
+        await using var __ = gateway;
+        using var http = new HttpClient();
+        string[] urls =
+        [
+            $"http://www.example.test//127.0.0.1:{port}/authority-in-path",
+            $"http://www.example.test/a/../..//127.0.0.1:{port}/dot-segments",
+            $"http://www.example.test/%2F%2F127.0.0.1:{port}/encoded",
+            $"http://user:pw@127.0.0.1:{port}/userinfo",
+            "http://bücher.example/idn",
+            "http://www.example.test/plain",
+        ];
+
+        var started = await http.SendAsync(Management(HttpMethod.Post, gateway, JsonContent.Create(new { urls })));
+        var done = await WaitForStateAsync(http, gateway, "completed");
+
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        Assert.Equal(urls.Length, done.GetProperty("done").GetInt32());
+        Assert.Equal(urls.Length, done.GetProperty("stored").GetInt32() + done.GetProperty("failed").GetInt32());
+        Assert.False(elsewhere.Pending(), "the warmer connected to a listener that only a URL's authority or path named");
+        Assert.Contains(origin.Seen, r => r.PathAndQuery == "/plain");
+        Assert.Contains(origin.Seen, r => r.PathAndQuery == $"//127.0.0.1:{port}/authority-in-path"); // a path, asked of the gateway
+    }
+
+    [Fact]
+    public async Task AnHttp2OnlyPublicEndpoint_IsWarmedOverH2c()
+    {
+        var (origin, gateway) = await StartAsync(c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=600";
+            return c.Response.WriteAsync("page");
+        }, ("Kestrel__Endpoints__Public__Protocols", "Http2"));
+        await using var _ = origin;
+        await using var __ = gateway;
+        using var http = new HttpClient();
+
+        await http.SendAsync(Management(HttpMethod.Post, gateway, JsonContent.Create(new { urls = new[] { "http://www.example.test/one", "http://www.example.test/two" } })));
+        var done = await WaitForStateAsync(http, gateway, "completed");
+
+        Assert.Equal((2, 0), (done.GetProperty("stored").GetInt32(), done.GetProperty("failed").GetInt32()));
+        Assert.Equal(2, origin.Calls);
     }
 
     [Fact]

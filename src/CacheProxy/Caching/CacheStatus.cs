@@ -15,6 +15,9 @@ internal static class CacheStatus
     public const string RequestContent = "fwd=bypass; detail=request-content";
     public const string OnlyIfCached = "fwd=miss; detail=only-if-cached";
 
+    /// <summary>A request that waited for a fetch of its key that got no answer: it shares that fetch's error.</summary>
+    public const string CollapsedError = "fwd=miss; detail=collapsed-error";
+
     private static HitValue? s_hit; // replaced as a whole, so a reader never pairs one name with another's value
 
     /// <summary>The member for a response that went upstream: why, what came back, whether it was stored.</summary>

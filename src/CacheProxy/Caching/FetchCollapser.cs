@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
+using CacheProxy.Http;
 using CacheProxy.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,9 @@ namespace CacheProxy.Caching;
 /// <param name="Unreachable">The upstream could not be reached at all.</param>
 /// <param name="UpstreamStatus">The upstream's status.</param>
 /// <param name="Abandoned">The leading request's client went away before a response was stored (its fetch was cancelled with it).</param>
-internal readonly record struct FetchOutcome(bool Stored, bool UpstreamFailed, bool Unreachable, int UpstreamStatus, bool Abandoned = false);
+/// <param name="Error">No answer came (a timeout, no connection, a reset): the error its client was answered with.</param>
+internal readonly record struct FetchOutcome(bool Stored, bool UpstreamFailed, bool Unreachable, int UpstreamStatus, bool Abandoned = false,
+    CacheProxyErrorFeature? Error = null);
 
 /// <summary>
 /// Step (5) of <see cref="CacheEngine"/>: one upstream fetch per key at a time — for a miss, for the revalidation of
@@ -70,10 +73,20 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
                 metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "leader_gone"));
                 continue;
             }
-            if (landed is not { } outcome || !await ServeAfterFetchAsync(context, outcome))
+            if (landed is { } outcome && await ServeAfterFetchAsync(context, outcome))
             {
-                await upstream.ForwardAsync(context, next, reason);
+                return;
             }
+            if (landed is { Error: { } error } && !http.RequestAborted.IsCancellationRequested)
+            {
+                // No answer came (a hung origin, no connection, a reset): its waiters share its error instead of each
+                // trying again; the origin is asked once per key, not once per waiter.
+                metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "leader_failed"));
+                AnswerLeadersError(context, error);
+                return;
+            }
+            metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "not_stored"));
+            await upstream.ForwardAsync(context, next, reason);
             return;
         }
         if (waited && await LandIfStoredAsync(context, key, flight))
@@ -141,8 +154,15 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
                 return true;
             }
         }
-        metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "not_stored"));
         return false;
+    }
+
+    /// <summary>The error the leading fetch's client got, for a request that waited for it; the error shaping writes it (problem+json).</summary>
+    private void AnswerLeadersError(CacheContext context, CacheProxyErrorFeature error)
+    {
+        metrics.Request(context.MetricKey, CacheOutcome.Error);
+        context.HttpContext.Response.Headers[CacheProxyHeaderNames.CacheStatus] = CacheStatus.Value(options.Current.CacheStatusName, CacheStatus.CollapsedError);
+        context.HttpContext.Features.Set<ICacheProxyErrorFeature>(error);
     }
 
     /// <summary>Joins the fetch of <paramref name="key"/>; true when this request leads it and must <see cref="Land"/> it.</summary>

@@ -52,8 +52,10 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
             http.Features.Set(original);
         }
         // A client that left (canceled, connection gone) is not an upstream failure: it stays a miss.
-        var upstreamFailed = http.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None } forwarderError
-            && ErrorShaping.Classify(forwarderError).Category != ErrorCategory.Client;
+        var noAnswer = http.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None } forwarderError
+            && ErrorShaping.Classify(forwarderError) is { Category: not ErrorCategory.Client, Error: { } error } classified
+                ? new CacheProxyErrorFeature(error, classified.Category, null) : null;
+        var upstreamFailed = noAnswer is not null;
         RecordUpstream(http, context.RouteId, started, upstream.Status, metrics, time);
         if (capture.BytesWritten > 0)
         {
@@ -95,7 +97,7 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
             metrics.BackgroundRefreshes.Add(1, new KeyValuePair<string, object?>("outcome",
                 decision is FetchDecision.Merge304 ? "not_modified" : upstreamFailed ? "failed" : stored ? "updated" : "not_stored"));
         }
-        return new FetchOutcome(stored, upstream.Failed, upstream.Unreachable, upstream.Status);
+        return new FetchOutcome(stored, upstream.Failed, upstream.Unreachable, upstream.Status, Error: stored ? null : noAnswer);
     }
 
     private async Task<bool> ServeStaleAsync(CacheContext context, CacheExchange exchange, UpstreamResponse upstream)

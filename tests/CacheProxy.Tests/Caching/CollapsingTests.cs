@@ -96,6 +96,76 @@ public sealed class CollapsingTests
     }
 
     [Fact]
+    public async Task WhenTheLeadingFetchTimesOut_ItsWaitersShareIts504_TheOriginIsAskedOnce()
+    {
+        var timeout = TimeSpan.FromSeconds(5); // below CollapseTimeout: the waiters are still waiting when it fires
+        await using var proxy = await ProxyFixture.StartAsync(o => o.Routes["all"] = new CacheProxy.Configuration.RouteCacheOptions { ResponseHeadersTimeout = timeout });
+        proxy.Origin.Handler = async c =>
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, c.RequestAborted); // hung until the gateway gives up
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        };
+        var requests = Enumerable.Range(0, Stampede).Select(_ => proxy.GetAsync("/hung-origin")).ToArray();
+        await proxy.WaitForCollapseWaitersAsync(Stampede - 1);
+
+        proxy.Time.Advance(timeout);
+        var responses = await Task.WhenAll(requests);
+
+        Assert.Equal(1, proxy.Origin.Calls); // 20 before: every waiter went upstream after the leader's 504
+        foreach (var response in responses)
+        {
+            Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("upstream-timeout", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        Assert.Equal(Stampede - 1, responses.Count(r => r.CacheStatus().Contains("detail=collapsed-error", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task WhenTheOriginResetsTheLeadingFetch_ItsWaitersShareIts502_TheOriginIsAskedOnce()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        proxy.Origin.Handler = async c =>
+        {
+            await release.Task;
+            c.Abort(); // the connection reset before any response
+        };
+
+        var responses = await StampedeAsync(proxy, "/reset", release);
+
+        Assert.Equal(1, proxy.Origin.Calls);
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.BadGateway, r.StatusCode));
+        Assert.All(responses, r => Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType));
+        Assert.Equal(Stampede - 1, responses.Count(r => r.CacheStatus().Contains("detail=collapsed-error", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task WhenTheOriginAnswersTheLeadingFetchWithAnError_ItsWaitersStillAskItThemselves()
+    {
+        // An answer, even a 503, is the origin's to give to each request: its waiters are not held in a line behind
+        // one another (Varnish's wait-list serialisation); only a fetch that got no answer is shared.
+        await using var proxy = await ProxyFixture.StartAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        proxy.Origin.Handler = SlowAfterFirst(release, c =>
+        {
+            c.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return c.Response.WriteAsync("busy");
+        });
+        await proxy.GetAsync("/busy"); // the origin's first answer is immediate: the stampede's leader waits
+
+        var responses = await StampedeAsync(proxy, "/busy", release);
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode));
+        Assert.Equal(1 + Stampede, proxy.Origin.Calls);
+    }
+
+    [Fact]
     public async Task StaleStampede_WithoutAValidator_CostsOneRefetch()
     {
         await using var proxy = await ProxyFixture.StartAsync();

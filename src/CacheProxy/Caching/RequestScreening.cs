@@ -33,14 +33,29 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
             return false;
         }
         var headers = http.Request.Headers;
-        foreach (var name in NamesFor(options.Current).KeyedOrBypassed)
+        var current = options.Current;
+        var names = NamesFor(current);
+        foreach (var name in names.KeyedOrBypassed)
         {
             if (headers.ContainsKey(name))
             {
                 return false;
             }
         }
-        return true;
+        // A keyed or bypassed field may come spelled with underscores when they are kept (off by default: no cost then).
+        return current.DropUnderscoreHeaders || names.KeyedOrBypassed.Length == 0 || !HasUnderscoreField(headers);
+    }
+
+    private static bool HasUnderscoreField(IHeaderDictionary headers)
+    {
+        foreach (var field in headers)
+        {
+            if (field.Key.Contains('_'))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>
@@ -63,36 +78,78 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
             Log.UnkeyedHeader(_logger, XContentLength, UnkeyedHeaderAction.Remove, context.RouteId);
         }
         current.Routes.TryGetValue(context.RouteId, out var route);
-        foreach (var name in NamesFor(current).All)
+        var names = NamesFor(current);
+        foreach (var name in names.All)
         {
-            if (!headers.ContainsKey(name))
+            if (headers.ContainsKey(name))
             {
-                continue;
+                Act(context, headers, name, name, ActionFor(name, route, current));
             }
-            var action = route is not null && route.UnkeyedRequestHeaders.TryGetValue(name, out var routeAction) ? routeAction
-                : current.UnkeyedRequestHeaders.TryGetValue(name, out var globalAction) ? globalAction
-                : UnkeyedHeaderAction.Forward;
-            switch (action)
+        }
+        if (HasUnderscoreField(headers))
+        {
+            ScreenUnderscoreFields(context, headers, names, route, current);
+        }
+    }
+
+    /// <summary>
+    /// Fields spelled with underscores: removed (<see cref="CacheProxyOptions.DropUnderscoreHeaders"/>), or given the
+    /// action of the listed name they spell, as CGI and PHP read them.
+    /// </summary>
+    private void ScreenUnderscoreFields(CacheContext context, IHeaderDictionary headers, Names names, RouteCacheOptions? route, CacheProxyOptions current)
+    {
+        var found = new List<string>();
+        foreach (var field in headers)
+        {
+            if (field.Key.Contains('_'))
             {
-                case UnkeyedHeaderAction.Remove:
-                    headers.Remove(name);
-                    break;
-                case UnkeyedHeaderAction.Key:
-                    (context.KeyedHeaders ??= []).Add(new(name.ToLowerInvariant(), headers[name].ToString()));
-                    break;
-                case UnkeyedHeaderAction.Bypass:
-                    // A GET or HEAD passes the cache by (fwd=bypass); an unsafe method still invalidates what it changes.
-                    var method = http.Request.Method;
-                    context.EnableCaching &= !(HttpMethods.IsGet(method) || HttpMethods.IsHead(method));
-                    break;
-                default:
-                    continue;
+                found.Add(field.Key);
             }
-            metrics.UnkeyedHeader(name, action);
-            if (_logger.IsEnabled(LogLevel.Debug))
+        }
+        foreach (var field in found)
+        {
+            if (current.DropUnderscoreHeaders)
             {
-                Log.UnkeyedHeader(_logger, name, action, context.RouteId);
+                Act(context, headers, field, UnderscoreMetricName, UnkeyedHeaderAction.Remove);
             }
+            else if (names.ByCgiSpelling.TryGetValue(field.Replace('_', '-'), out var listed))
+            {
+                Act(context, headers, field, listed, ActionFor(listed, route, current));
+            }
+        }
+    }
+
+    /// <summary>The metric's name for fields removed for their underscores (the names themselves are the client's: unbounded).</summary>
+    private const string UnderscoreMetricName = "(underscore)";
+
+    private static UnkeyedHeaderAction ActionFor(string listed, RouteCacheOptions? route, CacheProxyOptions current) =>
+        route is not null && route.UnkeyedRequestHeaders.TryGetValue(listed, out var routeAction) ? routeAction
+        : current.UnkeyedRequestHeaders.TryGetValue(listed, out var globalAction) ? globalAction
+        : UnkeyedHeaderAction.Forward;
+
+    /// <summary>Applies <paramref name="action"/> to the request field <paramref name="field"/>, counted and logged under <paramref name="listed"/>.</summary>
+    private void Act(CacheContext context, IHeaderDictionary headers, string field, string listed, UnkeyedHeaderAction action)
+    {
+        switch (action)
+        {
+            case UnkeyedHeaderAction.Remove:
+                headers.Remove(field);
+                break;
+            case UnkeyedHeaderAction.Key:
+                (context.KeyedHeaders ??= []).Add(new(listed.ToLowerInvariant(), headers[field].ToString()));
+                break;
+            case UnkeyedHeaderAction.Bypass:
+                // A GET or HEAD passes the cache by (fwd=bypass); an unsafe method still invalidates what it changes.
+                var method = context.HttpContext.Request.Method;
+                context.EnableCaching &= !(HttpMethods.IsGet(method) || HttpMethods.IsHead(method));
+                break;
+            default:
+                return;
+        }
+        metrics.UnkeyedHeader(listed, action);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.UnkeyedHeader(_logger, field, action, context.RouteId);
         }
     }
 
@@ -180,12 +237,17 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
             var every = current.UnkeyedRequestHeaders.Concat(current.Routes.Values.SelectMany(r => r.UnkeyedRequestHeaders)).ToList();
             string[] Distinct(Func<UnkeyedHeaderAction, bool> action) =>
                 [.. every.Where(h => action(h.Value)).Select(h => h.Key).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase)];
-            names = new Names(current, Distinct(a => a != UnkeyedHeaderAction.Forward), Distinct(a => a is UnkeyedHeaderAction.Key or UnkeyedHeaderAction.Bypass));
+            var all = Distinct(a => a != UnkeyedHeaderAction.Forward);
+            names = new Names(current, all, Distinct(a => a is UnkeyedHeaderAction.Key or UnkeyedHeaderAction.Bypass),
+                all.ToDictionary(n => n, n => n, StringComparer.OrdinalIgnoreCase));
             Volatile.Write(ref _names, names);
         }
         return names;
     }
 
-    /// <summary>The listed field names of one options instance (replaced as a whole on reload): all, and those some route keys on or bypasses for.</summary>
-    private sealed record Names(CacheProxyOptions Options, string[] All, string[] KeyedOrBypassed);
+    /// <summary>
+    /// The listed field names of one options instance (replaced as a whole on reload): all, those some route keys on
+    /// or bypasses for, and all by the spelling CGI gives them (a field's name with underscores read as hyphens).
+    /// </summary>
+    private sealed record Names(CacheProxyOptions Options, string[] All, string[] KeyedOrBypassed, Dictionary<string, string> ByCgiSpelling);
 }

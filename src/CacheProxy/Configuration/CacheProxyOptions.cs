@@ -96,6 +96,15 @@ public sealed class CacheProxyOptions
     internal Http.TargetedFields Targeted => new(HonorCdnCacheControl, HonorSurrogateControl ? CacheStatusName : null);
 
     /// <summary>
+    /// Gets or sets whether request fields whose names contain an underscore are removed before the request is
+    /// forwarded (nginx's <c>underscores_in_headers off</c>). CGI, PHP and the frameworks after them read
+    /// <c>X_Forwarded_Host</c> as <c>X-Forwarded-Host</c>: forwarded, such a field is an unkeyed twin of a listed one.
+    /// When false, a field whose name is a listed one with underscores for hyphens gets that name's action.
+    /// </summary>
+    /// <value>Default true.</value>
+    public bool DropUnderscoreHeaders { get; set; } = true;
+
+    /// <summary>
     /// Gets request fields that origins and frameworks act on but the cache key ignores — URL and method overrides,
     /// forwarding fields this proxy does not set itself — and what is done with them, by field name: by default each
     /// is removed before the request is forwarded, so that it cannot make the origin answer differently under a key

@@ -47,6 +47,64 @@ public sealed class UnkeyedHeadersTests
         Assert.Contains(proxy.Logs.GetSnapshot(), r => r.Id.Name == "UnkeyedHeader" && r.Message.Contains(header, StringComparison.Ordinal));
     }
 
+    /// <summary>An origin that reads fields as CGI and PHP do: underscores and hyphens are one (HTTP_X_FORWARDED_SCHEME).</summary>
+    private static void CgiOrigin(ProxyFixture proxy) => proxy.Origin.Handler = c =>
+    {
+        c.Response.Headers.CacheControl = "max-age=60";
+        var scheme = c.Request.Headers.FirstOrDefault(h => h.Key.Replace('_', '-').Equals("X-Forwarded-Scheme", StringComparison.OrdinalIgnoreCase)).Value;
+        if (scheme == "http")
+        {
+            c.Response.StatusCode = StatusCodes.Status301MovedPermanently;
+            c.Response.Headers.Location = "https://gateway" + c.Request.Path;
+            return Task.CompletedTask;
+        }
+        return c.Response.WriteAsync("page");
+    };
+
+    [Fact]
+    public async Task ByDefault_AFieldSpelledWithUnderscores_IsRemovedBeforeForwarding()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        CgiOrigin(proxy);
+        using var counted = proxy.Collect<long>("cacheproxy.unkeyed_headers");
+
+        var attacker = await proxy.GetAsync("/p", ("X_Forwarded_Scheme", "http"));
+        var victim = await proxy.GetAsync("/p");
+
+        Assert.DoesNotContain(proxy.Origin.Seen, r => r.Headers.Keys.Any(k => k.Contains('_')));
+        Assert.Equal("page", await attacker.Content.ReadAsStringAsync());
+        Assert.Equal("page", await victim.Content.ReadAsStringAsync());
+        var measurement = Assert.Single(counted.GetMeasurementSnapshot());
+        Assert.Equal(("(underscore)", "remove"), (measurement.Tags["header"], measurement.Tags["action"]));
+    }
+
+    [Fact]
+    public async Task WithUnderscoresKept_AListedFieldInTheirSpelling_GetsItsAction()
+    {
+        await using var proxy = await ProxyFixture.StartAsync(o =>
+        {
+            o.DropUnderscoreHeaders = false;
+            o.ServeHitsBeforeRouting = true; // the fast path must not answer a request that carries the field either
+            o.Routes["all"] = new RouteCacheOptions();
+            o.Routes["all"].UnkeyedRequestHeaders["X-Forwarded-Scheme"] = UnkeyedHeaderAction.Key;
+        });
+        CgiOrigin(proxy);
+
+        var clean = await proxy.GetAsync("/p");
+        await proxy.GetAsync("/p"); // a routed hit, stamped for the fast path
+        var http = await proxy.GetAsync("/p", ("X_Forwarded_Scheme", "http"));
+        var removed = await proxy.GetAsync("/q", ("X_Original_URL", "/admin"), ("Other_Field", "kept"));
+        var cleanAgain = await proxy.GetAsync("/p");
+
+        Assert.Equal("page", await clean.Content.ReadAsStringAsync());
+        Assert.Equal(301, (int)http.StatusCode); // keyed apart: its own entry, from the origin
+        Assert.Equal("page", await cleanAgain.Content.ReadAsStringAsync());
+        Assert.Equal("page", await removed.Content.ReadAsStringAsync());
+        var forwarded = proxy.Origin.Seen.Single(r => r.PathAndQuery == "/q");
+        Assert.False(forwarded.Headers.ContainsKey("X_Original_URL"));
+        Assert.True(forwarded.Headers.ContainsKey("Other_Field"));
+    }
+
     [Fact]
     public async Task ARouteThatKeysOnAField_StoresEachValueApart_AndNeverServesOneForAnother()
     {

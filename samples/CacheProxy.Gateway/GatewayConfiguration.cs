@@ -14,21 +14,31 @@ internal static class GatewayConfiguration
     /// <summary>
     /// Adds every <c>*.json</c> file of the settings directory (a mounted ConfigMap or Secret), in name order, each
     /// reloaded when it changes. They rank above appsettings*.json and below environment variables and the command line.
+    /// A file that cannot be read gives the error to print (nothing may start on half a configuration); null when all
+    /// were added. Once running, a file that fails to reload keeps its last good content (docs/configuration.md).
     /// </summary>
-    public static void AddSettingsDirectory(ConfigurationManager configuration)
+    public static string? AddSettingsDirectory(ConfigurationManager configuration)
     {
         var directory = Environment.GetEnvironmentVariable(SettingsDirectoryVariable) ?? "/etc/cacheproxy";
         if (!Directory.Exists(directory))
         {
-            return;
+            return null;
         }
         var insertAt = configuration.Sources.ToList().FindLastIndex(s => s is JsonConfigurationSource) + 1;
         foreach (var file in Directory.GetFiles(directory, "*.json").Order(StringComparer.Ordinal))
         {
             var source = new JsonConfigurationSource { Path = file, Optional = true, ReloadOnChange = true };
             source.ResolveFileProvider(); // a provider for the file's directory, as AddJsonFile does for an absolute path
-            configuration.Sources.Insert(insertAt++, source);
+            try
+            {
+                configuration.Sources.Insert(insertAt++, source);
+            }
+            catch (InvalidDataException ex)
+            {
+                return $"Configuration error: the settings file {file} cannot be read ({ex.InnerException?.Message ?? ex.Message}). Nothing was started.";
+            }
         }
+        return null;
     }
 
     /// <summary>The URL of the Kestrel endpoint named Management, a wildcard host (<c>*</c>, <c>+</c>) as <c>localhost</c>.</summary>

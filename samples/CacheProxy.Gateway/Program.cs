@@ -6,7 +6,11 @@ using Microsoft.Extensions.Options;
 // and costs measurably less CPU per cache hit (docs/performance.md); HTTPS endpoints from configuration stay.
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 // Settings files mounted at run time (a ConfigMap, a Secret): CACHEPROXY_SETTINGS_DIR, default /etc/cacheproxy.
-GatewayConfiguration.AddSettingsDirectory(builder.Configuration);
+if (GatewayConfiguration.AddSettingsDirectory(builder.Configuration) is { } unreadable)
+{
+    await Console.Error.WriteLineAsync(unreadable);
+    return 1;
+}
 if (args is ["probe", ..])
 {
     return await HealthProbe.RunAsync(builder.Configuration, args); // a container health check: exit 0 when healthy

@@ -17,6 +17,7 @@ internal static class StartupValidation
     public static void Run(IServiceProvider services)
     {
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategories.Configuration);
+        services.GetService<SettingsFiles>(); // from now on a settings file that fails to reload keeps its last good content
         foreach (var unknown in BoundSection.UnknownKeys(services.GetServices<BoundSection>()))
         {
             Log.ConfigurationKeyUnknown(logger, unknown.Path, unknown.Hint);

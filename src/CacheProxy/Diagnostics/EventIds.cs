@@ -53,6 +53,7 @@ internal static class EventIds
     public const int ProxyConfigurationRejected = 1303;
     public const int ProxyConfigurationApplied = 1304;
     public const int ConfigurationKeyUnknown = 1305;
+    public const int SettingsFileInvalid = 1306;
 
     public const int CorrelationIdReplaced = 1400;
     public const int ManagementCallRefused = 1401;

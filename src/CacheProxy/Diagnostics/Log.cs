@@ -92,6 +92,9 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.ConfigurationReloadRejected, EventName = nameof(EventIds.ConfigurationReloadRejected), Level = LogLevel.Error, Message = "A configuration reload was rejected ({ErrorCount} errors, logged as ConfigurationInvalid); the last good CacheProxy configuration stays in effect")]
     public static partial void ConfigurationReloadRejected(ILogger logger, int errorCount);
 
+    [LoggerMessage(EventId = EventIds.SettingsFileInvalid, EventName = nameof(EventIds.SettingsFileInvalid), Level = LogLevel.Error, Message = "The settings file {File} could not be reloaded ({Reason}); its last good content stays in effect")]
+    public static partial void SettingsFileInvalid(ILogger logger, string file, string reason);
+
     [LoggerMessage(EventId = EventIds.ConfigurationReloaded, EventName = nameof(EventIds.ConfigurationReloaded), Level = LogLevel.Information, Message = "The CacheProxy configuration was reloaded and is in effect")]
     public static partial void ConfigurationReloaded(ILogger logger);
 

@@ -30,13 +30,19 @@ internal sealed class MaintenanceHealthCheck(Management.Maintenance maintenance)
 /// <summary>
 /// Configuration loaded: the CacheProxy options in effect passed validation (a rejected reload keeps them), and the
 /// proxy has routes to serve. Degraded while <c>CacheProxy:Routes</c> names a route YARP does not have (after a reload:
-/// at startup that stops the process).
+/// at startup that stops the process), and while a settings file cannot be reloaded (<see cref="SettingsFiles"/>).
 /// </summary>
-internal sealed class ConfigurationHealthCheck(LastGoodOptions options, IServiceProvider services, IProxyStateLookup? proxy = null) : IHealthCheck
+internal sealed class ConfigurationHealthCheck(LastGoodOptions options, IServiceProvider services, IProxyStateLookup? proxy = null,
+    SettingsFiles? files = null) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var data = new Dictionary<string, object> { ["rejectedReloads"] = options.RejectedReloads };
+        var invalid = files?.Invalid ?? new Dictionary<string, string>();
+        foreach (var (file, reason) in invalid)
+        {
+            data[$"invalidFile:{file}"] = reason;
+        }
         var routes = proxy?.GetRoutes().Count() ?? 0;
         data["routes"] = routes;
         var unknown = ProxyRoutes.Unknown(services, options.Current).ToList();
@@ -46,6 +52,7 @@ internal sealed class ConfigurationHealthCheck(LastGoodOptions options, IService
         }
         return Task.FromResult(proxy is not null && routes == 0 ? HealthCheckResult.Unhealthy("The proxy has no routes.", data: data)
             : unknown.Count > 0 ? HealthCheckResult.Degraded("CacheProxy:Routes names routes YARP does not have; their settings apply to nothing.", data: data)
+            : invalid.Count > 0 ? HealthCheckResult.Degraded("A settings file could not be reloaded; its last good content stays in effect.", data: data)
             : HealthCheckResult.Healthy("Configuration loaded.", data));
     }
 }

@@ -56,6 +56,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.AddOptions<CacheProxyOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CacheProxyOptions>, CacheProxyOptionsValidator>());
         services.TryAddSingleton<LastGoodOptions>();
+        services.TryAddSingleton<SettingsFiles>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Yarp.ReverseProxy.Configuration.IConfigChangeListener, ProxyConfigReloads>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();

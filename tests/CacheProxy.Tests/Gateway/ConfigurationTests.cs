@@ -43,6 +43,26 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task ASettingsFileThatIsNotValidJsonAtStartup_StopsIt_NamingTheFile()
+    {
+        var directory = Directory.CreateTempSubdirectory("cacheproxy-settings-");
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(directory.FullName, "broken.json"), "{ \"CacheProxy\": ");
+            await using var gateway = GatewayProcess.Start("Production", "http://127.0.0.1:9/", ("CACHEPROXY_SETTINGS_DIR", directory.FullName));
+            await gateway.WaitExitAsync();
+
+            Assert.Equal(1, gateway.ExitCode);
+            Assert.Contains("Configuration error: the settings file " + Path.Combine(directory.FullName, "broken.json") + " cannot be read", gateway.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", gateway.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task AMemoryTierLargerThanHalfTheHeapLimit_IsRefusedAtStartup_WithTheLimitNamed()
     {
         // 128 MiB of GC heap (as a container limit of about 170 MiB would give) under the sample's 256 MiB tier.
@@ -94,6 +114,50 @@ public sealed class ConfigurationTests
             Assert.Equal(HttpStatusCode.OK, (await PurgeTests.PurgeAsync(http, purgeUrl, purge, Second)).StatusCode);
             var ready = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{gateway.ManagementPort}/health/ready")).RootElement;
             Assert.Equal(1, ready.GetProperty("checks").GetProperty("configuration").GetProperty("data").GetProperty("rejectedReloads").GetInt32());
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ASettingsFileThatIsNotValidJson_KeepsItsLastGoodContent_IsLoggedCountedAndShownInReadiness()
+    {
+        await using var origin = await TestOrigin.StartAsync();
+        origin.Handler = c => c.Response.WriteAsync("content of " + c.Request.Path); // no freshness: only a route's Ttl stores it
+        var directory = Directory.CreateTempSubdirectory("cacheproxy-settings-");
+        var file = Path.Combine(directory.FullName, "gateway.json");
+        var other = Path.Combine(directory.FullName, "other.json");
+        Write(file, cacheProxy: new { Routes = new { @fixed = new { Ttl = "00:01:00" } } },
+            reverseProxy: new { Routes = new { @fixed = new { ClusterId = "origin", Order = -1, Match = new { Path = "/fixed/{**rest}" } } } });
+        Write(other, cacheProxy: new { MaxVariantsPerUrl = 32 });
+        try
+        {
+            await using var gateway = GatewayProcess.Start("Production", origin.Address, ("CACHEPROXY_SETTINGS_DIR", directory.FullName));
+            await gateway.WaitStartedAsync();
+            using var http = new HttpClient();
+            var status = (string path) => StatusAsync(http, gateway, path);
+            var ready = $"http://127.0.0.1:{gateway.ManagementPort}/health/ready";
+
+            File.WriteAllText(file, "{ \"CacheProxy\": { \"Routes\": "); // cut off mid-write
+            var logged = await gateway.WaitForLineAsync("\"EventId\":1306");
+            Write(other, cacheProxy: new { MaxVariantsPerUrl = 16 }); // another file's reload rebuilds everything from every file
+            await gateway.WaitForLineAsync("\"EventId\":1302"); // ConfigurationReloaded, for other.json
+            var whileBroken = await http.GetAsync(ready);
+            var readiness = JsonDocument.Parse(await whileBroken.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("configuration");
+
+            Assert.Contains("gateway.json", logged, StringComparison.Ordinal);
+            Assert.Equal("Degraded", readiness.GetProperty("status").GetString());
+            Assert.Contains(readiness.GetProperty("data").EnumerateObject(), p => p.Name.StartsWith("invalidFile:", StringComparison.Ordinal) && p.Name.EndsWith("gateway.json", StringComparison.Ordinal));
+            Assert.StartsWith("CacheProxy; hit", await TwiceAsync(status, "/fixed/a")); // its YARP route and its Ttl stay
+            var metrics = await http.GetStringAsync($"http://127.0.0.1:{gateway.ManagementPort}/metrics");
+            Assert.Contains("source=\"file\"", metrics.Split('\n').Single(l => l.StartsWith("cacheproxy_config_reloads_total", StringComparison.Ordinal) && l.Contains("rejected", StringComparison.Ordinal)), StringComparison.Ordinal);
+
+            // Fixed: it loads again, and readiness says so.
+            Write(file, cacheProxy: new { Routes = new { @fixed = new { Ttl = "00:01:00" } } },
+                reverseProxy: new { Routes = new { @fixed = new { ClusterId = "origin", Order = -1, Match = new { Path = "/fixed/{**rest}" } } } });
+            await Signal.WaitUntilAsync(async () => !(await http.GetStringAsync(ready)).Contains("invalidFile:", StringComparison.Ordinal));
         }
         finally
         {

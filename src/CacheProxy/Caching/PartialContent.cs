@@ -101,8 +101,8 @@ internal static class PartialContent
     }
 
     /// <summary>
-    /// RFC 9111 §3.4: the stored part and a new one of the same representation — the same strong entity tag and
-    /// complete length, overlapping or adjacent — combined into one entry with the new response's header fields
+    /// RFC 9111 §3.4: the stored part and a new one of the same representation — the same strong entity tag, content
+    /// coding and complete length, overlapping or adjacent — combined into one entry with the new response's header fields
     /// (Content-Range aside): a 206 of the joined part, or the complete 200 when they cover it all. Null when they
     /// cannot be combined (or the joined body would exceed <paramref name="maxObjectSize"/>).
     /// </summary>
@@ -110,7 +110,8 @@ internal static class PartialContent
     {
         if (!TryRead(stored, out var storedPart) || stored.StreamedBody is not null || storedPart.Complete != freshPart.Complete
             || freshPart.First > storedPart.Last + 1 || storedPart.First > freshPart.Last + 1
-            || !StrongMatch(stored.GetHeader(HeaderNames.ETag), fresh.GetHeader(HeaderNames.ETag)))
+            || !StrongMatch(stored.GetHeader(HeaderNames.ETag), fresh.GetHeader(HeaderNames.ETag))
+            || !SameCoding(stored.GetHeader(HeaderNames.ContentEncoding), fresh.GetHeader(HeaderNames.ContentEncoding)))
         {
             return null;
         }
@@ -179,6 +180,17 @@ internal static class PartialContent
     /// <summary>Strong comparison of two entity tags (RFC 9110 §8.8.3.2): both present, neither weak, identical.</summary>
     public static bool StrongMatch(StringValues a, StringValues b) =>
         IsStrong(a) && b.Count == 1 && string.Equals(a[0], b[0], StringComparison.Ordinal);
+
+    /// <summary>
+    /// The same content coding (absent and <c>identity</c> alike): an origin that gives a gzip part and an identity
+    /// part one entity tag (RFC 9110 §8.8.3 says it must not) must not have their bytes joined.
+    /// </summary>
+    private static bool SameCoding(StringValues a, StringValues b)
+    {
+        static string Coding(StringValues value) => value.ToString().Replace(" ", string.Empty, StringComparison.Ordinal) is { Length: > 0 } coding
+            && !coding.Equals("identity", StringComparison.OrdinalIgnoreCase) ? coding : string.Empty;
+        return string.Equals(Coding(a), Coding(b), StringComparison.OrdinalIgnoreCase);
+    }
 
     /// <summary>One entity tag, and a strong one (not <c>W/</c>).</summary>
     private static bool IsStrong(StringValues etag) => etag.Count == 1 && etag[0] is { Length: > 1 } tag && tag[0] == '"';

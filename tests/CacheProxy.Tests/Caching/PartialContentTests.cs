@@ -114,6 +114,35 @@ public sealed class PartialContentTests
         Assert.Equal(4, proxy.Origin.Calls);
     }
 
+    [Fact]
+    public async Task PartsOfDifferentContentCodings_AreNotCombined_EvenWithOneEntityTag()
+    {
+        // An origin that gives a gzip part and an identity part the same entity tag (RFC 9110 says it must not):
+        // joined, the bytes would be half compressed. Both fit a client that accepts gzip, so both are stored for it.
+        await using var proxy = await ProxyFixture.StartAsync();
+        var gzip = true;
+        var range = RangeOrigin(() => "\"v1\"");
+        proxy.Origin.Handler = c =>
+        {
+            if (gzip)
+            {
+                c.Response.Headers.ContentEncoding = "gzip";
+            }
+            return range(c);
+        };
+
+        var first = await proxy.GetAsync("/coded", ("Range", "bytes=0-4"), ("Accept-Encoding", "gzip"));
+        gzip = false;
+        var rest = await proxy.GetAsync("/coded", ("Range", "bytes=5-9"), ("Accept-Encoding", "gzip"));
+        var whole = await proxy.GetAsync("/coded", ("Accept-Encoding", "gzip"));
+
+        Assert.Contains("stored", first.CacheStatus(), StringComparison.Ordinal);
+        Assert.Contains("stored", rest.CacheStatus(), StringComparison.Ordinal); // replacing the gzip part, not joined to it
+        Assert.DoesNotContain("hit", whole.CacheStatus(), StringComparison.Ordinal);
+        Assert.Empty(whole.Content.Headers.ContentEncoding);
+        Assert.Equal(Body, await whole.Content.ReadAsStringAsync());
+    }
+
     [Theory]
     [InlineData("\"v1\"", "\"v2\"")]   // another representation
     [InlineData("W/\"v1\"", "W/\"v1\"")] // weak: not proof of the same bytes (RFC 9110 §8.8.3.2)

@@ -50,6 +50,30 @@ public sealed class RedisFaultTests
     }
 
     [Fact]
+    public async Task RedisFull_WritesFailAsAStoreFailure_ClientsGetCorrect200s_AndItIsCounted()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await OriginAsync();
+        await using var gateway = await GatewayAsync(origin, redis.Endpoint);
+        await WaitForRedisAsync(gateway);
+        using var failures = gateway.Collect<long>("cacheproxy.store.failures");
+        // maxmemory below what Redis already uses, and no eviction: every write is refused with OOM from now on.
+        await redis.CliAsync("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        await redis.CliAsync("CONFIG", "SET", "maxmemory", "1");
+
+        for (var i = 0; i < 5; i++)
+        {
+            await AssertCorrectAsync(gateway, $"/full/{i}"); // a miss: fetched, its store write refused
+            await AssertCorrectAsync(gateway, $"/full/{i}"); // the memory tier still answers
+        }
+        await AssertCorrectAsync(gateway, "/full/0");
+
+        Assert.NotEmpty(failures.GetMeasurementSnapshot());
+        Assert.Contains(gateway.Logs.GetSnapshot(), r => r.Message.Contains("OOM", StringComparison.Ordinal));
+        Assert.True(origin.Calls <= 5 + 1, $"the origin was asked {origin.Calls} times for 5 URLs");
+    }
+
+    [Fact]
     public async Task RedisPaused_RequestsDoNotWaitForIt()
     {
         await using var redis = await RedisServer.StartAsync();

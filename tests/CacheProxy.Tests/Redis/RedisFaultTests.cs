@@ -74,6 +74,29 @@ public sealed class RedisFaultTests
     }
 
     [Fact]
+    public async Task RedisKilled_TheCircuitOpensOnTheConnectionSignal_AndNoCallIsTriedWhileDisconnected()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await OriginAsync();
+        // A failure ratio that these few requests cannot reach: only the connection signal can open the circuit.
+        await using var gateway = await GatewayAsync(origin, redis.Endpoint, o => o.BreakerMinimumThroughput = 1000);
+        await WaitForRedisAsync(gateway);
+        await AssertCorrectAsync(gateway, "/before");
+        using var failures = gateway.Collect<long>("cacheproxy.store.failures");
+
+        await redis.KillAsync();
+        await gateway.WaitForLogAsync("RedisBreakerOpened");
+        var failedBefore = failures.GetMeasurementSnapshot().Count;
+        for (var i = 0; i < 10; i++)
+        {
+            await AssertCorrectAsync(gateway, $"/disconnected/{i}");
+        }
+
+        Assert.Equal(failedBefore, failures.GetMeasurementSnapshot().Count); // skipped, not tried and failed (nor timed out)
+        Assert.Contains("connection to Redis was lost", Assert.Single(gateway.Logs.GetSnapshot(), r => r.Id.Name == "RedisBreakerOpened").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RedisPaused_RequestsDoNotWaitForIt()
     {
         await using var redis = await RedisServer.StartAsync();

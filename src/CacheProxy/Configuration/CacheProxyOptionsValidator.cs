@@ -193,6 +193,14 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add($"CacheProxy:Management:FailedAttemptsPerMinute must be between 1 and 10000 (was {management.FailedAttemptsPerMinute}).");
         }
+        if (management.EventStreamsPerKey is < 1 or > 1000)
+        {
+            errors.Add($"CacheProxy:Management:EventStreamsPerKey must be between 1 and 1000 (was {management.EventStreamsPerKey}).");
+        }
+        if (!(management.PurgesPerSecondPerKey > 0 && management.PurgesPerSecondPerKey <= 100_000))
+        {
+            errors.Add($"CacheProxy:Management:PurgesPerSecondPerKey must be above 0 and at most 100000 (was {management.PurgesPerSecondPerKey}).");
+        }
     }
 
     /// <summary>The global compression settings, or a route's (where null is "as the global one").</summary>
@@ -267,6 +275,10 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         if (purge.MaxSelectorLength is < 1 or > 8192)
         {
             errors.Add($"CacheProxy:Purge:MaxSelectorLength must be between 1 and 8192 (was {purge.MaxSelectorLength}).");
+        }
+        if (purge.MaxLedgerEntries is < 1000 or > 100_000_000)
+        {
+            errors.Add($"CacheProxy:Purge:MaxLedgerEntries must be between 1000 and 100000000 (was {purge.MaxLedgerEntries}).");
         }
     }
 }

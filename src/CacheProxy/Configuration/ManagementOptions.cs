@@ -39,4 +39,18 @@ public sealed class ManagementOptions
     /// <summary>Gets or sets how many failed authentications one client address may make per minute; past it, 429.</summary>
     /// <value>1 to 10000. Default 10.</value>
     public int FailedAttemptsPerMinute { get; set; } = 10;
+
+    /// <summary>
+    /// Gets or sets how many dashboard event streams (<c>/dashboard/events</c>) one API key may hold open at once;
+    /// past it, 429. Each costs a connection and a snapshot a second.
+    /// </summary>
+    /// <value>1 to 1000. Default 8: a few browser tabs per operator.</value>
+    public int EventStreamsPerKey { get; set; } = 8;
+
+    /// <summary>
+    /// Gets or sets how many purge requests one API key may make per second (a token bucket holding one second's
+    /// worth); past it, 429 with Retry-After. Each purge is kept in the invalidation ledger until its retention ends.
+    /// </summary>
+    /// <value>Above 0, at most 100000. Default 100.</value>
+    public double PurgesPerSecondPerKey { get; set; } = 100;
 }

@@ -29,4 +29,12 @@ public sealed class PurgeOptions
     /// <summary>Gets or sets the longest URL, tag or prefix a purge request may name, in characters.</summary>
     /// <value>1 to 8192. Default 2048.</value>
     public int MaxSelectorLength { get; set; } = 2048;
+
+    /// <summary>
+    /// Gets or sets how many URLs, tags and prefixes the invalidation ledger remembers at most. Past it, the oldest
+    /// tenth is forgotten before its retention ends, and what was filled before the newest of those turns stale, as
+    /// at the end of <see cref="Retention"/>: bounded memory, never a purged response served.
+    /// </summary>
+    /// <value>1000 to 100 million. Default 1 million (about 100 MB at the longest selectors, far less for URLs).</value>
+    public int MaxLedgerEntries { get; set; } = 1_000_000;
 }

@@ -17,7 +17,7 @@ namespace CacheProxy.Dashboard;
 /// policy like every management endpoint; a browser signs in with HTTP Basic, the API key as the password.
 /// </summary>
 internal sealed class DashboardEndpoint(LiveStatistics statistics, Maintenance maintenance, RecentPurges purges, TimeProvider time,
-    IHostApplicationLifetime lifetime, ErrorShaping errors)
+    IHostApplicationLifetime lifetime, ErrorShaping errors, KeyLimits limits)
 {
     private const string ContentSecurityPolicy =
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -42,10 +42,16 @@ internal sealed class DashboardEndpoint(LiveStatistics statistics, Maintenance m
         await context.Response.WriteAsJsonAsync(Snapshot(window), ManagementJson.Options, context.RequestAborted);
     }
 
-    public IResult Events(HttpContext context)
+    /// <summary>The event stream, while the caller's key holds fewer than <c>Management:EventStreamsPerKey</c> (else 429).</summary>
+    public async Task EventsAsync(HttpContext context)
     {
+        using var lease = await limits.TryOpenStreamAsync(context);
+        if (lease is null)
+        {
+            return;
+        }
         context.Response.Headers.CacheControl = "no-store";
-        return TypedResults.ServerSentEvents(Stream(context.RequestAborted));
+        await TypedResults.ServerSentEvents(Stream(context.RequestAborted)).ExecuteAsync(context);
     }
 
     public async Task PageAsync(HttpContext context)

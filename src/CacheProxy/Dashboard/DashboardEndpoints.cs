@@ -15,6 +15,6 @@ internal sealed class DashboardEndpoints : IManagementEndpointProvider
         management.MapGet("/dashboard", dashboard.PageAsync);
         management.MapGet("/dashboard/dashboard.js", dashboard.ScriptAsync);
         management.MapGet("/dashboard/dashboard.css", dashboard.StyleAsync);
-        management.MapGet("/dashboard/events", dashboard.Events);
+        management.MapGet("/dashboard/events", dashboard.EventsAsync);
     }
 }

@@ -50,4 +50,7 @@ public enum CacheProxyError
 
     /// <summary>A management call that conflicts with work under way (a warming job runs): 409.</summary>
     Conflict = 15,
+
+    /// <summary>A management call past a limit on what one API key may hold or ask (event streams, purges per second): 429.</summary>
+    TooManyRequests = 16,
 }

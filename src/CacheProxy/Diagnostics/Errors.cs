@@ -28,7 +28,7 @@ internal static class ErrorInfo
         CacheProxyError.PayloadTooLarge => 413,
         CacheProxyError.Unauthorized => 401,
         CacheProxyError.Forbidden => 403,
-        CacheProxyError.TooManyAttempts => 429,
+        CacheProxyError.TooManyAttempts or CacheProxyError.TooManyRequests => 429,
         CacheProxyError.PurgeNotPublished or CacheProxyError.Maintenance or CacheProxyError.MaintenanceNotShared => 503,
         CacheProxyError.Conflict => 409,
         _ => 500,
@@ -51,6 +51,7 @@ internal static class ErrorInfo
         CacheProxyError.Maintenance => ("maintenance", "The service is down for maintenance; retry later"),
         CacheProxyError.MaintenanceNotShared => ("maintenance-not-shared", "The maintenance switch holds on this instance but could not reach the others; retry it"),
         CacheProxyError.Conflict => ("conflict", "The request conflicts with work under way"),
+        CacheProxyError.TooManyRequests => ("too-many-requests", "This API key is past a limit of the management plane; try again later"),
         _ => ("internal", "The proxy failed to handle the request"),
     };
 }

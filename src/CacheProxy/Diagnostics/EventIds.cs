@@ -66,6 +66,8 @@ internal static class EventIds
     public const int PurgeApplied = 1600;
     public const int PurgeNotPublished = 1601;
     public const int PurgeRejected = 1602;
+    public const int PurgeLedgerBounded = 1603;
+    public const int ManagementLimitReached = 1604;
 
     public const int DrainStarted = 1700;
     public const int DrainDelayOver = 1701;

@@ -119,6 +119,12 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.PurgeRejected, EventName = nameof(EventIds.PurgeRejected), Level = LogLevel.Warning, Message = "Purge request by {Caller} rejected: {Field}: {Reason}")]
     public static partial void PurgeRejected(ILogger logger, string caller, string field, string reason);
 
+    [LoggerMessage(EventId = EventIds.PurgeLedgerBounded, EventName = nameof(EventIds.PurgeLedgerBounded), Level = LogLevel.Warning, Message = "The purge ledger reached CacheProxy:Purge:MaxLedgerEntries: its {Forgotten} oldest records were forgotten early, and what was filled before them turned stale")]
+    public static partial void PurgeLedgerBounded(ILogger logger, int forgotten);
+
+    [LoggerMessage(EventId = EventIds.ManagementLimitReached, EventName = nameof(EventIds.ManagementLimitReached), Level = LogLevel.Warning, Message = "Management call by {Caller} refused (429): {Limit}")]
+    public static partial void ManagementLimitReached(ILogger logger, string caller, string limit);
+
     [LoggerMessage(EventId = EventIds.DrainStarted, EventName = nameof(EventIds.DrainStarted), Level = LogLevel.Information, Message = "Draining: readiness answers 503 and connections close after each response; serving {DrainDelay} more, then in-flight requests get up to {Timeout}")]
     public static partial void DrainStarted(ILogger logger, TimeSpan drainDelay, TimeSpan timeout);
 

@@ -85,8 +85,35 @@ internal sealed class InvalidationLedger
             {
                 Volatile.Write(ref _newest, ticks);
             }
+            if (Count > _options.Current.Purge.MaxLedgerEntries)
+            {
+                ForgetOldestTenth();
+            }
         }
     }
+
+    /// <summary>
+    /// Past <see cref="Configuration.PurgeOptions.MaxLedgerEntries"/>: forgets the oldest tenth of the records before
+    /// their retention ends, as <see cref="Prune"/> does at its end — what was filled before the newest of them turns
+    /// stale (a soft <see cref="InvalidationScope.All"/> then), so no purged response is ever served. Under the lock.
+    /// </summary>
+    private void ForgetOldestTenth()
+    {
+        var times = _keys.Map.Values.Concat(_prefixes.Map.Values).Concat(_tags.Map.Values).Select(m => m.Newest).ToArray();
+        Array.Sort(times);
+        var horizon = times[Math.Max(0, (times.Length / 10) - 1)] + 1; // records at or before this tick go
+        _all = _all.With(soft: true, here: true, horizon);
+        _keys.RemoveOlderThan(horizon);
+        _tags.RemoveOlderThan(horizon);
+        if (_prefixes.RemoveOlderThan(horizon))
+        {
+            _prefixLengths = [.. _prefixes.Map.Keys.Select(k => k.Length).Distinct()];
+        }
+        Forgotten?.Invoke(times.Length - Count);
+    }
+
+    /// <summary>Raised (under the ledger's lock) with how many records were forgotten early for the bound.</summary>
+    public event Action<int>? Forgotten;
 
     /// <summary>
     /// Whether <paramref name="entry"/>, stored for <paramref name="primaryKey"/>, survived every purge; when stale, since

@@ -2,6 +2,7 @@ using CacheProxy.Caching;
 using CacheProxy.Diagnostics;
 using CacheProxy.Storage;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace CacheProxy.Invalidation;
 
@@ -19,13 +20,22 @@ internal sealed class Invalidations : IHostedService, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ITimer _prune;
 
-    public Invalidations(InvalidationLedger ledger, MemoryCacheStore memory, TimeProvider time, CacheProxyMetrics metrics, IInvalidationBus? bus = null)
+    public Invalidations(InvalidationLedger ledger, MemoryCacheStore memory, TimeProvider time, CacheProxyMetrics metrics,
+        ILoggerFactory loggers, IInvalidationBus? bus = null)
     {
         _ledger = ledger;
         _memory = memory;
         _bus = bus;
         metrics.Meter.CreateObservableGauge("cacheproxy.purge.records", () => ledger.Count, "{record}",
             "Purges remembered by URL, prefix or tag (for the purge retention).");
+        var forgotten = metrics.Meter.CreateCounter<long>("cacheproxy.purge.forgotten", "{record}",
+            "Purge records forgotten before their retention because the ledger reached Purge:MaxLedgerEntries (what they covered turned stale).");
+        var logger = loggers.CreateLogger(LogCategories.Purge);
+        ledger.Forgotten += count =>
+        {
+            forgotten.Add(count);
+            Log.PurgeLedgerBounded(logger, count);
+        };
         _prune = time.CreateTimer(static state => ((InvalidationLedger)state!).Prune(), ledger, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
     }
 

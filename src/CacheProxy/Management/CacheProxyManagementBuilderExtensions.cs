@@ -35,6 +35,7 @@ public static class CacheProxyManagementBuilderExtensions
         services.TryAddSingleton<ManagementRateLimiter>();
         services.TryAddSingleton<ManagementRefusals>();
         services.TryAddSingleton<RecentPurges>();
+        services.TryAddSingleton<KeyLimits>();
         services.TryAddSingleton<PurgeEndpoint>();
         services.TryAddSingleton<MaintenanceEndpoint>();
         services.TryAddSingleton<InspectEndpoint>();

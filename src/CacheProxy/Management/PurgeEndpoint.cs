@@ -17,13 +17,17 @@ namespace CacheProxy.Management;
 /// pattern character means anything.
 /// </summary>
 internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions options, TimeProvider time, ErrorShaping errors,
-    CacheProxyMetrics metrics, RecentPurges recent, ILoggerFactory loggers)
+    CacheProxyMetrics metrics, RecentPurges recent, KeyLimits limits, ILoggerFactory loggers)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Purge);
 
     public async Task HandleAsync(HttpContext context)
     {
         var caller = context.User.Identity?.Name ?? "unknown";
+        if (!await limits.TryPurgeAsync(context))
+        {
+            return;
+        }
         var bounds = options.Current.Purge;
         // Room for every selector at its longest, each character escaped: past that, the body cannot be valid.
         var limit = Math.Min(64L << 20, ((long)bounds.MaxSelectors * ((bounds.MaxSelectorLength * 6) + 8)) + 1024);

@@ -27,7 +27,7 @@ public sealed class TieredCacheStoreTests
         _shared = new SharedTier(new MemoryCacheStore(_time, options, NullLoggerFactory.Instance, _metrics));
         _tiered = new TieredCacheStore(_memory, _shared, _bus);
         _ledger = new CacheProxy.Invalidation.InvalidationLedger(options, _time);
-        var invalidations = new Invalidations(_ledger, _memory, _time, _metrics, _bus);
+        var invalidations = new Invalidations(_ledger, _memory, _time, _metrics, NullLoggerFactory.Instance, _bus);
         invalidations.StartAsync(default).GetAwaiter().GetResult();
     }
 

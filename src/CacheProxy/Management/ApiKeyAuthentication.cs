@@ -12,9 +12,10 @@ namespace CacheProxy.Management;
 
 /// <summary>
 /// Authenticates a management call by API key: a <c>Bearer</c> token compared in constant time with every configured
-/// key (each compared whole, whatever matched before); the principal's name is the key's name. A client address that
-/// failed too often lately (<see cref="ManagementOptions.FailedAttemptsPerMinute"/>) fails whatever it sends. The key
-/// is never logged.
+/// key (each compared whole, whatever matched before); the principal's name is the key's name. A wrong key from a
+/// client address that sent wrong keys too often lately (<see cref="ManagementOptions.FailedAttemptsPerMinute"/>) is
+/// answered 429; a right key is taken from any address, and a call without a key is the sign-in handshake (401,
+/// not counted). The key is never logged.
 /// </summary>
 internal sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> schemeOptions, ILoggerFactory loggers, UrlEncoder encoder,
     LastGoodOptions options, ManagementRateLimiter limiter, ManagementRefusals refusals) : AuthenticationHandler<AuthenticationSchemeOptions>(schemeOptions, loggers, encoder)
@@ -24,14 +25,9 @@ internal sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<Authentication
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        if (limiter.IsBlocked(Context))
-        {
-            Context.Items[RateLimitedItem] = true;
-            return Task.FromResult(AuthenticateResult.Fail("too many failed attempts"));
-        }
         if (Presented(Request.Headers.Authorization.ToString()) is not { } sent)
         {
-            return Task.FromResult(AuthenticateResult.NoResult());
+            return Task.FromResult(AuthenticateResult.NoResult()); // the sign-in handshake: a 401 offering Basic, never counted
         }
         Context.Items[PresentedKeyItem] = true;
         var presented = SHA256.HashData(Encoding.UTF8.GetBytes(sent));
@@ -45,8 +41,15 @@ internal sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<Authentication
         }
         if (name is null)
         {
+            if (limiter.IsBlocked(Context))
+            {
+                Context.Items[RateLimitedItem] = true;
+                return Task.FromResult(AuthenticateResult.Fail("too many failed attempts"));
+            }
             return Task.FromResult(AuthenticateResult.Fail("the key matches no configured key"));
         }
+        // A right key is taken from any address, one that failed often included: operators behind one tunnel share
+        // it, and the keys' length, not this limit, is what makes them unguessable (docs/security.md).
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], CacheProxyManagementDefaults.AuthenticationScheme);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), CacheProxyManagementDefaults.AuthenticationScheme)));
     }

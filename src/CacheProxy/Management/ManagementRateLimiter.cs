@@ -5,8 +5,10 @@ using Microsoft.AspNetCore.Http;
 namespace CacheProxy.Management;
 
 /// <summary>
-/// Failed management authentications per client address (System.Threading.RateLimiting): each failure takes a permit
-/// of a fixed one-minute window; an address with none left is refused (429) whatever it sends until the window ends.
+/// Wrong API keys per client address (System.Threading.RateLimiting): each takes a permit of a fixed one-minute
+/// window; from an address with none left, a wrong key is answered 429 until the window ends. It bounds what failed
+/// sign-ins cost and tells a script to back off; a right key is taken from any address (the keys' length is what
+/// makes them unguessable), and a call without a key is the browser's sign-in handshake, never counted.
 /// </summary>
 internal sealed class ManagementRateLimiter : IDisposable
 {

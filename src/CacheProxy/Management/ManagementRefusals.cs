@@ -32,7 +32,7 @@ internal sealed class ManagementRefusals(ErrorShaping errors, ManagementRateLimi
 
     private Task AnswerAsync(HttpContext context, Refusal refusal)
     {
-        if (refusal is Refusal.NoKey or Refusal.WrongKey && !limiter.Failed(context))
+        if (refusal is Refusal.WrongKey && !limiter.Failed(context)) // no key at all is the sign-in handshake: not a failure
         {
             refusal = Refusal.RateLimited; // this failure was one too many
         }

@@ -11,7 +11,8 @@ namespace CacheProxy.Caching;
 /// kept up to date (bounded by <see cref="CacheProxyOptions.MaxVariantsPerUrl"/>); and removals. A failing store
 /// is logged and counted, never thrown.
 /// </summary>
-internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, ILoggerFactory loggers, StoreFailures failures)
+internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, ILoggerFactory loggers, StoreFailures failures,
+    VariantFrequencies frequencies, CacheProxyMetrics metrics)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -37,9 +38,11 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
             {
                 await store.SetAsync(key, entry, ttl, CancellationToken.None);
             }
-            else
+            else if (!await StoreVariantAsync(key, request, entry, varyNames, ttl, current, acceptEncodingClass))
             {
-                await StoreVariantAsync(key, request, entry, varyNames, ttl, current, acceptEncodingClass);
+                Log.ResponseNotStored(_logger, CacheKey.Hash(key), "a variant fetched less often than every variant stored for its URL (MaxVariantsPerUrl reached)");
+                metrics.VariantsNotAdmitted.Add(1);
+                return false;
             }
             Log.ResponseStored(_logger, entry.BodyLength, CacheKey.Hash(key), ttl);
             return true;
@@ -52,10 +55,12 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
         }
     }
 
-    private async Task StoreVariantAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string> varyNames,
+    /// <summary>Stores the variant and the URL's rule with it; false when the variant was not admitted (<see cref="VariantToDropAsync"/>).</summary>
+    private async Task<bool> StoreVariantAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string> varyNames,
         TimeSpan ttl, CacheProxyOptions current, string? acceptEncodingClass)
     {
         Variants.Suffix(request, varyNames, out var suffix, acceptEncodingClass);
+        var frequency = frequencies.Fetched(key, suffix);
         var gate = _ruleLocks[(uint)StringComparer.Ordinal.GetHashCode(key) % (uint)_ruleLocks.Length];
         await gate.WaitAsync();
         try
@@ -85,7 +90,11 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
             }
             while (variants.Count >= current.MaxVariantsPerUrl)
             {
-                var dropped = await VariantToDropAsync(key, generation, variants);
+                var (dropped, worth) = await VariantToDropAsync(key, generation, variants);
+                if (frequency < worth)
+                {
+                    return false; // TinyLFU's admission: the newcomer is worth less than any variant it would push out
+                }
                 await store.RemoveAsync(Variants.Key(key, generation, variants[dropped]), CancellationToken.None);
                 variants.RemoveAt(dropped);
             }
@@ -93,6 +102,7 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
             await store.SetAsync(Variants.Key(key, generation, suffix), entry, ttl, CancellationToken.None);
             await store.SetAsync(key, new VaryRule(varyNames, generation, variants).ToEntry(),
                 ttl > current.StaleRetention ? ttl : current.StaleRetention, CancellationToken.None);
+            return true;
         }
         finally
         {
@@ -101,22 +111,28 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
     }
 
     /// <summary>
-    /// Which variant makes room, oldest first: one no client asked for again since it was stored (gone from the store
-    /// counts as such), else the oldest. Values sent once — junk in a Vary'd field — so push out each other, not the
-    /// variants clients use.
+    /// Which variant makes room, and what it is worth: how often it was fetched lately (<see cref="VariantFrequencies"/>),
+    /// one more when a client asked for it again since it was stored (only the memory tier remembers that); the least
+    /// worth goes, the oldest of equals. Values sent once — junk in a Vary'd field — so push out each other, never
+    /// the variants clients use, and a newcomer worth less than the least is not stored at all.
     /// </summary>
-    private async ValueTask<int> VariantToDropAsync(string key, string generation, List<string> variants)
+    private async ValueTask<(int Index, int Worth)> VariantToDropAsync(string key, string generation, List<string> variants)
     {
+        var (least, leastWorth) = (0, int.MaxValue);
         for (var i = 0; i < variants.Count; i++)
         {
-            // Only the memory tier remembers what was asked for again; without it the oldest goes first.
-            if (store is not IStoredEntries stored
-                || await stored.GetStoredAsync(Variants.Key(key, generation, variants[i]), CancellationToken.None) is not { Reused: true })
+            var worth = frequencies.Of(key, variants[i]);
+            if (store is IStoredEntries stored
+                && await stored.GetStoredAsync(Variants.Key(key, generation, variants[i]), CancellationToken.None) is { Reused: true })
             {
-                return i;
+                worth++;
+            }
+            if (worth < leastWorth)
+            {
+                (least, leastWorth) = (i, worth);
             }
         }
-        return 0;
+        return (least, leastWorth);
     }
 
     /// <summary>RFC 9111 §4.4: removes what is stored under <paramref name="key"/> (the Vary rule takes its variants with it).</summary>

@@ -49,6 +49,8 @@ internal sealed class CacheProxyMetrics
         Purges = meter.CreateCounter<long>("cacheproxy.purges", "{request}", "Purge requests, by outcome: applied, not_published, rejected.");
         ConfigReloads = meter.CreateCounter<long>("cacheproxy.config.reloads", "{reload}",
             "Configuration reloads, by source (cacheproxy, proxy: YARP's routes and clusters) and result (applied, rejected: the last good configuration stays).");
+        VariantsNotAdmitted = meter.CreateCounter<long>("cacheproxy.variants.not_admitted", "{response}",
+            "Variants not stored because MaxVariantsPerUrl was reached and each stored variant was fetched or reused more often.");
         TooLargeToStore = meter.CreateCounter<long>("cacheproxy.too_large", "{response}",
             "Storable responses streamed to the client but not stored: their body was larger than CacheProxy:MaxObjectSize.");
         CompressionSaved = meter.CreateCounter<long>("cacheproxy.compression.saved", "By",
@@ -67,6 +69,8 @@ internal sealed class CacheProxyMetrics
     public Meter Meter { get; }
 
     public Counter<long> ConfigReloads { get; }
+
+    public Counter<long> VariantsNotAdmitted { get; }
 
     public Counter<long> MaintenanceRefused { get; }
 

@@ -87,6 +87,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<CacheKey>();
         services.TryAddSingleton<StoreFailures>();
         services.TryAddSingleton<CacheLookup>();
+        services.TryAddSingleton<VariantFrequencies>();
         services.TryAddSingleton<CacheWriter>();
         services.TryAddSingleton<StoredResponseWriter>();
         services.TryAddSingleton<StoredResponses>();

@@ -82,6 +82,55 @@ public sealed class VariantBoundsTests
     }
 
     [Fact]
+    public async Task AFloodOfOneOffValues_BetweenTheRequestsForUsedVariants_DoesNotKeepPushingThemOut()
+    {
+        // Between two requests for a used variant come more junk values than MaxVariantsPerUrl: the used variant is
+        // pushed out before it is asked for again, so "asked for again" alone never protects it. Its fetches count.
+        await using var proxy = await ProxyFixture.StartAsync(o => o.MaxVariantsPerUrl = Max);
+        proxy.Origin.Handler = VaryOnXV;
+        string[] used = ["en", "de", "fr"];
+        var junk = 0;
+        var hitsFromRoundThree = 0;
+
+        for (var round = 1; round <= 6; round++)
+        {
+            foreach (var value in used)
+            {
+                var response = await proxy.GetAsync("/v", ("X-V", value));
+                Assert.Equal("for " + value, await response.Content.ReadAsStringAsync());
+                hitsFromRoundThree += round >= 3 && response.CacheStatus().StartsWith("CacheProxy; hit", StringComparison.Ordinal) ? 1 : 0;
+            }
+            for (var i = 0; i < 2 * Max; i++)
+            {
+                await proxy.GetAsync("/v", ("X-V", "junk-" + (junk++).ToString(CultureInfo.InvariantCulture)));
+            }
+        }
+
+        Assert.Equal(4 * used.Length, hitsFromRoundThree); // 0 when the oldest variant nobody reused went first
+        Assert.True(proxy.Services.GetRequiredService<MemoryCacheStore>().Count <= Max + 1);
+    }
+
+    [Fact]
+    public async Task AOneOffValue_IsNotStored_WhenEveryStoredVariantIsInUse()
+    {
+        await using var proxy = await ProxyFixture.StartAsync(o => o.MaxVariantsPerUrl = 2);
+        proxy.Origin.Handler = VaryOnXV;
+        using var notAdmitted = proxy.Collect<long>("cacheproxy.variants.not_admitted");
+        foreach (var value in new[] { "en", "de" })
+        {
+            await proxy.GetAsync("/v", ("X-V", value));
+            await proxy.GetAsync("/v", ("X-V", value)); // in use
+        }
+
+        var once = await proxy.GetAsync("/v", ("X-V", "junk"));
+
+        Assert.Equal("for junk", await once.Content.ReadAsStringAsync()); // answered, not kept
+        Assert.Equal(2, await StoredAsync(proxy, ["en", "de", "junk"]));
+        Assert.Single(notAdmitted.GetMeasurementSnapshot());
+        Assert.Contains(proxy.Logs.GetSnapshot(), r => r.Id.Name == "ResponseNotStored" && r.Message.Contains("MaxVariantsPerUrl", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ANewVaryRule_TakesTheOldRulesVariantsOutOfMemory()
     {
         await using var proxy = await ProxyFixture.StartAsync(o => o.MaxVariantsPerUrl = Max);

@@ -13,7 +13,9 @@ public sealed class RedisClusterTests
         var nodes = new RedisServer[3];
         for (var i = 0; i < nodes.Length; i++)
         {
-            nodes[i] = await RedisServer.StartAsync("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000");
+            // The bus port named too: by default it is the port + 10000, which no one checked was free (a flake).
+            nodes[i] = await RedisServer.StartAsync("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+                "--cluster-port", GatewayProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         var info = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { "--cluster", "create" }.Concat(nodes.Select(n => n.Endpoint)).Concat(["--cluster-replicas", "0", "--cluster-yes"]))

@@ -4,6 +4,7 @@
 -- KEYS=unique: N is never repeated in a run (each thread its own series), so every request is a miss that fills a
 -- new entry and the memory tier keeps evicting.
 local keys = os.getenv("KEYS") or "5000"
+local path = os.getenv("KEYS_PATH") or "/1k" -- the ceiling's object the keys are query strings of
 local threads = 0
 
 function setup(thread)
@@ -20,7 +21,7 @@ end
 request = function()
   if keys == "unique" then
     n = n + 1
-    return wrk.format("GET", "/1k?k=" .. prefix .. n)
+    return wrk.format("GET", path .. "?k=" .. prefix .. n)
   end
-  return wrk.format("GET", "/1k?k=" .. math.random(0, tonumber(keys) - 1))
+  return wrk.format("GET", path .. "?k=" .. math.random(0, tonumber(keys) - 1))
 end

@@ -21,8 +21,13 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
     private readonly SemaphoreSlim[] _ruleLocks = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
 
     /// <summary>Stores <paramref name="entry"/> for the request; false when it was not stored (no time to live, store failed).</summary>
-    /// <remarks><paramref name="acceptEncodingClass"/>: the Accept-Encoding class to store the variant under in place of the request's (a compressed representation).</remarks>
-    public async Task<bool> StoreAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string>? varyNames, string? acceptEncodingClass = null)
+    /// <remarks>
+    /// <paramref name="acceptEncodingClasses"/>: the Accept-Encoding classes to store the variant under in place of the
+    /// request's (an identity body for every class, or one compressed representation), in one change of the URL's
+    /// rule; the result is the first class's.
+    /// </remarks>
+    public async Task<bool> StoreAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string>? varyNames,
+        params IReadOnlyList<string> acceptEncodingClasses)
     {
         var current = options.Current;
         var ttl = StoredPolicy.Of(entry, current).TimeToLive(current);
@@ -38,7 +43,7 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
             {
                 await store.SetAsync(key, entry, ttl, CancellationToken.None);
             }
-            else if (!await StoreVariantAsync(key, request, entry, varyNames, ttl, current, acceptEncodingClass))
+            else if (!await StoreVariantAsync(key, request, entry, varyNames, ttl, current, acceptEncodingClasses))
             {
                 Log.ResponseNotStored(_logger, CacheKey.Hash(key), "a variant fetched less often than every variant stored for its URL (MaxVariantsPerUrl reached)");
                 metrics.VariantsNotAdmitted.Add(1);
@@ -55,12 +60,24 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
         }
     }
 
-    /// <summary>Stores the variant and the URL's rule with it; false when the variant was not admitted (<see cref="VariantToDropAsync"/>).</summary>
+    /// <summary>
+    /// Stores the variant (under each of <paramref name="classes"/>, or the request's own) and the URL's rule with it;
+    /// false when the first was not admitted (<see cref="VariantToDropAsync"/>).
+    /// </summary>
     private async Task<bool> StoreVariantAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string> varyNames,
-        TimeSpan ttl, CacheProxyOptions current, string? acceptEncodingClass)
+        TimeSpan ttl, CacheProxyOptions current, IReadOnlyList<string> classes)
     {
-        Variants.Suffix(request, varyNames, out var suffix, acceptEncodingClass);
-        var frequency = frequencies.Fetched(key, suffix);
+        var suffixes = new List<string>(Math.Max(1, classes.Count));
+        if (classes.Count == 0)
+        {
+            Variants.Suffix(request, varyNames, out var own);
+            suffixes.Add(own);
+        }
+        foreach (var coding in classes)
+        {
+            Variants.Suffix(request, varyNames, out var suffix, coding);
+            suffixes.Add(suffix);
+        }
         var gate = _ruleLocks[(uint)StringComparer.Ordinal.GetHashCode(key) % (uint)_ruleLocks.Length];
         await gate.WaitAsync();
         try
@@ -72,7 +89,7 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
             {
                 generation = rule.Generation;
                 variants = [.. rule.Variants];
-                variants.Remove(suffix);
+                variants.RemoveAll(suffixes.Contains);
             }
             else
             {
@@ -88,26 +105,42 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
                 generation = Guid.NewGuid().ToString("N");
                 variants = [];
             }
-            while (variants.Count >= current.MaxVariantsPerUrl)
+            var firstStored = false;
+            foreach (var suffix in suffixes)
             {
-                var (dropped, worth) = await VariantToDropAsync(key, generation, variants);
-                if (frequency < worth)
+                if (!await AdmitAsync(key, generation, variants, suffix, current))
                 {
-                    return false; // TinyLFU's admission: the newcomer is worth less than any variant it would push out
+                    continue;
                 }
-                await store.RemoveAsync(Variants.Key(key, generation, variants[dropped]), CancellationToken.None);
-                variants.RemoveAt(dropped);
+                firstStored |= ReferenceEquals(suffix, suffixes[0]);
+                variants.Add(suffix);
+                await store.SetAsync(Variants.Key(key, generation, suffix), entry, ttl, CancellationToken.None);
             }
-            variants.Add(suffix);
-            await store.SetAsync(Variants.Key(key, generation, suffix), entry, ttl, CancellationToken.None);
             await store.SetAsync(key, new VaryRule(varyNames, generation, variants).ToEntry(),
                 ttl > current.StaleRetention ? ttl : current.StaleRetention, CancellationToken.None);
-            return true;
+            return firstStored;
         }
         finally
         {
             gate.Release();
         }
+    }
+
+    /// <summary>Makes room for <paramref name="suffix"/> under <see cref="CacheProxyOptions.MaxVariantsPerUrl"/>; false when it is worth less than any variant it would push out (TinyLFU's admission).</summary>
+    private async Task<bool> AdmitAsync(string key, string generation, List<string> variants, string suffix, CacheProxyOptions current)
+    {
+        var frequency = frequencies.Fetched(key, suffix);
+        while (variants.Count >= current.MaxVariantsPerUrl)
+        {
+            var (dropped, worth) = await VariantToDropAsync(key, generation, variants);
+            if (frequency < worth)
+            {
+                return false;
+            }
+            await store.RemoveAsync(Variants.Key(key, generation, variants[dropped]), CancellationToken.None);
+            variants.RemoveAt(dropped);
+        }
+        return true;
     }
 
     /// <summary>

@@ -37,6 +37,15 @@ internal sealed class Compressor(LastGoodOptions options)
         return !CacheControl.Parse(response.Headers.CacheControl).NoTransform;
     }
 
+    /// <summary>Whether a stored identity response (a 200) is one to compress for <paramref name="routeId"/>, as <see cref="Applies(CacheContext, HttpResponse)"/> decides for an upstream one.</summary>
+    public bool Applies(string routeId, CacheEntry entry)
+    {
+        var settings = For(routeId);
+        return settings.Enabled && entry.Body.Length >= settings.MinimumSize
+            && IsCompressible(entry.GetHeader(HeaderNames.ContentType).ToString(), settings.Types)
+            && !CacheControl.Parse(entry.GetHeader(HeaderNames.CacheControl)).NoTransform;
+    }
+
     /// <summary>The compression settings in force for a route: its own, each unset one from the global ones.</summary>
     public Settings For(string routeId)
     {

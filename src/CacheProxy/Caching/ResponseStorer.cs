@@ -84,19 +84,12 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
         {
             return new StoreResult(await writer.StoreAsync(context.Key!, http.Request, entry, plan.VaryNames), combined);
         }
-        // Once, here: each Accept-Encoding class gets its representation (identity where compressing gained nothing).
+        // The identity body under each Accept-Encoding class's key, in one change of the URL's rule: one fetch answers
+        // every class, and a class's first hit compresses it for that class (DeferredCompression), so a miss costs
+        // no compression. The request's class first: whether it was stored is what Cache-Status said.
         var requestClass = AcceptEncoding.Class(http.Request.Headers.AcceptEncoding);
-        var stored = false;
-        foreach (var coding in Compressor.Classes)
-        {
-            var representation = coding == AcceptEncoding.Identity ? entry : Compressor.Encode(entry, coding, compression) ?? entry;
-            if (!ReferenceEquals(representation, entry))
-            {
-                metrics.CompressionSaved.Add(entry.Body.Length - representation.Body.Length, new KeyValuePair<string, object?>("coding", coding));
-            }
-            var ok = await writer.StoreAsync(context.Key!, http.Request, representation, plan.VaryNames, coding);
-            stored |= ok && coding == requestClass;
-        }
+        var stored = await writer.StoreAsync(context.Key!, http.Request, entry, plan.VaryNames,
+            [requestClass, .. Compressor.Classes.Where(c => c != requestClass)]);
         return new StoreResult(stored, combined);
     }
 

@@ -12,7 +12,7 @@ namespace CacheProxy.Caching;
 /// when nothing stored may answer an only-if-cached request.
 /// </summary>
 internal sealed class StoredResponses(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, StoredResponseWriter writer,
-    CacheKey keys, ILoggerFactory loggers)
+    CacheKey keys, DeferredCompression compression, ILoggerFactory loggers)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -27,9 +27,13 @@ internal sealed class StoredResponses(LastGoodOptions options, TimeProvider time
     // Not async: a write that completes at once (the common hit) costs no state machine.
     public ValueTask ServeAsync(CacheContext context, Served served, in Candidate candidate, in UpstreamAnswer upstream, bool outsideRequestScope = false)
     {
-        if (served is Served.Hit or Served.MaxStale && _logger.IsEnabled(LogLevel.Debug))
+        if (served is Served.Hit or Served.MaxStale)
         {
-            LogHit(context, outsideRequestScope);
+            compression.OnHit(context); // one field read but on an entry's first hit
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                LogHit(context, outsideRequestScope);
+            }
         }
         else if (served == Served.StaleOnError)
         {

@@ -94,6 +94,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<Revalidation>();
         services.TryAddSingleton<CaptureBudget>();
         services.TryAddSingleton<Compressor>();
+        services.TryAddSingleton<DeferredCompression>();
         services.TryAddSingleton<NotStoredRecord>();
         services.TryAddSingleton<ReuseLookup>();
         services.TryAddSingleton<CacheReads>();

@@ -25,6 +25,9 @@ internal sealed class StoredEntry(CacheEntry entry, bool filledHere)
 
     /// <summary>The endpoint a routed GET for this entry went to (<c>Caching.EarlyHits</c>).</summary>
     public object? EarlyRoute;
+
+    /// <summary>A hit looked whether this entry is one to compress for its class (<c>Caching.DeferredCompression</c>).</summary>
+    public bool CompressionChecked;
 }
 
 /// <summary>A store that keeps <see cref="StoredEntry"/>s: the memory tier, alone or in front of a shared tier.</summary>

@@ -7,8 +7,9 @@ using CacheProxy.Tests.Infrastructure;
 namespace CacheProxy.Tests.Caching;
 
 /// <summary>
-/// A compressible identity response is stored once more in br and in gzip when it is stored, and every client gets
-/// the best representation its Accept-Encoding allows, as a plain hit (<c>Compressor</c>, docs/caching.md).
+/// A compressible identity response is stored for every Accept-Encoding class at its miss, compressed for br and gzip
+/// by the first hit in each (in the background), and from then on every client gets the best representation its
+/// Accept-Encoding allows, as a plain hit (<c>Compressor</c>, <c>DeferredCompression</c>, docs/caching.md).
 /// </summary>
 public sealed class CompressionTests
 {
@@ -52,6 +53,20 @@ public sealed class CompressionTests
         return await new StreamReader(body, Encoding.UTF8).ReadToEndAsync();
     }
 
+    /// <summary>
+    /// The first hit in <paramref name="coding"/> is served the identity body it was stored with, and compresses it
+    /// for that class in the background; the hit after the compressed representation was stored.
+    /// </summary>
+    internal static async Task<HttpResponseMessage> CompressedHitAsync(ProxyFixture proxy, string path, string coding, string? acceptEncoding = null)
+    {
+        using var saved = proxy.Collect<long>("cacheproxy.compression.saved");
+        var first = await proxy.GetAsync(path, ("Accept-Encoding", acceptEncoding ?? coding));
+        Assert.StartsWith("CacheProxy; hit", first.CacheStatus(), StringComparison.Ordinal);
+        Assert.Empty(first.Content.Headers.ContentEncoding);
+        await Signal.WaitUntilAsync(() => saved.GetMeasurementSnapshot().Any(m => Equals(m.Tags["coding"], coding)));
+        return await proxy.GetAsync(path, ("Accept-Encoding", acceptEncoding ?? coding));
+    }
+
     [Fact]
     public async Task EachClientGetsTheBestStoredCoding_AllFromOneOriginRequest()
     {
@@ -59,8 +74,8 @@ public sealed class CompressionTests
         proxy.Origin.Handler = Origin();
 
         var miss = await proxy.GetAsync("/api", ("Accept-Encoding", "gzip, deflate, br"));
-        var br = await proxy.GetAsync("/api", ("Accept-Encoding", "gzip, deflate, br, zstd"));
-        var gzip = await proxy.GetAsync("/api", ("Accept-Encoding", "gzip"));
+        var br = await CompressedHitAsync(proxy, "/api", "br", "gzip, deflate, br, zstd");
+        var gzip = await CompressedHitAsync(proxy, "/api", "gzip");
         var identity = await proxy.GetAsync("/api");
 
         Assert.Equal(1, proxy.Origin.Calls);
@@ -82,11 +97,30 @@ public sealed class CompressionTests
     }
 
     [Fact]
+    public async Task AMiss_CompressesNothing_SoAForcedMissCostsNoCompression()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        proxy.Origin.Handler = Origin();
+        using var saved = proxy.Collect<long>("cacheproxy.compression.saved");
+
+        for (var i = 0; i < 3; i++)
+        {
+            await proxy.GetAsync($"/api?random={i}", ("Accept-Encoding", "gzip, deflate, br"));
+        }
+        await proxy.WaitForLogAsync("ResponseStored", 3);
+
+        Assert.Empty(saved.GetMeasurementSnapshot()); // before: br and gzip on every one of them
+        Assert.Equal("br", (await CompressedHitAsync(proxy, "/api?random=0", "br")).Content.Headers.ContentEncoding.Single());
+    }
+
+    [Fact]
     public async Task ConditionalRequests_AnswerEachRepresentationWithItsOwnValidator()
     {
         await using var proxy = await ProxyFixture.StartAsync();
         proxy.Origin.Handler = Origin();
         await proxy.GetAsync("/api");
+        await CompressedHitAsync(proxy, "/api", "br");
+        await CompressedHitAsync(proxy, "/api", "gzip");
 
         var brMatch = await proxy.GetAsync("/api", ("Accept-Encoding", "br"), ("If-None-Match", "W/\"v1\""));
         var identityMatch = await proxy.GetAsync("/api", ("If-None-Match", "\"v1\""));
@@ -110,7 +144,7 @@ public sealed class CompressionTests
         await using var proxy = await ProxyFixture.StartAsync();
         proxy.Origin.Handler = Origin();
         await proxy.GetAsync("/api");
-        var whole = await (await proxy.GetAsync("/api", ("Accept-Encoding", "gzip"))).Content.ReadAsByteArrayAsync();
+        var whole = await (await CompressedHitAsync(proxy, "/api", "gzip")).Content.ReadAsByteArrayAsync();
 
         var range = await proxy.GetAsync("/api", ("Accept-Encoding", "gzip"), ("Range", "bytes=0-9"));
 
@@ -182,8 +216,9 @@ public sealed class CompressionTests
         await Redis.RedisTierTests.WaitForRedisAsync(b);
 
         await a.GetAsync("/api", ("Accept-Encoding", "gzip"));
-        await Redis.RedisTierTests.WaitForStoredAsync(a, 3); // identity, gzip, br
-        var br = await b.GetAsync("/api", ("Accept-Encoding", "br"));
+        await Redis.RedisTierTests.WaitForStoredAsync(a, 1); // identity, under each class's key, in one write
+        await CompressedHitAsync(b, "/api", "br"); // b's first hit compresses it, into Redis
+        var br = await a.GetAsync("/api", ("Accept-Encoding", "br")); // a hears it was replaced, and reads it there
 
         Assert.StartsWith("CacheProxy; hit", br.CacheStatus(), StringComparison.Ordinal);
         Assert.Equal("br", br.Content.Headers.ContentEncoding.Single());
@@ -238,7 +273,8 @@ public sealed class CompressionTests
 
         await proxy.GetAsync("/custom");
         await proxy.GetAsync("/json");
-        var customHit = await proxy.GetAsync("/custom", ("Accept-Encoding", "br"));
+        var customHit = await CompressedHitAsync(proxy, "/custom", "br");
+        await proxy.GetAsync("/json", ("Accept-Encoding", "br"));
         var jsonHit = await proxy.GetAsync("/json", ("Accept-Encoding", "br"));
 
         Assert.Equal("br", customHit.Content.Headers.ContentEncoding.Single()); // 200 bytes: above the route's 100

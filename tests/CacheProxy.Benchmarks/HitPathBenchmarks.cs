@@ -84,11 +84,24 @@ public class HitPathBenchmarks
         {
             throw new InvalidOperationException("the measured request is not a cache hit: " + _context.Response.Headers["Cache-Status"]);
         }
-        PipelineHitBr().GetAwaiter().GetResult();
+        // The first br hit compresses the JSON for br in the background; the measured ones are br hits.
+        var compressed = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        do
+        {
+            _brContext.Response.Headers.Clear();
+            PipelineHitBr().GetAwaiter().GetResult();
+        }
+        while (_brContext.Response.Headers.ContentEncoding != "br" && DateTime.UtcNow < compressed && Sleep());
         if (!_brContext.Response.Headers["Cache-Status"].ToString().Contains("hit", StringComparison.Ordinal)
             || _brContext.Response.Headers.ContentEncoding != "br")
         {
             throw new InvalidOperationException("the br request is not a br hit: " + _brContext.Response.Headers["Cache-Status"]);
+        }
+
+        static bool Sleep()
+        {
+            Thread.Sleep(10); // setup only, bounded above: the background compression is not the benchmark's to signal
+            return true;
         }
     }
 

@@ -22,7 +22,7 @@ internal sealed class SettingsFiles : IDisposable
     private readonly ConcurrentDictionary<string, string> _invalid = new(StringComparer.Ordinal);
     private readonly List<IDisposable> _registrations = [];
 
-    public SettingsFiles(IConfiguration configuration, CacheProxyMetrics metrics, ILoggerFactory loggers)
+    public SettingsFiles(CacheProxyMetrics metrics, ILoggerFactory loggers, IConfiguration? configuration = null)
     {
         _logger = loggers.CreateLogger(LogCategories.Configuration);
         _metrics = metrics;

@@ -29,6 +29,22 @@ public sealed class OptInFeatureTests
         [.. services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations.Select(r => r.Name).Order(StringComparer.Ordinal)];
 
     [Fact]
+    public void UseCacheProxy_NeedsNoConfigurationService()
+    {
+        // A container built by hand (a benchmark, a test host) need not register IConfiguration.
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<IHostEnvironment>(new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = Environments.Production });
+        services.AddCacheProxy();
+        using var provider = services.BuildServiceProvider();
+        var app = new ApplicationBuilder(provider);
+
+        app.UseCacheProxy();
+
+        Assert.Empty(provider.GetRequiredService<CacheProxy.Configuration.SettingsFiles>().Invalid);
+    }
+
+    [Fact]
     public async Task TheCacheAlone_ChangesNothingOfTheHosts()
     {
         var baseline = WebApplication.CreateSlimBuilder();

@@ -1,4 +1,5 @@
 using CacheProxy.Configuration;
+using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
 
@@ -16,10 +17,14 @@ namespace CacheProxy.Caching;
 /// <item>The route's upstream response-headers timeout travels with the request to <c>UpstreamHttpClientFactory</c>.</item>
 /// <item>Edge Architecture 1.0: announce this cache in Surrogate-Capability so origins can target
 /// Surrogate-Control directives at it.</item>
+/// <item>Request fields with an underscore in their name are not forwarded (<see cref="CacheProxyOptions.DropUnderscoreHeaders"/>):
+/// here, where a request goes upstream, so that a hit never looks for them.</item>
 /// </list>
 /// </summary>
-internal sealed class CacheTransformProvider(LastGoodOptions options) : ITransformProvider
+internal sealed class CacheTransformProvider(LastGoodOptions options, Diagnostics.CacheProxyMetrics metrics, ILoggerFactory loggers) : ITransformProvider
 {
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+
     public void ValidateRoute(TransformRouteValidationContext context)
     {
     }
@@ -27,6 +32,28 @@ internal sealed class CacheTransformProvider(LastGoodOptions options) : ITransfo
     public void ValidateCluster(TransformClusterValidationContext context)
     {
     }
+
+    /// <summary>nginx's <c>underscores_in_headers off</c>: CGI and PHP read <c>X_Forwarded_Host</c> as <c>X-Forwarded-Host</c>.</summary>
+    private void DropUnderscoreFields(RequestTransformContext transform, string routeId)
+    {
+        List<string>? found = null;
+        foreach (var field in transform.HttpContext.Request.Headers)
+        {
+            if (field.Key.Contains('_'))
+            {
+                (found ??= []).Add(field.Key);
+            }
+        }
+        foreach (var name in found ?? [])
+        {
+            RequestTransform.RemoveHeader(transform, name);
+            metrics.UnkeyedHeader(UnderscoreMetricName, UnkeyedHeaderAction.Remove); // the names are the client's: unbounded
+            Diagnostics.Log.UnkeyedHeader(_logger, name, UnkeyedHeaderAction.Remove, routeId);
+        }
+    }
+
+    /// <summary>The metric's name for fields removed for their underscores.</summary>
+    private const string UnderscoreMetricName = "(underscore)";
 
     public void Apply(TransformBuilderContext context)
     {
@@ -39,6 +66,10 @@ internal sealed class CacheTransformProvider(LastGoodOptions options) : ITransfo
             if (current.HonorSurrogateControl)
             {
                 transform.ProxyRequest.Headers.TryAddWithoutValidation("Surrogate-Capability", $"{current.CacheStatusName}=\"Surrogate/1.0\"");
+            }
+            if (current.DropUnderscoreHeaders)
+            {
+                DropUnderscoreFields(transform, routeId);
             }
             return default;
         });

@@ -46,8 +46,12 @@ internal sealed class DeferredCompression(Compressor compressor, CacheWriter wri
             stored.CompressionChecked = false; // busy: a later hit tries again
             return;
         }
-        var settings = compressor.For(context.RouteId);
-        var varied = Copy(request, varyNames); // the request is the server's again once this hit is answered
+        Start(key, entry, coding, compressor.For(context.RouteId), Copy(request, varyNames), varyNames);
+    }
+
+    // Apart from OnHit: a lambda there would make every hit allocate its closure, taken or not.
+    private void Start(string key, CacheEntry entry, string coding, Compressor.Settings settings, HttpRequest varied, IReadOnlyList<string> varyNames)
+    {
         if (!background.TryStart("compress", async _ =>
             {
                 try

@@ -86,15 +86,15 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
                 Act(context, headers, name, name, ActionFor(name, route, current));
             }
         }
-        if (HasUnderscoreField(headers))
+        if (!current.DropUnderscoreHeaders && HasUnderscoreField(headers))
         {
-            ScreenUnderscoreFields(context, headers, names, route, current);
+            ScreenUnderscoreFields(context, headers, names, route, current); // dropped, they are left to CacheTransformProvider
         }
     }
 
     /// <summary>
-    /// Fields spelled with underscores: removed (<see cref="CacheProxyOptions.DropUnderscoreHeaders"/>), or given the
-    /// action of the listed name they spell, as CGI and PHP read them.
+    /// With underscores kept (<see cref="CacheProxyOptions.DropUnderscoreHeaders"/> off): a field that spells a listed
+    /// name with underscores gets that name's action, as CGI and PHP read it.
     /// </summary>
     private void ScreenUnderscoreFields(CacheContext context, IHeaderDictionary headers, Names names, RouteCacheOptions? route, CacheProxyOptions current)
     {
@@ -108,19 +108,12 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
         }
         foreach (var field in found)
         {
-            if (current.DropUnderscoreHeaders)
-            {
-                Act(context, headers, field, UnderscoreMetricName, UnkeyedHeaderAction.Remove);
-            }
-            else if (names.ByCgiSpelling.TryGetValue(field.Replace('_', '-'), out var listed))
+            if (names.ByCgiSpelling.TryGetValue(field.Replace('_', '-'), out var listed))
             {
                 Act(context, headers, field, listed, ActionFor(listed, route, current));
             }
         }
     }
-
-    /// <summary>The metric's name for fields removed for their underscores (the names themselves are the client's: unbounded).</summary>
-    private const string UnderscoreMetricName = "(underscore)";
 
     private static UnkeyedHeaderAction ActionFor(string listed, RouteCacheOptions? route, CacheProxyOptions current) =>
         route is not null && route.UnkeyedRequestHeaders.TryGetValue(listed, out var routeAction) ? routeAction

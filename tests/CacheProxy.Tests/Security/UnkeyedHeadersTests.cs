@@ -27,6 +27,20 @@ public sealed class UnkeyedHeadersTests
         return c.Response.WriteAsync("page");
     };
 
+    /// <summary>A gateway whose route keys on X-Forwarded-Scheme, hits before routing on, the origin scheme-aware.</summary>
+    private static async Task<ProxyFixture> KeyedOnTheSchemeAsync(bool dropUnderscoreHeaders = true)
+    {
+        var proxy = await ProxyFixture.StartAsync(o =>
+        {
+            o.DropUnderscoreHeaders = dropUnderscoreHeaders;
+            o.ServeHitsBeforeRouting = true; // the fast path must not answer a request that carries the field either
+            o.Routes["all"] = new RouteCacheOptions();
+            o.Routes["all"].UnkeyedRequestHeaders["X-Forwarded-Scheme"] = UnkeyedHeaderAction.Key;
+        });
+        SchemeAwareOrigin(proxy);
+        return proxy;
+    }
+
     [Theory]
     [InlineData("X-Forwarded-Scheme", "http")]
     [InlineData("X-Original-URL", "/admin")]
@@ -71,14 +85,7 @@ public sealed class UnkeyedHeadersTests
     [Fact]
     public async Task WithUnderscoresKept_AListedFieldInTheirSpelling_GetsItsAction()
     {
-        await using var proxy = await ProxyFixture.StartAsync(o =>
-        {
-            o.DropUnderscoreHeaders = false;
-            o.ServeHitsBeforeRouting = true; // the fast path must not answer a request that carries the field either
-            o.Routes["all"] = new RouteCacheOptions();
-            o.Routes["all"].UnkeyedRequestHeaders["X-Forwarded-Scheme"] = UnkeyedHeaderAction.Key;
-        });
-        SchemeAwareOrigin(proxy);
+        await using var proxy = await KeyedOnTheSchemeAsync(dropUnderscoreHeaders: false);
 
         var clean = await proxy.GetAsync("/p");
         await proxy.GetAsync("/p"); // a routed hit, stamped for the fast path
@@ -98,13 +105,7 @@ public sealed class UnkeyedHeadersTests
     [Fact]
     public async Task ARouteThatKeysOnAField_StoresEachValueApart_AndNeverServesOneForAnother()
     {
-        await using var proxy = await ProxyFixture.StartAsync(o =>
-        {
-            o.ServeHitsBeforeRouting = true; // the fast path must not answer a request that carries the field either
-            o.Routes["all"] = new RouteCacheOptions();
-            o.Routes["all"].UnkeyedRequestHeaders["X-Forwarded-Scheme"] = UnkeyedHeaderAction.Key;
-        });
-        SchemeAwareOrigin(proxy);
+        await using var proxy = await KeyedOnTheSchemeAsync();
 
         var clean = await proxy.GetAsync("/p");
         await proxy.GetAsync("/p"); // a routed hit, stamped for the fast path

@@ -36,15 +36,7 @@ internal sealed class CacheTransformProvider(LastGoodOptions options, Diagnostic
     /// <summary>nginx's <c>underscores_in_headers off</c>: CGI and PHP read <c>X_Forwarded_Host</c> as <c>X-Forwarded-Host</c>.</summary>
     private void DropUnderscoreFields(RequestTransformContext transform, string routeId)
     {
-        List<string>? found = null;
-        foreach (var field in transform.HttpContext.Request.Headers)
-        {
-            if (field.Key.Contains('_'))
-            {
-                (found ??= []).Add(field.Key);
-            }
-        }
-        foreach (var name in found ?? [])
+        foreach (var name in Http.FieldSets.WithUnderscore(transform.HttpContext.Request.Headers) ?? [])
         {
             RequestTransform.RemoveHeader(transform, name);
             metrics.UnkeyedHeader(UnderscoreMetricName, UnkeyedHeaderAction.Remove); // the names are the client's: unbounded

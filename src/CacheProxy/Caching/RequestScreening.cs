@@ -43,19 +43,7 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
             }
         }
         // A keyed or bypassed field may come spelled with underscores when they are kept (off by default: no cost then).
-        return current.DropUnderscoreHeaders || names.KeyedOrBypassed.Length == 0 || !HasUnderscoreField(headers);
-    }
-
-    private static bool HasUnderscoreField(IHeaderDictionary headers)
-    {
-        foreach (var field in headers)
-        {
-            if (field.Key.Contains('_'))
-            {
-                return true;
-            }
-        }
-        return false;
+        return current.DropUnderscoreHeaders || names.KeyedOrBypassed.Length == 0 || FieldSets.WithUnderscore(headers) is null;
     }
 
     /// <summary>
@@ -86,9 +74,9 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
                 Act(context, headers, name, name, ActionFor(name, route, current));
             }
         }
-        if (!current.DropUnderscoreHeaders && HasUnderscoreField(headers))
+        if (!current.DropUnderscoreHeaders && FieldSets.WithUnderscore(headers) is { } spelled)
         {
-            ScreenUnderscoreFields(context, headers, names, route, current); // dropped, they are left to CacheTransformProvider
+            ScreenUnderscoreFields(context, headers, spelled, names, route, current); // dropped, they are left to CacheTransformProvider
         }
     }
 
@@ -96,17 +84,10 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
     /// With underscores kept (<see cref="CacheProxyOptions.DropUnderscoreHeaders"/> off): a field that spells a listed
     /// name with underscores gets that name's action, as CGI and PHP read it.
     /// </summary>
-    private void ScreenUnderscoreFields(CacheContext context, IHeaderDictionary headers, Names names, RouteCacheOptions? route, CacheProxyOptions current)
+    private void ScreenUnderscoreFields(CacheContext context, IHeaderDictionary headers, List<string> spelled, Names names, RouteCacheOptions? route,
+        CacheProxyOptions current)
     {
-        var found = new List<string>();
-        foreach (var field in headers)
-        {
-            if (field.Key.Contains('_'))
-            {
-                found.Add(field.Key);
-            }
-        }
-        foreach (var field in found)
+        foreach (var field in spelled)
         {
             if (names.ByCgiSpelling.TryGetValue(field.Replace('_', '-'), out var listed))
             {

@@ -32,5 +32,22 @@ internal static class FieldSets
     public static readonly FrozenSet<string> NotIn304 = Set(HeaderNames.ContentType, HeaderNames.ContentEncoding,
         HeaderNames.ContentLanguage, HeaderNames.ContentRange);
 
+    /// <summary>
+    /// The names of the request's fields spelled with an underscore, which CGI, PHP and the frameworks after them read
+    /// as the hyphenated name; null when there is none (nothing allocated but the enumeration).
+    /// </summary>
+    public static List<string>? WithUnderscore(Microsoft.AspNetCore.Http.IHeaderDictionary headers)
+    {
+        List<string>? found = null;
+        foreach (var field in headers)
+        {
+            if (field.Key.Contains('_'))
+            {
+                (found ??= []).Add(field.Key);
+            }
+        }
+        return found;
+    }
+
     private static FrozenSet<string> Set(params string[] names) => names.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 }

@@ -21,30 +21,19 @@ internal sealed class Compressor(LastGoodOptions options)
     public static readonly string[] Classes = [AcceptEncoding.Identity, AcceptEncoding.Gzip, AcceptEncoding.Brotli];
 
     /// <summary>
-    /// Whether the response (headers only, before its body) is one to compress: compression on for the route, no
-    /// Content-Encoding, no <c>no-transform</c>, a compressible type, and a length not known to be below the minimum.
+    /// Whether the response (headers only, before its body) is one to compress: compression on for the route, a 200
+    /// without Content-Encoding, no <c>no-transform</c>, a compressible type, and a length not known to be below the minimum.
     /// </summary>
-    public bool Applies(CacheContext context, HttpResponse response)
-    {
-        var settings = For(context.RouteId);
-        if (!settings.Enabled || !StringValues.IsNullOrEmpty(response.Headers.ContentEncoding)
-            || response.ContentLength < settings.MinimumSize
-            || response.StatusCode != StatusCodes.Status200OK
-            || !IsCompressible(response.ContentType, settings.Types))
-        {
-            return false;
-        }
-        return !CacheControl.Parse(response.Headers.CacheControl).NoTransform;
-    }
+    public bool Applies(CacheContext context, HttpResponse response) => Applies(For(context.RouteId), response.StatusCode,
+        response.Headers.ContentEncoding, response.ContentType, response.Headers.CacheControl, response.ContentLength);
 
-    /// <summary>Whether a stored identity response (a 200) is one to compress for <paramref name="routeId"/>, as <see cref="Applies(CacheContext, HttpResponse)"/> decides for an upstream one.</summary>
-    public bool Applies(string routeId, CacheEntry entry)
-    {
-        var settings = For(routeId);
-        return settings.Enabled && entry.Body.Length >= settings.MinimumSize
-            && IsCompressible(entry.GetHeader(HeaderNames.ContentType).ToString(), settings.Types)
-            && !CacheControl.Parse(entry.GetHeader(HeaderNames.CacheControl)).NoTransform;
-    }
+    /// <summary>Whether a stored response is one to compress for <paramref name="routeId"/>, by the same rule as an upstream one.</summary>
+    public bool Applies(string routeId, CacheEntry entry) => Applies(For(routeId), entry.StatusCode, entry.GetHeader(HeaderNames.ContentEncoding),
+        entry.GetHeader(HeaderNames.ContentType).ToString(), entry.GetHeader(HeaderNames.CacheControl), entry.Body.Length);
+
+    private static bool Applies(Settings settings, int status, StringValues contentEncoding, string? contentType, StringValues cacheControl, long? length) =>
+        settings.Enabled && StringValues.IsNullOrEmpty(contentEncoding) && !(length < settings.MinimumSize)
+        && status == StatusCodes.Status200OK && IsCompressible(contentType, settings.Types) && !CacheControl.Parse(cacheControl).NoTransform;
 
     /// <summary>The compression settings in force for a route: its own, each unset one from the global ones.</summary>
     public Settings For(string routeId)

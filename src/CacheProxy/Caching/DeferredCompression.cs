@@ -3,8 +3,6 @@ using CacheProxy.Hosting;
 using CacheProxy.Http;
 using CacheProxy.Storage;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Primitives;
-using Microsoft.Net.Http.Headers;
 
 namespace CacheProxy.Caching;
 
@@ -36,8 +34,7 @@ internal sealed class DeferredCompression(Compressor compressor, CacheWriter wri
         var entry = stored.Entry;
         var request = context.HttpContext.Request;
         var coding = AcceptEncoding.Class(request.Headers.AcceptEncoding);
-        if (coding == AcceptEncoding.Identity || entry.StatusCode != StatusCodes.Status200OK || !StringValues.IsNullOrEmpty(entry.GetHeader(HeaderNames.ContentEncoding))
-            || !compressor.Applies(context.RouteId, entry) || !VaryNamesAcceptEncoding(key, out var varyNames))
+        if (coding == AcceptEncoding.Identity || !compressor.Applies(context.RouteId, entry) || !VaryNamesAcceptEncoding(key, out var varyNames))
         {
             return;
         }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
-using CacheProxy.Http;
 using CacheProxy.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -82,7 +81,7 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
                 // No answer came (a hung origin, no connection, a reset): its waiters share its error instead of each
                 // trying again; the origin is asked once per key, not once per waiter.
                 metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "leader_failed"));
-                AnswerLeadersError(context, error);
+                served.AnswerWithError(context, CacheOutcome.Error, CacheStatus.CollapsedError, error); // the error shaping writes it
                 return;
             }
             metrics.CollapsedWaits.Add(1, new KeyValuePair<string, object?>("outcome", "not_stored"));
@@ -155,14 +154,6 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
             }
         }
         return false;
-    }
-
-    /// <summary>The error the leading fetch's client got, for a request that waited for it; the error shaping writes it (problem+json).</summary>
-    private void AnswerLeadersError(CacheContext context, CacheProxyErrorFeature error)
-    {
-        metrics.Request(context.MetricKey, CacheOutcome.Error);
-        context.HttpContext.Response.Headers[CacheProxyHeaderNames.CacheStatus] = CacheStatus.Value(options.Current.CacheStatusName, CacheStatus.CollapsedError);
-        context.HttpContext.Features.Set<ICacheProxyErrorFeature>(error);
     }
 
     /// <summary>Joins the fetch of <paramref name="key"/>; true when this request leads it and must <see cref="Land"/> it.</summary>

@@ -62,11 +62,18 @@ internal sealed class StoredResponses(LastGoodOptions options, TimeProvider time
     }
 
     /// <summary>RFC 9111 §5.2.1.7: only-if-cached with nothing usable stored; the error shaping answers 504 problem+json.</summary>
-    public void NotCached(CacheContext context)
+    public void NotCached(CacheContext context) =>
+        AnswerWithError(context, CacheOutcome.Miss, CacheStatus.OnlyIfCached, new CacheProxyErrorFeature(CacheProxyError.NotCached, ErrorCategory.Client, null));
+
+    /// <summary>
+    /// Nothing stored answers and the request goes nowhere: counted under <paramref name="outcome"/>, its Cache-Status
+    /// <paramref name="member"/> set, and <paramref name="error"/> left for the error shaping to write (problem+json).
+    /// </summary>
+    public void AnswerWithError(CacheContext context, CacheOutcome outcome, string member, ICacheProxyErrorFeature error)
     {
-        metrics.Request(context.MetricKey, CacheOutcome.Miss);
-        context.HttpContext.Response.Headers[CacheProxyHeaderNames.CacheStatus] = CacheStatus.Value(options.Current.CacheStatusName, CacheStatus.OnlyIfCached);
-        context.HttpContext.Features.Set<ICacheProxyErrorFeature>(new CacheProxyErrorFeature(CacheProxyError.NotCached, ErrorCategory.Client, null));
+        metrics.Request(context.MetricKey, outcome);
+        context.HttpContext.Response.Headers[CacheProxyHeaderNames.CacheStatus] = CacheStatus.Value(options.Current.CacheStatusName, member);
+        context.HttpContext.Features.Set(error);
     }
 
     private async ValueTask CountAfterAsync(ValueTask write, CacheContext context, Served served)

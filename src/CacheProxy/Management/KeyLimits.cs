@@ -91,15 +91,7 @@ internal sealed class KeyLimits : IDisposable
                 PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetConcurrencyLimiter(key,
                     _ => new ConcurrencyLimiterOptions { PermitLimit = streams, QueueLimit = 0 })),
                 PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key,
-                    _ => new TokenBucketRateLimiterOptions
-                    {
-                        // One second's worth, refilled in steps of at least 10 ms (as warming's bucket).
-                        TokenLimit = Math.Max(1, (int)Math.Ceiling(perSecond)),
-                        TokensPerPeriod = perSecond <= 100 ? 1 : (int)Math.Round(perSecond / 100),
-                        ReplenishmentPeriod = perSecond <= 100 ? TimeSpan.FromSeconds(1 / perSecond) : TimeSpan.FromMilliseconds(10),
-                        QueueLimit = 0,
-                        AutoReplenishment = true,
-                    })));
+                    _ => Hosting.TokenBuckets.PerSecond(perSecond, queueLimit: 0))));
             Volatile.Write(ref _limiters, next);
             return next; // the old limiters are left to their leases (a reload is rare)
         }

@@ -129,17 +129,7 @@ internal sealed class CacheWarmer : IDisposable
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(shutdown, job.Cancellation.Token);
         var warm = job.Settings;
         Log.WarmStarted(_logger, job.Count, caller, target.ToString(), warm.Concurrency, warm.RequestsPerSecond);
-        // A token bucket refilled RequestsPerSecond times a second (in steps of at least 10 ms), bursting to one second's worth.
-        var perSecond = warm.RequestsPerSecond;
-        using var rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = Math.Max(1, (int)Math.Ceiling(perSecond)),
-            TokensPerPeriod = perSecond <= 100 ? 1 : (int)Math.Round(perSecond / 100),
-            ReplenishmentPeriod = perSecond <= 100 ? TimeSpan.FromSeconds(1 / perSecond) : TimeSpan.FromMilliseconds(10),
-            QueueLimit = int.MaxValue,
-            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-            AutoReplenishment = true,
-        });
+        using var rate = new TokenBucketRateLimiter(TokenBuckets.PerSecond(warm.RequestsPerSecond, queueLimit: int.MaxValue));
         try
         {
             await Parallel.ForEachAsync(job.Urls, new ParallelOptions { MaxDegreeOfParallelism = warm.Concurrency, CancellationToken = stop.Token },

@@ -169,11 +169,11 @@ internal sealed class CacheWarmer : IDisposable
     private async Task<string> WarmOneAsync(Job job, Uri url, Uri target, TimeSpan timeout, CancellationToken token)
     {
         var version = job.Version;
-        var (outcome, reason) = await SendAsync(url, target, version, timeout, token);
-        if (outcome is null && reason is not null && !reason.StartsWith(NoAnswerWithin, StringComparison.Ordinal))
+        var (outcome, reason, tryOther) = await SendAsync(url, target, version, timeout, token);
+        if (tryOther)
         {
             var other = WarmRequest.Other(version);
-            (outcome, var otherReason) = await SendAsync(url, target, other, timeout, token);
+            (outcome, var otherReason, _) = await SendAsync(url, target, other, timeout, token);
             if (outcome is not null)
             {
                 job.Version = other;
@@ -190,15 +190,18 @@ internal sealed class CacheWarmer : IDisposable
         return outcome ?? "failed";
     }
 
-    private const string NoAnswerWithin = "no answer within";
-
-    /// <summary>The outcome of one request, or null with the reason when no answer came through the cache.</summary>
-    private async Task<(string? Outcome, string? Reason)> SendAsync(Uri url, Uri target, Version version, TimeSpan timeout, CancellationToken token)
+    /// <summary>
+    /// The outcome of one request, or null with the reason when no answer came through the cache; <c>TryOther</c> when
+    /// the other protocol may fare better (an answer from outside the cache, a connection that failed) — not after a
+    /// timeout (the origin is not asked twice) nor for a URL no request can be made for.
+    /// </summary>
+    private async Task<(string? Outcome, string? Reason, bool TryOther)> SendAsync(Uri url, Uri target, Version version, TimeSpan timeout,
+        CancellationToken token)
     {
         using var request = WarmRequest.For(target, url, version, out var refused);
         if (request is null)
         {
-            return (null, refused);
+            return (null, refused, false);
         }
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token);
         bounded.CancelAfter(timeout);
@@ -207,26 +210,26 @@ internal sealed class CacheWarmer : IDisposable
             using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, bounded.Token);
             if (!response.Headers.TryGetValues(CacheProxyHeaderNames.CacheStatus, out var values))
             {
-                return (null, $"answered {(int)response.StatusCode} over HTTP/{version} without Cache-Status: not through the cache");
+                return (null, $"answered {(int)response.StatusCode} over HTTP/{version} without Cache-Status: not through the cache", true);
             }
             var status = string.Join(", ", values);
             if ((int)response.StatusCode >= 500)
             {
                 Log.WarmRequestFailed(_logger, url.ToString(), $"{(int)response.StatusCode} ({status})");
-                return ("failed", null);
+                return ("failed", null, false);
             }
             var name = _options.Current.CacheStatusName;
             return (status.Contains("; stored", StringComparison.Ordinal) ? "stored"
                 : status.StartsWith(name + "; hit", StringComparison.Ordinal) ? "cached"
-                : "not_stored", null);
+                : "not_stored", null, false);
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {
-            return (null, $"{NoAnswerWithin} {timeout}");
+            return (null, $"no answer within {timeout}", false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return (null, ex.Message); // one URL fails alone
+            return (null, ex.Message, true); // one URL fails alone
         }
     }
 

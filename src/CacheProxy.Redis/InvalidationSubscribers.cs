@@ -47,6 +47,23 @@ internal sealed class InvalidationSubscribers(ILogger logger)
         string.Concat(_instance, "\n", Type(message.Scope), message.Soft ? "1" : "0", "\n",
             message.Time.UtcTicks.ToString(CultureInfo.InvariantCulture), "\n", logId, "\n", message.Value);
 
+    /// <summary>The same message with another log id (null: none, as the log holds it); null when it is not of this format.</summary>
+    public static string? WithLogId(string wire, string? logId)
+    {
+        var third = NthNewline(wire, 3);
+        var fourth = third < 0 ? -1 : wire.IndexOf('\n', third + 1);
+        return fourth < 0 ? null : string.Concat(wire.AsSpan(0, third + 1), logId, wire.AsSpan(fourth));
+
+        static int NthNewline(string text, int n)
+        {
+            var at = -1;
+            for (var i = 0; i < n && (at = text.IndexOf('\n', at + 1)) >= 0; i++)
+            {
+            }
+            return at;
+        }
+    }
+
     public string Encode(EntryReplaced notice) => string.Concat(_instance, "\nX0\n0\n\n", notice.Key);
 
     public string EncodeRelease(string key) => string.Concat(_instance, "\nR0\n0\n\n", key);

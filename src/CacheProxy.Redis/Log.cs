@@ -33,6 +33,9 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.RedisInvalidationGap, EventName = nameof(EventIds.RedisInvalidationGap), Level = LogLevel.Warning, Message = "The invalidation log reaches back only to {Since}: what this instance missed before then cannot be replayed, so responses filled before it are revalidated once")]
     public static partial void InvalidationGap(ILogger logger, DateTimeOffset since);
 
+    [LoggerMessage(EventId = EventIds.RedisInvalidationLogLost, EventName = nameof(EventIds.RedisInvalidationLogLost), Level = LogLevel.Warning, Message = "Redis lost invalidation log entries after {Survivor} (up to at least {Newest}: a restart from an older snapshot or a failover to a replica that lacked them); put back {PutBack} held here, all of them: {Whole} (if not, the log now counts as complete only from now, a gap for every instance)")]
+    public static partial void InvalidationLogLost(ILogger logger, string survivor, string newest, int putBack, bool whole);
+
     [LoggerMessage(EventId = EventIds.RedisInvalidationsReplayed, EventName = nameof(EventIds.RedisInvalidationsReplayed), Level = LogLevel.Information, Message = "Read {Count} invalidations from the log")]
     public static partial void InvalidationsReplayed(ILogger logger, int count);
 }

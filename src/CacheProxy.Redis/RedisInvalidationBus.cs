@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using CacheProxy.Storage;
-using System.Globalization;
+using System.Diagnostics.Metrics;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using CacheProxy.Invalidation;
@@ -18,7 +18,12 @@ namespace CacheProxy.Redis;
 /// back that far — it was trimmed, or Redis lost it — does the instance mark stale (revalidate once) what was filled
 /// before the log begins. While it cannot hear the channel, it keeps serving its memory tier for
 /// <see cref="RedisOptions.MaxDisconnectedServing"/>, then marks what it holds stale, again each such period,
-/// until it hears again. Replaced-entry notices and released claims go on the channel only.
+/// until it hears again. Replaced-entry notices and released claims go on the channel only. When Redis loses log
+/// entries (a restart from an older snapshot, a failover to a replica that had not received them), an instance
+/// that applied them notices after its next reconnect — the last entry it knew of is gone though the log was not
+/// trimmed past it — and puts back what its <see cref="InvalidationJournal"/> holds, so instances that start later
+/// still apply them; one that does not hold all of them moves the log's start ('since') instead, which every
+/// instance treats as a gap.
 /// </summary>
 internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
 {
@@ -38,6 +43,40 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
 
     private const string SinceScript = "redis.call('set', KEYS[1], ARGV[1], 'NX') return redis.call('get', KEYS[1])";
 
+    // Moves 'since' forward (never back): the log is declared complete only from then.
+    private const string RaiseSinceScript = """
+        if tonumber(ARGV[1]) > tonumber(redis.call('get', KEYS[1]) or '0') then redis.call('set', KEYS[1], ARGV[1]) end
+        return redis.call('get', KEYS[1])
+        """;
+
+    // Nil while the entry ARGV[1] is in the log, or was trimmed away (nothing before it is left, and 'since' moved
+    // past it). Otherwise Redis lost it: the id of the last entry before it that survived ('0-0' when none did).
+    private const string SurvivorScript = """
+        if #redis.call('xrange', KEYS[1], ARGV[1], ARGV[1]) > 0 then return false end
+        local before = redis.call('xrevrange', KEYS[1], ARGV[1], '-', 'COUNT', 1)
+        if #before > 0 then return before[1][1] end
+        if tonumber(redis.call('get', KEYS[2]) or '0') >= tonumber(ARGV[2]) then return false end
+        return '0-0'
+        """;
+
+    // Appends each message (ARGV[2..]) that the log does not hold after ARGV[1]; returns id, message pairs of those
+    // appended. Atomic, so instances putting back the same entries at once append each once.
+    private const string PutBackScript = """
+        local held = {}
+        for _, e in ipairs(redis.call('xrange', KEYS[1], '(' .. ARGV[1], '+')) do held[e[2][2]] = true end
+        local added = {}
+        for i = 2, #ARGV do
+          if not held[ARGV[i]] then
+            held[ARGV[i]] = true
+            added[#added + 1] = redis.call('xadd', KEYS[1], '*', 'm', ARGV[i])
+            added[#added + 1] = ARGV[i]
+          end
+        end
+        return added
+        """;
+
+    private const int JournalCapacity = 100_000;
+
     private const int ReplayPage = 500;
 
     private readonly RedisConnection _connection;
@@ -53,7 +92,10 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
     private readonly ConcurrentDictionary<string, bool> _connected = new();
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _catchingUp = new(1, 1);
-    private string _lastId = "0-0";
+    private readonly InvalidationJournal _journal;
+    private readonly Counter<long> _logLost;
+    private LogId _lastId;
+    private LogId? _checkpoint; // the newest entry this instance knew of when a connection failed
     private long? _knownSince;
     private DateTimeOffset? _deaf = DateTimeOffset.MinValue; // not hearing the channel since (null: hearing it)
     private ITimer? _deafTimer;
@@ -71,6 +113,9 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
         _channel = RedisChannel.Literal(_options.KeyPrefix + "invalidate");
         _log = _options.KeyPrefix + "{ledger}:log";
         _since = _options.KeyPrefix + "{ledger}:since";
+        _journal = new InvalidationJournal(Math.Min(_options.InvalidationLogMaxLength, JournalCapacity), _purge.Retention, time);
+        _logLost = meter.Meter.CreateCounter<long>("cacheproxy.invalidation.log_lost", "{event}",
+            "Times this instance found that Redis lost invalidation log entries it had applied (outcome put_back or gap).");
         meter.Meter.CreateObservableGauge("cacheproxy.invalidation.disconnected", () => DeafFor.TotalSeconds, "s",
             "How long this instance has not heard other instances' invalidations (0 while it does).");
         connection.WhenConnected(OnConnected);
@@ -127,7 +172,8 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
         {
             return false;
         }
-        var logId = (string?)result;
+        var logId = (string)result!;
+        _journal.Add(LogId.Parse(logId), _subscribers.Encode(message));
         return await PublishAsync(redis, _subscribers.Encode(message, logId), cancellationToken);
     }
 
@@ -164,7 +210,7 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
                 {
                     if (message.Message.HasValue && _subscribers.TryDecode(message.Message!, out var received))
                     {
-                        Heard(received);
+                        Heard(received, message.Message!);
                     }
                 });
                 break;
@@ -180,15 +226,17 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
             await Task.Delay(delay, _time);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
         }
-        await CatchUpUntilDoneAsync(redis);
+        await CatchUpUntilDoneAsync(redis, hearing: true);
     }
 
-    private async Task CatchUpUntilDoneAsync(IConnectionMultiplexer redis)
+    /// <param name="redis">The connection.</param>
+    /// <param name="hearing">Whether the subscription is up: only then does this instance count as hearing again.</param>
+    private async Task CatchUpUntilDoneAsync(IConnectionMultiplexer redis, bool hearing)
     {
         var delay = TimeSpan.FromMilliseconds(100);
         try
         {
-            while (!await CatchUpAsync(redis))
+            while (!await CatchUpAsync(redis, hearing))
             {
                 await Task.Delay(delay, _time);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
@@ -205,7 +253,7 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
     /// nothing); the log position moves only while this instance hears the channel without a gap, so that after a
     /// disconnect it reads the log from where it really stopped.
     /// </summary>
-    private void Heard(Received received)
+    private void Heard(Received received, string wire)
     {
         if (received.Released is { } key)
         {
@@ -215,11 +263,12 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
             }
             return;
         }
-        if (received.LogId is { } logId)
+        if (received.LogId is { } text && received.Message is not null && LogId.TryParse(text, out var logId))
         {
+            _journal.Add(logId, InvalidationSubscribers.WithLogId(wire, null)!);
             lock (_lock)
             {
-                if (_deaf is null && CompareIds(logId, _lastId) > 0)
+                if (_deaf is null && logId > _lastId)
                 {
                     _lastId = logId;
                 }
@@ -237,9 +286,10 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
 
     /// <summary>
     /// Reads what the log holds after the last entry applied here. When the log no longer reaches back that far, what
-    /// was filled before it begins cannot be vouched for: a soft invalidation of everything at that time.
+    /// was filled before it begins cannot be vouched for: a soft invalidation of everything at that time. First, when
+    /// this instance has applied entries before, it checks that Redis still holds the newest of them (<see cref="CheckLogAsync"/>).
     /// </summary>
-    private async Task<bool> CatchUpAsync(IConnectionMultiplexer redis)
+    private async Task<bool> CatchUpAsync(IConnectionMultiplexer redis, bool hearing)
     {
         await _catchingUp.WaitAsync();
         try
@@ -252,15 +302,29 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
             {
                 return false;
             }
-            string from;
+            LogId from;
+            long? known;
+            LogId? checkpoint;
             lock (_lock)
             {
                 from = _lastId;
-            }
-            long? known;
-            lock (_lock)
-            {
                 known = _knownSince;
+                checkpoint = _checkpoint ?? _journal.Newest;
+            }
+            var lost = false;
+            if (checkpoint is { } newest)
+            {
+                var (ok, survivor, raisedSince) = await CheckLogAsync(redis, newest);
+                if (!ok)
+                {
+                    return false;
+                }
+                if (survivor is { } last)
+                {
+                    lost = true;
+                    from = last;
+                    complete = raisedSince ?? complete;
+                }
             }
             if (known != complete)
             {
@@ -269,7 +333,8 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
                     Log.InvalidationGap(_logger, DateTimeOffset.FromUnixTimeMilliseconds(complete));
                 }
                 _subscribers.Deliver(new InvalidationMessage(InvalidationScope.All, string.Empty, Soft: true, DateTimeOffset.FromUnixTimeMilliseconds(complete)));
-                from = "0-0"; // the whole log is news
+                from = LogId.Zero; // the whole log is news
+                _journal.Reset();
             }
             var replayed = 0;
             while (true)
@@ -282,13 +347,15 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
                 }
                 foreach (var entry in page)
                 {
+                    var id = LogId.Parse(entry.Id!);
                     // This instance's own purges too: they may be from before a restart.
                     if (entry["m"] is { HasValue: true } wire && _subscribers.TryDecode(wire!, out var received) && received.Message is { } message)
                     {
+                        _journal.Add(id, wire!);
                         _subscribers.Deliver(message);
                         replayed++;
                     }
-                    from = entry.Id!;
+                    from = id;
                 }
                 if (page.Length < ReplayPage)
                 {
@@ -297,13 +364,17 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
             }
             lock (_lock)
             {
-                if (CompareIds(from, _lastId) > 0)
+                if (lost || from > _lastId)
                 {
-                    _lastId = from;
+                    _lastId = from; // after a loss, where the log really ends now
                 }
-                _deaf = null;
-                _deafTimer?.Dispose();
-                _deafTimer = null;
+                _checkpoint = null;
+                if (hearing)
+                {
+                    _deaf = null;
+                    _deafTimer?.Dispose();
+                    _deafTimer = null;
+                }
                 _knownSince = complete;
             }
             if (replayed > 0)
@@ -318,7 +389,67 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
         }
     }
 
-    /// <summary>Logs each connection's change of state once; the subscription's loss starts the disconnected bound.</summary>
+    /// <summary>
+    /// Checks that the log still holds <paramref name="newest"/>, the newest entry this instance applied before a
+    /// connection failed. When Redis lost it (and perhaps more before it), puts back every entry after the last
+    /// survivor, when this instance's journal holds them all, and announces them; otherwise moves 'since' to now, so
+    /// that every instance — this one, the others, and those that start later — treats it as a gap.
+    /// </summary>
+    /// <returns>Whether Redis answered; the last surviving entry when the log lost entries; the new 'since' when it moved.</returns>
+    private async Task<(bool Ok, LogId? Survivor, long? RaisedSince)> CheckLogAsync(IConnectionMultiplexer redis, LogId newest)
+    {
+        var db = redis.GetDatabase();
+        var answer = await _calls.RunAsync<RedisResult?>("log", async token => await db.ScriptEvaluateAsync(SurvivorScript, [_log, _since],
+            [newest.ToString(), newest.Ms]).WaitAsync(token), fallback: null, CancellationToken.None);
+        if (answer is null)
+        {
+            return (false, null, null);
+        }
+        if (answer.IsNull)
+        {
+            return (true, null, null);
+        }
+        var survivor = LogId.Parse((string)answer!);
+        if (_journal.CompleteAfter > survivor)
+        {
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var raised = await _calls.RunAsync<long?>("log", async token => (long)await db.ScriptEvaluateAsync(RaiseSinceScript, [_since], [now]).WaitAsync(token),
+                fallback: null, CancellationToken.None);
+            if (raised is null)
+            {
+                return (false, null, null);
+            }
+            Log.InvalidationLogLost(_logger, survivor.ToString(), newest.ToString(), 0, whole: false);
+            _logLost.Add(1, new KeyValuePair<string, object?>("outcome", "gap"));
+            return (true, survivor, raised);
+        }
+        var putBack = 0;
+        foreach (var batch in _journal.After(survivor).Chunk(ReplayPage))
+        {
+            var added = await _calls.RunAsync<RedisResult[]?>("log", async token => (RedisResult[]?)await db.ScriptEvaluateAsync(PutBackScript, [_log],
+                [survivor.ToString(), .. batch.Select(w => (RedisValue)w)]).WaitAsync(token), fallback: null, CancellationToken.None);
+            if (added is null)
+            {
+                return (false, null, null);
+            }
+            for (var i = 0; i + 1 < added.Length; i += 2)
+            {
+                var (id, wire) = ((string)added[i]!, (string)added[i + 1]!);
+                _journal.Add(LogId.Parse(id), wire);
+                await PublishAsync(redis, InvalidationSubscribers.WithLogId(wire, id)!, CancellationToken.None);
+                putBack++;
+            }
+        }
+        Log.InvalidationLogLost(_logger, survivor.ToString(), newest.ToString(), putBack, whole: true);
+        _logLost.Add(1, new KeyValuePair<string, object?>("outcome", "put_back"));
+        return (true, survivor, null);
+    }
+
+    /// <summary>
+    /// Logs each connection's change of state once. Any lost connection notes the newest log entry applied here (the
+    /// checkpoint checked when it is back); the subscription's loss starts the disconnected bound. Any restored
+    /// connection reads the log: what was missed, and whether Redis came back without entries it had.
+    /// </summary>
     private void Transition(IConnectionMultiplexer redis, ConnectionFailedEventArgs e, bool up)
     {
         var endpoint = e.EndPoint?.ToString() ?? "unknown";
@@ -336,15 +467,17 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
         {
             Log.ConnectionFailed(_logger, e.ConnectionType.ToString(), endpoint, e.FailureType.ToString(), e.Exception);
         }
-        if (e.ConnectionType != ConnectionType.Subscription)
-        {
-            return;
-        }
+        var subscription = e.ConnectionType == ConnectionType.Subscription;
         if (up)
         {
-            _ = CatchUpUntilDoneAsync(redis); // StackExchange.Redis subscribed again by itself; this reads what was missed
+            _ = CatchUpUntilDoneAsync(redis, hearing: subscription); // StackExchange.Redis subscribed again by itself
+            return;
         }
-        else
+        lock (_lock)
+        {
+            _checkpoint ??= _journal.Newest;
+        }
+        if (subscription)
         {
             Deaf();
         }
@@ -367,21 +500,6 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
     /// <summary>Deaf for longer than the bound: what the memory tier holds now is revalidated before it is served.</summary>
     private void StopTrusting() =>
         _subscribers.Deliver(new InvalidationMessage(InvalidationScope.All, string.Empty, Soft: true, _time.GetUtcNow()));
-
-    private static int CompareIds(string a, string b)
-    {
-        var (aMs, aSeq) = Split(a);
-        var (bMs, bSeq) = Split(b);
-        return aMs != bMs ? aMs.CompareTo(bMs) : aSeq.CompareTo(bSeq);
-
-        static (long, long) Split(string id)
-        {
-            var dash = id.IndexOf('-', StringComparison.Ordinal);
-            return dash < 0
-                ? (long.Parse(id, CultureInfo.InvariantCulture), 0)
-                : (long.Parse(id.AsSpan(0, dash), CultureInfo.InvariantCulture), long.Parse(id.AsSpan(dash + 1), CultureInfo.InvariantCulture));
-        }
-    }
 
     public void Dispose()
     {

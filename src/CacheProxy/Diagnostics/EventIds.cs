@@ -40,6 +40,7 @@ internal static class EventIds
     public const int RedisInvalidationHandlerFailed = 1117;
     public const int RedisInvalidationGap = 1118;
     public const int RedisInvalidationsReplayed = 1119;
+    public const int RedisInvalidationLogLost = 1120;
 
     public const int UpstreamUnreachable = 1200;
     public const int UpstreamTimedOut = 1201;

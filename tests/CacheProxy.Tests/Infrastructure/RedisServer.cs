@@ -87,8 +87,18 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the server again on the same port, empty (no persistence).</summary>
-    public Task RestartEmptyAsync() => StartProcessAsync();
+    /// <summary>Starts the server again on the same port, empty (any snapshot taken is deleted first).</summary>
+    public Task RestartEmptyAsync()
+    {
+        File.Delete(Path.Combine(_directory, "dump.rdb"));
+        return StartProcessAsync();
+    }
+
+    /// <summary>Writes a snapshot now (SAVE); what is written after it is lost by <see cref="RestartFromSnapshotAsync"/>.</summary>
+    public async Task SnapshotAsync() => Assert.Equal("OK", await CliAsync("SAVE"));
+
+    /// <summary>Starts the server again on the same port from the last snapshot, as after a crash with RDB persistence only.</summary>
+    public Task RestartFromSnapshotAsync() => StartProcessAsync();
 
     public async ValueTask DisposeAsync()
     {

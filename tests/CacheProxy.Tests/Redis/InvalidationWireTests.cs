@@ -84,4 +84,76 @@ public sealed class InvalidationWireTests
 
         Assert.Equal(["t1"], heard.Select(m => m.Value));
     }
+
+    [Fact]
+    public void AMessageMovedToAnotherLogEntry_KeepsEverythingButItsId()
+    {
+        var message = new InvalidationMessage(InvalidationScope.Tag, "t1\nwith\nnewlines", true, When);
+        var sender = Instance();
+
+        var moved = InvalidationSubscribers.WithLogId(sender.Encode(message, "1-1"), "2-5")!;
+
+        Assert.True(Instance().TryDecode(moved, out var received));
+        Assert.Equal(new Received(false, message, null, "2-5"), received);
+        Assert.Equal(sender.Encode(message), InvalidationSubscribers.WithLogId(moved, null));
+        Assert.Null(InvalidationSubscribers.WithLogId("no\nfields", "1-1"));
+    }
+
+    [Fact]
+    public void TheJournal_VouchesForEverythingAfterWhatItDroppedForRoom()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(When);
+        var ms = When.ToUnixTimeMilliseconds();
+        var journal = new InvalidationJournal(capacity: 3, TimeSpan.FromDays(1), time);
+        for (var i = 1; i <= 4; i++)
+        {
+            journal.Add(new LogId(ms, i), "m" + i);
+        }
+
+        Assert.Equal(new LogId(ms, 1), journal.CompleteAfter); // m1 made room for m4
+        Assert.Equal(["m3", "m4"], journal.After(new LogId(ms, 2)));
+        Assert.Equal(new LogId(ms, 4), journal.Newest);
+    }
+
+    [Fact]
+    public void TheJournal_HoldsAPutBackMessageOnce_UnderItsNewId()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(When);
+        var ms = When.ToUnixTimeMilliseconds();
+        var journal = new InvalidationJournal(capacity: 10, TimeSpan.FromDays(1), time);
+        journal.Add(new LogId(ms, 1), "m1");
+        journal.Add(new LogId(ms, 2), "m2");
+
+        journal.Add(new LogId(ms + 5, 0), "m1");
+        journal.Add(new LogId(ms, 1), "m1"); // heard late under the old id: changes nothing
+
+        Assert.Equal(["m2", "m1"], journal.After(LogId.Zero));
+        Assert.Equal(new LogId(ms + 5, 0), journal.Newest);
+        Assert.Equal(LogId.Zero, journal.CompleteAfter);
+    }
+
+    [Fact]
+    public void TheJournal_ForgetsWhatIsPastRetention_WithoutClaimingAGap()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(When);
+        var journal = new InvalidationJournal(capacity: 10, TimeSpan.FromHours(1), time);
+        journal.Add(new LogId(When.ToUnixTimeMilliseconds(), 0), "old");
+        time.Advance(TimeSpan.FromHours(2));
+
+        journal.Add(new LogId(time.GetUtcNow().ToUnixTimeMilliseconds(), 0), "new");
+
+        Assert.Equal(["new"], journal.After(LogId.Zero));
+        Assert.Equal(LogId.Zero, journal.CompleteAfter); // a purge older than retention no longer matters
+    }
+
+    [Theory]
+    [InlineData("1700000000000-3", true)]
+    [InlineData("1700000000000", false)]
+    [InlineData("-3", false)]
+    [InlineData("x-3", false)]
+    [InlineData("1-+3", false)]
+    public void ALogIdFromTheChannel_IsReadOnlyWhenItIsOne(string text, bool valid)
+    {
+        Assert.Equal(valid, LogId.TryParse(text, out _));
+    }
 }

@@ -10,8 +10,9 @@ namespace CacheProxy.Tests.Redis;
 /// <summary>Purges across gateway instances sharing one real redis-server, through disconnects and restarts.</summary>
 public sealed class PurgeAcrossInstancesTests
 {
-    private static Task<ProxyFixture> InstanceAsync(TestOrigin origin, string redis, bool fakeClock = false) =>
-        GatewayAsync(origin, redis, fakeClock: fakeClock, configure: o => o.Management.ApiKeys["ops"] = PurgeTests.Key);
+    private static Task<ProxyFixture> InstanceAsync(TestOrigin origin, string redis, bool fakeClock = false,
+        Action<CacheProxy.Configuration.RedisOptions>? redisOptions = null) =>
+        GatewayAsync(origin, redis, redisOptions, fakeClock: fakeClock, configure: o => o.Management.ApiKeys["ops"] = PurgeTests.Key);
 
     /// <summary>An origin that counts versions: every answer is tagged by the query's <c>sk</c>, validated by ETag.</summary>
     private static async Task<TestOrigin> OriginAsync()
@@ -231,5 +232,71 @@ public sealed class PurgeAcrossInstancesTests
 
         Assert.Contains("fwd=miss", after.Status);
         Assert.NotEqual(before, after.Body);
+    }
+
+    [Fact]
+    public async Task APurgeRedisLostInARestartFromAnOlderSnapshot_IsPutBack_ForAnInstanceThatStartsLater()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await OriginAsync();
+        await using var a = await InstanceAsync(origin, redis.Endpoint);
+        await WaitForRedisAsync(a);
+        var before = (await GetAsync(a, "/x?sk=t1")).Body;
+        await WaitForStoredAsync(a, 1);
+        await redis.SnapshotAsync(); // holds the entry, not the purge
+        (await PurgeAsync(a, new { tags = new[] { "t1" } })).EnsureSuccessStatusCode();
+
+        await redis.KillAsync();
+        await redis.RestartFromSnapshotAsync();
+        await a.WaitForLogAsync("RedisInvalidationLogLost");
+        await using var b = await InstanceAsync(origin, redis.Endpoint);
+        await WaitForRedisAsync(b);
+        var onB = await GetAsync(b, "/x?sk=t1");
+
+        Assert.Contains("fwd=miss", onB.Status); // not the entry the snapshot brought back
+        Assert.NotEqual(before, onB.Body);
+        Assert.NotEqual(before, (await GetAsync(a, "/x?sk=t1")).Body);
+        var lost = Assert.Single(a.Logs.GetSnapshot(), r => r.Id.Name == "RedisInvalidationLogLost");
+        Assert.Contains("put back 1 held here, all of them: True", lost.Message, StringComparison.Ordinal);
+        Assert.Contains("\nt1", await redis.CliAsync("XRANGE", "test:{ledger}:log", "-", "+"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WhenNoInstanceHoldsAllThatRedisLost_TheLogCountsAsAGap_AndLaterInstancesRevalidate()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await OriginAsync();
+        await using var a = await InstanceAsync(origin, redis.Endpoint, redisOptions: o => o.InvalidationLogMaxLength = 1000);
+        await WaitForRedisAsync(a);
+        var heard = HeardBy(a);
+        await GetAsync(a, "/x?sk=t1");
+        await WaitForStoredAsync(a, 1);
+        await redis.SnapshotAsync();
+        // More purges than a keeps (its journal holds as many as the log may): it cannot put back all that is lost.
+        await redis.CliAsync("EVAL", """
+            for i = 1, 1001 do
+              local wire = 'other\nT0\n638000000000000000\n'
+              local id = redis.call('xadd', KEYS[1], '*', 'm', wire .. '\nflood' .. i)
+              redis.call('publish', KEYS[2], wire .. id .. '\nflood' .. i)
+            end
+            return 1
+            """, "2", "test:{ledger}:log", "test:invalidate");
+        await Signal.WaitUntilAsync(() => heard.Count(h => h.Value.StartsWith("flood", StringComparison.Ordinal)) >= 1001);
+        (await PurgeAsync(a, new { tags = new[] { "t1" } })).EnsureSuccessStatusCode();
+
+        await redis.KillAsync();
+        await redis.RestartFromSnapshotAsync();
+        await a.WaitForLogAsync("RedisInvalidationGap");
+        await using var b = await InstanceAsync(origin, redis.Endpoint);
+        await WaitForRedisAsync(b);
+        var calls = origin.Calls;
+        var onB = await GetAsync(b, "/x?sk=t1");
+
+        Assert.Contains("all of them: False", Assert.Single(a.Logs.GetSnapshot(), r => r.Id.Name == "RedisInvalidationLogLost").Message,
+            StringComparison.Ordinal);
+        Assert.Equal(calls + 1, origin.Calls); // not served as Redis brought it back: revalidated first
+        Assert.Equal("\"e\"", origin.Seen.Last().Headers["If-None-Match"]);
+        Assert.Equal(HttpStatusCode.OK, (await b.GetAsync("/x?sk=t1")).StatusCode);
+        Assert.DoesNotContain("hit", onB.Status.Split(';')[1], StringComparison.Ordinal);
     }
 }

@@ -5,12 +5,12 @@ namespace CacheProxy.Tests.Infrastructure;
 
 /// <summary>
 /// A TCP relay on 127.0.0.1 in front of a server, to cut one client off (every connection dropped, new ones closed at
-/// once) while others still reach the server directly, and to let it through again.
+/// once) while others still reach the server directly, and to let it through again; or to fail over to another server.
 /// </summary>
 public sealed class TcpRelay : IAsyncDisposable
 {
     private readonly TcpListener _listener;
-    private readonly int _target;
+    private volatile int _target;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<TcpClient> _open = [];
     private readonly Task _accepting;
@@ -41,6 +41,14 @@ public sealed class TcpRelay : IAsyncDisposable
     }
 
     public void Restore() => _cut = false;
+
+    /// <summary>Drops every relayed connection and relays new ones to another server: a failover behind one address.</summary>
+    public void Redirect(int targetPort)
+    {
+        Cut();
+        _target = targetPort;
+        Restore();
+    }
 
     private async Task AcceptAsync()
     {

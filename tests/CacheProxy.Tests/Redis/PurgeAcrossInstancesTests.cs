@@ -262,6 +262,31 @@ public sealed class PurgeAcrossInstancesTests
     }
 
     [Fact]
+    public async Task APurgeLostInAFailoverToAReplicaThatLackedIt_IsPutBack()
+    {
+        await using var primary = await RedisServer.StartAsync();
+        await using var replica = await RedisServer.StartAsync("--replicaof", "127.0.0.1", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await using var address = new TcpRelay(primary.Port); // what the gateways are configured with
+        await using var origin = await OriginAsync();
+        await using var a = await InstanceAsync(origin, address.Endpoint);
+        await WaitForRedisAsync(a);
+        var before = (await GetAsync(a, "/x?sk=t1")).Body;
+        await WaitForStoredAsync(a, 1);
+        Assert.Equal("1", await primary.CliAsync("WAIT", "1", "10000")); // the replica has the entry and the log so far
+        Assert.Equal("OK", await replica.CliAsync("REPLICAOF", "NO", "ONE")); // and nothing after: replication lag, frozen
+        (await PurgeAsync(a, new { tags = new[] { "t1" } })).EnsureSuccessStatusCode();
+
+        address.Redirect(replica.Port);
+        await a.WaitForLogAsync("RedisInvalidationLogLost");
+        await using var b = await InstanceAsync(origin, address.Endpoint);
+        await WaitForRedisAsync(b);
+        var onB = await GetAsync(b, "/x?sk=t1");
+
+        Assert.Contains("fwd=miss", onB.Status);
+        Assert.NotEqual(before, onB.Body);
+    }
+
+    [Fact]
     public async Task WhenNoInstanceHoldsAllThatRedisLost_TheLogCountsAsAGap_AndLaterInstancesRevalidate()
     {
         await using var redis = await RedisServer.StartAsync();

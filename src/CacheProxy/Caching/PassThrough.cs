@@ -13,7 +13,7 @@ namespace CacheProxy.Caching;
 /// Cache-Status saying why, timed and counted; a successful unsafe request also invalidates what it changed.
 /// </summary>
 internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, CacheKey keys,
-    Invalidations invalidations, ILoggerFactory loggers)
+    Invalidations invalidations, ILoggerFactory loggers, SendTail tail)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -96,5 +96,9 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
         var started = time.GetTimestamp();
         await next(http);
         UpstreamFetch.RecordUpstream(http, routeId, started, http.Response.StatusCode, metrics, time);
+        if (http.Response.ContentLength is null or >= SendTail.MinimumBody)
+        {
+            tail.Watch(http, routeId);
+        }
     }
 }

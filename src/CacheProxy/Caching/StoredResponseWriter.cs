@@ -14,7 +14,7 @@ namespace CacheProxy.Caching;
 /// Writes a stored response to the client: the client's own conditional request (304, RFC 9110 §13.2.2) and range
 /// request (206/416, §14) answered from it, the stored fields, Age (RFC 9111 §5.1) and Cache-Status.
 /// </summary>
-internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, TimeProvider time)
+internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, TimeProvider time, SendTail tail)
 {
     /// <summary>The progress a client must make within <see cref="CacheProxyOptions.SendTimeout"/>: a body is written in pieces of this size.</summary>
     internal const int SendChunk = 256 * 1024;
@@ -127,6 +127,7 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
             var write = context.Response.Body.WriteAsync(body.Slice(offset, Math.Min(SendChunk, body.Length - offset)));
             await (write.IsCompleted ? write : new ValueTask(AwaitSendAsync(context, routeId, write)));
         }
+        tail.Watch(context, routeId); // what the client has still not taken once every write completed
     }
 
     /// <summary>Waits for a write the client has not taken yet, closing the connection if it makes no progress in time.</summary>
@@ -172,6 +173,10 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
         try
         {
             await streamed.CopyToAsync(new SendBoundStream(this, context, routeId), start, count, CancellationToken.None);
+            if (count >= SendTail.MinimumBody)
+            {
+                tail.Watch(context, routeId);
+            }
         }
         catch (IOException ex)
         {

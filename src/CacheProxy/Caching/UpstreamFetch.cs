@@ -12,7 +12,7 @@ namespace CacheProxy.Caching;
 /// <see cref="ResponseStorer"/> or <see cref="RangeCompletion"/>.
 /// </summary>
 internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics, CaptureBudget budget, FetchDecider decider,
-    Revalidation revalidation, ResponseStorer storer, RangeCompletion completion, StoredResponses served)
+    Revalidation revalidation, ResponseStorer storer, RangeCompletion completion, StoredResponses served, SendTail tail)
 {
     /// <summary>Forwards the request of <paramref name="context"/> and completes it; the outcome is what followers of this fetch learn.</summary>
     public async Task<FetchOutcome> ForwardAsync(CacheContext context, RequestDelegate next, string reason, bool background = false)
@@ -60,6 +60,10 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
         if (capture.BytesWritten > 0)
         {
             metrics.Fetched(context.RouteId, capture.BytesWritten);
+        }
+        if (!background && capture.BytesWritten >= SendTail.MinimumBody)
+        {
+            tail.Watch(http, context.RouteId);
         }
         revalidating?.SetTag("cacheproxy.upstream_status", upstream.Status);
         if (decision is FetchDecision.CompletePart complete && await completion.FinishAsync(context, exchange, complete.Plan, upstream, capture) is { } completed)

@@ -44,7 +44,7 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.RequestContentBypassed, EventName = nameof(EventIds.RequestContentBypassed), Level = LogLevel.Debug, Message = "A {Method} request with content on route {RouteId} bypasses the cache")]
     public static partial void RequestContentBypassed(ILogger logger, string method, string routeId);
 
-    [LoggerMessage(EventId = EventIds.ClientSendTimedOut, EventName = nameof(EventIds.ClientSendTimedOut), Level = LogLevel.Information, Message = "A client of route {RouteId} took none of a stored response for {Timeout}; its connection is closed")]
+    [LoggerMessage(EventId = EventIds.ClientSendTimedOut, EventName = nameof(EventIds.ClientSendTimedOut), Level = LogLevel.Information, Message = "A client of route {RouteId} took none of a response for {Timeout}; its connection is closed")]
     public static partial void ClientSendTimedOut(ILogger logger, string routeId, TimeSpan timeout);
 
     [LoggerMessage(EventId = EventIds.CaptureSkipped, EventName = nameof(EventIds.CaptureSkipped), Level = LogLevel.Warning, Message = "Response for key {KeyHash} streamed but not stored: {Reason}")]

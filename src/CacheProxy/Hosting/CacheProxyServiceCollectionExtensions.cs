@@ -89,6 +89,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<CacheLookup>();
         services.TryAddSingleton<VariantFrequencies>();
         services.TryAddSingleton<CacheWriter>();
+        services.TryAddSingleton<SendTail>();
         services.TryAddSingleton<StoredResponseWriter>();
         services.TryAddSingleton<StoredResponses>();
         services.TryAddSingleton<Revalidation>();

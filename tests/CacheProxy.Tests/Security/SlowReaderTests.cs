@@ -17,12 +17,12 @@ public sealed class SlowReaderTests
     {
         private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
 
-        public static async Task<StalledClient> GetAsync(int port, string path)
+        public static async Task<StalledClient> GetAsync(int port, string path, string method = "GET")
         {
             var client = new StalledClient();
             await client._socket.ConnectAsync(IPAddress.Loopback, port);
             // The Host HttpClient sends: the same cache key.
-            await client._socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"));
+            await client._socket.SendAsync(Encoding.ASCII.GetBytes($"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n"));
             return client;
         }
 
@@ -51,10 +51,16 @@ public sealed class SlowReaderTests
         public void Dispose() => _socket.Dispose();
     }
 
-    [Fact]
-    public async Task AClientThatNeverReadsAStoredResponse_IsDisconnectedAfterSendTimeout()
+    /// <summary>
+    /// 6 MiB: the writes of the gateway wait. 1 MiB: every write completes at once (the kernel's send buffer and
+    /// Kestrel's take it all), and the connection's TCP counters show the client taking nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(6 * 1024)]
+    [InlineData(1024)]
+    public async Task AClientThatNeverReadsAStoredResponse_IsDisconnectedAfterSendTimeout(int kib)
     {
-        var body = new byte[6 * 1024 * 1024];
+        var body = new byte[kib * 1024];
         await using var origin = await TestOrigin.StartAsync();
         origin.Handler = c =>
         {
@@ -73,6 +79,34 @@ public sealed class SlowReaderTests
 
         Assert.Contains("00:00:02", logged, StringComparison.Ordinal);
         Assert.True(await client.DrainAsync() < body.Length, "the connection was closed before the whole body was sent");
+        Assert.Equal(1, origin.Calls);
+    }
+
+    /// <summary>
+    /// A forwarded response that the kernel and Kestrel take whole: YARP's copy loop is done, so its ActivityTimeout
+    /// no longer applies; the connection's TCP counters bound it by SendTimeout, as for a hit. A miss that is not
+    /// stored (no-store) and a request that is never cached (POST) go two ways through the gateway.
+    /// </summary>
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("POST")]
+    public async Task AClientThatNeverReadsTheEndOfAForwardedResponse_IsDisconnectedAfterSendTimeout(string method)
+    {
+        var body = new byte[1024 * 1024];
+        await using var origin = await TestOrigin.StartAsync();
+        origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "no-store";
+            return c.Response.Body.WriteAsync(body).AsTask();
+        };
+        await using var gateway = GatewayProcess.Start("Production", origin.Address, ("CacheProxy__SendTimeout", "00:00:02"));
+        await gateway.WaitStartedAsync();
+
+        using var client = await StalledClient.GetAsync(gateway.PublicPort, "/forwarded", method);
+        var logged = await gateway.WaitForLineAsync("\"EventId\":1014");
+
+        Assert.Contains("00:00:02", logged, StringComparison.Ordinal);
+        Assert.True(await client.DrainAsync() < body.Length, "the connection was reset before the whole body was taken");
         Assert.Equal(1, origin.Calls);
     }
 

@@ -131,30 +131,30 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
     /// Refuses with 400, never forwarded, a request whose framing a smuggler may have shaped: an HTTP/1.1
     /// Transfer-Encoding that applies chunked more than once or names the retired identity coding (RFC 9112 §6.1 and
     /// §7; Kestrel itself refuses a final coding other than chunked), its connection then closed; an HTTP/2 or HTTP/3
-    /// request with a connection-specific field (RFC 9113 §8.2.2, RFC 9114 §4.2). True when it was refused.
+    /// request with a connection-specific field (RFC 9113 §8.2.2, RFC 9114 §4.2). True when it was refused; the
+    /// usual request costs no async frame.
     /// </summary>
-    public async Task<bool> RefuseMalformedFramingAsync(CacheContext context)
+    public ValueTask<bool> RefuseMalformedFramingAsync(CacheContext context)
     {
-        var http = context.HttpContext;
-        string reason;
-        KeyValuePair<string, string>[] headers = [];
-        if (ConnectionSpecificField(http.Request) is { } field)
+        var request = context.HttpContext.Request;
+        if (ConnectionSpecificField(request) is { } field)
         {
-            reason = $"an {http.Request.Protocol} request must not carry the connection-specific field {field} (RFC 9113 §8.2.2)";
+            return new(RefuseAsync(context, $"an {request.Protocol} request must not carry the connection-specific field {field} (RFC 9113 §8.2.2)", []));
         }
-        else if (IsRepeatedOrIdentity(http.Request.Headers.TransferEncoding))
+        if (!StringValues.IsNullOrEmpty(request.Headers.TransferEncoding) && IsRepeatedOrIdentity(request.Headers.TransferEncoding))
         {
-            reason = $"Transfer-Encoding '{http.Request.Headers.TransferEncoding}' applies chunked more than once or names identity (RFC 9112)";
-            headers = [new("Connection", "close")];
+            return new(RefuseAsync(context, $"Transfer-Encoding '{request.Headers.TransferEncoding}' applies chunked more than once or names identity (RFC 9112)",
+                [new("Connection", "close")]));
         }
-        else
-        {
-            return false;
-        }
+        return new(false);
+    }
+
+    private async Task<bool> RefuseAsync(CacheContext context, string reason, KeyValuePair<string, string>[] headers)
+    {
         Log.RequestFramingRefused(_logger, reason, context.RouteId);
         metrics.Error(ErrorCategory.Client);
         metrics.Request(context.MetricKey, CacheOutcome.Error);
-        await errors.WriteProblemAsync(http, new CacheProxyErrorFeature(CacheProxyError.BadRequest, ErrorCategory.Client, null),
+        await errors.WriteProblemAsync(context.HttpContext, new CacheProxyErrorFeature(CacheProxyError.BadRequest, ErrorCategory.Client, null),
             char.ToUpperInvariant(reason[0]) + reason[1..] + ".", headers: headers);
         return true;
     }

@@ -88,15 +88,18 @@ internal sealed class SendTail(LastGoodOptions options, TimeProvider time, Cache
                 return;
             }
             Timer?.Dispose();
-            stalled();
             try
             {
-                socket.LingerState = new LingerOption(true, 0); // a reset: the kernel drops what the client never took
+                // A reset, now: the kernel drops what the client never took. Closed here rather than by Kestrel alone,
+                // whose close comes later and would let a client that reads meanwhile take the rest.
+                socket.LingerState = new LingerOption(true, 0);
+                socket.Dispose();
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
             }
             connection.Abort();
+            stalled();
         }
     }
 }

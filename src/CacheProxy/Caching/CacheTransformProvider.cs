@@ -17,11 +17,13 @@ namespace CacheProxy.Caching;
 /// <item>The route's upstream response-headers timeout travels with the request to <c>UpstreamHttpClientFactory</c>.</item>
 /// <item>Edge Architecture 1.0: announce this cache in Surrogate-Capability so origins can target
 /// Surrogate-Control directives at it.</item>
-/// <item>Request fields with an underscore in their name are not forwarded (<see cref="CacheProxyOptions.DropUnderscoreHeaders"/>):
-/// here, where a request goes upstream, so that a hit never looks for them.</item>
+/// <item>Request fields with an underscore in their name are not forwarded (<see cref="CacheProxyOptions.DropUnderscoreHeaders"/>),
+/// nor the unkeyed fields a route removes (<see cref="UnkeyedFields.RemoveOnForward"/>): here, where a request
+/// goes upstream, so that a hit never looks for them.</item>
 /// </list>
 /// </summary>
-internal sealed class CacheTransformProvider(LastGoodOptions options, Diagnostics.CacheProxyMetrics metrics, ILoggerFactory loggers) : ITransformProvider
+internal sealed class CacheTransformProvider(LastGoodOptions options, Diagnostics.CacheProxyMetrics metrics, ILoggerFactory loggers, UnkeyedFields unkeyed)
+    : ITransformProvider
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -63,6 +65,7 @@ internal sealed class CacheTransformProvider(LastGoodOptions options, Diagnostic
             {
                 DropUnderscoreFields(transform, routeId);
             }
+            unkeyed.RemoveOnForward(transform, routeId);
             return default;
         });
         context.AddResponseTransform(transform =>

@@ -10,16 +10,16 @@ namespace CacheProxy.Caching;
 
 /// <summary>
 /// Step (1) of <see cref="CacheEngine"/> for what a client sends beyond the key: request fields that origins act on
-/// but the key ignores (<see cref="CacheProxyOptions.UnkeyedRequestHeaders"/>) are removed, keyed on or make the
-/// request bypass the cache; a GET or HEAD with content is never answered from or stored under the bodyless key.
+/// but the key ignores (<see cref="CacheProxyOptions.UnkeyedRequestHeaders"/>) are keyed on or make the request
+/// bypass the cache, here, or are removed on the way upstream (<see cref="UnkeyedFields.RemoveOnForward"/>); a GET or HEAD with
+/// content is never answered from or stored under the bodyless key.
 /// docs/security.md.
 /// </summary>
-internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, ErrorShaping errors)
+internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, ErrorShaping errors, UnkeyedFields unkeyed)
 {
     private const string XContentLength = "X-Content-Length";
 
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
-    private Names? _names;
 
     /// <summary>
     /// Whether the request may take a fast path that skips <see cref="Apply"/> (a fresh hit before or after
@@ -34,7 +34,7 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
         }
         var headers = http.Request.Headers;
         var current = options.Current;
-        var names = NamesFor(current);
+        var names = unkeyed.NamesFor(current);
         foreach (var name in names.KeyedOrBypassed)
         {
             if (headers.ContainsKey(name))
@@ -66,12 +66,13 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
             Log.UnkeyedHeader(_logger, XContentLength, UnkeyedHeaderAction.Remove, context.RouteId);
         }
         current.Routes.TryGetValue(context.RouteId, out var route);
-        var names = NamesFor(current);
-        foreach (var name in names.All)
+        var names = unkeyed.NamesFor(current);
+        // Fields only ever removed are left to UnkeyedFields.RemoveOnForward: a hit never looks for them.
+        foreach (var name in names.KeyedOrBypassed)
         {
             if (headers.ContainsKey(name))
             {
-                Act(context, headers, name, name, ActionFor(name, route, current));
+                Act(context, headers, name, name, UnkeyedFields.ActionFor(name, route, current));
             }
         }
         if (!current.DropUnderscoreHeaders && FieldSets.WithUnderscore(headers) is { } spelled)
@@ -84,22 +85,17 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
     /// With underscores kept (<see cref="CacheProxyOptions.DropUnderscoreHeaders"/> off): a field that spells a listed
     /// name with underscores gets that name's action, as CGI and PHP read it.
     /// </summary>
-    private void ScreenUnderscoreFields(CacheContext context, IHeaderDictionary headers, List<string> spelled, Names names, RouteCacheOptions? route,
+    private void ScreenUnderscoreFields(CacheContext context, IHeaderDictionary headers, List<string> spelled, UnkeyedFields.Names names, RouteCacheOptions? route,
         CacheProxyOptions current)
     {
         foreach (var field in spelled)
         {
             if (names.ByCgiSpelling.TryGetValue(field.Replace('_', '-'), out var listed))
             {
-                Act(context, headers, field, listed, ActionFor(listed, route, current));
+                Act(context, headers, field, listed, UnkeyedFields.ActionFor(listed, route, current));
             }
         }
     }
-
-    private static UnkeyedHeaderAction ActionFor(string listed, RouteCacheOptions? route, CacheProxyOptions current) =>
-        route is not null && route.UnkeyedRequestHeaders.TryGetValue(listed, out var routeAction) ? routeAction
-        : current.UnkeyedRequestHeaders.TryGetValue(listed, out var globalAction) ? globalAction
-        : UnkeyedHeaderAction.Forward;
 
     /// <summary>Applies <paramref name="action"/> to the request field <paramref name="field"/>, counted and logged under <paramref name="listed"/>.</summary>
     private void Act(CacheContext context, IHeaderDictionary headers, string field, string listed, UnkeyedHeaderAction action)
@@ -202,26 +198,4 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
             || ((HttpProtocol.IsHttp2(request.Protocol) || HttpProtocol.IsHttp3(request.Protocol))
                 && http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true);
     }
-
-    private Names NamesFor(CacheProxyOptions current)
-    {
-        var names = Volatile.Read(ref _names);
-        if (names is null || !ReferenceEquals(names.Options, current))
-        {
-            var every = current.UnkeyedRequestHeaders.Concat(current.Routes.Values.SelectMany(r => r.UnkeyedRequestHeaders)).ToList();
-            string[] Distinct(Func<UnkeyedHeaderAction, bool> action) =>
-                [.. every.Where(h => action(h.Value)).Select(h => h.Key).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase)];
-            var all = Distinct(a => a != UnkeyedHeaderAction.Forward);
-            names = new Names(current, all, Distinct(a => a is UnkeyedHeaderAction.Key or UnkeyedHeaderAction.Bypass),
-                all.ToDictionary(n => n, n => n, StringComparer.OrdinalIgnoreCase));
-            Volatile.Write(ref _names, names);
-        }
-        return names;
-    }
-
-    /// <summary>
-    /// The listed field names of one options instance (replaced as a whole on reload): all, those some route keys on
-    /// or bypasses for, and all by the spelling CGI gives them (a field's name with underscores read as hyphens).
-    /// </summary>
-    private sealed record Names(CacheProxyOptions Options, string[] All, string[] KeyedOrBypassed, Dictionary<string, string> ByCgiSpelling);
 }

@@ -111,6 +111,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<MaintenanceServing>();
         services.TryAddSingleton<EarlyHits>();
         services.TryAddSingleton<FreshHits>();
+        services.TryAddSingleton<UnkeyedFields>();
         services.TryAddSingleton<RequestScreening>();
         services.TryAddSingleton<CacheEngine>();
 

@@ -1,0 +1,78 @@
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Transforms;
+
+namespace CacheProxy.Caching;
+
+/// <summary>
+/// The request fields origins act on but the key ignores (<see cref="CacheProxyOptions.UnkeyedRequestHeaders"/>):
+/// their names by action for the current options, each route's action, and the removal of those only ever removed,
+/// on a request's way upstream. <see cref="RequestScreening"/> applies the keyed and bypassed ones.
+/// </summary>
+internal sealed class UnkeyedFields(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers)
+{
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+    private Names? _names;
+
+    /// <summary>
+    /// Removes from a request on its way upstream the listed fields that no route keys on or bypasses for, when its
+    /// route removes them (YARP's request transform, <see cref="CacheTransformProvider"/>): only a forwarded request
+    /// carries fields to an origin, so only it pays for looking.
+    /// </summary>
+    public void RemoveOnForward(RequestTransformContext transform, string routeId)
+    {
+        var current = options.Current;
+        var names = NamesFor(current);
+        if (names.RemovedOnly.Length == 0)
+        {
+            return;
+        }
+        var headers = transform.HttpContext.Request.Headers;
+        current.Routes.TryGetValue(routeId, out var route);
+        foreach (var name in names.RemovedOnly)
+        {
+            if (headers.ContainsKey(name) && ActionFor(name, route, current) == UnkeyedHeaderAction.Remove)
+            {
+                RequestTransform.RemoveHeader(transform, name);
+                metrics.UnkeyedHeader(name, UnkeyedHeaderAction.Remove);
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    Log.UnkeyedHeader(_logger, name, UnkeyedHeaderAction.Remove, routeId);
+                }
+            }
+        }
+    }
+
+    /// <summary>What <paramref name="route"/> does with the listed field <paramref name="listed"/>: its own action, else the global one.</summary>
+    public static UnkeyedHeaderAction ActionFor(string listed, RouteCacheOptions? route, CacheProxyOptions current) =>
+        route is not null && route.UnkeyedRequestHeaders.TryGetValue(listed, out var routeAction) ? routeAction
+        : current.UnkeyedRequestHeaders.TryGetValue(listed, out var globalAction) ? globalAction
+        : UnkeyedHeaderAction.Forward;
+
+    /// <summary>The listed names of <paramref name="current"/>, computed once per options instance.</summary>
+    public Names NamesFor(CacheProxyOptions current)
+    {
+        var names = Volatile.Read(ref _names);
+        if (names is null || !ReferenceEquals(names.Options, current))
+        {
+            var every = current.UnkeyedRequestHeaders.Concat(current.Routes.Values.SelectMany(r => r.UnkeyedRequestHeaders)).ToList();
+            string[] Distinct(Func<UnkeyedHeaderAction, bool> action) =>
+                [.. every.Where(h => action(h.Value)).Select(h => h.Key).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase)];
+            var all = Distinct(a => a != UnkeyedHeaderAction.Forward);
+            var keyedOrBypassed = Distinct(a => a is UnkeyedHeaderAction.Key or UnkeyedHeaderAction.Bypass);
+            names = new Names(current, all, keyedOrBypassed, [.. all.Except(keyedOrBypassed, StringComparer.OrdinalIgnoreCase)],
+                all.ToDictionary(n => n, n => n, StringComparer.OrdinalIgnoreCase));
+            Volatile.Write(ref _names, names);
+        }
+        return names;
+    }
+
+    /// <summary>
+    /// The listed field names of one options instance (replaced as a whole on reload): all, those some route keys on
+    /// or bypasses for, the others (removed, where a route does not forward them), and all by the spelling CGI gives
+    /// them (a field's name with underscores read as hyphens).
+    /// </summary>
+    internal sealed record Names(CacheProxyOptions Options, string[] All, string[] KeyedOrBypassed, string[] RemovedOnly,
+        Dictionary<string, string> ByCgiSpelling);
+}

@@ -1,5 +1,4 @@
 using CacheProxy.Configuration;
-using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
 
@@ -22,11 +21,8 @@ namespace CacheProxy.Caching;
 /// goes upstream, so that a hit never looks for them.</item>
 /// </list>
 /// </summary>
-internal sealed class CacheTransformProvider(LastGoodOptions options, Diagnostics.CacheProxyMetrics metrics, ILoggerFactory loggers, UnkeyedFields unkeyed)
-    : ITransformProvider
+internal sealed class CacheTransformProvider(LastGoodOptions options, UnkeyedFields unkeyed) : ITransformProvider
 {
-    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
-
     public void ValidateRoute(TransformRouteValidationContext context)
     {
     }
@@ -34,20 +30,6 @@ internal sealed class CacheTransformProvider(LastGoodOptions options, Diagnostic
     public void ValidateCluster(TransformClusterValidationContext context)
     {
     }
-
-    /// <summary>nginx's <c>underscores_in_headers off</c>: CGI and PHP read <c>X_Forwarded_Host</c> as <c>X-Forwarded-Host</c>.</summary>
-    private void DropUnderscoreFields(RequestTransformContext transform, string routeId)
-    {
-        foreach (var name in Http.FieldSets.WithUnderscore(transform.HttpContext.Request.Headers) ?? [])
-        {
-            RequestTransform.RemoveHeader(transform, name);
-            metrics.UnkeyedHeader(UnderscoreMetricName, UnkeyedHeaderAction.Remove); // the names are the client's: unbounded
-            Diagnostics.Log.UnkeyedHeader(_logger, name, UnkeyedHeaderAction.Remove, routeId);
-        }
-    }
-
-    /// <summary>The metric's name for fields removed for their underscores.</summary>
-    private const string UnderscoreMetricName = "(underscore)";
 
     public void Apply(TransformBuilderContext context)
     {
@@ -60,10 +42,6 @@ internal sealed class CacheTransformProvider(LastGoodOptions options, Diagnostic
             if (current.HonorSurrogateControl)
             {
                 transform.ProxyRequest.Headers.TryAddWithoutValidation("Surrogate-Capability", $"{current.CacheStatusName}=\"Surrogate/1.0\"");
-            }
-            if (current.DropUnderscoreHeaders)
-            {
-                DropUnderscoreFields(transform, routeId);
             }
             unkeyed.RemoveOnForward(transform, routeId);
             return default;

@@ -77,7 +77,7 @@ internal sealed class RequestScreening(LastGoodOptions options, CacheProxyMetric
         }
         if (!current.DropUnderscoreHeaders && FieldSets.WithUnderscore(headers) is { } spelled)
         {
-            ScreenUnderscoreFields(context, headers, spelled, names, route, current); // dropped, they are left to CacheTransformProvider
+            ScreenUnderscoreFields(context, headers, spelled, names, route, current); // dropped, they are left to UnkeyedFields.RemoveOnForward
         }
     }
 

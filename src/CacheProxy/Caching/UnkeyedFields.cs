@@ -1,5 +1,6 @@
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
+using CacheProxy.Http;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Transforms;
 
@@ -16,32 +17,46 @@ internal sealed class UnkeyedFields(LastGoodOptions options, CacheProxyMetrics m
     private Names? _names;
 
     /// <summary>
-    /// Removes from a request on its way upstream the listed fields that no route keys on or bypasses for, when its
-    /// route removes them (YARP's request transform, <see cref="CacheTransformProvider"/>): only a forwarded request
-    /// carries fields to an origin, so only it pays for looking.
+    /// Removes from a request on its way upstream (YARP's request transform, <see cref="CacheTransformProvider"/>) the
+    /// fields spelled with an underscore, unless <see cref="CacheProxyOptions.DropUnderscoreHeaders"/> is off (nginx's
+    /// <c>underscores_in_headers off</c>: CGI and PHP read <c>X_Forwarded_Host</c> as <c>X-Forwarded-Host</c>), and the
+    /// listed fields that no route keys on or bypasses for, when the request's route removes them: only a forwarded
+    /// request carries fields to an origin, so only it pays for looking.
     /// </summary>
     public void RemoveOnForward(RequestTransformContext transform, string routeId)
     {
         var current = options.Current;
+        var headers = transform.HttpContext.Request.Headers;
+        if (current.DropUnderscoreHeaders)
+        {
+            foreach (var name in FieldSets.WithUnderscore(headers) ?? [])
+            {
+                Remove(transform, name, UnderscoreMetricName, routeId); // the names are the client's: unbounded as metric values
+            }
+        }
         var names = NamesFor(current);
         if (names.RemovedOnly.Length == 0)
         {
             return;
         }
-        var headers = transform.HttpContext.Request.Headers;
         current.Routes.TryGetValue(routeId, out var route);
         foreach (var name in names.RemovedOnly)
         {
             if (headers.ContainsKey(name) && ActionFor(name, route, current) == UnkeyedHeaderAction.Remove)
             {
-                RequestTransform.RemoveHeader(transform, name);
-                metrics.UnkeyedHeader(name, UnkeyedHeaderAction.Remove);
-                if (_logger.IsEnabled(LogLevel.Debug))
-                {
-                    Log.UnkeyedHeader(_logger, name, UnkeyedHeaderAction.Remove, routeId);
-                }
+                Remove(transform, name, name, routeId);
             }
         }
+    }
+
+    /// <summary>The metric's name for fields removed for their underscores.</summary>
+    private const string UnderscoreMetricName = "(underscore)";
+
+    private void Remove(RequestTransformContext transform, string field, string metricName, string routeId)
+    {
+        RequestTransform.RemoveHeader(transform, field);
+        metrics.UnkeyedHeader(metricName, UnkeyedHeaderAction.Remove);
+        Log.UnkeyedHeader(_logger, field, UnkeyedHeaderAction.Remove, routeId);
     }
 
     /// <summary>What <paramref name="route"/> does with the listed field <paramref name="listed"/>: its own action, else the global one.</summary>
@@ -61,7 +76,7 @@ internal sealed class UnkeyedFields(LastGoodOptions options, CacheProxyMetrics m
                 [.. every.Where(h => action(h.Value)).Select(h => h.Key).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase)];
             var all = Distinct(a => a != UnkeyedHeaderAction.Forward);
             var keyedOrBypassed = Distinct(a => a is UnkeyedHeaderAction.Key or UnkeyedHeaderAction.Bypass);
-            names = new Names(current, all, keyedOrBypassed, [.. all.Except(keyedOrBypassed, StringComparer.OrdinalIgnoreCase)],
+            names = new Names(current, keyedOrBypassed, [.. all.Except(keyedOrBypassed, StringComparer.OrdinalIgnoreCase)],
                 all.ToDictionary(n => n, n => n, StringComparer.OrdinalIgnoreCase));
             Volatile.Write(ref _names, names);
         }
@@ -69,10 +84,10 @@ internal sealed class UnkeyedFields(LastGoodOptions options, CacheProxyMetrics m
     }
 
     /// <summary>
-    /// The listed field names of one options instance (replaced as a whole on reload): all, those some route keys on
-    /// or bypasses for, the others (removed, where a route does not forward them), and all by the spelling CGI gives
-    /// them (a field's name with underscores read as hyphens).
+    /// The listed field names of one options instance (replaced as a whole on reload): those some route keys on or
+    /// bypasses for, the others (removed, where a route does not forward them), and all of them by the spelling CGI
+    /// gives them (a field's name with underscores read as hyphens).
     /// </summary>
-    internal sealed record Names(CacheProxyOptions Options, string[] All, string[] KeyedOrBypassed, string[] RemovedOnly,
+    internal sealed record Names(CacheProxyOptions Options, string[] KeyedOrBypassed, string[] RemovedOnly,
         Dictionary<string, string> ByCgiSpelling);
 }

@@ -96,9 +96,6 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
         var started = time.GetTimestamp();
         await next(http);
         UpstreamFetch.RecordUpstream(http, routeId, started, http.Response.StatusCode, metrics, time);
-        if (http.Response.ContentLength is null or >= SendTail.MinimumBody)
-        {
-            tail.Watch(http, routeId);
-        }
+        tail.Watch(http, routeId, http.Response.ContentLength);
     }
 }

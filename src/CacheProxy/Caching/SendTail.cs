@@ -28,14 +28,17 @@ internal sealed class SendTail(LastGoodOptions options, TimeProvider time, Cache
     private const int InfoLength = 152;
 
     /// <summary>Responses smaller than this are not watched: what of them waits in buffers is small, and a hit costs no system call more.</summary>
-    public const int MinimumBody = StoredResponseWriter.SendChunk;
+    private const int MinimumBody = StoredResponseWriter.SendChunk;
 
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
-    /// <summary>Starts watching the connection of <paramref name="context"/> when anything of its response still waits for the client.</summary>
-    public void Watch(HttpContext context, string routeId)
+    /// <summary>
+    /// Starts watching the connection of <paramref name="context"/> when anything of its response still waits for the
+    /// client and the body was at least <see cref="MinimumBody"/> long (<paramref name="bodyLength"/>; null: unknown).
+    /// </summary>
+    public void Watch(HttpContext context, string routeId, long? bodyLength)
     {
-        if (!OperatingSystem.IsLinux() || context.Features.Get<IConnectionSocketFeature>()?.Socket is not { } socket
+        if (bodyLength < MinimumBody || !OperatingSystem.IsLinux() || context.Features.Get<IConnectionSocketFeature>()?.Socket is not { } socket
             || context.Features.Get<IConnectionLifetimeFeature>() is not { } connection || Read(socket) is not { Waiting: true } first)
         {
             return;

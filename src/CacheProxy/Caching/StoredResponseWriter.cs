@@ -127,7 +127,7 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
             var write = context.Response.Body.WriteAsync(body.Slice(offset, Math.Min(SendChunk, body.Length - offset)));
             await (write.IsCompleted ? write : new ValueTask(AwaitSendAsync(context, routeId, write)));
         }
-        tail.Watch(context, routeId); // what the client has still not taken once every write completed
+        tail.Watch(context, routeId, body.Length); // what the client has still not taken once every write completed
     }
 
     /// <summary>Waits for a write the client has not taken yet, closing the connection if it makes no progress in time.</summary>
@@ -173,10 +173,7 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
         try
         {
             await streamed.CopyToAsync(new SendBoundStream(this, context, routeId), start, count, CancellationToken.None);
-            if (count >= SendTail.MinimumBody)
-            {
-                tail.Watch(context, routeId);
-            }
+            tail.Watch(context, routeId, count);
         }
         catch (IOException ex)
         {

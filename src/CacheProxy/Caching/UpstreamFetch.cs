@@ -61,9 +61,9 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
         {
             metrics.Fetched(context.RouteId, capture.BytesWritten);
         }
-        if (!background && capture.BytesWritten >= SendTail.MinimumBody)
+        if (!background)
         {
-            tail.Watch(http, context.RouteId);
+            tail.Watch(http, context.RouteId, capture.BytesWritten);
         }
         revalidating?.SetTag("cacheproxy.upstream_status", upstream.Status);
         if (decision is FetchDecision.CompletePart complete && await completion.FinishAsync(context, exchange, complete.Plan, upstream, capture) is { } completed)

@@ -51,7 +51,7 @@ public sealed class SendTailTests
         context.Features.Set<IConnectionSocketFeature>(connection);
         context.Features.Set<IConnectionLifetimeFeature>(connection);
 
-        gateway.Services.GetRequiredService<SendTail>().Watch(context, "route");
+        gateway.Services.GetRequiredService<SendTail>().Watch(context, "route", bodyLength: null);
         for (var period = 0; period < 3; period++)
         {
             var before = SendTail.Read(server)!.Value.Acked;

@@ -20,13 +20,8 @@ internal readonly record struct LogId(long Ms, long Seq) : IComparable<LogId>
         return true;
     }
 
-    public static LogId Parse(string id)
-    {
-        var dash = id.IndexOf('-', StringComparison.Ordinal);
-        return dash < 0
-            ? new(long.Parse(id, CultureInfo.InvariantCulture), 0)
-            : new(long.Parse(id.AsSpan(0, dash), CultureInfo.InvariantCulture), long.Parse(id.AsSpan(dash + 1), CultureInfo.InvariantCulture));
-    }
+    /// <summary>An id Redis gave; anything else is a bug, not input.</summary>
+    public static LogId Parse(string id) => TryParse(id, out var parsed) ? parsed : throw new FormatException($"'{id}' is not a Redis stream id");
 
     public int CompareTo(LogId other) => Ms != other.Ms ? Ms.CompareTo(other.Ms) : Seq.CompareTo(other.Seq);
 

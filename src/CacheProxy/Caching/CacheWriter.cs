@@ -67,17 +67,7 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
     private async Task<bool> StoreVariantAsync(string key, HttpRequest request, CacheEntry entry, IReadOnlyList<string> varyNames,
         TimeSpan ttl, CacheProxyOptions current, IReadOnlyList<string> classes)
     {
-        var suffixes = new List<string>(Math.Max(1, classes.Count));
-        if (classes.Count == 0)
-        {
-            Variants.Suffix(request, varyNames, out var own);
-            suffixes.Add(own);
-        }
-        foreach (var coding in classes)
-        {
-            Variants.Suffix(request, varyNames, out var suffix, coding);
-            suffixes.Add(suffix);
-        }
+        List<string> suffixes = classes.Count == 0 ? [SuffixFor(null)] : [.. classes.Select(SuffixFor)];
         var gate = _ruleLocks[(uint)StringComparer.Ordinal.GetHashCode(key) % (uint)_ruleLocks.Length];
         await gate.WaitAsync();
         try
@@ -123,6 +113,12 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
         finally
         {
             gate.Release();
+        }
+
+        string SuffixFor(string? coding)
+        {
+            Variants.Suffix(request, varyNames, out var suffix, coding);
+            return suffix;
         }
     }
 

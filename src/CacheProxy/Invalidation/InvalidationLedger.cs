@@ -101,14 +101,7 @@ internal sealed class InvalidationLedger
     {
         var times = _keys.Map.Values.Concat(_prefixes.Map.Values).Concat(_tags.Map.Values).Select(m => m.Newest).ToArray();
         Array.Sort(times);
-        var horizon = times[Math.Max(0, (times.Length / 10) - 1)] + 1; // records at or before this tick go
-        _all = _all.With(soft: true, here: true, horizon);
-        _keys.RemoveOlderThan(horizon);
-        _tags.RemoveOlderThan(horizon);
-        if (_prefixes.RemoveOlderThan(horizon))
-        {
-            _prefixLengths = [.. _prefixes.Map.Keys.Select(k => k.Length).Distinct()];
-        }
+        ForgetBefore(times[Math.Max(0, (times.Length / 10) - 1)] + 1); // records at or before this tick go
         Forgotten?.Invoke(times.Length - Count);
     }
 
@@ -165,13 +158,19 @@ internal sealed class InvalidationLedger
         var horizon = (_time.GetUtcNow() - _options.Current.Purge.Retention).UtcTicks;
         lock (_lock)
         {
-            _all = _all.With(soft: true, here: true, horizon);
-            _keys.RemoveOlderThan(horizon);
-            _tags.RemoveOlderThan(horizon);
-            if (_prefixes.RemoveOlderThan(horizon))
-            {
-                _prefixLengths = [.. _prefixes.Map.Keys.Select(k => k.Length).Distinct()];
-            }
+            ForgetBefore(horizon);
+        }
+    }
+
+    /// <summary>Forgets the records older than <paramref name="horizon"/> (UTC ticks); what was filled before it turns stale. Under the lock.</summary>
+    private void ForgetBefore(long horizon)
+    {
+        _all = _all.With(soft: true, here: true, horizon);
+        _keys.RemoveOlderThan(horizon);
+        _tags.RemoveOlderThan(horizon);
+        if (_prefixes.RemoveOlderThan(horizon))
+        {
+            _prefixLengths = [.. _prefixes.Map.Keys.Select(k => k.Length).Distinct()];
         }
     }
 

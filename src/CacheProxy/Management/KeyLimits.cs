@@ -74,19 +74,17 @@ internal sealed class KeyLimits : IDisposable
     private Limiters Current()
     {
         var management = _options.Current.Management;
-        var limiters = Volatile.Read(ref _limiters);
-        if (limiters is not null && limiters.For == (management.EventStreamsPerKey, management.PurgesPerSecondPerKey))
+        var (streams, perSecond) = (management.EventStreamsPerKey, management.PurgesPerSecondPerKey);
+        if (Volatile.Read(ref _limiters) is { } limiters && limiters.For == (streams, perSecond))
         {
             return limiters;
         }
         lock (_lock)
         {
-            if (_limiters is { } made && made.For == (management.EventStreamsPerKey, management.PurgesPerSecondPerKey))
+            if (_limiters is { } made && made.For == (streams, perSecond))
             {
                 return made;
             }
-            var perSecond = management.PurgesPerSecondPerKey;
-            var streams = management.EventStreamsPerKey;
             var next = new Limiters((streams, perSecond),
                 PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetConcurrencyLimiter(key,
                     _ => new ConcurrencyLimiterOptions { PermitLimit = streams, QueueLimit = 0 })),

@@ -5,10 +5,10 @@ namespace CacheProxy.Caching;
 
 /// <summary>
 /// Steps (3–7) of <see cref="CacheEngine"/> for a GET or HEAD on the full path: key and directives, lookup and
-/// reuse, else collapse and fetch.
+/// reuse, else — unless the key's last response said it is not to be shared (<see cref="HitForPass"/>) — collapse and fetch.
 /// </summary>
 internal sealed class CacheReads(TimeProvider time, CacheKey keys, ReuseLookup lookup, StoredResponses served, BackgroundRefresh refresh,
-    FetchCollapser collapser, PassThrough passThrough)
+    FetchCollapser collapser, PassThrough passThrough, HitForPass hitForPass)
 {
     public async Task ReadAsync(CacheContext context, RequestDelegate next)
     {
@@ -40,6 +40,11 @@ internal sealed class CacheReads(TimeProvider time, CacheKey keys, ReuseLookup l
         if (context.RequestCacheControl.OnlyIfCached)
         {
             served.NotCached(context);
+            return;
+        }
+        if (reuse is null && hitForPass.Passes(context))
+        {
+            await passThrough.ForwardAsync(context, next, CacheStatus.HitForPass); // its last response said it is not to be shared
             return;
         }
         // (5–7) collapse, fetch and decide, carry out

@@ -15,6 +15,9 @@ internal static class CacheStatus
     public const string RequestContent = "fwd=bypass; detail=request-content";
     public const string OnlyIfCached = "fwd=miss; detail=only-if-cached";
 
+    /// <summary>Nothing stored, and the key's last response said it is not to be shared: passed upstream (<see cref="HitForPass"/>).</summary>
+    public const string HitForPass = "fwd=bypass; detail=hit-for-pass";
+
     /// <summary>A request that waited for a fetch of its key that got no answer: it shares that fetch's error.</summary>
     public const string CollapsedError = "fwd=miss; detail=collapsed-error";
 

@@ -17,7 +17,7 @@ namespace CacheProxy.Caching;
 /// does the rest.
 /// </summary>
 internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics metrics, CachePolicies policies, ResponseTags tags,
-    Compressor compressor, ResponseStorer storer)
+    Compressor compressor, ResponseStorer storer, HitForPass hitForPass)
 {
     /// <summary>The decision for the upstream response now starting; synchronous unless a response-phase policy awaits.</summary>
     public ValueTask<FetchDecision> DecideAsync(CacheContext context, CacheExchange exchange, UpstreamResponse upstream, CaptureBodyFeature capture)
@@ -59,7 +59,7 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
     {
         var current = options.Current;
         var response = context.HttpContext.Response;
-        var plan = Plan(context, upstream, capture, out var refusal);
+        var plan = Plan(context, exchange, upstream, capture, out var refusal);
         var stored = plan is not null && capture.Copy.Buffering; // no memory to keep it even at the start: not "stored" (logged and counted after)
         if (current.HonorSurrogateControl)
         {
@@ -78,24 +78,31 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
     /// RFC 9111's rules (after the response-phase policies), the size limit and Accept-Encoding keying: how to store
     /// the response, with the capture started; null and <paramref name="refusal"/> when it is not stored.
     /// </summary>
-    private StorePlan? Plan(CacheContext context, in UpstreamResponse upstream, CaptureBodyFeature capture, out string? refusal)
+    private StorePlan? Plan(CacheContext context, CacheExchange exchange, in UpstreamResponse upstream, CaptureBodyFeature capture, out string? refusal)
     {
         var current = options.Current;
         var request = context.HttpContext.Request;
         var response = context.HttpContext.Response;
         refusal = StorageRules.Refusal(context, current, upstream.Time, out var privateFields, out var varyNames, out var part);
+        var responsesOwn = refusal is not null && StorageRules.IsTheResponses(refusal);
         if (refusal is null && response.ContentLength > current.MaxObjectSize)
         {
             // Known before the first byte: Cache-Status must not say "stored" for a body the cache will not keep.
             refusal = $"Content-Length {response.ContentLength} larger than CacheProxy:MaxObjectSize";
+            responsesOwn = true;
             metrics.TooLargeToStore.Add(1);
         }
         var compress = refusal is null && !AcceptEncodingKeying.EncodedByOrigin(response) && compressor.Applies(context, response); // a 200 only: never a part
         refusal ??= AcceptEncodingKeying.Key(request, response, compress, context.Lookup.KeyedOnAcceptEncoding, ref varyNames);
-        tags.TakeHeaders(context, response.Headers, storing: refusal is null);
+        var marking = responsesOwn && hitForPass.Marks(context, upstream.Status);
+        tags.TakeHeaders(context, response.Headers, storing: refusal is null || marking); // a hit-for-pass mark ends with its tags' purges
         if (refusal is not null)
         {
             storer.NotStored(context, refusal);
+            if (marking)
+            {
+                hitForPass.Mark(context, exchange, refusal, tags.Complete(context));
+            }
             return null;
         }
         var plan = new StorePlan(HeaderFilter.ForStorage(response.Headers, privateFields, current.Correlation.HeaderName), varyNames,

@@ -25,7 +25,7 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
         {
             var (self, http, value) = ((PassThrough, HttpContext, string))state;
             http.Response.Headers.Append(CacheProxyHeaderNames.CacheStatus, value);
-            self.RemoveTagHeaders(http.Response.Headers);
+            self.RemoveEdgeFields(http.Response.Headers);
             return Task.CompletedTask;
         }, (this, context.HttpContext, CacheStatus.Value(options.Current.CacheStatusName, status)));
         return TimedAsync(context.HttpContext, next, context.RouteId);
@@ -52,7 +52,7 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
     {
         var response = http.Response;
         response.Headers.Append(CacheProxyHeaderNames.CacheStatus, CacheStatus.Value(options.Current.CacheStatusName, CacheStatus.UnsafeMethod));
-        RemoveTagHeaders(response.Headers);
+        RemoveEdgeFields(response.Headers);
         if (response.StatusCode is < 200 or >= 400)
         {
             return;
@@ -76,9 +76,15 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
         await invalidations.ApplyAsync(purges);
     }
 
-    private void RemoveTagHeaders(IHeaderDictionary headers)
+    /// <summary>The fields meant for this cache, as a response that went through it loses them: tags, and Surrogate-Control when honored.</summary>
+    private void RemoveEdgeFields(IHeaderDictionary headers)
     {
-        var tags = options.Current.Tags;
+        var current = options.Current;
+        if (current.HonorSurrogateControl)
+        {
+            headers.Remove(CacheProxyHeaderNames.SurrogateControl);
+        }
+        var tags = current.Tags;
         if (tags.RemoveTagHeaders)
         {
             foreach (var name in new[] { tags.SurrogateKeyHeader, tags.CacheTagHeader })

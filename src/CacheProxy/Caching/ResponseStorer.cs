@@ -20,7 +20,7 @@ internal readonly record struct StoreResult(bool Stored, CacheEntry? Combined = 
 /// for <c>GET /inspect</c>.
 /// </summary>
 internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, CacheWriter writer,
-    Compressor compressor, NotStoredRecord notStored)
+    Compressor compressor, NotStoredRecord notStored, HitForPass hitForPass)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -30,7 +30,12 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
     {
         if (capture.Copy.Buffering)
         {
-            return (await StoreAsync(context, exchange, plan, upstream, capture)).Stored;
+            var stored = (await StoreAsync(context, exchange, plan, upstream, capture)).Stored;
+            if (stored)
+            {
+                hitForPass.End(context);
+            }
+            return stored;
         }
         if (capture.Copy.SkipReason is { } skipped)
         {
@@ -43,7 +48,12 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
         {
             // Storable, but its body outgrew CacheProxy:MaxObjectSize: streamed to the client, not kept.
             metrics.TooLargeToStore.Add(1);
-            NotStored(context, $"body larger than CacheProxy:MaxObjectSize ({capture.BytesWritten} bytes sent)");
+            var reason = $"body larger than CacheProxy:MaxObjectSize ({capture.BytesWritten} bytes sent)";
+            NotStored(context, reason);
+            if (hitForPass.Marks(context, upstream.Status))
+            {
+                hitForPass.Mark(context, exchange, reason, plan.Tags); // the next requests are not captured only to overflow again
+            }
         }
         return false;
     }

@@ -10,6 +10,22 @@ namespace CacheProxy.Caching;
 /// <summary>Whether a response may be stored (RFC 9111 §3), and whether a 304 leaves the stored one storable.</summary>
 internal static class StorageRules
 {
+    // The refusals that are the response's own: the same response would be refused for any request without credentials.
+    private const string MustUnderstand = "must-understand";
+    private const string NoStore = "no-store";
+    private const string Private = "private";
+    private const string VaryStar = "vary *";
+    private const string NoExplicitFreshness = "no explicit freshness";
+    private const string SetCookie = "set-cookie";
+
+    /// <summary>
+    /// Whether <paramref name="refusal"/> is the response's own — what it says of itself (no-store, private, Set-Cookie,
+    /// Vary: *, must-understand of an unknown status, no freshness for a status that needs it) — rather than owed to
+    /// the request (its method, conditions, range, directives, credentials) or to what is stored.
+    /// </summary>
+    public static bool IsTheResponses(string refusal) =>
+        refusal is NoStore or Private or SetCookie or VaryStar or MustUnderstand or NoExplicitFreshness;
+
     /// <summary>Null when the upstream response of <paramref name="context"/> may be stored, else the reason it may not.</summary>
     /// <param name="context">The request's context; its response's status and headers are set.</param>
     /// <param name="options">The options in effect.</param>
@@ -63,18 +79,18 @@ internal static class StorageRules
         var cc = Freshness.Governing(headers, options.Targeted);
         if (cc.MustUnderstand && !Freshness.IsUnderstoodStatus(status))
         {
-            return "must-understand";
+            return MustUnderstand;
         }
         // RFC 9111 §5.2.2.3: a cache that understands the status code ignores the no-store sent with must-understand.
         if (cc.NoStore && !cc.MustUnderstand)
         {
-            return "no-store";
+            return NoStore;
         }
         if (cc.Private)
         {
             if (cc.PrivateFields is null)
             {
-                return "private";
+                return Private;
             }
             privateFields = cc.PrivateFields;
         }
@@ -86,7 +102,7 @@ internal static class StorageRules
         }
         if (!Variants.Names(response.Headers.Vary, out varyNames))
         {
-            return "vary *";
+            return VaryStar;
         }
         Freshness.Lifetime(headers, cc, status, responseTime, options.HeuristicFraction, options.HeuristicMaxLifetime,
             out var explicitExpiry, out _);
@@ -101,7 +117,7 @@ internal static class StorageRules
         var explicitlyCacheable = explicitExpiry || cc.Public || context.FreshnessLifetime is not null;
         if (!explicitlyCacheable && !Freshness.IsHeuristicallyCacheable(status))
         {
-            return "no explicit freshness";
+            return NoExplicitFreshness;
         }
         if (!StringValues.IsNullOrEmpty(response.Headers.SetCookie))
         {
@@ -113,7 +129,7 @@ internal static class StorageRules
                 case SetCookiePolicy.StoreWithSetCookie when explicitlyCacheable:
                     break;
                 default:
-                    return "set-cookie";
+                    return SetCookie;
             }
         }
         if (varyNames is not null && !Variants.Suffix(request, varyNames, out _))
@@ -123,7 +139,8 @@ internal static class StorageRules
         return null;
     }
 
-    private static bool CarriesCredentials(IHeaderDictionary headers, IList<string> credentialHeaders)
+    /// <summary>The request carries Authorization, Cookie or one of <paramref name="credentialHeaders"/>.</summary>
+    public static bool CarriesCredentials(IHeaderDictionary headers, IList<string> credentialHeaders)
     {
         if (!StringValues.IsNullOrEmpty(headers.Authorization) || !StringValues.IsNullOrEmpty(headers.Cookie))
         {
@@ -143,6 +160,6 @@ internal static class StorageRules
     public static string? UpdateRefusal(CacheEntry updated, CacheProxyOptions options)
     {
         var cc = Freshness.Governing(CacheHeaders.From(updated), options.Targeted);
-        return cc.NoStore && !cc.MustUnderstand ? "no-store" : cc.Private && cc.PrivateFields is null ? "private" : null;
+        return cc.NoStore && !cc.MustUnderstand ? NoStore : cc.Private && cc.PrivateFields is null ? Private : null;
     }
 }

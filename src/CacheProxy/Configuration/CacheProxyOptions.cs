@@ -55,6 +55,16 @@ public sealed class CacheProxyOptions
     public TimeSpan CollapseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Gets or sets how long a key whose response said it may not be shared (no-store, private, Set-Cookie, Vary: *,
+    /// larger than <see cref="MaxObjectSize"/>, …) is passed straight upstream: neither collapsed behind another
+    /// request for it nor captured (Varnish's hit-for-pass). A purge that covers the key, or a response stored for
+    /// it, ends the pass sooner; a server error (5xx) or a refusal owed to the request never starts one.
+    /// <see cref="TimeSpan.Zero"/> turns it off.
+    /// </summary>
+    /// <value>From zero to 1 hour. Default 30 seconds.</value>
+    public TimeSpan HitForPassTtl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Gets or sets whether a stale stored response is served when the upstream cannot be reached (connection
     /// refused, reset, timed out) — RFC 9111 §4.2.4 lets a disconnected cache do so — unless must-revalidate,
     /// proxy-revalidate, s-maxage, no-cache or the request's no-cache forbid it.

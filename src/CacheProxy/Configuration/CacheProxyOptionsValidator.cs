@@ -61,6 +61,10 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add("CacheProxy:CollapseTimeout must be positive.");
         }
+        if (options.HitForPassTtl < TimeSpan.Zero || options.HitForPassTtl > TimeSpan.FromHours(1))
+        {
+            errors.Add($"CacheProxy:HitForPassTtl must be between 0 and 1 hour (was {options.HitForPassTtl}).");
+        }
         if (string.IsNullOrEmpty(options.CacheStatusName) || !options.CacheStatusName.All(Http.CacheControl.IsTokenChar))
         {
             errors.Add($"CacheProxy:CacheStatusName must be a token (was '{options.CacheStatusName}').");

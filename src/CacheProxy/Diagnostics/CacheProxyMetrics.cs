@@ -51,6 +51,8 @@ internal sealed class CacheProxyMetrics
             "Configuration reloads, by source (cacheproxy, proxy: YARP's routes and clusters) and result (applied, rejected: the last good configuration stays).");
         VariantsNotAdmitted = meter.CreateCounter<long>("cacheproxy.variants.not_admitted", "{response}",
             "Variants not stored because MaxVariantsPerUrl was reached and each stored variant was fetched or reused more often.");
+        HitForPass = meter.CreateCounter<long>("cacheproxy.hit_for_pass", "{event}",
+            "Hit-for-pass, by outcome: marked (a response not to be shared marked its key), passed (a request for a marked key went straight upstream), full (not marked: the bound of keys was reached).");
         TooLargeToStore = meter.CreateCounter<long>("cacheproxy.too_large", "{response}",
             "Storable responses streamed to the client but not stored: their body was larger than CacheProxy:MaxObjectSize.");
         CompressionSaved = meter.CreateCounter<long>("cacheproxy.compression.saved", "By",
@@ -75,6 +77,8 @@ internal sealed class CacheProxyMetrics
     public Counter<long> MaintenanceRefused { get; }
 
     public Counter<long> UpstreamRetries { get; }
+
+    public Counter<long> HitForPass { get; }
 
     public Counter<long> TooLargeToStore { get; }
 

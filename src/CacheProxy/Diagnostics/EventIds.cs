@@ -24,6 +24,7 @@ internal static class EventIds
     public const int RequestFramingRefused = 1012;
     public const int CaptureSkipped = 1013;
     public const int ClientSendTimedOut = 1014;
+    public const int HitForPassMarked = 1015;
 
     public const int MemoryTierEvicted = 1100;
     public const int StoreReadFailed = 1101;

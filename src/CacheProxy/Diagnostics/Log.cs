@@ -20,6 +20,9 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.ResponseNotStored, EventName = nameof(EventIds.ResponseNotStored), Level = LogLevel.Debug, Message = "Response for key {KeyHash} not stored: {Reason}")]
     public static partial void ResponseNotStored(ILogger logger, string keyHash, string reason);
 
+    [LoggerMessage(EventId = EventIds.HitForPassMarked, EventName = nameof(EventIds.HitForPassMarked), Level = LogLevel.Debug, Message = "Key {KeyHash} passed upstream for {TimeToLive}: its response was not storable ({Reason})")]
+    public static partial void HitForPassMarked(ILogger logger, string keyHash, TimeSpan timeToLive, string reason);
+
     [LoggerMessage(EventId = EventIds.Invalidated, EventName = nameof(EventIds.Invalidated), Level = LogLevel.Debug, Message = "Invalidated key {KeyHash} after {Method} with status {StatusCode}")]
     public static partial void Invalidated(ILogger logger, string keyHash, string method, int statusCode);
 

@@ -97,6 +97,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<Compressor>();
         services.TryAddSingleton<DeferredCompression>();
         services.TryAddSingleton<NotStoredRecord>();
+        services.TryAddSingleton<HitForPass>();
         services.TryAddSingleton<ReuseLookup>();
         services.TryAddSingleton<CacheReads>();
         services.TryAddSingleton<FetchDecider>();

@@ -112,11 +112,17 @@ internal sealed class InvalidationLedger
     /// Whether <paramref name="entry"/>, stored for <paramref name="primaryKey"/>, survived every purge; when stale, since
     /// when. <paramref name="filledHere"/>: this process filled it, timing it by the clock its own purges use.
     /// </summary>
-    public Verdict Check(ReadOnlySpan<char> primaryKey, CacheEntry entry, bool filledHere, out DateTimeOffset staleSince)
+    public Verdict Check(ReadOnlySpan<char> primaryKey, CacheEntry entry, bool filledHere, out DateTimeOffset staleSince) =>
+        Check(primaryKey, entry.RequestTime.UtcTicks, entry.Tags, filledHere, out staleSince);
+
+    /// <summary>
+    /// The same for what a fetch of <paramref name="primaryKey"/> begun at <paramref name="filled"/> (UTC ticks) learned,
+    /// with <paramref name="tags"/>: a stored response's fields, or a <see cref="Caching.HitForPass"/> mark.
+    /// </summary>
+    public Verdict Check(ReadOnlySpan<char> primaryKey, long filled, IReadOnlyList<string> tags, bool filledHere, out DateTimeOffset staleSince)
     {
         staleSince = default;
         var skew = _options.Current.Purge.ClockSkew.Ticks;
-        var filled = entry.RequestTime.UtcTicks;
         var all = Volatile.Read(ref _all);
         if (filled >= Volatile.Read(ref _newest) + skew && filled >= all.Soft)
         {
@@ -133,7 +139,7 @@ internal sealed class InvalidationLedger
                 _prefixes.Fold(primaryKey[..length], localSkew, skew, ref hard, ref soft);
             }
         }
-        foreach (var tag in entry.Tags)
+        foreach (var tag in tags)
         {
             _tags.Fold(tag, localSkew, skew, ref hard, ref soft);
         }

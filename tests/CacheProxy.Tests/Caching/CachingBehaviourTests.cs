@@ -360,7 +360,8 @@ public sealed class CachingBehaviourTests
     [Fact]
     public async Task ObjectOverTheMaximumSize_IsStreamedWhole_ButNotStored_LoggedAndCounted()
     {
-        await using var proxy = await ProxyFixture.StartAsync(o => o.MaxObjectSize = 1000);
+        // Hit-for-pass off: both responses are weighed (HitForPassTests: with it, the second is passed without capture).
+        await using var proxy = await ProxyFixture.StartAsync(o => (o.MaxObjectSize, o.HitForPassTtl) = (1000, TimeSpan.Zero));
         using var tooLarge = proxy.Collect<long>("cacheproxy.too_large");
         var big = new string('x', 5000);
         proxy.Origin.Handler = c =>
@@ -386,7 +387,8 @@ public sealed class CachingBehaviourTests
     [Fact]
     public async Task AChunkedObjectOverTheMaximumSize_IsStreamedWhole_ButNotStored_LoggedAndCounted()
     {
-        await using var proxy = await ProxyFixture.StartAsync(o => o.MaxObjectSize = 1000);
+        // Hit-for-pass off: both responses are weighed (HitForPassTests: with it, the second is passed without capture).
+        await using var proxy = await ProxyFixture.StartAsync(o => (o.MaxObjectSize, o.HitForPassTtl) = (1000, TimeSpan.Zero));
         using var tooLarge = proxy.Collect<long>("cacheproxy.too_large");
         proxy.Origin.Handler = async c =>
         {

@@ -112,6 +112,7 @@ public sealed class CollapsingTests
         };
         var requests = Enumerable.Range(0, Stampede).Select(_ => proxy.GetAsync("/hung-origin")).ToArray();
         await proxy.WaitForCollapseWaitersAsync(Stampede - 1);
+        await Signal.WaitUntilAsync(() => proxy.Origin.Calls == 1); // the leader's request is at the origin before its time runs out
 
         proxy.Time.Advance(timeout);
         var responses = await Task.WhenAll(requests);

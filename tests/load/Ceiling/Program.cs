@@ -18,7 +18,9 @@ using (var encoder = new System.IO.Compression.BrotliEncoder(5, 22))
 
 app.Run(context =>
 {
-    var body = context.Request.Path.Value switch
+    // /nostore/…: the same object, not to be stored (tests/load/pass.sh: the cache's cost on traffic it cannot keep).
+    var noStore = context.Request.Path.StartsWithSegments("/nostore", out var rest);
+    var body = (noStore ? rest.Value : context.Request.Path.Value) switch
     {
         "/1k" => small,
         "/100k" => large,
@@ -35,7 +37,7 @@ app.Run(context =>
         context.Response.StatusCode = 404;
         return Task.CompletedTask;
     }
-    context.Response.Headers.CacheControl = "public, max-age=3600";
+    context.Response.Headers.CacheControl = noStore ? "no-store" : "public, max-age=3600";
     if (context.Request.QueryString.HasValue && context.Request.Query["tag"] is { Count: 1 } tag)
     {
         context.Response.Headers["Surrogate-Key"] = tag; // purge.sh tags what it fills

@@ -7,7 +7,7 @@ namespace CacheProxy.Caching;
 /// Steps (3–7) of <see cref="CacheEngine"/> for a GET or HEAD on the full path: key and directives, lookup and
 /// reuse, else — unless the key's last response said it is not to be shared (<see cref="HitForPass"/>) — collapse and fetch.
 /// </summary>
-internal sealed class CacheReads(TimeProvider time, CacheKey keys, ReuseLookup lookup, StoredResponses served, BackgroundRefresh refresh,
+internal sealed class CacheReads(CacheKey keys, ReuseLookup lookup, StoredResponses served, BackgroundRefresh refresh,
     FetchCollapser collapser, PassThrough passThrough, HitForPass hitForPass)
 {
     public async Task ReadAsync(CacheContext context, RequestDelegate next)
@@ -20,7 +20,7 @@ internal sealed class CacheReads(TimeProvider time, CacheKey keys, ReuseLookup l
             await passThrough.ForwardAsync(context, next, CacheStatus.UncacheableKey);
             return;
         }
-        context.Started = time.GetTimestamp();
+        context.Started = served.HitStart();
         // (4) lookup and reuse
         var reuse = context.AllowCacheLookup ? await lookup.FindAsync(context) : null;
         var reason = context.Lookup.MissReason;

@@ -13,8 +13,7 @@ namespace CacheProxy.Caching;
 /// other request gets null and takes the full path; so does every request while a listener of CacheProxy spans wants
 /// to see lookups.
 /// </summary>
-internal sealed class FreshHits(TimeProvider time,
-    CacheContextPool contexts, CachePolicies policies, CacheLookup lookup, StoredResponses served,
+internal sealed class FreshHits(CacheContextPool contexts, CachePolicies policies, CacheLookup lookup, StoredResponses served,
     RequestScreening screening, EarlyHits? earlyHits = null)
 {
     /// <summary>
@@ -29,7 +28,7 @@ internal sealed class FreshHits(TimeProvider time,
         {
             return null;
         }
-        context.Started = time.GetTimestamp();
+        context.Started = served.HitStart();
         if (!lookup.TryFind(http, out var entry, out var key))
         {
             return null;
@@ -127,7 +126,7 @@ internal sealed class FreshHits(TimeProvider time,
     /// <summary>After the request phase: whether the cache may answer, the lookup taken.</summary>
     private bool Usable(CacheContext context, string? key, StoredEntry entry)
     {
-        context.Started = time.GetTimestamp();
+        context.Started = served.HitStart();
         context.Key = key;
         context.Looked(new Lookup(key, entry));
         return context.EnableCaching && context.AllowCacheLookup && context.ReadRequestDirectives();

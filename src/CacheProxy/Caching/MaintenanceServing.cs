@@ -12,7 +12,7 @@ namespace CacheProxy.Caching;
 /// disconnected from its origin (RFC 9111 §4.2.4; the client's no-cache and max-age cannot be honoured, the origin's
 /// must-revalidate, proxy-revalidate, s-maxage and no-cache are). Anything else gets 503 problem+json with Retry-After.
 /// </summary>
-internal sealed class MaintenanceServing(Maintenance maintenance, TimeProvider time, CacheKey keys, ReuseLookup lookup, StoredResponses served,
+internal sealed class MaintenanceServing(Maintenance maintenance, CacheKey keys, ReuseLookup lookup, StoredResponses served,
     ErrorShaping errors, CacheProxyMetrics metrics, ILoggerFactory loggers)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Lifecycle);
@@ -26,7 +26,7 @@ internal sealed class MaintenanceServing(Maintenance maintenance, TimeProvider t
         context.Looked(default);
         context.ReadRequestDirectives();
         context.Key = keys.Build(context.HttpContext, context.KeyedHeaders);
-        context.Started = time.GetTimestamp();
+        context.Started = served.HitStart();
         var reuse = context.Key is null ? null : await lookup.FindAsync(context);
         if (reuse is not null)
         {

@@ -50,6 +50,12 @@ internal sealed class StoredResponses(LastGoodOptions options, TimeProvider time
         return default;
     }
 
+    /// <summary>
+    /// When a request that may become a hit began, for <c>cacheproxy.hit.duration</c> (<see cref="CacheContext"/>'s
+    /// <c>Started</c>); 0, and no clock read, while nothing listens to that histogram.
+    /// </summary>
+    public long HitStart() => metrics.HitDuration.Enabled ? time.GetTimestamp() : 0;
+
     /// <summary><paramref name="entry"/> as it stands now (a response the upstream just freshened, joined or failed over to).</summary>
     public Candidate Now(Storage.CacheEntry entry) => Candidate.At(entry, options.Current, time.GetUtcNow());
 

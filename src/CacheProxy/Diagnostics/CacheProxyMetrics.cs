@@ -140,7 +140,7 @@ internal sealed class CacheProxyMetrics
     public void Hit(string metricKey, string routeId, long started, TimeProvider time)
     {
         Request(metricKey, CacheOutcome.Hit);
-        if (HitDuration.Enabled)
+        if (started != 0 && HitDuration.Enabled)
         {
             HitDuration.Record(time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("route", routeId));
         }

@@ -2,10 +2,10 @@ using Microsoft.AspNetCore.Http;
 
 namespace CacheProxy.Management;
 
-/// <summary>Marks an endpoint as part of the management plane.</summary>
 /// <summary>Registered by <c>AddManagement</c>: <c>MapCacheProxyManagement</c> checks for it.</summary>
 internal sealed class ManagementMarker;
 
+/// <summary>Marks an endpoint as part of the management plane.</summary>
 internal sealed class ManagementEndpointMetadata
 {
     public static readonly ManagementEndpointMetadata Instance = new();

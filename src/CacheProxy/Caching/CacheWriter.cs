@@ -33,7 +33,7 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
         var ttl = StoredPolicy.Of(entry, current).TimeToLive(current);
         if (ttl <= TimeSpan.Zero)
         {
-            Log.ResponseNotStored(_logger, CacheKey.Hash(key), "no time to live");
+            Log.ResponseNotStored(_logger, new KeyHash(key), "no time to live");
             return false;
         }
         using var activity = CacheProxyTelemetry.ActivitySource.StartActivity("cacheproxy.store");
@@ -45,11 +45,11 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
             }
             else if (!await StoreVariantAsync(key, request, entry, varyNames, ttl, current, acceptEncodingClasses))
             {
-                Log.ResponseNotStored(_logger, CacheKey.Hash(key), "a variant fetched less often than every variant stored for its URL (MaxVariantsPerUrl reached)");
+                Log.ResponseNotStored(_logger, new KeyHash(key), "a variant fetched less often than every variant stored for its URL (MaxVariantsPerUrl reached)");
                 metrics.VariantsNotAdmitted.Add(1);
                 return false;
             }
-            Log.ResponseStored(_logger, entry.BodyLength, CacheKey.Hash(key), ttl);
+            Log.ResponseStored(_logger, entry.BodyLength, new KeyHash(key), ttl);
             return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -174,7 +174,7 @@ internal sealed class CacheWriter(ICacheStore store, LastGoodOptions options, IL
         try
         {
             await store.RemoveAsync(key, CancellationToken.None);
-            Log.Invalidated(_logger, CacheKey.Hash(key), context.Request.Method, context.Response.StatusCode);
+            Log.Invalidated(_logger, new KeyHash(key), context.Request.Method, context.Response.StatusCode);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -34,7 +34,7 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
     /// <summary>Takes the request upstream, as the one fetch of its key or after waiting for it.</summary>
     public async Task FetchAsync(CacheContext context, RequestDelegate next, string reason)
     {
-        Log.CacheMiss(_logger, reason, context.RouteId, CacheKey.Hash(context.Key!));
+        Log.CacheMiss(_logger, reason, context.RouteId, new KeyHash(context.Key!));
         var http = context.HttpContext;
         // Requests that may not use what another fetch stores go on their own (RFC 9111 §5.2.1.4, §5.2.1.5).
         if (!HttpMethods.IsGet(http.Request.Method) || context.RequestCacheControl.NoStore || context.RequestNoCache || !context.AllowCacheLookup)

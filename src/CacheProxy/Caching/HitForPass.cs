@@ -76,7 +76,7 @@ internal sealed class HitForPass(LastGoodOptions options, TimeProvider time, Inv
             // raced with another mark or removal of the key: again (a later refusal starts the time again)
         }
         metrics.HitForPass.Add(1, new KeyValuePair<string, object?>("outcome", "marked"));
-        Log.HitForPassMarked(_logger, CacheKey.Hash(key), ttl, refusal);
+        Log.HitForPassMarked(_logger, new KeyHash(key), ttl, refusal);
     }
 
     /// <summary>A response was stored for the key of <paramref name="context"/>: its requests are the cache's again.</summary>

@@ -70,7 +70,7 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
             if (key is not null)
             {
                 purges.Add(new InvalidationMessage(InvalidationScope.Key, CacheKey.UrlPart(key).ToString(), Time: now));
-                Log.Invalidated(_logger, CacheKey.Hash(key), http.Request.Method, response.StatusCode);
+                Log.Invalidated(_logger, new KeyHash(key), http.Request.Method, response.StatusCode);
             }
         }
         await invalidations.ApplyAsync(purges);

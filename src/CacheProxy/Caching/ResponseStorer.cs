@@ -40,9 +40,8 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
         if (capture.Copy.SkipReason is { } skipped)
         {
             metrics.CaptureSkipped.Add(1, new KeyValuePair<string, object?>("reason", capture.Copy.OutOfMemory ? "out_of_memory" : "limit"));
-            var hash = CacheKey.Hash(context.Key!);
-            Log.CaptureSkipped(_logger, hash, skipped);
-            notStored.Add(hash, skipped);
+            Log.CaptureSkipped(_logger, CacheKey.Hash(context.Key!), skipped);
+            notStored.Add(context.Key!, skipped);
         }
         else if (!upstreamFailed)
         {
@@ -69,7 +68,7 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
         {
             var hash = CacheKey.Hash(context.Key!);
             Log.IncompleteBodyNotStored(_logger, hash, capture.BytesWritten, expected ?? plan.Part?.Length);
-            notStored.Add(hash, $"incomplete body: {capture.BytesWritten} bytes of {expected ?? plan.Part?.Length}");
+            notStored.Add(context.Key!, $"incomplete body: {capture.BytesWritten} bytes of {expected ?? plan.Part?.Length}");
             return default;
         }
         var entry = new CacheEntry
@@ -106,8 +105,7 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
     /// <summary>Event 1003, and the reason kept for <c>GET /inspect</c>.</summary>
     public void NotStored(CacheContext context, string reason)
     {
-        var hash = CacheKey.Hash(context.Key!);
-        Log.ResponseNotStored(_logger, hash, reason);
-        notStored.Add(hash, reason);
+        Log.ResponseNotStored(_logger, new KeyHash(context.Key!), reason);
+        notStored.Add(context.Key!, reason);
     }
 }

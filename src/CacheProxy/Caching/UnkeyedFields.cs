@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using CacheProxy.Http;
@@ -26,26 +27,31 @@ internal sealed class UnkeyedFields(LastGoodOptions options, CacheProxyMetrics m
     public void RemoveOnForward(RequestTransformContext transform, string routeId)
     {
         var current = options.Current;
-        var headers = transform.HttpContext.Request.Headers;
-        if (current.DropUnderscoreHeaders)
-        {
-            foreach (var name in FieldSets.WithUnderscore(headers) ?? [])
-            {
-                Remove(transform, name, UnderscoreMetricName, routeId); // the names are the client's: unbounded as metric values
-            }
-        }
         var names = NamesFor(current);
-        if (names.RemovedOnly.Length == 0)
+        if (!current.DropUnderscoreHeaders && names.RemovedOnly.Count == 0)
         {
             return;
         }
+        // One pass over the request's fields (a handful), not one lookup per listed name (13 by default): most
+        // requests carry none of them, and Kestrel looks a field it does not know up by a linear search.
+        List<(string Field, string MetricName)>? found = null;
         current.Routes.TryGetValue(routeId, out var route);
-        foreach (var name in names.RemovedOnly)
+        foreach (var field in transform.HttpContext.Request.Headers)
         {
-            if (headers.ContainsKey(name) && ActionFor(name, route, current) == UnkeyedHeaderAction.Remove)
+            var name = field.Key;
+            if (current.DropUnderscoreHeaders && name.Contains('_'))
             {
-                Remove(transform, name, name, routeId);
+                (found ??= []).Add((name, UnderscoreMetricName)); // the names are the client's: unbounded as metric values
             }
+            else if (names.RemovedOnly.TryGetValue(name, out var listed)
+                && ActionFor(listed, route, current) == UnkeyedHeaderAction.Remove)
+            {
+                (found ??= []).Add((listed, listed));
+            }
+        }
+        foreach (var (field, metricName) in found ?? [])
+        {
+            Remove(transform, field, metricName, routeId);
         }
     }
 
@@ -76,7 +82,7 @@ internal sealed class UnkeyedFields(LastGoodOptions options, CacheProxyMetrics m
                 [.. every.Where(h => action(h.Value)).Select(h => h.Key).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase)];
             var all = Distinct(a => a != UnkeyedHeaderAction.Forward);
             var keyedOrBypassed = Distinct(a => a is UnkeyedHeaderAction.Key or UnkeyedHeaderAction.Bypass);
-            names = new Names(current, keyedOrBypassed, [.. all.Except(keyedOrBypassed, StringComparer.OrdinalIgnoreCase)],
+            names = new Names(current, keyedOrBypassed, all.Except(keyedOrBypassed, StringComparer.OrdinalIgnoreCase).ToFrozenSet(StringComparer.OrdinalIgnoreCase),
                 all.ToDictionary(n => n, n => n, StringComparer.OrdinalIgnoreCase));
             Volatile.Write(ref _names, names);
         }
@@ -88,6 +94,6 @@ internal sealed class UnkeyedFields(LastGoodOptions options, CacheProxyMetrics m
     /// bypasses for, the others (removed, where a route does not forward them), and all of them by the spelling CGI
     /// gives them (a field's name with underscores read as hyphens).
     /// </summary>
-    internal sealed record Names(CacheProxyOptions Options, string[] KeyedOrBypassed, string[] RemovedOnly,
+    internal sealed record Names(CacheProxyOptions Options, string[] KeyedOrBypassed, FrozenSet<string> RemovedOnly,
         Dictionary<string, string> ByCgiSpelling);
 }

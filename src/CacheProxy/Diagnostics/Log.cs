@@ -1,3 +1,4 @@
+using CacheProxy.Caching;
 using Microsoft.Extensions.Logging;
 
 namespace CacheProxy.Diagnostics;
@@ -12,19 +13,19 @@ internal static partial class Log
     public static partial void CacheHit(ILogger logger, string? routeId, string keyHash);
 
     [LoggerMessage(EventId = EventIds.CacheMiss, EventName = nameof(EventIds.CacheMiss), Level = LogLevel.Debug, Message = "Cache miss ({Reason}) for route {RouteId}, key {KeyHash}")]
-    public static partial void CacheMiss(ILogger logger, string reason, string? routeId, string keyHash);
+    public static partial void CacheMiss(ILogger logger, string reason, string? routeId, KeyHash keyHash);
 
     [LoggerMessage(EventId = EventIds.ResponseStored, EventName = nameof(EventIds.ResponseStored), Level = LogLevel.Debug, Message = "Stored {Bytes} bytes for key {KeyHash}, time to live {TimeToLive}")]
-    public static partial void ResponseStored(ILogger logger, long bytes, string keyHash, TimeSpan timeToLive);
+    public static partial void ResponseStored(ILogger logger, long bytes, KeyHash keyHash, TimeSpan timeToLive);
 
     [LoggerMessage(EventId = EventIds.ResponseNotStored, EventName = nameof(EventIds.ResponseNotStored), Level = LogLevel.Debug, Message = "Response for key {KeyHash} not stored: {Reason}")]
-    public static partial void ResponseNotStored(ILogger logger, string keyHash, string reason);
+    public static partial void ResponseNotStored(ILogger logger, KeyHash keyHash, string reason);
 
     [LoggerMessage(EventId = EventIds.HitForPassMarked, EventName = nameof(EventIds.HitForPassMarked), Level = LogLevel.Debug, Message = "Key {KeyHash} passed upstream for {TimeToLive}: its response was not storable ({Reason})")]
-    public static partial void HitForPassMarked(ILogger logger, string keyHash, TimeSpan timeToLive, string reason);
+    public static partial void HitForPassMarked(ILogger logger, KeyHash keyHash, TimeSpan timeToLive, string reason);
 
     [LoggerMessage(EventId = EventIds.Invalidated, EventName = nameof(EventIds.Invalidated), Level = LogLevel.Debug, Message = "Invalidated key {KeyHash} after {Method} with status {StatusCode}")]
-    public static partial void Invalidated(ILogger logger, string keyHash, string method, int statusCode);
+    public static partial void Invalidated(ILogger logger, KeyHash keyHash, string method, int statusCode);
 
     [LoggerMessage(EventId = EventIds.BackgroundRefreshFailed, EventName = nameof(EventIds.BackgroundRefreshFailed), Level = LogLevel.Warning, Message = "Background refresh of key {KeyHash} failed")]
     public static partial void BackgroundRefreshFailed(ILogger logger, string keyHash, Exception exception);

@@ -79,7 +79,7 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
         }
         if (found is null || VaryRule.IsRule(found))
         {
-            var last = notStored.Find(hash);
+            var last = notStored.Find(key);
             await WriteAsync(context, new
             {
                 url = url.ToString(),

@@ -138,8 +138,7 @@ for name in "${active[@]}"; do : >"$work/alt-$name.txt"; done
 for round in $(seq 1 "$rounds"); do
   for name in "${active[@]}"; do
     url="http://127.0.0.1:${port[$name]}/1k"
-    if (( round % 2 )); then c=$(measure "$c_url"); g=$(measure "$url"); else g=$(measure "$url"); c=$(measure "$c_url"); fi
-    echo "$c $g" >>"$work/alt-$name.txt"
+    in_turn "$round" 'measure "$c_url"' 'measure "$url"' >>"$work/alt-$name.txt"
   done
 done
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -34,6 +34,13 @@ start_gateway() { # public-port management-port ceiling-port [NAME=value...]; se
 rss_mib() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; } # pid -> resident set (working set), MiB
 # pid file: samples the resident set every 0.5 s into file until killed (bounded by the script's own lifetime)
 sample_rss() { while kill -0 "$1" 2>/dev/null; do rss_mib "$1" >>"$2"; sleep 0.5; done; }
+# round "first" "second": the two measure commands' outputs on one line, first's then second's. On even rounds the second
+# runs first, so that the machine's slow phases (tens of seconds on this kind of VM) mostly hit both runs alike.
+in_turn() {
+  local a b
+  if (( $1 % 2 )); then a=$(eval "$2"); b=$(eval "$3"); else b=$(eval "$3"); a=$(eval "$2"); fi
+  echo "$a $b"
+}
 p99_ms() { # wrk --latency output on stdin -> the 99th percentile in ms
   awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'
 }

@@ -45,14 +45,8 @@ timeout 30 h2load -c"$connections" -m"$streams" -t2 -D2 "http://127.0.0.1:$publi
 rounds="${ROUNDS:-9}"
 : >"$work/rounds-h2.txt"
 for round in $(seq 1 "$rounds"); do
-  if (( round % 2 )); then
-    read -r c_rps c_cpu < <(measure "ceiling-$round" "http://127.0.0.1:$ceiling_h2c/1k" "$ceiling_pid")
-    read -r g_rps g_cpu < <(measure "gateway-$round" "http://127.0.0.1:$public_h2c/1k" "$gateway_pid")
-  else
-    read -r g_rps g_cpu < <(measure "gateway-$round" "http://127.0.0.1:$public_h2c/1k" "$gateway_pid")
-    read -r c_rps c_cpu < <(measure "ceiling-$round" "http://127.0.0.1:$ceiling_h2c/1k" "$ceiling_pid")
-  fi
-  echo "$c_rps $c_cpu $g_rps $g_cpu" >>"$work/rounds-h2.txt"
+  in_turn "$round" 'measure "ceiling-$round" "http://127.0.0.1:$ceiling_h2c/1k" "$ceiling_pid"' \
+    'measure "gateway-$round" "http://127.0.0.1:$public_h2c/1k" "$gateway_pid"' >>"$work/rounds-h2.txt"
 done
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 col() { awk -v c="$1" '{print $c}' "$work/rounds-h2.txt" | median; }

@@ -53,14 +53,8 @@ for case in ${CASES:-one-url distinct}; do
   measure "warm-yarp" "$y_url" "$script" >/dev/null; measure "warm-gateway" "$g_url" "$script" >/dev/null
   : >"$work/rounds-pass-$case.txt"
   for round in $(seq 1 "$rounds"); do
-    if (( round % 2 )); then
-      read -r y_rps y_p99 < <(measure "yarp-$case-$round" "$y_url" "$script")
-      read -r g_rps g_p99 < <(measure "gateway-$case-$round" "$g_url" "$script")
-    else
-      read -r g_rps g_p99 < <(measure "gateway-$case-$round" "$g_url" "$script")
-      read -r y_rps y_p99 < <(measure "yarp-$case-$round" "$y_url" "$script")
-    fi
-    echo "$y_rps $y_p99 $g_rps $g_p99" >>"$work/rounds-pass-$case.txt"
+    in_turn "$round" 'measure "yarp-$case-$round" "$y_url" "$script"' 'measure "gateway-$case-$round" "$g_url" "$script"' \
+      >>"$work/rounds-pass-$case.txt"
   done
   col() { awk -v c="$1" '{print $c}' "$work/rounds-pass-$case.txt" | median; }
   rps_ratio=$(awk '{printf "%.4f\n", $3/$1}' "$work/rounds-pass-$case.txt" | median)

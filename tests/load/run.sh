@@ -65,14 +65,8 @@ for size in $objects; do
   # Each round runs the ceiling and the gateway back to back, in turn first (ABBA), so the machine's slow phases
   # (tens of seconds on this kind of VM) mostly hit both runs of a round alike; medians of the rounds are reported.
   for round in $(seq 1 "$rounds"); do
-    if (( round % 2 )); then
-      read -r c_rps c_p99 c_cpu < <(measure "ceiling-$size-$round" "$c_url" "$ceiling_pid" "$(accept "$size")")
-      read -r g_rps g_p99 g_cpu < <(measure "gateway-$size-$round" "$g_url" "$gateway_pid" "$(accept "$size")")
-    else
-      read -r g_rps g_p99 g_cpu < <(measure "gateway-$size-$round" "$g_url" "$gateway_pid" "$(accept "$size")")
-      read -r c_rps c_p99 c_cpu < <(measure "ceiling-$size-$round" "$c_url" "$ceiling_pid" "$(accept "$size")")
-    fi
-    echo "$c_rps $c_p99 $c_cpu $g_rps $g_p99 $g_cpu" >>"$work/rounds-$size.txt"
+    in_turn "$round" 'measure "ceiling-$size-$round" "$c_url" "$ceiling_pid" "$(accept "$size")"' \
+      'measure "gateway-$size-$round" "$g_url" "$gateway_pid" "$(accept "$size")"' >>"$work/rounds-$size.txt"
   done
   col() { awk -v c="$1" '{print $c}' "$work/rounds-$size.txt" | median; }
   c_rps=$(col 1); c_p99=$(col 2); c_cpu=$(col 3); g_rps=$(col 4); g_p99=$(col 5); g_cpu=$(col 6)

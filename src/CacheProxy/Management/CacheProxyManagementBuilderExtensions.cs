@@ -46,6 +46,7 @@ public static class CacheProxyManagementBuilderExtensions
         services.AddSingleton<ManagementAccessHandler>();
         services.AddSingleton<IAuthorizationHandler>(sp => sp.GetRequiredService<ManagementAccessHandler>());
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(CacheProxyManagementDefaults.AuthenticationScheme, null);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<AuthenticationOptions>, KeepTheAppsDefaultScheme>());
         services.AddAuthorization(o => o.AddPolicy(CacheProxyManagementDefaults.Policy, policy => policy
             .AddAuthenticationSchemes(CacheProxyManagementDefaults.AuthenticationScheme)
             .AddRequirements(ManagementAccessRequirement.Instance)));

@@ -1,11 +1,16 @@
 using System.Net;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
 using CacheProxy.Tests.Infrastructure;
 using CacheProxy.Tests.Invalidation;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CacheProxy.Tests.Management;
 
@@ -64,5 +69,45 @@ public sealed class AppAuthorizationTests
         Assert.Equal(["Bearer", "Basic realm=\"CacheProxy management\", charset=\"UTF-8\""], noKey.Headers.WwwAuthenticate.Select(c => c.ToString()));
         Assert.Single(proxy.Logs.GetSnapshot(), r => r.Id.Name == "ManagementCallRefused");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    /// <summary>The app's one scheme: a request with X-User is that user; its challenge is a 401 of its own.</summary>
+    private sealed class AppScheme(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory loggers, UrlEncoder encoder)
+        : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggers, encoder)
+    {
+        protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
+            Task.FromResult(Request.Headers.TryGetValue("X-User", out var user)
+                ? AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, user.ToString())], "App")), "App"))
+                : AuthenticateResult.NoResult());
+
+        protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+        {
+            Response.StatusCode = StatusCodes.Status401Unauthorized;
+            Response.Headers["X-App-Challenge"] = "mine";
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task AnAppWhoseOneSchemeIsItsDefault_KeepsItsDefault_BesideTheManagementScheme()
+    {
+        // Without KeepTheAppsDefaultScheme the management scheme made two, ASP.NET Core picked no default, and the
+        // app's endpoint failed with "No authenticationScheme was specified" (a 500) for every request.
+        await using var proxy = await ProxyFixture.StartAsync(o => o.Management.ApiKeys["ops"] = PurgeTests.Key, mapManagement: true,
+            features: cacheProxy => cacheProxy.Services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, AppScheme>("App", null),
+            pipeline: app => app.MapGet("/app/me", (ClaimsPrincipal user) => user.Identity!.Name).RequireAuthorization());
+
+        var signedIn = await proxy.GetAsync("/app/me", ("X-User", "ada"));
+        var anonymous = await proxy.GetAsync("/app/me");
+        var noKey = await proxy.Client.PostAsync("/purge", new StringContent("{\"tags\":[\"a\"]}", System.Text.Encoding.UTF8, "application/json"));
+        var withKey = await PurgeTests.PurgeAsync(proxy.Client, "/purge", new { tags = new[] { "a" } });
+
+        Assert.Equal(HttpStatusCode.OK, signedIn.StatusCode);
+        Assert.Equal("ada", await signedIn.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal("mine", anonymous.Headers.GetValues("X-App-Challenge").Single());
+        Assert.Equal(HttpStatusCode.Unauthorized, noKey.StatusCode);
+        Assert.Equal("application/problem+json", noKey.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.OK, withKey.StatusCode);
     }
 }

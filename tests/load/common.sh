@@ -34,12 +34,18 @@ start_gateway() { # public-port management-port ceiling-port [NAME=value...]; se
 rss_mib() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; } # pid -> resident set (working set), MiB
 # pid file: samples the resident set every 0.5 s into file until killed (bounded by the script's own lifetime)
 sample_rss() { while kill -0 "$1" 2>/dev/null; do rss_mib "$1" >>"$2"; sleep 0.5; done; }
-# round "first" "second": the two measure commands' outputs on one line, first's then second's. On even rounds the second
-# runs first, so that the machine's slow phases (tens of seconds on this kind of VM) mostly hit both runs alike.
+# round command...: the measure commands' outputs on one line, in the order given. On odd rounds they run in that
+# order, on even rounds in reverse, so that the machine's slow phases (tens of seconds on this kind of VM) mostly hit
+# every run of a round alike.
 in_turn() {
-  local a b
-  if (( $1 % 2 )); then a=$(eval "$2"); b=$(eval "$3"); else b=$(eval "$3"); a=$(eval "$2"); fi
-  echo "$a $b"
+  local round=$1 i; shift
+  local -a out=()
+  if (( round % 2 )); then
+    for (( i = 1; i <= $#; i++ )); do out[i]=$(eval "${!i}"); done
+  else
+    for (( i = $#; i >= 1; i-- )); do out[i]=$(eval "${!i}"); done
+  fi
+  echo "${out[*]}"
 }
 p99_ms() { # wrk --latency output on stdin -> the 99th percentile in ms
   awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'

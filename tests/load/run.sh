@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load test, loopback only and bounded in time: the sample gateway serving 1 KiB and 100 KiB cached objects, and JSON as a br hit,
-# against the ceiling app (Ceiling/) that returns the same bytes and headers from a fixed array.
+# against the ceiling app (Ceiling/) that returns the same bytes and headers from a fixed array, and against the same
+# ceiling sending also the three fields the gateway adds to a hit (Age, Cache-Status, a fresh X-Request-ID: /fields/…).
 # ROUNDS (default 17) rounds per object, each a ceiling and a gateway run back to back; medians are reported.
 #   tests/load/run.sh [seconds-per-run=4] [connections=64]
 set -euo pipefail
@@ -54,27 +55,32 @@ sample_rss "$ceiling_pid" "$work/rss-ceiling.txt" & pids+=($!)
 rounds="${ROUNDS:-17}"
 per_round=""
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "| object | ceiling req/s | ceiling p99 ms | ceiling CPU µs/req | CacheProxy hit req/s | CacheProxy p99 ms | CacheProxy CPU µs/req | req/s ratio | median round ratio | CPU ratio |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| object | ceiling req/s | ceiling p99 ms | ceiling CPU µs/req | CacheProxy hit req/s | CacheProxy p99 ms | CacheProxy CPU µs/req | req/s ratio | median round ratio | CPU ratio | same-fields ceiling req/s | median round ratio, same fields |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for size in $objects; do
   c_url="http://127.0.0.1:$ceiling_port$(ceiling_path "$size")"; g_url="http://127.0.0.1:$public_port$(gateway_path "$size")"
+  f_url="http://127.0.0.1:$ceiling_port/fields$(ceiling_path "$size")"
   # warm-up so both run JIT-compiled code
   timeout 30 wrk -t2 -c"$connections" -d2s -H "$(accept "$size")" "$c_url" >/dev/null
   timeout 30 wrk -t2 -c"$connections" -d2s -H "$(accept "$size")" "$g_url" >/dev/null
+  timeout 30 wrk -t2 -c"$connections" -d2s -H "$(accept "$size")" "$f_url" >/dev/null
   : >"$work/rounds-$size.txt"
-  # Each round runs the ceiling and the gateway back to back, in turn first (ABBA), so the machine's slow phases
-  # (tens of seconds on this kind of VM) mostly hit both runs of a round alike; medians of the rounds are reported.
+  # Each round runs the ceiling, the gateway and the same-fields ceiling back to back, in turn first (ABCCBA), so the
+  # machine's slow phases (tens of seconds on this kind of VM) mostly hit every run of a round alike; medians of the
+  # rounds are reported.
   for round in $(seq 1 "$rounds"); do
     in_turn "$round" 'measure "ceiling-$size-$round" "$c_url" "$ceiling_pid" "$(accept "$size")"' \
-      'measure "gateway-$size-$round" "$g_url" "$gateway_pid" "$(accept "$size")"' >>"$work/rounds-$size.txt"
+      'measure "gateway-$size-$round" "$g_url" "$gateway_pid" "$(accept "$size")"' \
+      'measure "fields-$size-$round" "$f_url" "$ceiling_pid" "$(accept "$size")"' >>"$work/rounds-$size.txt"
   done
   col() { awk -v c="$1" '{print $c}' "$work/rounds-$size.txt" | median; }
   c_rps=$(col 1); c_p99=$(col 2); c_cpu=$(col 3); g_rps=$(col 4); g_p99=$(col 5); g_cpu=$(col 6)
   ratio=$(python3 -c "print(f'{$g_rps/$c_rps:.2f}')")
   round_ratio=$(awk '{printf "%.4f\n", $4/$1}' "$work/rounds-$size.txt" | median)
   cpu_ratio=$(python3 -c "print(f'{$c_cpu/$g_cpu:.2f}')")
-  echo "| $size | $c_rps | $c_p99 | $c_cpu | $g_rps | $g_p99 | $g_cpu | $ratio | $(printf '%.2f' "$round_ratio") | $cpu_ratio |"
-  per_round+="$size: $(awk '{printf "%.2f ", $4/$1}' "$work/rounds-$size.txt")"$'\n'
+  fields_ratio=$(awk '{printf "%.4f\n", $4/$7}' "$work/rounds-$size.txt" | median)
+  echo "| $size | $c_rps | $c_p99 | $c_cpu | $g_rps | $g_p99 | $g_cpu | $ratio | $(printf '%.2f' "$round_ratio") | $cpu_ratio | $(col 7) | $(printf '%.2f' "$fields_ratio") |"
+  per_round+="$size: $(awk '{printf "%.2f/%.2f ", $4/$1, $4/$7}' "$work/rounds-$size.txt")"$'\n'
 done
 echo
 peak() { sort -n "$1" | tail -1; }
@@ -82,5 +88,5 @@ echo "Working set (resident set): gateway idle ${g_idle} MiB, peak $(peak "$work
 echo "wrk -t2 -c$connections -d${duration}s --latency, $rounds alternating rounds (medians), loopback, $(nproc) cores."
 echo "CPU ratio = ceiling CPU per request / gateway CPU per request. Per-round numbers: tests/load/.work/rounds-*.txt"
 echo "req/s ratio = gateway median / ceiling median; median round ratio = median of the rounds' gateway / ceiling, the one to read when the machine changes speed during the run (docs/performance.md)."
-echo "req/s ratio of each round (gateway / the ceiling run beside it):"
+echo "req/s ratio of each round (gateway / the ceiling run beside it, gateway / the same-fields ceiling):"
 printf '%s' "$per_round"

@@ -19,8 +19,12 @@ using (var encoder = new System.IO.Compression.BrotliEncoder(5, 22))
 app.Run(context =>
 {
     // /nostore/…: the same object, not to be stored (tests/load/pass.sh: the cache's cost on traffic it cannot keep).
-    var noStore = context.Request.Path.StartsWithSegments("/nostore", out var rest);
-    var body = (noStore ? rest.Value : context.Request.Path.Value) switch
+    // /fields/…: the same object with the three fields the gateway adds to a hit — Age, Cache-Status and a fresh
+    // X-Request-ID, made as the gateway makes it — the ceiling that sends the same bytes (tests/load/run.sh).
+    var path = context.Request.Path;
+    var noStore = path.StartsWithSegments("/nostore", out var rest);
+    var sameFields = !noStore && path.StartsWithSegments("/fields", out rest);
+    var body = (noStore || sameFields ? rest.Value : path.Value) switch
     {
         "/1k" => small,
         "/100k" => large,
@@ -47,6 +51,12 @@ app.Run(context =>
     {
         context.Response.Headers.ContentEncoding = "br";
         context.Response.Headers.Vary = "Accept-Encoding";
+    }
+    if (sameFields)
+    {
+        context.Response.Headers.Age = "0";
+        context.Response.Headers["Cache-Status"] = "CacheProxy; hit";
+        context.Response.Headers["X-Request-ID"] = System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString();
     }
     context.Response.ContentLength = body.Length;
     return context.Response.Body.WriteAsync(body).AsTask();

@@ -17,18 +17,29 @@ namespace CacheProxy.Caching;
 /// does a response to a request with credentials (Authorization, Cookie, <see cref="CacheProxyOptions.CredentialHeaders"/>).
 /// At most <see cref="Capacity"/> keys are held; past it a new key is not marked (its requests collapse as before).
 /// </summary>
-internal sealed class HitForPass(LastGoodOptions options, TimeProvider time, InvalidationLedger ledger, CacheProxyMetrics metrics,
-    ILoggerFactory loggers)
+internal sealed class HitForPass
 {
     public const int Capacity = 16_384;
 
     private readonly ConcurrentDictionary<string, Pass> _marks = new(StringComparer.Ordinal);
-    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+    private readonly LastGoodOptions options;
+    private readonly TimeProvider time;
+    private readonly InvalidationLedger ledger;
+    private readonly CacheProxyMetrics metrics;
+    private readonly ILogger _logger;
     private int _count;
     private long _pruned;
 
-    /// <summary>Gets how many keys are marked (some perhaps past their time, until looked at or pruned).</summary>
-    public int Count => Volatile.Read(ref _count);
+    public HitForPass(LastGoodOptions options, TimeProvider time, InvalidationLedger ledger, CacheProxyMetrics metrics, ILoggerFactory loggers)
+    {
+        this.options = options;
+        this.time = time;
+        this.ledger = ledger;
+        this.metrics = metrics;
+        _logger = loggers.CreateLogger(LogCategories.Cache);
+        metrics.Meter.CreateObservableGauge("cacheproxy.hit_for_pass.keys", () => Volatile.Read(ref _count), "{key}",
+            "Keys marked hit-for-pass (some perhaps past their time, until looked at or pruned).");
+    }
 
     /// <summary>Whether the request of <paramref name="context"/>, which found nothing stored, is passed upstream.</summary>
     public bool Passes(CacheContext context)

@@ -84,7 +84,14 @@ public sealed class HitForPassTests
     {
         var (proxy, origin) = await StartAsync();
         await using var _proxy = proxy;
+        using var keys = proxy.Collect<int>("cacheproxy.hit_for_pass.keys");
+        int Marked()
+        {
+            keys.RecordObservableInstruments();
+            return keys.LastMeasurement!.Value;
+        }
         await proxy.GetAsync("/changing");
+        var markedAfterFirst = Marked();
         origin.CacheControl = "max-age=600";
 
         var passed = await proxy.GetAsync("/changing"); // within the mark: passed on, not captured, not stored
@@ -98,6 +105,8 @@ public sealed class HitForPassTests
         Assert.Contains("fwd=miss; fwd-status=200; stored", miss.CacheStatus(), StringComparison.Ordinal);
         Assert.Equal("CacheProxy; hit", hit.CacheStatus());
         Assert.Equal(4, proxy.Origin.Calls);
+        Assert.Equal(1, markedAfterFirst);
+        Assert.Equal(0, Marked()); // looked at past its time: gone
     }
 
     public static TheoryData<string, string> Purges => new()

@@ -22,22 +22,22 @@ internal sealed class HitForPass
     public const int Capacity = 16_384;
 
     private readonly ConcurrentDictionary<string, Pass> _marks = new(StringComparer.Ordinal);
-    private readonly LastGoodOptions options;
-    private readonly TimeProvider time;
-    private readonly InvalidationLedger ledger;
-    private readonly CacheProxyMetrics metrics;
+    private readonly LastGoodOptions _options;
+    private readonly TimeProvider _time;
+    private readonly InvalidationLedger _ledger;
+    private readonly CacheProxyMetrics _metrics;
     private readonly ILogger _logger;
     private int _count;
     private long _pruned;
 
     public HitForPass(LastGoodOptions options, TimeProvider time, InvalidationLedger ledger, CacheProxyMetrics metrics, ILoggerFactory loggers)
     {
-        this.options = options;
-        this.time = time;
-        this.ledger = ledger;
-        this.metrics = metrics;
+        _options = options;
+        _time = time;
+        _ledger = ledger;
+        _metrics = metrics;
         _logger = loggers.CreateLogger(LogCategories.Cache);
-        metrics.Meter.CreateObservableGauge("cacheproxy.hit_for_pass.keys", () => Volatile.Read(ref _count), "{key}",
+        _metrics.Meter.CreateObservableGauge("cacheproxy.hit_for_pass.keys", () => Volatile.Read(ref _count), "{key}",
             "Keys marked hit-for-pass (some perhaps past their time, until looked at or pruned).");
     }
 
@@ -48,10 +48,10 @@ internal sealed class HitForPass
         {
             return false;
         }
-        if (time.GetTimestamp() < mark.Until
-            && ledger.Check(mark.PrimaryKey, mark.Filled, mark.Tags, filledHere: true, out _) == Verdict.Valid)
+        if (_time.GetTimestamp() < mark.Until
+            && _ledger.Check(mark.PrimaryKey, mark.Filled, mark.Tags, filledHere: true, out _) == Verdict.Valid)
         {
-            metrics.HitForPass.Add(1, new KeyValuePair<string, object?>("outcome", "passed"));
+            _metrics.HitForPass.Add(1, new KeyValuePair<string, object?>("outcome", "passed"));
             return true;
         }
         Remove(key, mark);
@@ -65,7 +65,7 @@ internal sealed class HitForPass
     /// </summary>
     public bool Marks(CacheContext context, int status)
     {
-        var current = options.Current;
+        var current = _options.Current;
         return current.HitForPassTtl > TimeSpan.Zero && status < 500 && context.Lookup.FetchKey is not null && context.Key is not null
             && !StorageRules.CarriesCredentials(context.HttpContext.Request.Headers, current.CredentialHeaders);
     }
@@ -73,20 +73,20 @@ internal sealed class HitForPass
     /// <summary>Marks the key of <paramref name="context"/> (<see cref="Marks"/>) for <paramref name="refusal"/>, with the tags the response would have been stored with.</summary>
     public void Mark(CacheContext context, CacheExchange exchange, string refusal, IReadOnlyList<string> tags)
     {
-        var ttl = options.Current.HitForPassTtl;
+        var ttl = _options.Current.HitForPassTtl;
         var key = context.Lookup.FetchKey!;
-        var now = time.GetTimestamp();
+        var now = _time.GetTimestamp();
         if (Volatile.Read(ref _count) >= Capacity && !PruneFull(now))
         {
-            metrics.HitForPass.Add(1, new KeyValuePair<string, object?>("outcome", "full"));
+            _metrics.HitForPass.Add(1, new KeyValuePair<string, object?>("outcome", "full"));
             return;
         }
-        var mark = new Pass(now + (long)(ttl.TotalSeconds * time.TimestampFrequency), exchange.RequestTime.UtcTicks, context.Key!, tags);
+        var mark = new Pass(now + (long)(ttl.TotalSeconds * _time.TimestampFrequency), exchange.RequestTime.UtcTicks, context.Key!, tags);
         while (_marks.TryGetValue(key, out var held) ? !_marks.TryUpdate(key, mark, held) : !TryAdd(key, mark))
         {
             // raced with another mark or removal of the key: again (a later refusal starts the time again)
         }
-        metrics.HitForPass.Add(1, new KeyValuePair<string, object?>("outcome", "marked"));
+        _metrics.HitForPass.Add(1, new KeyValuePair<string, object?>("outcome", "marked"));
         Log.HitForPassMarked(_logger, new KeyHash(key), ttl, refusal);
     }
 
@@ -121,7 +121,7 @@ internal sealed class HitForPass
     private bool PruneFull(long now)
     {
         var last = Volatile.Read(ref _pruned);
-        if (now - last >= time.TimestampFrequency && Interlocked.CompareExchange(ref _pruned, now, last) == last)
+        if (now - last >= _time.TimestampFrequency && Interlocked.CompareExchange(ref _pruned, now, last) == last)
         {
             foreach (var (key, mark) in _marks)
             {

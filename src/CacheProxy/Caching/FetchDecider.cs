@@ -59,7 +59,7 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
     {
         var current = options.Current;
         var response = context.HttpContext.Response;
-        var plan = Plan(context, exchange, upstream, capture, out var refusal);
+        var plan = Plan(context, exchange, upstream, capture, out var refusal, out var marked);
         var stored = plan is not null && capture.Copy.Buffering; // no memory to keep it even at the start: not "stored" (logged and counted after)
         if (current.HonorSurrogateControl)
         {
@@ -71,14 +71,15 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
         }
         response.Headers.Append(CacheProxyHeaderNames.CacheStatus,
             CacheStatus.Value(current.CacheStatusName, CacheStatus.Forwarded(exchange.ForwardReason, upstream.Status, stored)));
-        return plan is null ? new FetchDecision.PassOn(refusal!) : new FetchDecision.Store(plan);
+        return plan is null ? new FetchDecision.PassOn(refusal!, marked) : new FetchDecision.Store(plan);
     }
 
     /// <summary>
     /// RFC 9111's rules (after the response-phase policies), the size limit and Accept-Encoding keying: how to store
     /// the response, with the capture started; null and <paramref name="refusal"/> when it is not stored.
     /// </summary>
-    private StorePlan? Plan(CacheContext context, CacheExchange exchange, in UpstreamResponse upstream, CaptureBodyFeature capture, out string? refusal)
+    private StorePlan? Plan(CacheContext context, CacheExchange exchange, in UpstreamResponse upstream, CaptureBodyFeature capture, out string? refusal,
+        out bool marking)
     {
         var current = options.Current;
         var request = context.HttpContext.Request;
@@ -94,7 +95,7 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
         }
         var compress = refusal is null && !AcceptEncodingKeying.EncodedByOrigin(response) && compressor.Applies(context, response); // a 200 only: never a part
         refusal ??= AcceptEncodingKeying.Key(request, response, compress, context.Lookup.KeyedOnAcceptEncoding, ref varyNames);
-        var marking = responsesOwn && hitForPass.Marks(context, upstream.Status);
+        marking = responsesOwn && hitForPass.Marks(context, upstream.Status);
         tags.TakeHeaders(context, response.Headers, storing: refusal is null || marking); // a hit-for-pass mark ends with its tags' purges
         if (refusal is not null)
         {

@@ -25,8 +25,12 @@ internal abstract record FetchDecision(CaptureMode Mode)
     /// <summary>Passed on to the client and kept: <see cref="ResponseStorer"/> stores the body (and its compressed forms).</summary>
     public sealed record Store(StorePlan Plan) : FetchDecision(CaptureMode.PassThrough);
 
-    /// <summary>Passed on to the client, not kept, for <paramref name="Reason"/> (event 1003, and <c>GET /inspect</c>).</summary>
-    public sealed record PassOn(string Reason) : FetchDecision(CaptureMode.PassThrough);
+    /// <summary>
+    /// Passed on to the client, not kept, for <paramref name="Reason"/> (event 1003, and <c>GET /inspect</c>);
+    /// <paramref name="Marked"/>: the reason is the response's own and its key is now hit-for-pass
+    /// (<see cref="HitForPass"/>), so <see cref="ResponseStorer"/> removes what the lookup found stored for it.
+    /// </summary>
+    public sealed record PassOn(string Reason, bool Marked) : FetchDecision(CaptureMode.PassThrough);
 
     /// <summary>The rest of a stored part, held back: <see cref="RangeCompletion"/> joins it to the part and answers the whole.</summary>
     public sealed record CompletePart(StorePlan Plan) : FetchDecision(CaptureMode.Hold);

@@ -102,6 +102,17 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
         return new StoreResult(stored, combined);
     }
 
+    /// <summary>
+    /// A response that may not be shared, for a reason of its own, came for a key the lookup found stored (stale, or
+    /// asked past with no-cache): the stored one no longer stands for what the origin serves, and would keep the key's
+    /// requests collapsing on it, so it is removed (Varnish's hit-for-pass object replaces the cached one). False: nothing stored.
+    /// </summary>
+    public async Task<bool> ForgetAsync(CacheContext context)
+    {
+        await writer.InvalidateAsync(context.Lookup.FetchKey, context.HttpContext);
+        return false;
+    }
+
     /// <summary>Event 1003, and the reason kept for <c>GET /inspect</c>.</summary>
     public void NotStored(CacheContext context, string reason)
     {

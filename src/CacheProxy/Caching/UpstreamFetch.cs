@@ -88,6 +88,7 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
                 FetchDecision.Merge304 merge => await revalidation.CompleteAsync(context, exchange, merge, upstream),
                 FetchDecision.ServeStale => await ServeStaleAsync(context, exchange, upstream),
                 FetchDecision.Store store => await storer.KeepAsync(context, exchange, store.Plan, upstream, capture, upstreamFailed),
+                FetchDecision.PassOn { Marked: true } when context.Lookup.Entry is not null => await storer.ForgetAsync(context),
                 _ => false,
             };
         }

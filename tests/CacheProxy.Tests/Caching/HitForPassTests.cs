@@ -109,6 +109,43 @@ public sealed class HitForPassTests
         Assert.Equal(0, Marked()); // looked at past its time: gone
     }
 
+    [Fact]
+    public async Task AStoredResponseWhoseOriginNowRefusesToShare_IsReplacedByTheMark_NotRevalidatedOnEveryRequest()
+    {
+        var (proxy, origin) = await StartAsync();
+        await using var _proxy = proxy;
+        origin.CacheControl = "max-age=10";
+        await proxy.GetAsync("/turned-private");
+        proxy.Time.Advance(TimeSpan.FromSeconds(20)); // stale: the next request revalidates
+        origin.CacheControl = "private";
+
+        var revalidated = await proxy.GetAsync("/turned-private");
+        var next = await proxy.GetAsync("/turned-private");
+
+        Assert.Contains("fwd=stale; fwd-status=200", revalidated.CacheStatus(), StringComparison.Ordinal);
+        // Kept, the stale response would send this request (and each after it) through another collapsed revalidation.
+        Assert.EndsWith(PassStatus, next.CacheStatus(), StringComparison.Ordinal);
+        Assert.Equal("body", await next.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AServerErrorOnRevalidation_LeavesTheStoredResponse_ForStaleIfError()
+    {
+        var (proxy, origin) = await StartAsync();
+        await using var _proxy = proxy;
+        origin.CacheControl = "max-age=10, stale-if-error=600";
+        await proxy.GetAsync("/flaky");
+        proxy.Time.Advance(TimeSpan.FromSeconds(20));
+        origin.CacheControl = "no-store";
+        origin.Status = StatusCodes.Status503ServiceUnavailable;
+
+        var failed = await proxy.GetAsync("/flaky");
+
+        Assert.Equal(HttpStatusCode.OK, failed.StatusCode);
+        Assert.Contains("detail=stale-if-error", failed.CacheStatus(), StringComparison.Ordinal);
+        Assert.Contains("detail=stale-if-error", (await proxy.GetAsync("/flaky")).CacheStatus(), StringComparison.Ordinal);
+    }
+
     public static TheoryData<string, string> Purges => new()
     {
         { "/p?sk=product:7", "{\"urls\":[\"http://localhost/p?sk=product:7\"]}" },

@@ -26,10 +26,12 @@ internal sealed class CacheLookup
     private readonly StoreFailures _failures;
     private readonly InvalidationLedger _ledger;
     private readonly LastGoodOptions _options;
+    private readonly TimeProvider _time;
 
-    public CacheLookup(ICacheStore store, CacheKey keys, StoreFailures failures, InvalidationLedger ledger, LastGoodOptions options)
+    public CacheLookup(ICacheStore store, CacheKey keys, StoreFailures failures, InvalidationLedger ledger, LastGoodOptions options, TimeProvider time)
     {
         _options = options;
+        _time = time;
         _store = store;
         _synchronous = store as ISynchronousCacheStore;
         _stored = store as IStoredEntries;
@@ -44,13 +46,25 @@ internal sealed class CacheLookup
 
     /// <summary>
     /// The response stored for <paramref name="context"/>'s request in the synchronous tier, when it is there and no
-    /// purge touched it. <paramref name="key"/> is the primary key when a string had to be built for it (a long URL, a
-    /// Vary rule, key customizers), else null.
+    /// purge touched it. The lookup's <see cref="Lookup.FetchKey"/> is the primary key when a string had to be built
+    /// for it (a long URL, a Vary rule, key customizers), else null.
     /// </summary>
-    public bool TryFind(HttpContext context, out StoredEntry entry, out string? key)
+    public bool TryFind(HttpContext context, out Lookup found)
+    {
+        found = default;
+        if (!TryFind(context, out var entry, out var key, out var now))
+        {
+            return false;
+        }
+        found = new Lookup(key, entry, At: now);
+        return true;
+    }
+
+    private bool TryFind(HttpContext context, out StoredEntry entry, out string? key, out DateTimeOffset now)
     {
         entry = null!;
         key = null;
+        now = default;
         if (_synchronous is null)
         {
             return false;
@@ -75,13 +89,14 @@ internal sealed class CacheLookup
             return false;
         }
         ReadOnlySpan<char> primary = key is null ? buffer[..length] : key;
-        if (!TryGet(primary, out var found))
+        now = _time.GetUtcNow(); // the one read of the wall clock: the memory tier's expiry and the response's age
+        if (!TryGet(primary, now, out var found))
         {
             return false;
         }
         if (VaryRule.IsRule(found))
         {
-            if (VaryRule.Read(found) is not { } rule || !TryFindVariant(primary, key, rule, context.Request, out found))
+            if (VaryRule.Read(found) is not { } rule || !TryFindVariant(primary, key, rule, context.Request, now, out found))
             {
                 return false;
             }
@@ -93,11 +108,11 @@ internal sealed class CacheLookup
     }
 
     /// <summary>From the synchronous tier: the memory tier's own entry, or another store's in a fresh <see cref="StoredEntry"/>.</summary>
-    private bool TryGet(ReadOnlySpan<char> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoredEntry? found)
+    private bool TryGet(ReadOnlySpan<char> key, DateTimeOffset now, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoredEntry? found)
     {
         if (_stored is not null)
         {
-            return _stored.TryGetStored(key, out found);
+            return _stored.TryGetStored(key, now, out found);
         }
         found = _synchronous!.TryGet(key, out var entry) ? new StoredEntry(entry, filledHere: false) : null;
         return found is not null;
@@ -117,32 +132,33 @@ internal sealed class CacheLookup
     /// </summary>
     // Not async when the memory tier answers and nothing traces lookups: a hit there costs no frame of ours.
     public ValueTask<Lookup> FindAsync(CacheContext context) =>
-        _stored is not null && !CacheProxyTelemetry.ActivitySource.HasListeners() && TryFindInMemory(context, out var found)
+        _stored is not null && !CacheProxyTelemetry.ActivitySource.HasListeners() && TryFindInMemory(context, _time.GetUtcNow(), out var found)
             ? new(found)
             : FindTracedAsync(context);
 
     /// <summary>The lookup from the memory tier alone; false when another tier may know more (or the tier failed): then the full lookup.</summary>
-    private bool TryFindInMemory(CacheContext context, out Lookup found)
+    private bool TryFindInMemory(CacheContext context, DateTimeOffset now, out Lookup found)
     {
         found = default;
         var key = context.Key!;
         var request = context.HttpContext.Request;
         try
         {
-            if (!_stored!.TryGetStored(key, out var entry) && !_memoryOnly)
+            if (!_stored!.TryGetStored(key, now, out var entry) && !_memoryOnly)
             {
                 return false;
             }
             found = AfterPrimary(key, entry, request, out var variantNext);
             if (!variantNext)
             {
+                found = found with { At = now };
                 return true;
             }
-            if (!_stored.TryGetStored(found.FetchKey!, out var variant) && !_memoryOnly)
+            if (!_stored.TryGetStored(found.FetchKey!, now, out var variant) && !_memoryOnly)
             {
                 return false;
             }
-            found = AfterVariant(found, key, variant, request);
+            found = AfterVariant(found, key, variant, request) with { At = now };
             return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -161,7 +177,7 @@ internal sealed class CacheLookup
             // No request token: reading HttpContext.RequestAborted makes Kestrel allocate a token source per request,
             // and stores bound their own calls with timeouts.
             var found = AfterPrimary(key, await GetAsync(key), request, out var variantNext);
-            return variantNext ? AfterVariant(found, key, await GetAsync(found.FetchKey!), request) : found;
+            return (variantNext ? AfterVariant(found, key, await GetAsync(found.FetchKey!), request) : found) with { At = _time.GetUtcNow() };
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -233,7 +249,7 @@ internal sealed class CacheLookup
     /// The variant <paramref name="rule"/> selects for the request, from the synchronous tier. A rule on Accept-Encoding
     /// alone (every compressed response's) has the class as its suffix: its key is written on the stack, no string.
     /// </summary>
-    private bool TryFindVariant(ReadOnlySpan<char> primary, string? key, VaryRule rule, HttpRequest request,
+    private bool TryFindVariant(ReadOnlySpan<char> primary, string? key, VaryRule rule, HttpRequest request, DateTimeOffset now,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoredEntry? found)
     {
         found = null;
@@ -242,10 +258,10 @@ internal sealed class CacheLookup
             var suffix = Http.AcceptEncoding.Class(request.Headers.AcceptEncoding);
             Span<char> variantKey = stackalloc char[Variants.KeyLength(primary, rule.Generation, suffix)];
             Variants.WriteKey(primary, rule.Generation, suffix, variantKey);
-            return TryGet(variantKey, out found) && !VaryRule.IsRule(found);
+            return TryGet(variantKey, now, out found) && !VaryRule.IsRule(found);
         }
         return Variants.KeyFor(key ?? new string(primary), rule, request) is { } built
-            && TryGet(built, out found) && !VaryRule.IsRule(found);
+            && TryGet(built, now, out found) && !VaryRule.IsRule(found);
     }
 
     private static void MarkReused(StoredEntry variant)

@@ -7,28 +7,28 @@ internal sealed class CachePolicies
 {
     private readonly ICachePolicy[] _policies;
     private readonly LastGoodOptions _options;
-    private readonly TimeProvider _time;
 
     /// <summary>Policies of the app's beside the built-in one: only then is the request's abort token read (Kestrel makes one per request when asked).</summary>
     private readonly bool _appPolicies;
 
-    public CachePolicies(IEnumerable<ICachePolicy> policies, LastGoodOptions options, TimeProvider time)
+    public CachePolicies(IEnumerable<ICachePolicy> policies, LastGoodOptions options)
     {
         _policies = [.. policies.OrderBy(p => p is RouteOptionsPolicy ? 0 : 1)]; // stable: the others keep registration order
         _appPolicies = _policies.Any(p => p is not RouteOptionsPolicy);
         _options = options;
-        _time = time;
     }
 
     /// <summary>
     /// Step (4) for the stored response the request's lookup found: that response as it stands now
-    /// (<see cref="Candidate.At(Storage.StoredEntry, Configuration.CacheProxyOptions, DateTimeOffset, DateTimeOffset?)"/>), shown to the serve-from-cache policies, then RFC 9111's verdict
+    /// (<see cref="Candidate.At(Storage.StoredEntry, Configuration.CacheProxyOptions, DateTimeOffset, DateTimeOffset?)"/>) at
+    /// the instant the store answered (<see cref="Lookup.At"/>), shown to the serve-from-cache policies, then RFC 9111's verdict
     /// (<see cref="ReuseRules"/>). Completes synchronously unless a policy awaits.
     /// </summary>
     public ValueTask<Reuse> DecideReuseAsync(CacheContext context)
     {
         ref readonly var found = ref context.Lookup;
-        context.Consider(Candidate.At(found.Entry!, _options.Current, _time.GetUtcNow(), found.PurgedSince));
+        System.Diagnostics.Debug.Assert(found.At != default, "every lookup that finds an entry says when");
+        context.Consider(Candidate.At(found.Entry!, _options.Current, found.At, found.PurgedSince));
         if (!_appPolicies)
         {
             return new(ReuseRules.Decide(context)); // the built-in policy has no serve-from-cache phase

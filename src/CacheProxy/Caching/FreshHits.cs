@@ -29,12 +29,12 @@ internal sealed class FreshHits(CacheContextPool contexts, CachePolicies policie
             return null;
         }
         context.Started = served.HitStart();
-        if (!lookup.TryFind(http, out var entry, out var key))
+        if (!lookup.TryFind(http, out var found))
         {
             return null;
         }
-        context.Key = key;
-        context.Looked(new Lookup(key, entry));
+        context.Key = found.FetchKey;
+        context.Looked(found);
         var reuse = policies.DecideReuseAsync(context);
         if (!reuse.IsCompletedSuccessfully)
         {
@@ -75,8 +75,8 @@ internal sealed class FreshHits(CacheContextPool contexts, CachePolicies policie
     public ValueTask<CacheContext?> TryPrepareBeforeRoutingAsync(HttpContext http)
     {
         if (earlyHits is null || !HttpMethods.IsGet(http.Request.Method) || !Open(http)
-            || !lookup.TryFind(http, out var entry, out var key)
-            || earlyHits.EndpointFor(entry) is not { } endpoint || endpoint.Metadata.GetMetadata<RouteModel>() is not { } route)
+            || !lookup.TryFind(http, out var found)
+            || earlyHits.EndpointFor(found.Entry!) is not { } endpoint || endpoint.Metadata.GetMetadata<RouteModel>() is not { } route)
         {
             return default;
         }
@@ -85,30 +85,29 @@ internal sealed class FreshHits(CacheContextPool contexts, CachePolicies policie
         var requestPhase = policies.OnRequestAsync(context);
         if (!requestPhase.IsCompletedSuccessfully)
         {
-            return PrepareAsync(requestPhase, context, key, entry);
+            return PrepareAsync(requestPhase, context, found);
         }
         requestPhase.GetAwaiter().GetResult(); // a finished ValueTask is consumed once
-        if (!Usable(context, key, entry))
+        if (!Usable(context, found))
         {
             return new(Unprepare(context));
         }
         var reuse = policies.DecideReuseAsync(context);
         if (!reuse.IsCompletedSuccessfully)
         {
-            return PrepareAsync(default, context, key, entry, reuse);
+            return PrepareAsync(default, context, found, reuse);
         }
         return new(reuse.Result == Reuse.Fresh ? context : Unprepare(context));
     }
 
-    private async ValueTask<CacheContext?> PrepareAsync(ValueTask requestPhase, CacheContext context, string? key, StoredEntry entry,
-        ValueTask<Reuse>? reuse = null)
+    private async ValueTask<CacheContext?> PrepareAsync(ValueTask requestPhase, CacheContext context, Lookup found, ValueTask<Reuse>? reuse = null)
     {
         try
         {
             if (reuse is null)
             {
                 await requestPhase;
-                if (!Usable(context, key, entry))
+                if (!Usable(context, found))
                 {
                     return Unprepare(context);
                 }
@@ -124,11 +123,11 @@ internal sealed class FreshHits(CacheContextPool contexts, CachePolicies policie
     }
 
     /// <summary>After the request phase: whether the cache may answer, the lookup taken.</summary>
-    private bool Usable(CacheContext context, string? key, StoredEntry entry)
+    private bool Usable(CacheContext context, in Lookup found)
     {
         context.Started = served.HitStart();
-        context.Key = key;
-        context.Looked(new Lookup(key, entry));
+        context.Key = found.FetchKey;
+        context.Looked(found);
         return context.EnableCaching && context.AllowCacheLookup && context.ReadRequestDirectives();
     }
 

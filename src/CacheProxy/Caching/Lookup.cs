@@ -15,8 +15,12 @@ namespace CacheProxy.Caching;
 /// </param>
 /// <param name="Part">A stored part of the representation (206) that does not cover the request, to combine with what the upstream sends.</param>
 /// <param name="PurgedSince">When a soft purge (or the ledger's horizon) made <paramref name="Entry"/> stale, if one did.</param>
+/// <param name="At">
+/// When the store answered: the instant <paramref name="Entry"/>'s age and freshness are computed at. The memory tier's
+/// own expiry is checked at the same instant, so a hit reads the wall clock once.
+/// </param>
 internal readonly record struct Lookup(string? FetchKey, StoredEntry? Entry, bool VaryRuleFound = false, bool KeyedOnAcceptEncoding = false,
-    StoredEntry? Part = null, DateTimeOffset? PurgedSince = null)
+    StoredEntry? Part = null, DateTimeOffset? PurgedSince = null, DateTimeOffset At = default)
 {
     /// <summary>Nothing stored for <paramref name="key"/> (or the lookup was not made).</summary>
     public static Lookup Nothing(string? key) => new(key, null);

@@ -52,7 +52,7 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
     public ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken) => new(Get(key)?.Entry);
 
     /// <summary>The entry under the key, or null; synchronous: the memory tier never waits.</summary>
-    internal StoredEntry? Get(string key) => _map.TryGetValue(key, out var node) ? Read(node) : null;
+    internal StoredEntry? Get(string key) => _map.TryGetValue(key, out var node) ? Read(node, _time.GetUtcNow()) : null;
 
     public ValueTask<StoredEntry?> GetStoredAsync(string key, CancellationToken cancellationToken) => new(Get(key));
 
@@ -63,16 +63,19 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
         return entry is not null;
     }
 
-    public bool TryGetStored(ReadOnlySpan<char> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoredEntry? stored)
+    public bool TryGetStored(ReadOnlySpan<char> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoredEntry? stored) =>
+        TryGetStored(key, _time.GetUtcNow(), out stored);
+
+    public bool TryGetStored(ReadOnlySpan<char> key, DateTimeOffset now, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoredEntry? stored)
     {
-        stored = _byChars.TryGetValue(key, out var node) ? Read(node) : null;
+        stored = _byChars.TryGetValue(key, out var node) ? Read(node, now) : null;
         return stored is not null;
     }
 
-    private StoredEntry? Read(LinkedListNode<Slot> node)
+    private StoredEntry? Read(LinkedListNode<Slot> node, DateTimeOffset now)
     {
         var slot = node.Value;
-        if (_time.GetUtcNow() >= slot.ExpiresAt)
+        if (now >= slot.ExpiresAt)
         {
             lock (_lock)
             {

@@ -36,6 +36,9 @@ internal interface IStoredEntries
     /// <summary>The entry under a key held in characters, synchronously from the memory tier.</summary>
     bool TryGetStored(ReadOnlySpan<char> key, [NotNullWhen(true)] out StoredEntry? stored);
 
+    /// <summary>As <see cref="TryGetStored(ReadOnlySpan{char}, out StoredEntry?)"/>, its expiry checked at <paramref name="now"/> (the caller's one clock read).</summary>
+    bool TryGetStored(ReadOnlySpan<char> key, DateTimeOffset now, [NotNullWhen(true)] out StoredEntry? stored);
+
     /// <summary>The entry under the key, from whichever tier has it.</summary>
     ValueTask<StoredEntry?> GetStoredAsync(string key, CancellationToken cancellationToken);
 }

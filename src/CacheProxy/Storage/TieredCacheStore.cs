@@ -15,6 +15,9 @@ internal sealed class TieredCacheStore(MemoryCacheStore memory, ISharedCacheStor
 
     public bool TryGetStored(ReadOnlySpan<char> key, [NotNullWhen(true)] out StoredEntry? stored) => memory.TryGetStored(key, out stored);
 
+    public bool TryGetStored(ReadOnlySpan<char> key, DateTimeOffset now, [NotNullWhen(true)] out StoredEntry? stored) =>
+        memory.TryGetStored(key, now, out stored);
+
     public async ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken) =>
         (await GetStoredAsync(key, cancellationToken))?.Entry;
 

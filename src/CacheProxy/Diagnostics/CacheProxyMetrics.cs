@@ -66,6 +66,8 @@ internal sealed class CacheProxyMetrics
         UnkeyedHeaders = meter.CreateCounter<long>("cacheproxy.unkeyed_headers", "{field}",
             "Request fields the cache key ignores that were removed, keyed on or made the request bypass the cache, by header and action.");
         PurgedSelectors = meter.CreateCounter<long>("cacheproxy.purge.selectors", "{selector}", "URLs, tags and prefixes purged, by kind.");
+        MemoryReturned = meter.CreateCounter<long>("cacheproxy.memory.returned", "By",
+            "Bytes the GC gave back to the OS in compactions run while the process was quiet after a burst (AddMemoryReturn).");
     }
 
     public Meter Meter { get; }
@@ -87,6 +89,8 @@ internal sealed class CacheProxyMetrics
     public Counter<long> CompressionSaved { get; }
 
     public Counter<long> UnkeyedHeaders { get; }
+
+    public Counter<long> MemoryReturned { get; }
 
     /// <summary>Counts one unkeyed request field handled; the header tag is bounded by the configured names.</summary>
     public void UnkeyedHeader(string header, Configuration.UnkeyedHeaderAction action) =>

@@ -82,4 +82,5 @@ internal static class EventIds
     public const int WarmRequestFailed = 1723;
     public const int WarmStartupFailed = 1724;
     public const int WarmJobFailed = 1725;
+    public const int MemoryReturned = 1730;
 }

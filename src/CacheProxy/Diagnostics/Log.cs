@@ -129,6 +129,9 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.ManagementLimitReached, EventName = nameof(EventIds.ManagementLimitReached), Level = LogLevel.Warning, Message = "Management call by {Caller} refused (429): {Limit}")]
     public static partial void ManagementLimitReached(ILogger logger, string caller, string limit);
 
+    [LoggerMessage(EventId = EventIds.MemoryReturned, EventName = nameof(EventIds.MemoryReturned), Level = LogLevel.Information, Message = "The process was quiet and the GC held {BeforeMiB} MiB, at least twice as much as after the last compaction: compacted to {AfterMiB} MiB")]
+    public static partial void MemoryReturned(ILogger logger, long beforeMiB, long afterMiB);
+
     [LoggerMessage(EventId = EventIds.DrainStarted, EventName = nameof(EventIds.DrainStarted), Level = LogLevel.Information, Message = "Draining: readiness answers 503 and connections close after each response; serving {DrainDelay} more, then in-flight requests get up to {Timeout}")]
     public static partial void DrainStarted(ILogger logger, TimeSpan drainDelay, TimeSpan timeout);
 

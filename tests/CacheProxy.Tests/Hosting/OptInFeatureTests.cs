@@ -60,6 +60,7 @@ public sealed class OptInFeatureTests
             services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
         Assert.Equal(plain.Services.GetService<IStartupValidator>()?.GetType(), services.GetService<IStartupValidator>()?.GetType());
         Assert.Empty(HealthChecks(services));
+        Assert.Empty(services.GetServices<IHostedService>().OfType<CacheProxy.Memory.MemoryReturn>()); // no GC induced
         var missing = Assert.Throws<InvalidOperationException>(() => app.MapCacheProxyManagement());
         Assert.Contains(".AddManagement()", missing.Message, StringComparison.Ordinal);
     }
@@ -67,10 +68,11 @@ public sealed class OptInFeatureTests
     [Fact]
     public async Task EachFeature_RegistersWhatItSays()
     {
-        await using var app = Build(c => c.AddManagement().AddDashboard().AddWarming().AddGracefulDrain().AddUpstreamClient()
-            .AddManagement().AddGracefulDrain()); // twice is once
+        await using var app = Build(c => c.AddManagement().AddDashboard().AddWarming().AddGracefulDrain().AddUpstreamClient().AddMemoryReturn()
+            .AddManagement().AddGracefulDrain().AddMemoryReturn()); // twice is once
         var services = app.Services;
 
+        Assert.Single(services.GetServices<IHostedService>().OfType<CacheProxy.Memory.MemoryReturn>());
         Assert.Equal(["configuration", "draining", "maintenance", "upstream", "warming"], HealthChecks(services));
         Assert.IsType<CacheProxy.Hosting.UpstreamHttpClientFactory>(services.GetRequiredService<IForwarderHttpClientFactory>());
         Assert.Equal(TimeSpan.FromMinutes(2) + new CacheProxy.Configuration.ShutdownOptions().DrainDelay,

@@ -3,7 +3,7 @@
 # against the ceiling app (Ceiling/) that returns the same bytes and headers from a fixed array, and against the same
 # ceiling sending also the three fields the gateway adds to a hit (Age, Cache-Status, a fresh X-Request-ID: /fields/…).
 # ROUNDS (default 17) rounds per object, each a ceiling and a gateway run back to back; medians are reported.
-#   tests/load/run.sh [seconds-per-run=4] [connections=64]
+#   tests/load/run.sh [seconds-per-run=4] [connections=64]      OBJECTS (default "1k 100k json-br"), GATEWAY_ENV (NAME=value settings for the gateway)
 set -euo pipefail
 duration="${1:-4}"
 connections="${2:-64}"
@@ -13,7 +13,8 @@ source "$(dirname "$0")/common.sh"
 ceiling_port=$(free_port); public_port=$(free_port); mgmt_port=$(free_port)
 build
 start_ceiling "$ceiling_port"
-start_gateway "$public_port" "$mgmt_port" "$ceiling_port"
+# shellcheck disable=SC2086 # GATEWAY_ENV: NAME=value settings for the gateway, words
+start_gateway "$public_port" "$mgmt_port" "$ceiling_port" ${GATEWAY_ENV:-}
 
 for _ in $(seq 1 150); do
   curl -fs "http://127.0.0.1:$mgmt_port/health" >/dev/null 2>&1 && curl -fs -o /dev/null "http://127.0.0.1:$ceiling_port/1k" 2>/dev/null && break

@@ -52,25 +52,13 @@ internal sealed class CacheLookup
     public bool TryFind(HttpContext context, out Lookup found)
     {
         found = default;
-        if (!TryFind(context, out var entry, out var key, out var now))
-        {
-            return false;
-        }
-        found = new Lookup(key, entry, At: now);
-        return true;
-    }
-
-    private bool TryFind(HttpContext context, out StoredEntry entry, out string? key, out DateTimeOffset now)
-    {
-        entry = null!;
-        key = null;
-        now = default;
         if (_synchronous is null)
         {
             return false;
         }
         Span<char> buffer = stackalloc char[StackKeyLength];
         var length = 0;
+        string? key;
         if (_keys.Customized)
         {
             key = _keys.Build(context);
@@ -89,22 +77,27 @@ internal sealed class CacheLookup
             return false;
         }
         ReadOnlySpan<char> primary = key is null ? buffer[..length] : key;
-        now = _time.GetUtcNow(); // the one read of the wall clock: the memory tier's expiry and the response's age
-        if (!TryGet(primary, now, out var found))
+        var now = _time.GetUtcNow(); // the one read of the wall clock: the memory tier's expiry and the response's age
+        if (!TryGet(primary, now, out var entry))
         {
             return false;
         }
-        if (VaryRule.IsRule(found))
+        if (VaryRule.IsRule(entry))
         {
-            if (VaryRule.Read(found) is not { } rule || !TryFindVariant(primary, key, rule, context.Request, now, out found))
+            if (VaryRule.Read(entry) is not { } rule || !TryFindVariant(primary, key, rule, context.Request, now, out entry))
             {
                 return false;
             }
-            MarkReused(found);
+            MarkReused(entry);
         }
-        entry = found;
         // A stored part takes the full path, where CacheLookup.FindAsync decides whether it covers the request.
-        return found.Entry.StatusCode != StatusCodes.Status206PartialContent && _ledger.Check(primary, found.Entry, found.FilledHere, out _) == Verdict.Valid;
+        if (entry.Entry.StatusCode == StatusCodes.Status206PartialContent
+            || _ledger.Check(primary, entry.Entry, entry.FilledHere, out _) != Verdict.Valid)
+        {
+            return false;
+        }
+        found = new Lookup(key, entry, At: now);
+        return true;
     }
 
     /// <summary>From the synchronous tier: the memory tier's own entry, or another store's in a fresh <see cref="StoredEntry"/>.</summary>

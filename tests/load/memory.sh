@@ -24,18 +24,22 @@ build
 ceiling_port=$(free_port)
 start_ceiling "$ceiling_port"
 IFS=';' read -r -a variants <<<"${VARIANTS:--}"
-names=(ceiling); server_pids=("$ceiling_pid"); urls=("http://127.0.0.1:$ceiling_port/1k"); mgmt=(""); settings_of=("—")
+names=(); server_pids=(); urls=(); mgmt=(); settings_of=()
+add_server() { # name pid port management-port settings
+  names+=("$1"); server_pids+=("$2"); urls+=("http://127.0.0.1:$3/1k"); mgmt+=("$4"); settings_of+=("$5")
+}
+add_server ceiling "$ceiling_pid" "$ceiling_port" "" "—"
 if [[ -n "${BASELINE:-}" ]]; then
   dotnet build "$BASELINE/samples/CacheProxy.Gateway" -c Release -v q -nologo >>"$work/build.log" 2>&1
   public=$(free_port); management=$(free_port)
   root="$BASELINE" start_gateway "$public" "$management" "$ceiling_port"
-  names+=(baseline); server_pids+=("$gateway_pid"); urls+=("http://127.0.0.1:$public/1k"); mgmt+=("$management"); settings_of+=("$BASELINE")
+  add_server baseline "$gateway_pid" "$public" "$management" "$BASELINE"
 fi
 for i in "${!variants[@]}"; do
   public=$(free_port); management=$(free_port); settings="${variants[$i]}"; [[ "$settings" == - ]] && settings=""
   # shellcheck disable=SC2086 # settings: words
   start_gateway "$public" "$management" "$ceiling_port" $settings
-  names+=("gateway$i"); server_pids+=("$gateway_pid"); urls+=("http://127.0.0.1:$public/1k"); mgmt+=("$management"); settings_of+=("${variants[$i]}")
+  add_server "gateway$i" "$gateway_pid" "$public" "$management" "${variants[$i]}"
 done
 for i in "${!names[@]}"; do
   for _ in $(seq 1 150); do curl -fs -o /dev/null "${urls[$i]}" 2>/dev/null && break; sleep 0.2; done

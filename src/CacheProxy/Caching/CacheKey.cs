@@ -85,6 +85,28 @@ internal sealed class CacheKey
     }
 
     /// <summary>
+    /// The key of <paramref name="context"/>'s request for a lookup: written into <paramref name="buffer"/> (its first
+    /// <paramref name="length"/> characters, <paramref name="key"/> null) when no customizer is registered and it fits,
+    /// else built as a string. False when the request has no key.
+    /// </summary>
+    public bool TryWriteForLookup(HttpContext context, Span<char> buffer, out string? key, out int length)
+    {
+        length = 0;
+        if (!Customized)
+        {
+            length = TryWrite(context.Request, buffer);
+            if (length <= buffer.Length)
+            {
+                key = null;
+                return length > 0;
+            }
+            length = 0;
+        }
+        key = Build(context);
+        return key is not null;
+    }
+
+    /// <summary>
     /// Writes the key of <paramref name="request"/> into <paramref name="destination"/> for a lookup that needs no
     /// string (the fresh-hit path), when no customizer is registered. Returns the key's length; -1 when the request
     /// has no key; a length larger than the destination when it did not fit, and nothing was written.

@@ -57,22 +57,7 @@ internal sealed class CacheLookup
             return false;
         }
         Span<char> buffer = stackalloc char[StackKeyLength];
-        var length = 0;
-        string? key;
-        if (_keys.Customized)
-        {
-            key = _keys.Build(context);
-        }
-        else
-        {
-            length = CacheKey.TryWrite(context.Request, buffer);
-            key = length > buffer.Length ? _keys.Build(context) : null;
-            if (length < 0)
-            {
-                return false;
-            }
-        }
-        if (key is null && length == 0)
+        if (!_keys.TryWriteForLookup(context, buffer, out var key, out var length))
         {
             return false;
         }
@@ -88,7 +73,7 @@ internal sealed class CacheLookup
             {
                 return false;
             }
-            MarkReused(entry);
+            entry.MarkReused();
         }
         // A stored part takes the full path, where CacheLookup.FindAsync decides whether it covers the request.
         if (entry.Entry.StatusCode == StatusCodes.Status206PartialContent
@@ -210,7 +195,7 @@ internal sealed class CacheLookup
         {
             return found;
         }
-        MarkReused(variant);
+        variant.MarkReused();
         return CheckPurgesAndParts(found, key, variant, request);
     }
 
@@ -255,13 +240,5 @@ internal sealed class CacheLookup
         }
         return Variants.KeyFor(key ?? new string(primary), rule, request) is { } built
             && TryGet(built, now, out found) && !VaryRule.IsRule(found);
-    }
-
-    private static void MarkReused(StoredEntry variant)
-    {
-        if (!variant.Reused)
-        {
-            variant.Reused = true; // written once: no shared write on every hit
-        }
     }
 }

@@ -23,6 +23,15 @@ internal sealed class StoredEntry(CacheEntry entry, bool filledHere)
     /// <summary>A lookup found this variant again after it was stored: a client uses it.</summary>
     public bool Reused;
 
+    /// <summary>Notes that a lookup found this variant: written once, so that hits make no shared write.</summary>
+    public void MarkReused()
+    {
+        if (!Reused)
+        {
+            Reused = true;
+        }
+    }
+
     /// <summary>The endpoint a routed GET for this entry went to (<c>Caching.EarlyHits</c>).</summary>
     public object? EarlyRoute;
 

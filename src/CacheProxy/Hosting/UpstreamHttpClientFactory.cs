@@ -28,51 +28,40 @@ internal sealed class UpstreamHttpClientFactory(LastGoodOptions options, CachePr
     }
 
     protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler) =>
-        new BoundResponseHeaders(options, time)
-        {
-            InnerHandler = new RetryConnectFailures(options, metrics, loggers.CreateLogger(LogCategories.Upstream)) { InnerHandler = base.WrapHandler(context, handler) },
-        };
+        new UpstreamBounds(options, time, metrics, loggers.CreateLogger(LogCategories.Upstream)) { InnerHandler = base.WrapHandler(context, handler) };
 
     /// <summary>
-    /// Cancels a request whose response headers have not arrived within its route's timeout. YARP reads the
+    /// Cancels a request whose response headers have not arrived within its route's timeout, and sends a bodiless GET,
+    /// HEAD, OPTIONS or TRACE again when no connection could be made for it (within the same timeout). YARP reads the
     /// cancellation as its own request timeout (504); the inner <see cref="UpstreamResponseTimeoutException"/> names
-    /// the timeout that fired. The body is not bounded here: the token is released once the headers are in.
+    /// the timeout that fired. The body is not bounded here: the token is released once the headers are in. One
+    /// handler and one token source per request: every forwarded request passes here.
     /// </summary>
-    private sealed class BoundResponseHeaders(LastGoodOptions options, TimeProvider time) : DelegatingHandler
+    private sealed class UpstreamBounds(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, ILogger logger) : DelegatingHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            var timeout = request.Options.TryGetValue(ResponseHeadersTimeout, out var routeTimeout) ? routeTimeout : options.Current.Upstream.ResponseHeadersTimeout;
-            using var timer = new CancellationTokenSource(timeout, time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
-            try
-            {
-                return await base.SendAsync(request, linked.Token);
-            }
-            catch (OperationCanceledException ex) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                throw new TaskCanceledException(ex.Message, new UpstreamResponseTimeoutException(timeout, ex));
-            }
-        }
-    }
-
-    /// <summary>Sends a bodiless GET, HEAD, OPTIONS or TRACE again when no connection could be made for it.</summary>
-    private sealed class RetryConnectFailures(LastGoodOptions options, CacheProxyMetrics metrics, ILogger logger) : DelegatingHandler
-    {
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            var retries = Retryable(request) ? options.Current.Upstream.ConnectRetries : 0;
+            var upstream = options.Current.Upstream;
+            var timeout = request.Options.TryGetValue(ResponseHeadersTimeout, out var routeTimeout) ? routeTimeout : upstream.ResponseHeadersTimeout;
+            using var bound = new CancellationTokenSource(timeout, time);
+            // The request's own cancellation reaches the bound token; disposed first, it waits for a running callback.
+            using var linked = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), bound);
+            var retries = Retryable(request) ? upstream.ConnectRetries : 0;
             for (var attempt = 1; ; attempt++)
             {
                 try
                 {
-                    return await base.SendAsync(request, cancellationToken);
+                    return await base.SendAsync(request, bound.Token);
                 }
                 catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConnectionError && attempt <= retries
-                    && !cancellationToken.IsCancellationRequested)
+                    && !bound.IsCancellationRequested)
                 {
                     metrics.UpstreamRetries.Add(1);
                     Log.UpstreamConnectRetried(logger, request.RequestUri?.GetLeftPart(UriPartial.Authority), request.Method.Method, attempt + 1, ex);
+                }
+                catch (OperationCanceledException ex) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new TaskCanceledException(ex.Message, new UpstreamResponseTimeoutException(timeout, ex));
                 }
             }
         }

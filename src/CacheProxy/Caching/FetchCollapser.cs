@@ -7,16 +7,6 @@ using Microsoft.Extensions.Logging;
 
 namespace CacheProxy.Caching;
 
-/// <summary>How an upstream fetch ended, as the requests that waited for it learn.</summary>
-/// <param name="Stored">A response (new, or refreshed by a 304) was stored.</param>
-/// <param name="UpstreamFailed">The upstream answered with a server error or not at all.</param>
-/// <param name="Unreachable">The upstream could not be reached at all.</param>
-/// <param name="UpstreamStatus">The upstream's status.</param>
-/// <param name="Abandoned">The leading request's client went away before a response was stored (its fetch was cancelled with it).</param>
-/// <param name="Error">No answer came (a timeout, no connection, a reset): the error its client was answered with.</param>
-internal readonly record struct FetchOutcome(bool Stored, bool UpstreamFailed, bool Unreachable, int UpstreamStatus, bool Abandoned = false,
-    CacheProxyErrorFeature? Error = null);
-
 /// <summary>
 /// Step (5) of <see cref="CacheEngine"/>: one upstream fetch per key at a time — for a miss, for the revalidation of
 /// a stale response and for a background refresh alike. In this instance the first request for a key leads a flight
@@ -31,23 +21,29 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
     private readonly ConcurrentDictionary<string, TaskCompletionSource<FetchOutcome>> _flights = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
-    /// <summary>Takes the request upstream, as the one fetch of its key or after waiting for it.</summary>
-    public async Task FetchAsync(CacheContext context, RequestDelegate next, string reason)
+    /// <summary>
+    /// Takes the request upstream, as the one fetch of its key or after waiting for it. Not async itself: a request
+    /// that leads (most misses) or goes on its own costs no frame here.
+    /// </summary>
+    public Task FetchAsync(CacheContext context, RequestDelegate next, string reason)
     {
         Log.CacheMiss(_logger, reason, context.RouteId, new KeyHash(context.Key!));
-        var http = context.HttpContext;
         // Requests that may not use what another fetch stores go on their own (RFC 9111 §5.2.1.4, §5.2.1.5).
-        if (!HttpMethods.IsGet(http.Request.Method) || context.RequestCacheControl.NoStore || context.RequestNoCache || !context.AllowCacheLookup)
+        if (!HttpMethods.IsGet(context.HttpContext.Request.Method) || context.RequestCacheControl.NoStore || context.RequestNoCache
+            || !context.AllowCacheLookup)
         {
-            await upstream.ForwardAsync(context, next, reason);
-            return;
+            return upstream.ForwardAsync(context, next, reason);
         }
         var key = context.Lookup.FetchKey!;
-        TaskCompletionSource<FetchOutcome> flight;
-        var waited = false;
-        while (!TryLead(key, out flight))
+        return TryLead(key, out var flight) ? LeadAsync(context, next, reason, key, flight) : FollowThenFetchAsync(context, next, reason, key, flight);
+    }
+
+    /// <summary>Waits for the key's flight (<paramref name="flight"/>), then serves what it stored or goes upstream.</summary>
+    private async Task FollowThenFetchAsync(CacheContext context, RequestDelegate next, string reason, string key, TaskCompletionSource<FetchOutcome> flight)
+    {
+        var http = context.HttpContext;
+        do
         {
-            waited = true;
             var landed = await FollowAsync(flight, key, http.RequestAborted);
             if (landed is null && flight.Task.IsCompletedSuccessfully)
             {
@@ -88,7 +84,8 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
             await upstream.ForwardAsync(context, next, reason);
             return;
         }
-        if (waited && await LandIfStoredAsync(context, key, flight))
+        while (!TryLead(key, out flight));
+        if (await LandIfStoredAsync(context, key, flight))
         {
             return;
         }

@@ -18,7 +18,7 @@ internal sealed class MemoryReturn(IManagedHeap heap, TimeProvider time, CachePr
     /// <summary>How often the GC's figures are read; a period without a collection is a quiet one.</summary>
     internal static readonly TimeSpan Period = TimeSpan.FromSeconds(10);
 
-    /// <summary>The committed heap below which nothing is compacted, however it grew: 64 MiB.</summary>
+    /// <summary>The least mark the heap must double from (64 MiB): under twice this, 128 MiB, nothing is compacted, however it grew.</summary>
     internal const long Floor = 64L << 20;
 
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Lifecycle);

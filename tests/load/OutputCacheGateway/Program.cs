@@ -1,4 +1,4 @@
-// YARP with ASP.NET Core's OutputCache on its one route, for tests/load/alternatives.sh: what a team that proxies
+// YARP with ASP.NET Core's OutputCache on its one route, for tests/load/matrix.sh: what a team that proxies
 // with YARP gets from the framework's own cache. The same slim builder as the sample gateway; the route caches
 // every GET for an hour (OutputCache does not read the origin's Cache-Control). With Bare=true it is YARP alone, no
 // cache at all: the baseline of tests/load/pass.sh for traffic a cache cannot keep.

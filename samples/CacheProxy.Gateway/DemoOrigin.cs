@@ -39,7 +39,7 @@ public sealed class DemoOrigin
             return next(context);
         });
         // The gateway's active health check probes "/" (appsettings.json): answered, so the demo instance is ready.
-        app.MapGet("/", () => "CacheProxy demo origin: /demo/hello, /demo/items, /demo/etag, /demo/time, /demo/private\n");
+        app.MapGet("/", () => "CacheProxy demo origin: /demo/hello, /demo/items, /demo/etag, /demo/time, /demo/private, /demo/page\n");
         app.MapGet("/demo/hello", (HttpContext c) =>
         {
             c.Response.Headers.CacheControl = "public, max-age=60";
@@ -71,6 +71,22 @@ public sealed class DemoOrigin
         {
             c.Response.Headers.CacheControl = "max-age=5, stale-while-revalidate=30";
             return TimeProvider.System.GetUtcNow().ToString("O", CultureInfo.InvariantCulture) + "\n";
+        });
+        // A page assembled by the gateway from fragments cached on their own (Edge Side Includes, docs/esi.md): the page
+        // for an hour, the price for ten seconds. It negotiates ESI with Surrogate-Control; CacheProxy:Esi:Enabled turns it on.
+        app.MapGet("/demo/page", (HttpContext c) =>
+        {
+            c.Response.Headers.CacheControl = "public, max-age=3600";
+            c.Response.Headers["Surrogate-Control"] = "content=\"ESI/1.0\"";
+            return Results.Content("<html><body><h1>Product</h1>\n<p>Price: <esi:include src=\"/demo/fragments/price\"/></p>\n"
+                + "<esi:remove><p>(this text shows where ESI is not processed)</p></esi:remove>\n"
+                + "<esi:choose><esi:when test=\"$(QUERY_STRING{lang}) == 'de'\"><p>Hallo!</p></esi:when><esi:otherwise><p>Hello!</p></esi:otherwise></esi:choose>\n"
+                + "</body></html>\n", "text/html; charset=utf-8");
+        });
+        app.MapGet("/demo/fragments/price", (HttpContext c) =>
+        {
+            c.Response.Headers.CacheControl = "public, max-age=10";
+            return Results.Content(string.Create(CultureInfo.InvariantCulture, $"{9.99 + (origin!.Requests % 10):0.00} EUR"), "text/html; charset=utf-8");
         });
         await app.StartAsync();
         var address = app.Urls.First().TrimEnd('/') + "/";

@@ -15,7 +15,8 @@ namespace CacheProxy.Caching;
 /// is replaced by the status code's standard phrase instead of being passed on.</item>
 /// <item>The route's upstream response-headers timeout travels with the request to <c>UpstreamHttpClientFactory</c>.</item>
 /// <item>Edge Architecture 1.0: announce this cache in Surrogate-Capability so origins can target
-/// Surrogate-Control directives at it.</item>
+/// Surrogate-Control directives at it — with ESI/1.0 on a route that processes ESI, whose requests then go upstream
+/// without Accept-Encoding (docs/esi.md).</item>
 /// <item>Request fields with an underscore in their name are not forwarded (<see cref="CacheProxyOptions.DropUnderscoreHeaders"/>),
 /// nor the unkeyed fields a route removes (<see cref="UnkeyedFields.RemoveOnForward"/>): here, where a request
 /// goes upstream, so that a hit never looks for them.</item>
@@ -41,7 +42,14 @@ internal sealed class CacheTransformProvider(LastGoodOptions options, UnkeyedFie
                 current.Routes.TryGetValue(routeId, out var route) && route.ResponseHeadersTimeout is { } timeout ? timeout : current.Upstream.ResponseHeadersTimeout);
             if (current.HonorSurrogateControl)
             {
-                transform.ProxyRequest.Headers.TryAddWithoutValidation("Surrogate-Capability", $"{current.CacheStatusName}=\"Surrogate/1.0\"");
+                var esiRoute = Esi.EsiAssembler.Enabled(current, routeId);
+                transform.ProxyRequest.Headers.TryAddWithoutValidation("Surrogate-Capability",
+                    esiRoute ? $"{current.CacheStatusName}=\"Surrogate/1.0 ESI/1.0\"" : $"{current.CacheStatusName}=\"Surrogate/1.0\"");
+                if (esiRoute)
+                {
+                    // A page is parsed as it comes: asked for uncoded (the cache's own compression, stored once, serves the rest).
+                    transform.ProxyRequest.Headers.Remove("Accept-Encoding");
+                }
             }
             unkeyed.RemoveOnForward(transform, routeId);
             return default;

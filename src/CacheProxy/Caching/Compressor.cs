@@ -25,11 +25,26 @@ internal sealed class Compressor(LastGoodOptions options)
     /// without Content-Encoding, no <c>no-transform</c>, a compressible type, and a length not known to be below the minimum.
     /// </summary>
     public bool Applies(CacheContext context, HttpResponse response) => Applies(For(context.RouteId), response.StatusCode,
-        response.Headers.ContentEncoding, response.ContentType, response.Headers.CacheControl, response.ContentLength);
+        response.Headers.ContentEncoding, response.ContentType, response.Headers.CacheControl, response.ContentLength)
+        && !NegotiatesEsi(response.Headers[CacheProxyHeaderNames.SurrogateControl]);
 
     /// <summary>Whether a stored response is one to compress for <paramref name="routeId"/>, by the same rule as an upstream one.</summary>
     public bool Applies(string routeId, CacheEntry entry) => Applies(For(routeId), entry.StatusCode, entry.GetHeader(HeaderNames.ContentEncoding),
-        entry.GetHeader(HeaderNames.ContentType).ToString(), entry.GetHeader(HeaderNames.CacheControl), entry.Body.Length);
+        entry.GetHeader(HeaderNames.ContentType).ToString(), entry.GetHeader(HeaderNames.CacheControl), entry.Body.Length)
+        && !NegotiatesEsi(entry.GetHeader(CacheProxyHeaderNames.SurrogateControl));
+
+    /// <summary>A page that asks for ESI processing is stored as it came: its template is what gets parsed (docs/esi.md).</summary>
+    private static bool NegotiatesEsi(StringValues surrogateControl)
+    {
+        foreach (var value in surrogateControl)
+        {
+            if (value is not null && value.Contains("ESI/1.0", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private static bool Applies(Settings settings, int status, StringValues contentEncoding, string? contentType, StringValues cacheControl, long? length) =>
         settings.Enabled && StringValues.IsNullOrEmpty(contentEncoding) && !(length < settings.MinimumSize)

@@ -17,7 +17,7 @@ namespace CacheProxy.Caching;
 /// does the rest.
 /// </summary>
 internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics metrics, CachePolicies policies, ResponseTags tags,
-    Compressor compressor, ResponseStorer storer, HitForPass hitForPass)
+    Compressor compressor, ResponseStorer storer, HitForPass hitForPass, Esi.EsiAssembler esi)
 {
     /// <summary>The decision for the upstream response now starting; synchronous unless a response-phase policy awaits.</summary>
     public ValueTask<FetchDecision> DecideAsync(CacheContext context, CacheExchange exchange, UpstreamResponse upstream, CaptureBodyFeature capture)
@@ -29,13 +29,13 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
         {
             tags.TakeHeaders(context, response.Headers, storing: false); // the stored response keeps its tags
             var fields = HeaderFilter.ForStorage(response.Headers, null, current.Correlation.HeaderName);
-            Discard(http);
+            Discard(http, current.Correlation.HeaderName);
             return new(new FetchDecision.Merge304([.. fields]));
         }
         if (context.Lookup.Entry is { } stale && context.StoredResponse is not null && !exchange.Background && upstream.Failed
             && ReuseRules.StaleOnErrorAllows(context, Candidate.At(stale, current, upstream.Time, context.Lookup.PurgedSince), upstream.Unreachable, current))
         {
-            Discard(http); // nothing of the failing response goes with the stale one
+            Discard(http, current.Correlation.HeaderName); // nothing of the failing response goes with the stale one
             return new(FetchDecision.ServeStale.Instance);
         }
         var responsePhase = policies.OnResponseAsync(context);
@@ -59,15 +59,27 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
     {
         var current = options.Current;
         var response = context.HttpContext.Response;
+        // An ESI page is held back and assembled (docs/esi.md); one refreshed in the background only stored.
+        var assemble = !exchange.Background && exchange.Completing is null && esi.Processes(context.RouteId, response.Headers);
         var plan = Plan(context, exchange, upstream, capture, out var refusal, out var marked);
         var stored = plan is not null && capture.Copy.Buffering; // no memory to keep it even at the start: not "stored" (logged and counted after)
+        if (assemble)
+        {
+            var fields = plan?.Headers ?? HeaderFilter.ForStorage(response.Headers, null, current.Correlation.HeaderName);
+            if (plan is null)
+            {
+                capture.StartBuffering(current.MaxObjectSize, response.ContentLength);
+            }
+            Discard(context.HttpContext, current.Correlation.HeaderName);
+            return new FetchDecision.Assemble(stored ? plan : null, fields, stored);
+        }
         if (current.HonorSurrogateControl)
         {
             response.Headers.Remove(CacheProxyHeaderNames.SurrogateControl); // Edge Architecture: consumed here
         }
         if (exchange.Completing is { } rest && upstream.Status == StatusCodes.Status206PartialContent)
         {
-            return RangeCompletion.Decide(context, rest, stored ? plan : null);
+            return RangeCompletion.Decide(context, rest, stored ? plan : null, current.Correlation.HeaderName);
         }
         response.Headers.Append(CacheProxyHeaderNames.CacheStatus,
             CacheStatus.Value(current.CacheStatusName, CacheStatus.Forwarded(exchange.ForwardReason, upstream.Status, stored)));
@@ -112,10 +124,18 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
         return plan;
     }
 
-    /// <summary>Drops the upstream response's fields and reason phrase: a stored response is served in its place.</summary>
-    internal static void Discard(HttpContext http)
+    /// <summary>
+    /// Drops the upstream response's fields and reason phrase: a stored response is served in its place. The request's
+    /// correlation id (set on the response when the request came in) stays.
+    /// </summary>
+    internal static void Discard(HttpContext http, string correlationHeader)
     {
+        var id = http.Response.Headers[correlationHeader];
         http.Response.Headers.Clear();
+        if (!Microsoft.Extensions.Primitives.StringValues.IsNullOrEmpty(id))
+        {
+            http.Response.Headers[correlationHeader] = id;
+        }
         if (http.Features.Get<IHttpResponseFeature>() is { } feature)
         {
             feature.ReasonPhrase = null;

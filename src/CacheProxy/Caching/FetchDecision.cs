@@ -35,6 +35,12 @@ internal abstract record FetchDecision(CaptureMode Mode)
     /// <summary>The rest of a stored part, held back: <see cref="RangeCompletion"/> joins it to the part and answers the whole.</summary>
     public sealed record CompletePart(StorePlan Plan) : FetchDecision(CaptureMode.Hold);
 
+    /// <summary>
+    /// An ESI page, held back: stored by <see cref="ResponseStorer"/> when <paramref name="Plan"/> is set, and answered
+    /// assembled (<see cref="Esi.EsiAssembler"/>) from <paramref name="Fields"/> and the held body.
+    /// </summary>
+    public sealed record Assemble(StorePlan? Plan, List<KeyValuePair<string, StringValues>> Fields, bool Stored) : FetchDecision(CaptureMode.Hold);
+
     /// <summary>Not the rest of the stored part after all: nothing goes out, and <see cref="RangeCompletion"/> asks again as the client did.</summary>
     public sealed record AskAgain : FetchDecision
     {

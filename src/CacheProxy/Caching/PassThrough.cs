@@ -4,6 +4,7 @@ using CacheProxy.Diagnostics;
 using CacheProxy.Http;
 using CacheProxy.Invalidation;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace CacheProxy.Caching;
@@ -13,7 +14,7 @@ namespace CacheProxy.Caching;
 /// Cache-Status saying why, timed and counted; a successful unsafe request also invalidates what it changed.
 /// </summary>
 internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, CacheKey keys,
-    Invalidations invalidations, ILoggerFactory loggers, SendTail tail)
+    Invalidations invalidations, ILoggerFactory loggers, SendTail tail, Esi.EsiAssembler esi, CaptureBudget budget)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -100,8 +101,73 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
     private async Task TimedAsync(HttpContext http, RequestDelegate next, string routeId)
     {
         var started = time.GetTimestamp();
+        if (esi.Enabled(routeId))
+        {
+            await AssembledAsync(http, next, routeId, started);
+            return;
+        }
         await next(http);
         UpstreamFetch.RecordUpstream(http, routeId, started, http.Response.StatusCode, metrics, time);
         tail.Watch(http, routeId, http.Response.ContentLength);
+    }
+
+    /// <summary>
+    /// On a route that processes ESI, a response that negotiated it is held back (up to <c>MaxObjectSize</c>) and
+    /// answered assembled, though it is not stored; any other passes as it comes. The edge fields and Cache-Status are
+    /// set as the assembled response starts, by the callback <see cref="ForwardAsync"/> registered.
+    /// </summary>
+    private async Task AssembledAsync(HttpContext http, RequestDelegate next, string routeId, long started)
+    {
+        var current = options.Current;
+        List<KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>>? fields = null;
+        var status = 0;
+        var original = http.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        var capture = new CaptureBodyFeature(original, c =>
+        {
+            var response = http.Response;
+            if (!esi.Processes(routeId, response.Headers))
+            {
+                return new(CaptureMode.PassThrough);
+            }
+            fields = HeaderFilter.ForStorage(response.Headers, null, current.Correlation.HeaderName);
+            status = response.StatusCode;
+            c.StartBuffering(current.MaxObjectSize, response.ContentLength);
+            FetchDecider.Discard(http, current.Correlation.HeaderName);
+            return new(CaptureMode.Hold);
+        }, budget);
+        http.Features.Set<IHttpResponseBodyFeature>(capture);
+        try
+        {
+            await next(http);
+            await capture.DecideAsync();
+        }
+        finally
+        {
+            http.Features.Set(original);
+        }
+        UpstreamFetch.RecordUpstream(http, routeId, started, status == 0 ? http.Response.StatusCode : status, metrics, time);
+        if (capture.Mode != CaptureMode.Hold)
+        {
+            tail.Watch(http, routeId, http.Response.ContentLength);
+            return;
+        }
+        try
+        {
+            if (!capture.Copy.Buffering || http.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>() is not null)
+            {
+                if (!http.RequestAborted.IsCancellationRequested)
+                {
+                    http.Features.Set<ICacheProxyErrorFeature>(new CacheProxyErrorFeature(CacheProxyError.UpstreamProtocol, ErrorCategory.UpstreamProtocol, null));
+                }
+                return;
+            }
+            var now = time.GetUtcNow();
+            var page = new CacheEntry { StatusCode = status, Headers = fields!, Body = capture.Copy.Take(), RequestTime = now, ResponseTime = now };
+            await esi.WriteAsync(http, routeId, page, StoredPolicy.Of(page, current), TimeSpan.Zero, status: null);
+        }
+        finally
+        {
+            capture.Copy.Release();
+        }
     }
 }

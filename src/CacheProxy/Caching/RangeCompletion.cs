@@ -29,11 +29,11 @@ internal sealed class RangeCompletion(ResponseStorer storer, StoredResponses ser
     }
 
     /// <summary>At the start of a 206 to the completion: whether it is the rest of the same representation, to be stored (<paramref name="plan"/> not null).</summary>
-    public static FetchDecision Decide(CacheContext context, StoredPart rest, StorePlan? plan)
+    public static FetchDecision Decide(CacheContext context, StoredPart rest, StorePlan? plan, string correlationHeader)
     {
         var response = context.HttpContext.Response;
         var completes = plan is not null && plan.Part == rest && PartialContent.StrongMatch(response.Headers.ETag, context.Lookup.Part!.Entry.GetHeader(HeaderNames.ETag));
-        FetchDecider.Discard(context.HttpContext); // the client asked for the whole: nothing of this part goes to it as it is
+        FetchDecider.Discard(context.HttpContext, correlationHeader); // the client asked for the whole: nothing of this part goes to it as it is
         return completes ? new FetchDecision.CompletePart(plan!) : FetchDecision.AskAgain.Instance;
     }
 

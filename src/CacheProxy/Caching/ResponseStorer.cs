@@ -11,7 +11,8 @@ namespace CacheProxy.Caching;
 /// <summary>What storing a response did.</summary>
 /// <param name="Stored">The entry answering the request's Accept-Encoding class was stored.</param>
 /// <param name="Combined">The entry a new part and the stored one were joined into (RFC 9111 §3.4), when they were.</param>
-internal readonly record struct StoreResult(bool Stored, CacheEntry? Combined = null);
+/// <param name="Entry">The entry made of the response (the combined one when joined); null when the body was incomplete.</param>
+internal readonly record struct StoreResult(bool Stored, CacheEntry? Combined = null, CacheEntry? Entry = null);
 
 /// <summary>
 /// Carries out <see cref="FetchDecision.Store"/> once the body has arrived: the kept body stored — joined to a stored
@@ -24,18 +25,18 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
-    /// <summary>Stores what the capture kept, or says why it could not; true when stored.</summary>
-    public async Task<bool> KeepAsync(CacheContext context, CacheExchange exchange, StorePlan plan, UpstreamResponse upstream,
+    /// <summary>Stores what the capture kept, or says why it could not.</summary>
+    public async Task<StoreResult> KeepAsync(CacheContext context, CacheExchange exchange, StorePlan plan, UpstreamResponse upstream,
         CaptureBodyFeature capture, bool upstreamFailed)
     {
         if (capture.Copy.Buffering)
         {
-            var stored = (await StoreAsync(context, exchange, plan, upstream, capture)).Stored;
-            if (stored)
+            var result = await StoreAsync(context, exchange, plan, upstream, capture);
+            if (result.Stored)
             {
                 hitForPass.End(context);
             }
-            return stored;
+            return result;
         }
         if (capture.Copy.SkipReason is { } skipped)
         {
@@ -54,7 +55,7 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
                 hitForPass.Mark(context, exchange, reason, plan.Tags); // the next requests are not captured only to overflow again
             }
         }
-        return false;
+        return default;
     }
 
     /// <summary>Stores the body the capture kept, unless it arrived incomplete.</summary>
@@ -91,7 +92,7 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
         var compression = compressor.For(context.RouteId);
         if (!plan.Compress || entry.Body.Length < compression.MinimumSize)
         {
-            return new StoreResult(await writer.StoreAsync(context.Key!, http.Request, entry, plan.VaryNames), combined);
+            return new StoreResult(await writer.StoreAsync(context.Key!, http.Request, entry, plan.VaryNames), combined, entry);
         }
         // The identity body under each Accept-Encoding class's key, in one change of the URL's rule: one fetch answers
         // every class, and a class's first hit compresses it for that class (DeferredCompression), so a miss costs
@@ -99,7 +100,7 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
         var requestClass = AcceptEncoding.Class(http.Request.Headers.AcceptEncoding);
         var stored = await writer.StoreAsync(context.Key!, http.Request, entry, plan.VaryNames,
             [requestClass, .. Compressor.Classes.Where(c => c != requestClass)]);
-        return new StoreResult(stored, combined);
+        return new StoreResult(stored, combined, entry);
     }
 
     /// <summary>

@@ -35,6 +35,9 @@ internal enum Served
 
     /// <summary>A stored part joined to the rest the origin sent: <c>fwd=…; fwd-status=206[; stored]</c>.</summary>
     Completed,
+
+    /// <summary>What the origin just sent, held back and answered from (an ESI page, assembled): <c>fwd=…; fwd-status=…[; stored]</c>.</summary>
+    Fetched,
 }
 
 /// <summary>What the upstream said, for the members of <see cref="Served"/> values that went there.</summary>
@@ -59,6 +62,7 @@ internal static class ServedAs
         Served.CollapsedStaleOnError => $"hit; detail={StaleDetail(upstream)}-collapsed",
         Served.Validated => CacheStatus.Forwarded(upstream.Reason, 304, upstream.Stored),
         Served.Completed => CacheStatus.Forwarded(upstream.Reason, 206, upstream.Stored),
+        Served.Fetched => CacheStatus.Forwarded(upstream.Reason, upstream.Status, upstream.Stored),
         _ => throw new ArgumentOutOfRangeException(nameof(served)),
     };
 
@@ -67,7 +71,7 @@ internal static class ServedAs
     {
         Served.Hit or Served.MaxStale or Served.Collapsed => CacheOutcome.Hit,
         Served.Validated => CacheOutcome.Revalidated,
-        Served.Completed => CacheOutcome.Miss,
+        Served.Completed or Served.Fetched => CacheOutcome.Miss,
         _ => CacheOutcome.Stale,
     };
 

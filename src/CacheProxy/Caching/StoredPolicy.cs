@@ -37,6 +37,12 @@ internal sealed class StoredPolicy
 
     public DateTimeOffset? Date { get; private init; }
 
+    /// <summary>Surrogate-Control named ESI/1.0 for this cache: the body is a page to assemble (<see cref="Esi.EsiAssembler"/>).</summary>
+    public bool EsiNegotiated { get; private init; }
+
+    /// <summary>The body parsed for ESI, once, on its first use (written by <see cref="Esi.EsiAssembler"/>; a race parses twice, alike).</summary>
+    internal Esi.EsiTemplate? EsiTemplate;
+
     public bool HasValidator => !StringValues.IsNullOrEmpty(ETag) || LastModifiedDate is not null;
 
     /// <summary>The facts of a stored entry, derived once and kept beside it in the memory tier.</summary>
@@ -75,6 +81,8 @@ internal sealed class StoredPolicy
             LastModified = headers.LastModified,
             LastModifiedDate = HttpDate.TryParse(headers.LastModified, responseTime, out var lm) ? lm : null,
             Date = HttpDate.TryParse(headers.Date, responseTime, out var date) ? date : null,
+            EsiNegotiated = options.Targeted.SurrogateTarget is { } target && !StringValues.IsNullOrEmpty(headers.SurrogateControl)
+                && CacheControl.Parse(headers.SurrogateControl, target).EsiContent,
         };
     }
 

@@ -14,7 +14,8 @@ namespace CacheProxy.Caching;
 /// Writes a stored response to the client: the client's own conditional request (304, RFC 9110 §13.2.2) and range
 /// request (206/416, §14) answered from it, the stored fields, Age (RFC 9111 §5.1) and Cache-Status.
 /// </summary>
-internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, TimeProvider time, SendTail tail)
+internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, TimeProvider time, SendTail tail,
+    Esi.EsiAssembler esi)
 {
     /// <summary>The progress a client must make within <see cref="CacheProxyOptions.SendTimeout"/>: a body is written in pieces of this size.</summary>
     internal const int SendChunk = 256 * 1024;
@@ -28,6 +29,10 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
     // write waits on the client (a body over Kestrel's 64 KiB response buffer) costs no state machine of ours here.
     public ValueTask WriteAsync(HttpContext context, string routeId, CacheEntry entry, StoredPolicy policy, TimeSpan age, string status)
     {
+        if (policy.EsiNegotiated && esi.Processes(routeId, policy, entry))
+        {
+            return esi.WriteAsync(context, routeId, entry, policy, age, status); // assembled: no 304, no ranges (docs/esi.md)
+        }
         var current = options.Current;
         var request = context.Request;
         var response = context.Response;

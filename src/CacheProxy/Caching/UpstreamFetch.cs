@@ -87,7 +87,8 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
             {
                 FetchDecision.Merge304 merge => await revalidation.CompleteAsync(context, exchange, merge, upstream),
                 FetchDecision.ServeStale => await ServeStaleAsync(context, exchange, upstream),
-                FetchDecision.Store store => await storer.KeepAsync(context, exchange, store.Plan, upstream, capture, upstreamFailed),
+                FetchDecision.Store store => (await storer.KeepAsync(context, exchange, store.Plan, upstream, capture, upstreamFailed)).Stored,
+                FetchDecision.Assemble assemble => await AssembleAsync(context, exchange, assemble, upstream, capture, upstreamFailed),
                 FetchDecision.PassOn { Marked: true } when context.Lookup.Entry is not null => await storer.ForgetAsync(context),
                 _ => false,
             };
@@ -103,6 +104,44 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
                 decision is FetchDecision.Merge304 ? "not_modified" : upstreamFailed ? "failed" : stored ? "updated" : "not_stored"));
         }
         return new FetchOutcome(stored, upstream.Failed, upstream.Unreachable, upstream.Status, Error: stored ? null : noAnswer);
+    }
+
+    /// <summary>
+    /// <see cref="FetchDecision.Assemble"/>: the held page stored when it may be, and answered assembled from what came;
+    /// a page that could not be held whole (over <c>MaxObjectSize</c>, or cut short) is a 502.
+    /// </summary>
+    private async Task<bool> AssembleAsync(CacheContext context, CacheExchange exchange, FetchDecision.Assemble assemble, UpstreamResponse upstream,
+        CaptureBodyFeature capture, bool upstreamFailed)
+    {
+        var http = context.HttpContext;
+        var result = default(StoreResult);
+        if (assemble.Plan is { } plan)
+        {
+            result = await storer.KeepAsync(context, exchange, plan, upstream, capture, upstreamFailed);
+        }
+        else if (capture.Copy.Buffering && !upstreamFailed && !http.RequestAborted.IsCancellationRequested
+            && http.Features.Get<IForwarderErrorFeature>() is null)
+        {
+            result = new StoreResult(false, Entry: new Storage.CacheEntry
+            {
+                StatusCode = upstream.Status,
+                Headers = assemble.Fields,
+                Body = capture.Copy.Take(),
+                RequestTime = exchange.RequestTime,
+                ResponseTime = upstream.Time,
+            });
+        }
+        if (result.Entry is not { } page)
+        {
+            if (!http.RequestAborted.IsCancellationRequested)
+            {
+                served.AnswerWithError(context, CacheOutcome.Error, CacheStatus.Forwarded(exchange.ForwardReason, upstream.Status, false),
+                    new CacheProxyErrorFeature(CacheProxyError.UpstreamProtocol, ErrorCategory.UpstreamProtocol, null));
+            }
+            return false;
+        }
+        await served.ServeAsync(context, Served.Fetched, served.Now(page), new UpstreamAnswer(exchange.ForwardReason, upstream.Status, Stored: result.Stored));
+        return result.Stored;
     }
 
     private async Task<bool> ServeStaleAsync(CacheContext context, CacheExchange exchange, UpstreamResponse upstream)

@@ -196,6 +196,9 @@ public sealed class CacheProxyOptions
     /// <summary>Gets maintenance mode as configuration sets it.</summary>
     public MaintenanceOptions Maintenance { get; } = new();
 
+    /// <summary>Gets Edge Side Includes: pages assembled from separately cached fragments (docs/esi.md).</summary>
+    public EsiOptions Esi { get; } = new();
+
     /// <summary>
     /// Gets the per-route settings, by YARP route id. They take effect through the built-in cache policy, the first
     /// <see cref="ICachePolicy"/> of every request.

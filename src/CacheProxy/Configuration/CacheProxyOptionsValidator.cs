@@ -41,6 +41,7 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             errors.Add($"CacheProxy:SendTimeout must be between 1 second and 1 hour (was {options.SendTimeout}).");
         }
         ValidateCompression("CacheProxy:Compression", options.Compression.MinimumSize, options.Compression.BrotliQuality, options.Compression.GzipLevel, errors);
+        ValidateEsi(options.Esi, errors);
         if (options.MaxVariantsPerUrl is < 1 or > 1000)
         {
             errors.Add($"CacheProxy:MaxVariantsPerUrl must be between 1 and 1000 (was {options.MaxVariantsPerUrl}).");
@@ -160,6 +161,8 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
                 ValidateResponseHeadersTimeout($"CacheProxy:Routes:{routeId}:ResponseHeadersTimeout", headersTimeout, errors);
             }
             ValidateCompression($"CacheProxy:Routes:{routeId}:Compression", route.Compression.MinimumSize, route.Compression.BrotliQuality, route.Compression.GzipLevel, errors);
+            ValidateHosts($"CacheProxy:Routes:{routeId}:Esi:AllowedHosts", route.Esi.AllowedHosts, errors);
+            ValidateTokens($"CacheProxy:Routes:{routeId}:Esi:Cookies", route.Esi.Cookies, errors);
             if (route.Ttl is { } ttl && ttl <= TimeSpan.Zero)
             {
                 errors.Add($"CacheProxy:Routes:{routeId}:Ttl must be positive (was {ttl}).");
@@ -204,6 +207,55 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         if (!(management.PurgesPerSecondPerKey > 0 && management.PurgesPerSecondPerKey <= 100_000))
         {
             errors.Add($"CacheProxy:Management:PurgesPerSecondPerKey must be above 0 and at most 100000 (was {management.PurgesPerSecondPerKey}).");
+        }
+    }
+
+    private static void ValidateEsi(EsiOptions esi, List<string> errors)
+    {
+        if (esi.MaxDepth is < 1 or > 10)
+        {
+            errors.Add($"CacheProxy:Esi:MaxDepth must be between 1 and 10 (was {esi.MaxDepth}).");
+        }
+        if (esi.MaxFragments is < 1 or > 1000)
+        {
+            errors.Add($"CacheProxy:Esi:MaxFragments must be between 1 and 1000 (was {esi.MaxFragments}).");
+        }
+        if (esi.MaxAssembledBytes < 1)
+        {
+            errors.Add($"CacheProxy:Esi:MaxAssembledBytes must be 1 or more (was {esi.MaxAssembledBytes}).");
+        }
+        if (esi.FragmentTimeout < TimeSpan.FromMilliseconds(10) || esi.FragmentTimeout > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"CacheProxy:Esi:FragmentTimeout must be between 10 ms and 5 minutes (was {esi.FragmentTimeout}).");
+        }
+        for (var i = 0; i < esi.ContentTypes.Length; i++)
+        {
+            if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(esi.ContentTypes[i], out _))
+            {
+                errors.Add($"CacheProxy:Esi:ContentTypes:{i} must be a media type (was '{esi.ContentTypes[i]}').");
+            }
+        }
+    }
+
+    private static void ValidateHosts(string section, string[] hosts, List<string> errors)
+    {
+        for (var i = 0; i < hosts.Length; i++)
+        {
+            if (Uri.CheckHostName(hosts[i].Split(':')[0]) == UriHostNameType.Unknown)
+            {
+                errors.Add($"{section}:{i} must be a host name (was '{hosts[i]}').");
+            }
+        }
+    }
+
+    private static void ValidateTokens(string section, string[] names, List<string> errors)
+    {
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (string.IsNullOrEmpty(names[i]) || !names[i].All(Http.CacheControl.IsTokenChar))
+            {
+                errors.Add($"{section}:{i} must be a cookie name (was '{names[i]}').");
+            }
         }
     }
 

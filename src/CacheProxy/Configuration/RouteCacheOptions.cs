@@ -34,4 +34,7 @@ public sealed class RouteCacheOptions
 
     /// <summary>Gets how this route's stored responses are compressed, in place of <see cref="CacheProxyOptions.Compression"/>: each setting left unset follows it.</summary>
     public RouteCompressionOptions Compression { get; } = new();
+
+    /// <summary>Gets the route's Edge Side Includes settings, in place of <see cref="CacheProxyOptions.Esi"/>: each setting left unset follows it.</summary>
+    public RouteEsiOptions Esi { get; } = new();
 }

@@ -53,4 +53,7 @@ public enum CacheProxyError
 
     /// <summary>A management call past a limit on what one API key may hold or ask (event streams, purges per second): 429.</summary>
     TooManyRequests = 16,
+
+    /// <summary>A fragment of an ESI page failed without alt or onerror="continue", before the page's response started: 502.</summary>
+    FragmentFailed = 17,
 }

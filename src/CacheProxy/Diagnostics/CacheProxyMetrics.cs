@@ -66,6 +66,9 @@ internal sealed class CacheProxyMetrics
         UnkeyedHeaders = meter.CreateCounter<long>("cacheproxy.unkeyed_headers", "{field}",
             "Request fields the cache key ignores that were removed, keyed on or made the request bypass the cache, by header and action.");
         PurgedSelectors = meter.CreateCounter<long>("cacheproxy.purge.selectors", "{selector}", "URLs, tags and prefixes purged, by kind.");
+        EsiFragments = meter.CreateCounter<long>("cacheproxy.esi.fragments", "{fragment}",
+            "ESI includes of assembled pages, by outcome (ok, alt, continued, left_out, failed) and, for the others, the reason.");
+        EsiMalformed = meter.CreateCounter<long>("cacheproxy.esi.malformed", "{page}", "ESI pages parsed with instructions left as text (event 1016).");
         MemoryReturned = meter.CreateCounter<long>("cacheproxy.memory.returned", "By",
             "Bytes the GC gave back to the OS in compactions run while the process was quiet after a burst (AddMemoryReturn).");
     }
@@ -91,6 +94,10 @@ internal sealed class CacheProxyMetrics
     public Counter<long> UnkeyedHeaders { get; }
 
     public Counter<long> MemoryReturned { get; }
+
+    public Counter<long> EsiFragments { get; }
+
+    public Counter<long> EsiMalformed { get; }
 
     /// <summary>Counts one unkeyed request field handled; the header tag is bounded by the configured names.</summary>
     public void UnkeyedHeader(string header, Configuration.UnkeyedHeaderAction action) =>

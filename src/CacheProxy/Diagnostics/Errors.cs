@@ -21,7 +21,7 @@ internal static class ErrorInfo
 
     public static int Status(CacheProxyError error) => error switch
     {
-        CacheProxyError.UpstreamUnreachable or CacheProxyError.UpstreamProtocol => 502,
+        CacheProxyError.UpstreamUnreachable or CacheProxyError.UpstreamProtocol or CacheProxyError.FragmentFailed => 502,
         CacheProxyError.UpstreamTimeout or CacheProxyError.NotCached => 504,
         CacheProxyError.NoUpstreamAvailable => 503,
         CacheProxyError.BadRequest or CacheProxyError.InvalidPurge => 400,
@@ -52,6 +52,7 @@ internal static class ErrorInfo
         CacheProxyError.MaintenanceNotShared => ("maintenance-not-shared", "The maintenance switch holds on this instance but could not reach the others; retry it"),
         CacheProxyError.Conflict => ("conflict", "The request conflicts with work under way"),
         CacheProxyError.TooManyRequests => ("too-many-requests", "This API key is past a limit of the management plane; try again later"),
+        CacheProxyError.FragmentFailed => ("fragment-failed", "A fragment of the page could not be included"),
         _ => ("internal", "The proxy failed to handle the request"),
     };
 }

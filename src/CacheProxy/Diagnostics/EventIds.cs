@@ -25,6 +25,8 @@ internal static class EventIds
     public const int CaptureSkipped = 1013;
     public const int ClientSendTimedOut = 1014;
     public const int HitForPassMarked = 1015;
+    public const int EsiTemplateMalformed = 1016;
+    public const int EsiFragmentFailed = 1017;
 
     public const int MemoryTierEvicted = 1100;
     public const int StoreReadFailed = 1101;

@@ -129,6 +129,12 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.ManagementLimitReached, EventName = nameof(EventIds.ManagementLimitReached), Level = LogLevel.Warning, Message = "Management call by {Caller} refused (429): {Limit}")]
     public static partial void ManagementLimitReached(ILogger logger, string caller, string limit);
 
+    [LoggerMessage(EventId = EventIds.EsiTemplateMalformed, EventName = nameof(EventIds.EsiTemplateMalformed), Level = LogLevel.Warning, Message = "ESI page {KeyHash} of route {RouteId} has instructions left as text: {Errors}")]
+    public static partial void EsiTemplateMalformed(ILogger logger, KeyHash keyHash, string routeId, string errors);
+
+    [LoggerMessage(EventId = EventIds.EsiFragmentFailed, EventName = nameof(EventIds.EsiFragmentFailed), Level = LogLevel.Warning, Message = "ESI fragment {Src} of route {RouteId} failed ({Reason}): {Outcome}")]
+    public static partial void EsiFragmentFailed(ILogger logger, string src, string routeId, string reason, string outcome);
+
     [LoggerMessage(EventId = EventIds.MemoryReturned, EventName = nameof(EventIds.MemoryReturned), Level = LogLevel.Information, Message = "The process was quiet and the GC held {BeforeMiB} MiB, at least twice as much as after the last compaction: compacted to {AfterMiB} MiB")]
     public static partial void MemoryReturned(ILogger logger, long beforeMiB, long afterMiB);
 

@@ -76,6 +76,12 @@ internal sealed class CacheProxyMiddleware
 
     private async Task InvokeInScopeAsync(HttpContext context, ICorrelationIdFeature id, CacheContext? cache)
     {
+        if (cache is null && context.Features.Get<Esi.EsiFragmentFeature>() is { } fragment)
+        {
+            fragment.NotProxied = true; // an include reaches proxied routes only, never the app's own endpoints
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
         using (correlation.Scope(id))
         {
             CorrelationIds.Forward(context, id);

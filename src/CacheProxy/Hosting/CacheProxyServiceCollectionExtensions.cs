@@ -116,7 +116,13 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<RequestScreening>();
         services.TryAddSingleton<CacheEngine>();
 
+        // Edge Side Includes (docs/esi.md): off until configured; fragments go through the whole pipeline, captured first.
+        services.TryAddSingleton<CacheProxy.Esi.EsiPipeline>();
+        services.TryAddSingleton<CacheProxy.Esi.EsiFragments>();
+        services.TryAddSingleton<CacheProxy.Esi.EsiAssembler>();
+
         // The pipeline: the middleware UseCacheProxy adds, and the one a startup filter puts before routing.
+        services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, CacheProxy.Esi.EsiStartupFilter>());
         services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, BeforeRoutingStartupFilter>());
         services.TryAddSingleton<CorrelationIds>();
         services.TryAddSingleton<ErrorShaping>();

@@ -32,6 +32,8 @@ internal struct CacheControl
     /// <summary>max-stale: -1 absent, long.MaxValue when given without a value.</summary>
     public long MaxStale;
     public long MinFresh;
+    /// <summary>Surrogate-Control's <c>content</c> directive names ESI/1.0 (Edge Architecture 1.0): the body is to be processed for ESI.</summary>
+    public bool EsiContent;
 
     public const long Absent = -1;
     public const long Invalid = -2;
@@ -331,6 +333,14 @@ internal struct CacheControl
         else if (Is(name, "min-fresh"))
         {
             SetDelta(ref cc.MinFresh, hasValue, value, valid);
+        }
+        else if (Is(name, "content"))
+        {
+            // A space-separated list of capabilities, e.g. "ESI/1.0 ESI-Inline/1.0".
+            foreach (var range in value.Split(' '))
+            {
+                cc.EsiContent |= value[range].Equals("ESI/1.0", StringComparison.OrdinalIgnoreCase);
+            }
         }
     }
 

@@ -204,6 +204,7 @@ public sealed class CachingBehaviourTests
         Assert.Equal("payload", await revalidated.Content.ReadAsStringAsync());
         Assert.Contains("fwd=stale; fwd-status=304", revalidated.CacheStatus());
         Assert.Equal("2", revalidated.Header("X-Version")); // header updated from the 304 (RFC 9111 §4.3.4)
+        Assert.NotNull(revalidated.Header("X-Request-ID")); // the request's own id, though the 304's fields were dropped
         Assert.StartsWith("CacheProxy; hit", hit.CacheStatus());
         Assert.Equal(2, proxy.Origin.Calls);
     }

@@ -149,6 +149,35 @@ public sealed class GatewayProcessTests
         Assert.Contains($"try: curl -i {publicBase}/demo/hello twice", gateway.Output, StringComparison.Ordinal); // a line to paste
     }
 
+    /// <summary>
+    /// The demo page (Development turns ESI on): assembled from its cached fragments on real Kestrel, with the
+    /// fragment's freshness and a Content-Length once every part is in the memory tier.
+    /// </summary>
+    [Fact]
+    public async Task Development_AssemblesTheDemoPage_WithContentLengthOnceEveryPartIsStored()
+    {
+        await using var gateway = GatewayProcess.Start("Development", null);
+        await gateway.WaitStartedAsync();
+        const string request = "GET /demo/page?lang=de HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+
+        var miss = await RawHttp.SendAsync(gateway.PublicPort, request);
+        var hit = await RawHttp.SendAsync(gateway.PublicPort, request);
+
+        Assert.Contains("Cache-Status: CacheProxy; fwd=miss; fwd-status=200; stored", miss, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Content-Length:", hit, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Transfer-Encoding", hit, StringComparison.OrdinalIgnoreCase);
+        Assert.Matches(@"Cache-Control: max-age=(10|[0-9])\r\n", hit); // what remains of the price's 10 s
+        Assert.Contains("Cache-Status: CacheProxy; hit", hit, StringComparison.OrdinalIgnoreCase);
+        Assert.Matches(@"<p>Price: \d+\.\d\d EUR</p>", hit); // the miss may be chunked, its chunk sizes between the parts
+        foreach (var response in new[] { miss, hit })
+        {
+            Assert.Contains("<p>Hallo!</p>", response, StringComparison.Ordinal);
+            Assert.DoesNotContain("esi:", response, StringComparison.Ordinal);
+            Assert.DoesNotContain("Surrogate-Control", response, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("X-Request-ID:", response, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
     /// <summary>What readiness says of the demo origin's one destination (<c>active …, passive …</c>).</summary>
     private static async Task<string?> DestinationStateAsync(HttpClient http, GatewayProcess gateway)
     {

@@ -1,0 +1,341 @@
+using System.Globalization;
+using System.Text;
+using CacheProxy.Caching;
+using CacheProxy.Configuration;
+using CacheProxy.Diagnostics;
+using CacheProxy.Http;
+using CacheProxy.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace CacheProxy.Esi;
+
+/// <summary>
+/// Answers with a page assembled from its parsed template (<see cref="EsiTemplate"/>, parsed once per stored entry)
+/// and its fragments, fetched in parallel through the app's pipeline (<see cref="EsiFragments"/>) as soon as the page
+/// is served; their bytes go out in the page's order, each literal chunk as soon as what precedes it has. The head
+/// tells the truth about the assembled bytes: no validators, Content-Length only when every fragment is in before the
+/// head goes out, and a Cache-Control no looser than the loosest part allows (<c>no-store</c> when a fragment is still
+/// on its way). docs/esi.md.
+/// </summary>
+internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragments, CacheProxyMetrics metrics, ErrorShaping errors, ILoggerFactory loggers)
+{
+    private readonly LastGoodOptions _options = options;
+    private readonly EsiFragments _fragments = fragments;
+    private readonly CacheProxyMetrics _metrics = metrics;
+
+    /// <summary>Fields of the stored page that do not describe the assembled bytes, or that the assembly sets itself.</summary>
+    private static readonly HashSet<string> NotCopied = new(StringComparer.OrdinalIgnoreCase)
+    {
+        HeaderNames.Age, HeaderNames.ContentLength, HeaderNames.ETag, HeaderNames.LastModified, HeaderNames.Expires,
+        HeaderNames.CacheControl, HeaderNames.AcceptRanges, HeaderNames.ContentRange, CacheProxyHeaderNames.SurrogateControl,
+        CacheProxyHeaderNames.CdnCacheControl, HeaderNames.ContentMD5, "Digest", "Content-Digest", "Repr-Digest",
+    };
+
+    private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+
+    /// <summary>Whether the route processes ESI: advertised upstream in Surrogate-Capability.</summary>
+    public bool Enabled(string routeId) => Enabled(_options.Current, routeId);
+
+    /// <summary>Whether the route processes ESI under <paramref name="options"/>.</summary>
+    public static bool Enabled(CacheProxyOptions options, string routeId) =>
+        options.Routes.TryGetValue(routeId, out var route) && route.Esi.Enabled is { } enabled ? enabled : options.Esi.Enabled;
+
+    /// <summary>Whether a stored response of the route is a page to assemble: negotiated, of a configured type, identity-coded.</summary>
+    public bool Processes(string routeId, StoredPolicy policy, CacheEntry entry) =>
+        policy.EsiNegotiated && Enabled(routeId) && IsProcessedType(entry.GetHeader(HeaderNames.ContentType))
+        && StringValues.IsNullOrEmpty(entry.GetHeader(HeaderNames.ContentEncoding));
+
+    /// <summary>Whether an upstream response now arriving is a page to assemble.</summary>
+    public bool Processes(string routeId, IHeaderDictionary headers)
+    {
+        var current = _options.Current;
+        return current.Targeted.SurrogateTarget is { } target && Enabled(routeId)
+            && CacheControl.Parse(headers[CacheProxyHeaderNames.SurrogateControl], target).EsiContent && IsProcessedType(headers.ContentType)
+            && StringValues.IsNullOrEmpty(headers.ContentEncoding); // a coded page is not parsed: it passes as it came
+    }
+
+    private bool IsProcessedType(StringValues contentType)
+    {
+        var value = contentType.ToString();
+        var semicolon = value.IndexOf(';');
+        var media = (semicolon < 0 ? value : value[..semicolon]).Trim();
+        foreach (var type in _options.Current.Esi.ContentTypes)
+        {
+            if (media.Equals(type, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Assembles <paramref name="page"/> for the request; <paramref name="status"/> is its Cache-Status member (null: the
+    /// caller sets Cache-Status as the response starts).
+    /// </summary>
+    public async ValueTask WriteAsync(HttpContext http, string routeId, CacheEntry page, StoredPolicy policy, TimeSpan age, string? status)
+    {
+        var current = _options.Current;
+        var route = current.Routes.TryGetValue(routeId, out var r) ? r.Esi : null;
+        var template = policy.EsiTemplate ??= Parse(page, routeId, http);
+        var outer = http.Features.Get<EsiFragmentFeature>();
+        var assembly = new Assembly(this, http, routeId, route?.Cookies ?? [], route?.AllowedHosts ?? [], outer?.Depth ?? 0,
+            outer?.Chain ?? [PageUrl(http.Request).AbsoluteUri], outer?.Budget ?? new EsiBudget(current.Esi.MaxFragments, current.Esi.MaxAssembledBytes),
+            current.Esi.FragmentTimeout, route?.OnFragmentError ?? current.Esi.OnFragmentError);
+        assembly.Flatten(template.Nodes);
+        var pieces = assembly.Pieces;
+
+        var done = pieces.TrueForAll(p => p.Fragment is null || p.Fragment.IsCompleted);
+        if (done && assembly.Mode == EsiFragmentFailure.Fail && pieces.Find(p => p.Fragment is { Result.Body: null }) is { Fragment: { } failed })
+        {
+            var failure = failed.Result;
+            await errors.WriteProblemAsync(http, new CacheProxyErrorFeature(CacheProxyError.FragmentFailed, ErrorCategory.UpstreamProtocol, null),
+                $"The fragment {failure.Src} could not be included: {failure.Failure}.");
+            return;
+        }
+
+        var response = http.Response;
+        response.StatusCode = page.StatusCode;
+        var headers = response.Headers;
+        foreach (var (name, value) in page.Headers)
+        {
+            if (!NotCopied.Contains(name))
+            {
+                headers[name] = value;
+            }
+        }
+        headers.CacheControl = done ? Downstream(page, age, pieces) : "no-store";
+        AddVary(headers, template.Reads);
+        if (status is not null)
+        {
+            headers[CacheProxyHeaderNames.CacheStatus] = CacheStatus.Value(current.CacheStatusName, status);
+        }
+        if (done)
+        {
+            long length = 0;
+            foreach (var piece in pieces)
+            {
+                length += piece.Fragment is null ? piece.Literal.Length : piece.Fragment.Result.Body?.Length ?? 0;
+            }
+            response.ContentLength = length;
+        }
+        if (HttpMethods.IsHead(http.Request.Method))
+        {
+            return;
+        }
+        _metrics.Served(routeId, page.BodyLength);
+        var body = response.Body;
+        foreach (var piece in pieces)
+        {
+            if (piece.Fragment is null)
+            {
+                await body.WriteAsync(piece.Literal);
+                continue;
+            }
+            if (!piece.Fragment.IsCompleted)
+            {
+                await body.FlushAsync(); // what precedes a fragment still on its way leaves now
+            }
+            var fragment = await piece.Fragment;
+            if (fragment.Body is not null)
+            {
+                await body.WriteAsync(fragment.Body);
+            }
+            else if (assembly.Mode == EsiFragmentFailure.Fail)
+            {
+                // Too late for a 502: the client must see an incomplete response, never one that looks whole.
+                http.Abort();
+                return;
+            }
+        }
+    }
+
+    private EsiTemplate Parse(CacheEntry page, string routeId, HttpContext http)
+    {
+        var template = EsiTemplate.Parse(page.Body);
+        if (template.Errors.Count > 0)
+        {
+            _metrics.EsiMalformed.Add(1);
+            Log.EsiTemplateMalformed(_logger, new KeyHash(PageUrl(http.Request).AbsoluteUri), routeId, string.Join("; ", template.Errors));
+        }
+        return template;
+    }
+
+    private static Uri PageUrl(HttpRequest request) => new($"{request.Scheme}://{request.Host.Value}{request.PathBase}{request.Path}{request.QueryString}");
+
+    /// <summary>The assembled response's Cache-Control, from the page and the fragments that are in.</summary>
+    private static string Downstream(CacheEntry page, TimeSpan pageAge, List<Piece> pieces)
+    {
+        var parts = new List<(StringValues CacheControl, long Age)> { (page.GetHeader(HeaderNames.CacheControl), (long)pageAge.TotalSeconds) };
+        foreach (var piece in pieces)
+        {
+            if (piece.Fragment is { Result: { Body: not null } fragment })
+            {
+                parts.Add((fragment.CacheControl, long.TryParse(fragment.Age, NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a : 0));
+            }
+        }
+        return Strictest(parts);
+    }
+
+    /// <summary>
+    /// The strictest of the parts' Cache-Control (each with its Age): no-store if any says it, else private and
+    /// no-cache if any says them, and max-age the least that remains of any part's (a part without one counts as 0).
+    /// </summary>
+    internal static string Strictest(IEnumerable<(StringValues CacheControl, long Age)> parts)
+    {
+        var isPrivate = false;
+        var noCache = false;
+        var remaining = long.MaxValue;
+        foreach (var (field, age) in parts)
+        {
+            var cc = CacheControl.Parse(field);
+            if (cc.NoStore)
+            {
+                return "no-store";
+            }
+            isPrivate |= cc.Private;
+            noCache |= cc.NoCache;
+            var lifetime = cc.MaxAge >= 0 ? cc.MaxAge : 0; // no max-age: nothing a downstream cache may count on
+            remaining = Math.Min(remaining, Math.Max(0, lifetime - age));
+        }
+        var value = new StringBuilder(isPrivate ? "private, " : string.Empty);
+        if (noCache)
+        {
+            value.Append("no-cache, ");
+        }
+        return value.Append("max-age=").Append(remaining.ToString(CultureInfo.InvariantCulture)).ToString();
+    }
+
+    private static void AddVary(IHeaderDictionary headers, EsiReads reads)
+    {
+        foreach (var (flag, name) in (ReadOnlySpan<(EsiReads, string)>)[(EsiReads.Cookie, HeaderNames.Cookie), (EsiReads.Host, HeaderNames.Host),
+            (EsiReads.AcceptLanguage, HeaderNames.AcceptLanguage), (EsiReads.Referer, HeaderNames.Referer), (EsiReads.UserAgent, HeaderNames.UserAgent)])
+        {
+            if ((reads & flag) != 0)
+            {
+                headers.Append(HeaderNames.Vary, name);
+            }
+        }
+    }
+
+    /// <summary>A literal chunk, or a fragment being fetched.</summary>
+    private readonly record struct Piece(ReadOnlyMemory<byte> Literal, Task<Included>? Fragment);
+
+    /// <summary>What an include came to: its bytes (empty when it continued past a failure), or the failure that reaches the page.</summary>
+    private readonly record struct Included(byte[]? Body, string Src, string? Failure, StringValues CacheControl, StringValues Age);
+
+    /// <summary>One assembly: the template's instructions evaluated for the request, its includes started.</summary>
+    private sealed class Assembly(EsiAssembler owner, HttpContext http, string routeId, string[] cookies, string[] allowedHosts, int depth,
+        string[] chain, EsiBudget budget, TimeSpan timeout, EsiFragmentFailure mode)
+    {
+        public List<Piece> Pieces { get; } = [];
+
+        public EsiFragmentFailure Mode => mode;
+
+        public void Flatten(EsiNode[] nodes)
+        {
+            var request = http.Request;
+            foreach (var node in nodes)
+            {
+                switch (node)
+                {
+                    case EsiLiteral literal:
+                        Pieces.Add(new Piece(literal.Bytes, null));
+                        break;
+                    case EsiVarsText text:
+                        Pieces.Add(new Piece(Encoding.UTF8.GetBytes(text.Text.Evaluate(request, cookies, System.Net.WebUtility.HtmlEncode)), null));
+                        break;
+                    case EsiBlock block:
+                        Flatten(block.Nodes);
+                        break;
+                    case EsiChoose choose:
+                        var chosen = choose.Otherwise;
+                        foreach (var (test, body) in choose.Whens)
+                        {
+                            if (test.Holds(request, cookies))
+                            {
+                                chosen = body;
+                                break;
+                            }
+                        }
+                        if (chosen is not null)
+                        {
+                            Flatten(chosen);
+                        }
+                        break;
+                    case EsiInclude include:
+                        Pieces.Add(new Piece(default, IncludeAsync(include)));
+                        break;
+                }
+            }
+        }
+
+        private async Task<Included> IncludeAsync(EsiInclude include)
+        {
+            var request = http.Request;
+            var src = include.Src.Evaluate(request, cookies, Uri.EscapeDataString);
+            var fragment = await FetchAsync(src);
+            var outcome = "ok";
+            if (fragment.Body is null && include.Alt is not null)
+            {
+                var alt = include.Alt.Evaluate(request, cookies, Uri.EscapeDataString);
+                owner.Failed(src, routeId, fragment.Failure!, "alt " + alt);
+                fragment = await FetchAsync(alt);
+                outcome = "alt";
+            }
+            if (fragment.Body is null)
+            {
+                outcome = include.ContinueOnError ? "continued" : mode == EsiFragmentFailure.Empty ? "left_out" : "failed";
+                owner.Failed(src, routeId, fragment.Failure!, outcome);
+                owner._metrics.EsiFragments.Add(1, new("outcome", outcome), new("reason", Reason(fragment.Failure!)));
+                return include.ContinueOnError || mode == EsiFragmentFailure.Empty
+                    ? new Included([], src, null, "no-store", default) // what was left out is not known to be cacheable
+                    : new Included(null, src, fragment.Failure, default, default);
+            }
+            owner._metrics.EsiFragments.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+            return new Included(fragment.Body, src, null, fragment.CacheControl, fragment.Age);
+        }
+
+        /// <summary>The metric's reason: a token for each failure (the log has its words).</summary>
+        private static string Reason(string failure) => failure switch
+        {
+            _ when failure.StartsWith("status ", StringComparison.Ordinal) => "status",
+            "not a proxied route" => "not_proxied",
+            "not an http URL" => "not_http",
+            _ => failure,
+        };
+
+        private Task<EsiFragment> FetchAsync(string src)
+        {
+            var page = PageUrl(http.Request);
+            if (!Uri.TryCreate(page, src, out var target) || target.Scheme is not ("http" or "https"))
+            {
+                return Task.FromResult(EsiFragment.Failed("not an http URL"));
+            }
+            if (!target.Authority.Equals(page.Authority, StringComparison.OrdinalIgnoreCase)
+                && Array.FindIndex(allowedHosts, h => h.Equals(target.Host, StringComparison.OrdinalIgnoreCase) || h.Equals(target.Authority, StringComparison.OrdinalIgnoreCase)) < 0)
+            {
+                return Task.FromResult(EsiFragment.Failed("host"));
+            }
+            var url = target.AbsoluteUri;
+            if (Array.IndexOf(chain, url) >= 0)
+            {
+                return Task.FromResult(EsiFragment.Failed("loop"));
+            }
+            if (depth + 1 > owner._options.Current.Esi.MaxDepth)
+            {
+                return Task.FromResult(EsiFragment.Failed("depth"));
+            }
+            if (!budget.TakeFragment())
+            {
+                return Task.FromResult(EsiFragment.Failed("count"));
+            }
+            return owner._fragments.FetchAsync(http, target, new EsiFragmentFeature(depth + 1, [.. chain, url], budget), timeout);
+        }
+    }
+
+    private void Failed(string src, string routeId, string reason, string outcome) => Log.EsiFragmentFailed(_logger, src, routeId, reason, outcome);
+}

@@ -89,7 +89,7 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
         var pieces = assembly.Pieces;
 
         var done = pieces.TrueForAll(p => p.Fragment is null || p.Fragment.IsCompleted);
-        if (done && assembly.Mode == EsiFragmentFailure.Fail && pieces.Find(p => p.Fragment is { Result.Body: null }) is { Fragment: { } failed })
+        if (done && assembly.Mode == EsiFragmentFailure.Fail && pieces.Find(p => p.Fragment is { Result.Succeeded: false }) is { Fragment: { } failed })
         {
             var failure = failed.Result;
             await errors.WriteProblemAsync(http, new CacheProxyErrorFeature(CacheProxyError.FragmentFailed, ErrorCategory.UpstreamProtocol, null),
@@ -118,7 +118,7 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
             long length = 0;
             foreach (var piece in pieces)
             {
-                length += piece.Fragment is null ? piece.Literal.Length : piece.Fragment.Result.Body?.Length ?? 0;
+                length += piece.Fragment is null ? piece.Literal.Length : piece.Fragment.Result.Body.Length;
             }
             response.ContentLength = length;
         }
@@ -140,7 +140,7 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
                 await body.FlushAsync(); // what precedes a fragment still on its way leaves now
             }
             var fragment = await piece.Fragment;
-            if (fragment.Body is not null)
+            if (fragment.Succeeded)
             {
                 await body.WriteAsync(fragment.Body);
             }
@@ -172,7 +172,7 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
         var parts = new List<(StringValues CacheControl, long Age)> { (page.GetHeader(HeaderNames.CacheControl), (long)pageAge.TotalSeconds) };
         foreach (var piece in pieces)
         {
-            if (piece.Fragment is { Result: { Body: not null } fragment })
+            if (piece.Fragment is { Result: { Succeeded: true } fragment })
             {
                 parts.Add((fragment.CacheControl, long.TryParse(fragment.Age, NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a : 0));
             }
@@ -225,7 +225,10 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
     private readonly record struct Piece(ReadOnlyMemory<byte> Literal, Task<Included>? Fragment);
 
     /// <summary>What an include came to: its bytes (empty when it continued past a failure), or the failure that reaches the page.</summary>
-    private readonly record struct Included(byte[]? Body, string Src, string? Failure, StringValues CacheControl, StringValues Age);
+    private readonly record struct Included(ReadOnlyMemory<byte> Body, string Src, string? Failure, StringValues CacheControl, StringValues Age)
+    {
+        public bool Succeeded => Failure is null;
+    }
 
     /// <summary>One assembly: the template's instructions evaluated for the request, its includes started.</summary>
     private sealed class Assembly(EsiAssembler owner, HttpContext http, string routeId, string[] cookies, string[] allowedHosts, int depth,
@@ -277,23 +280,23 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
         {
             var request = http.Request;
             var src = include.Src.Evaluate(request, cookies, Uri.EscapeDataString);
-            var fragment = await FetchAsync(src);
+            var fragment = await FetchAsync(include.Src, src);
             var outcome = "ok";
-            if (fragment.Body is null && include.Alt is not null)
+            if (!fragment.Succeeded && include.Alt is not null)
             {
                 var alt = include.Alt.Evaluate(request, cookies, Uri.EscapeDataString);
                 owner.Failed(src, routeId, fragment.Failure!, "alt " + alt);
-                fragment = await FetchAsync(alt);
+                fragment = await FetchAsync(include.Alt, alt);
                 outcome = "alt";
             }
-            if (fragment.Body is null)
+            if (!fragment.Succeeded)
             {
                 outcome = include.ContinueOnError ? "continued" : mode == EsiFragmentFailure.Empty ? "left_out" : "failed";
                 owner.Failed(src, routeId, fragment.Failure!, outcome);
                 owner._metrics.EsiFragments.Add(1, new("outcome", outcome), new("reason", Reason(fragment.Failure!)));
                 return include.ContinueOnError || mode == EsiFragmentFailure.Empty
-                    ? new Included([], src, null, "no-store", default) // what was left out is not known to be cacheable
-                    : new Included(null, src, fragment.Failure, default, default);
+                    ? new Included(default, src, null, "no-store", default) // what was left out is not known to be cacheable
+                    : new Included(default, src, fragment.Failure, default, default);
             }
             owner._metrics.EsiFragments.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
             return new Included(fragment.Body, src, null, fragment.CacheControl, fragment.Age);
@@ -308,19 +311,20 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
             _ => failure,
         };
 
-        private Task<EsiFragment> FetchAsync(string src)
+        private Uri? _page;
+
+        private Task<EsiFragment> FetchAsync(EsiText text, string src)
         {
-            var page = PageUrl(http.Request);
-            if (!Uri.TryCreate(page, src, out var target) || target.Scheme is not ("http" or "https"))
+            if (Resolve(text, src) is not { } target)
             {
                 return Task.FromResult(EsiFragment.Failed("not an http URL"));
             }
-            if (!target.Authority.Equals(page.Authority, StringComparison.OrdinalIgnoreCase)
-                && Array.FindIndex(allowedHosts, h => h.Equals(target.Host, StringComparison.OrdinalIgnoreCase) || h.Equals(target.Authority, StringComparison.OrdinalIgnoreCase)) < 0)
+            if (!target.SameAuthority
+                && Array.FindIndex(allowedHosts, h => h.Equals(target.Uri.Host, StringComparison.OrdinalIgnoreCase) || h.Equals(target.Uri.Authority, StringComparison.OrdinalIgnoreCase)) < 0)
             {
                 return Task.FromResult(EsiFragment.Failed("host"));
             }
-            var url = target.AbsoluteUri;
+            var url = target.Url;
             if (Array.IndexOf(chain, url) >= 0)
             {
                 return Task.FromResult(EsiFragment.Failed("loop"));
@@ -333,9 +337,42 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
             {
                 return Task.FromResult(EsiFragment.Failed("count"));
             }
-            return owner._fragments.FetchAsync(http, target, new EsiFragmentFeature(depth + 1, [.. chain, url], budget), timeout);
+            return owner._fragments.FetchAsync(http, target.Uri, new EsiFragmentFeature(depth + 1, [.. chain, url], budget), timeout);
+        }
+
+        /// <summary>
+        /// <paramref name="src"/> against the page's URL. A constant src keeps what it resolved to for the last page URL
+        /// (scheme, host, path) on its node: a hit of the same page resolves nothing again.
+        /// </summary>
+        private ResolvedSrc? Resolve(EsiText text, string src)
+        {
+            var request = http.Request;
+            if (text.Constant is not null && text.Resolved is ResolvedSrc last && last.Matches(request))
+            {
+                return last;
+            }
+            var page = _page ??= PageUrl(request);
+            if (!Uri.TryCreate(page, src, out var target) || target.Scheme is not ("http" or "https"))
+            {
+                return null;
+            }
+            var resolved = new ResolvedSrc(request.Scheme, request.Host.Value, request.PathBase.Value, request.Path.Value, target, target.AbsoluteUri,
+                target.Authority.Equals(page.Authority, StringComparison.OrdinalIgnoreCase));
+            if (text.Constant is not null)
+            {
+                text.Resolved = resolved;
+            }
+            return resolved;
         }
     }
 
     private void Failed(string src, string routeId, string reason, string outcome) => Log.EsiFragmentFailed(_logger, src, routeId, reason, outcome);
+
+    /// <summary>A src resolved against a page's URL (its scheme, host and path).</summary>
+    private sealed record ResolvedSrc(string Scheme, string? Host, string? PathBase, string? Path, Uri Uri, string Url, bool SameAuthority)
+    {
+        public bool Matches(HttpRequest request) => string.Equals(Scheme, request.Scheme, StringComparison.Ordinal)
+            && string.Equals(Host, request.Host.Value, StringComparison.Ordinal) && string.Equals(PathBase, request.PathBase.Value, StringComparison.Ordinal)
+            && string.Equals(Path, request.Path.Value, StringComparison.Ordinal);
+    }
 }

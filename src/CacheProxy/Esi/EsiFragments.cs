@@ -1,4 +1,3 @@
-using System.Buffers;
 using CacheProxy.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -58,9 +57,11 @@ internal sealed class EsiFragmentFeature(int depth, string[] chain, EsiBudget bu
 }
 
 /// <summary>A fragment's answer: its body when it succeeded, else why not.</summary>
-internal readonly record struct EsiFragment(byte[]? Body, string? Failure, StringValues CacheControl, StringValues Age, StringValues CacheStatus)
+internal readonly record struct EsiFragment(ReadOnlyMemory<byte> Body, string? Failure, StringValues CacheControl, StringValues Age, StringValues CacheStatus)
 {
-    public static EsiFragment Failed(string reason) => new(null, reason, default, default, default);
+    public bool Succeeded => Failure is null;
+
+    public static EsiFragment Failed(string reason) => new(default, reason, default, default, default);
 }
 
 /// <summary>
@@ -68,7 +69,7 @@ internal readonly record struct EsiFragment(byte[]? Body, string? Failure, Strin
 /// stale rules) and YARP — as a GET with the page request's fields (its conditionals, Range and body fields left out,
 /// and identity coding asked for), bounded in time and bytes.
 /// </summary>
-internal sealed class EsiFragments(EsiPipeline pipeline, IServiceScopeFactory scopes, TimeProvider time)
+internal sealed class EsiFragments(EsiPipeline pipeline, LastGoodOptions options, TimeProvider time)
 {
     /// <summary>Request fields a fragment request does not take from its page's request.</summary>
     private static readonly HashSet<string> NotCopied = new(StringComparer.OrdinalIgnoreCase)
@@ -82,38 +83,31 @@ internal sealed class EsiFragments(EsiPipeline pipeline, IServiceScopeFactory sc
     public async Task<EsiFragment> FetchAsync(HttpContext page, Uri target, EsiFragmentFeature fragment, TimeSpan timeout)
     {
         var application = pipeline.Application ?? throw new InvalidOperationException("the ESI pipeline was not captured at startup");
-        var deadline = new CancellationTokenSource(timeout, time);
-        var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, page.RequestAborted);
-        var body = new FragmentBody(fragment.Budget, linked);
-        var context = CreateContext(page, target, fragment, body, linked);
-        var services = new RequestServicesFeature(context, scopes);
-        context.Features.Set<IServiceProvidersFeature>(services);
+        var lifetime = new Lifetime(page.RequestAborted, timeout, time);
+        var body = new FragmentBody(fragment.Budget, lifetime);
+        var context = CreateContext(page, target, fragment, body, lifetime, options.Current.Correlation.HeaderName);
         var running = application(context);
-        var abandoned = false;
-        try
+        if (!running.IsCompletedSuccessfully)
         {
-            await running.WaitAsync(linked.Token);
-        }
-        catch (Exception) when (!page.RequestAborted.IsCancellationRequested)
-        {
-            // Timed out, or over the byte budget (which aborts it), or failed: given up on. It may still be running,
-            // so what it uses is released when it ends, and its failure observed.
-            abandoned = true;
-            _ = running.ContinueWith(t => { _ = t.Exception; return Release(deadline, linked, services); }, TaskScheduler.Default);
-            return EsiFragment.Failed(deadline.IsCancellationRequested ? "timeout" : body.Overflowed ? "bytes" : "error");
-        }
-        finally
-        {
-            if (!abandoned)
+            try
             {
-                await Release(deadline, linked, services);
+                // Only a fragment that does not answer at once (not from the memory tier) starts its deadline's timer.
+                await running.WaitAsync(lifetime.RequestAborted);
+            }
+            catch (Exception) when (!page.RequestAborted.IsCancellationRequested)
+            {
+                // Timed out, or over the byte budget (which aborts it), or failed: given up on. It may still be running,
+                // so its deadline is released when it ends, and its failure observed.
+                _ = running.ContinueWith(static (t, l) => { _ = t.Exception; ((Lifetime)l!).Dispose(); }, lifetime, TaskScheduler.Default);
+                return EsiFragment.Failed(lifetime.TimedOut ? "timeout" : body.Overflowed ? "bytes" : "error");
             }
         }
+        lifetime.Dispose();
         if (fragment.NotProxied)
         {
             return EsiFragment.Failed("not a proxied route");
         }
-        if (body.Overflowed || deadline.IsCancellationRequested)
+        if (body.Overflowed || lifetime.TimedOut)
         {
             return EsiFragment.Failed(body.Overflowed ? "bytes" : "timeout");
         }
@@ -123,20 +117,14 @@ internal sealed class EsiFragments(EsiPipeline pipeline, IServiceScopeFactory sc
             return EsiFragment.Failed($"status {response.StatusCode}");
         }
         var h = response.Headers;
-        return new EsiFragment(body.ToArray(), null, h.CacheControl, h.Age, h[Http.CacheProxyHeaderNames.CacheStatus]);
+        return new EsiFragment(body.Written, null, h.CacheControl, h.Age, h[Http.CacheProxyHeaderNames.CacheStatus]);
     }
 
-    private static async Task Release(CancellationTokenSource deadline, CancellationTokenSource linked, RequestServicesFeature services)
+    private static DefaultHttpContext CreateContext(HttpContext page, Uri target, EsiFragmentFeature fragment, FragmentBody body, Lifetime lifetime,
+        string correlationHeader)
     {
-        await services.DisposeAsync();
-        linked.Dispose();
-        deadline.Dispose();
-    }
-
-    private static DefaultHttpContext CreateContext(HttpContext page, Uri target, EsiFragmentFeature fragment, FragmentBody body, CancellationTokenSource aborted)
-    {
-        var features = new FeatureCollection();
-        IHeaderDictionary headers = new HeaderDictionary();
+        var features = new FeatureCollection(10);
+        IHeaderDictionary headers = new HeaderDictionary(page.Request.Headers.Count + 2);
         foreach (var field in page.Request.Headers)
         {
             if (!NotCopied.Contains(field.Key))
@@ -146,6 +134,10 @@ internal sealed class EsiFragments(EsiPipeline pipeline, IServiceScopeFactory sc
         }
         headers.Host = target.IsDefaultPort ? target.Host : $"{target.Host}:{target.Port}";
         headers.AcceptEncoding = "identity";
+        if (page.Features.Get<ICorrelationIdFeature>() is { } id)
+        {
+            headers[correlationHeader] = id.CorrelationId; // the page's id: one id joins the page's and its fragments' logs
+        }
         features.Set<IHttpRequestFeature>(new HttpRequestFeature
         {
             Method = HttpMethods.Get,
@@ -156,10 +148,12 @@ internal sealed class EsiFragments(EsiPipeline pipeline, IServiceScopeFactory sc
             RawTarget = target.PathAndQuery,
             Headers = headers,
         });
-        features.Set<IHttpResponseFeature>(new HttpResponseFeature());
+        features.Set<IHttpResponseFeature>(new HttpResponseFeature { Headers = new HeaderDictionary(12) }); // a stored response's fields and ours
         features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(body));
-        features.Set<IHttpRequestLifetimeFeature>(new Lifetime(aborted, aborted.Token));
+        features.Set<IHttpRequestLifetimeFeature>(lifetime);
         features.Set<IHttpRequestBodyDetectionFeature>(NoBody.Instance);
+        // The page request's services: a fragment is part of it (no scope of its own to make and dispose per fragment).
+        features.Set<IServiceProvidersFeature>(new ServiceProvidersFeature { RequestServices = page.RequestServices });
         if (page.Features.Get<IHttpConnectionFeature>() is { } connection)
         {
             features.Set<IHttpConnectionFeature>(new HttpConnectionFeature
@@ -176,27 +170,34 @@ internal sealed class EsiFragments(EsiPipeline pipeline, IServiceScopeFactory sc
     }
 
     /// <summary>Collects the fragment's body within the page's byte budget; past it the fragment request is aborted.</summary>
-    private sealed class FragmentBody(EsiBudget budget, CancellationTokenSource abort) : Stream
+    private sealed class FragmentBody(EsiBudget budget, Lifetime lifetime) : Stream
     {
-        private readonly ArrayBufferWriter<byte> _buffer = new();
+        private byte[] _buffer = [];
+        private int _length;
 
         public bool Overflowed { get; private set; }
 
-        public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
+        public ReadOnlyMemory<byte> Written => _buffer.AsMemory(0, _length);
 
         public override void Write(ReadOnlySpan<byte> buffer)
         {
-            if (Overflowed)
+            if (Overflowed || buffer.IsEmpty)
             {
                 return;
             }
             if (!budget.TakeBytes(buffer.Length))
             {
                 Overflowed = true;
-                abort.Cancel();
+                lifetime.Abort();
                 return;
             }
-            _buffer.Write(buffer);
+            if (_length + buffer.Length > _buffer.Length)
+            {
+                // A stored body comes in one write: sized exactly; a streamed one grows by doubling.
+                Array.Resize(ref _buffer, _length == 0 ? buffer.Length : Math.Max(_length + buffer.Length, _buffer.Length * 2));
+            }
+            buffer.CopyTo(_buffer.AsSpan(_length));
+            _length += buffer.Length;
         }
 
         public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
@@ -225,9 +226,9 @@ internal sealed class EsiFragments(EsiPipeline pipeline, IServiceScopeFactory sc
 
         public override bool CanWrite => true;
 
-        public override long Length => _buffer.WrittenCount;
+        public override long Length => _length;
 
-        public override long Position { get => _buffer.WrittenCount; set => throw new NotSupportedException(); }
+        public override long Position { get => _length; set => throw new NotSupportedException(); }
 
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
@@ -236,11 +237,68 @@ internal sealed class EsiFragments(EsiPipeline pipeline, IServiceScopeFactory sc
         public override void SetLength(long value) => throw new NotSupportedException();
     }
 
-    private sealed class Lifetime(CancellationTokenSource source, CancellationToken token) : IHttpRequestLifetimeFeature
+    /// <summary>
+    /// The fragment request's cancellation: the page's, and the fragment's deadline — whose timer starts only when the
+    /// request is first asked for its token (a memory-tier hit never is).
+    /// </summary>
+    private sealed class Lifetime(CancellationToken page, TimeSpan timeout, TimeProvider time) : IHttpRequestLifetimeFeature, IDisposable
     {
-        public CancellationToken RequestAborted { get => token; set => throw new NotSupportedException(); }
+        private readonly Lock _gate = new();
+        private CancellationTokenSource? _deadline;
+        private CancellationTokenSource? _linked;
+        private CancellationToken _token;
+        private bool _disposed;
 
-        public void Abort() => source.Cancel(); // disposed only once the request has ended
+        public CancellationToken RequestAborted
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    if (_linked is null && !_disposed)
+                    {
+                        _deadline = new CancellationTokenSource(timeout, time);
+                        _linked = CancellationTokenSource.CreateLinkedTokenSource(_deadline.Token, page);
+                        _token = _linked.Token;
+                    }
+                    return _disposed && _linked is null ? page : _token;
+                }
+            }
+            set => throw new NotSupportedException();
+        }
+
+        public bool TimedOut
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _deadline is { IsCancellationRequested: true };
+                }
+            }
+        }
+
+        public void Abort()
+        {
+            _ = RequestAborted;
+            lock (_gate)
+            {
+                if (!_disposed)
+                {
+                    _linked?.Cancel();
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _disposed = true;
+                _linked?.Dispose();
+                _deadline?.Dispose();
+            }
+        }
     }
 
     private sealed class NoBody : IHttpRequestBodyDetectionFeature

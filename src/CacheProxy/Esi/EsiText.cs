@@ -84,6 +84,9 @@ internal sealed class EsiText
 
     public EsiReads Reads { get; }
 
+    /// <summary>What a constant src or alt last resolved to (<see cref="EsiAssembler"/>'s; replaced whole, never changed).</summary>
+    internal object? Resolved { get; set; }
+
     /// <summary>The text alone, when it has no variables.</summary>
     public string? Constant => _parts.Length switch
     {

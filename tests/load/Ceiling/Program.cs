@@ -16,8 +16,45 @@ using (var encoder = new System.IO.Compression.BrotliEncoder(5, 22))
     jsonBr = jsonBr[..written];
 }
 
+// ESI pages (tests/load/esi.sh): a page of 10 fragments of 200 bytes, the same page with its last fragment never
+// stored (no-store), and the bytes the page assembles to as one plain object, to compare an assembled hit with a hit
+// of the same size.
+var esiHead = "<html><head><title>front page</title></head><body>" + new string('h', 900);
+var fragments = Enumerable.Range(0, 10).Select(i => System.Text.Encoding.UTF8.GetBytes($"<p>{i}:" + new string((char)('a' + i), 192) + "</p>")).ToArray();
+byte[] EsiPage(bool lastUncached) => System.Text.Encoding.UTF8.GetBytes(esiHead + string.Concat(Enumerable.Range(0, 10).Select(i =>
+    $"<esi:include src=\"{(lastUncached && i == 9 ? "/esi/live" : $"/esi/frag/{i}")}\"/>\n")) + "</body></html>");
+var esiPage = EsiPage(false);
+var esiPageUncached = EsiPage(true);
+var esiPlain = System.Text.Encoding.UTF8.GetBytes(esiHead + string.Concat(fragments.Select(f => System.Text.Encoding.UTF8.GetString(f) + "\n")) + "</body></html>");
+
 app.Run(context =>
 {
+    if (context.Request.Path.StartsWithSegments("/esi", out var esiPath))
+    {
+        var (esiBody, cacheControl, negotiated) = esiPath.Value switch
+        {
+            "/page" => (esiPage, "public, max-age=3600", true),
+            "/page-uncached" => (esiPageUncached, "public, max-age=3600", true),
+            "/plain" => (esiPlain, "public, max-age=3600", false),
+            "/live" => (fragments[9], "no-store", false),
+            var f when f is not null && f.StartsWith("/frag/", StringComparison.Ordinal) && int.TryParse(f[6..], out var i) && i is >= 0 and < 10
+                => (fragments[i], "public, max-age=3600", false),
+            _ => (null, "", false),
+        };
+        if (esiBody is null)
+        {
+            context.Response.StatusCode = 404;
+            return Task.CompletedTask;
+        }
+        context.Response.ContentType = "text/html";
+        context.Response.Headers.CacheControl = cacheControl;
+        if (negotiated)
+        {
+            context.Response.Headers["Surrogate-Control"] = "content=\"ESI/1.0\"";
+        }
+        context.Response.ContentLength = esiBody.Length;
+        return context.Response.Body.WriteAsync(esiBody).AsTask();
+    }
     // /nostore/…: the same object, not to be stored (tests/load/pass.sh: the cache's cost on traffic it cannot keep).
     // /fields/…: the same object with the three fields the gateway adds to a hit — Age, Cache-Status and a fresh
     // X-Request-ID, made as the gateway makes it — the ceiling that sends the same bytes (tests/load/run.sh).

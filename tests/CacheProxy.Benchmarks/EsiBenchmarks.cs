@@ -1,0 +1,115 @@
+using BenchmarkDotNet.Attributes;
+using CacheProxy.Esi;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace CacheProxy.Benchmarks;
+
+/// <summary>
+/// An assembled ESI hit (issue #26): a page of 10 fragments, every part in the memory tier, through the whole
+/// UseCacheProxy() pipeline, against a plain hit of the same bytes. Fragments go through the same pipeline (standing in
+/// for the app's, whose routing only sets the endpoint here).
+/// </summary>
+[MemoryDiagnoser]
+public class EsiBenchmarks
+{
+    private const int Fragments = 10;
+    private ServiceProvider _services = null!;
+    private Endpoint _endpoint = null!;
+    private RequestDelegate _pipeline = null!;
+    private DefaultHttpContext _page = null!;
+    private DefaultHttpContext _plain = null!;
+    private string _plainBody = null!;
+    private string _pageBody = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Information));
+        services.AddSingleton<Microsoft.Extensions.Hosting.IHostEnvironment>(new Microsoft.Extensions.Hosting.Internal.HostingEnvironment
+        {
+            EnvironmentName = Microsoft.Extensions.Hosting.Environments.Production,
+        });
+        services.AddCacheProxy(o => o.Esi.Enabled = true);
+        _services = services.BuildServiceProvider();
+        var route = new RouteModel(new RouteConfig { RouteId = "all", ClusterId = "origin" }, cluster: null, HttpTransformer.Default);
+        _endpoint = new Endpoint(_ => Task.CompletedTask, new EndpointMetadataCollection(route), "all");
+        var head = "<html><body>" + new string('h', 900);
+        var fragment = "<p>" + new string('f', 192) + "</p>";
+        _pageBody = head + string.Concat(Enumerable.Range(0, Fragments).Select(i => $"<esi:include src=\"/frag/{i}\"/>")) + "</body></html>";
+        _plainBody = head + string.Concat(Enumerable.Repeat(fragment, Fragments)) + "</body></html>";
+        RequestDelegate upstream = c =>
+        {
+            var path = c.Request.Path.Value!;
+            var body = path == "/page" ? _pageBody : path == "/plain" ? _plainBody : fragment;
+            c.Response.Headers.CacheControl = "public, max-age=3600";
+            c.Response.ContentType = "text/html";
+            if (path == "/page")
+            {
+                c.Response.Headers["Surrogate-Control"] = "content=\"ESI/1.0\"";
+            }
+            return c.Response.WriteAsync(body);
+        };
+        var app = new ApplicationBuilder(_services);
+        app.UseCacheProxy();
+        app.Run(upstream);
+        var pipeline = app.Build();
+        _pipeline = pipeline;
+        _services.GetRequiredService<EsiPipeline>().Application = c =>
+        {
+            c.SetEndpoint(_endpoint); // what routing does for a fragment request
+            return pipeline(c);
+        };
+        _page = NewContext("/page");
+        _plain = NewContext("/plain");
+        for (var i = 0; i < 2; i++)
+        {
+            Hit(_page).GetAwaiter().GetResult(); // the page and its fragments stored, then served
+            Hit(_plain).GetAwaiter().GetResult();
+        }
+        var written = (MemoryStream)_page.Features.Get<IHttpResponseBodyFeature>()!.Stream;
+        if (!_page.Response.Headers["Cache-Status"].ToString().Contains("hit", StringComparison.Ordinal) || written.Length != _plainBody.Length)
+        {
+            throw new InvalidOperationException($"the measured page is not an assembled hit: {_page.Response.Headers["Cache-Status"]}, {written.Length} bytes");
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _services.Dispose();
+
+    private DefaultHttpContext NewContext(string path)
+    {
+        var context = new DefaultHttpContext { RequestServices = _services };
+        context.Request.Method = HttpMethods.Get;
+        context.Request.Scheme = "http";
+        context.Request.Host = new HostString("bench.local");
+        context.Request.Path = path;
+        context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(new MemoryStream()));
+        context.SetEndpoint(_endpoint);
+        return context;
+    }
+
+    /// <summary>A page of 10 fragments, every part a memory-tier hit.</summary>
+    [Benchmark]
+    public Task AssembledHit() => Hit(_page);
+
+    /// <summary>A plain hit of the bytes the page assembles to.</summary>
+    [Benchmark(Baseline = true)]
+    public Task PlainHit() => Hit(_plain);
+
+    private Task Hit(DefaultHttpContext context)
+    {
+        context.Response.Headers.Clear();
+        context.Response.StatusCode = 200;
+        context.Request.Headers.Remove("X-Request-ID");
+        ((MemoryStream)context.Features.Get<IHttpResponseBodyFeature>()!.Stream).SetLength(0);
+        return _pipeline(context);
+    }
+}

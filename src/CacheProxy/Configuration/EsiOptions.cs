@@ -31,6 +31,14 @@ public sealed class EsiOptions
     /// <value>10 ms to 5 minutes. Default 10 seconds.</value>
     public TimeSpan FragmentTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Gets or sets whether an assembled response names each fragment and its Cache-Status (or why it failed) in a
+    /// <c>CacheProxy-Fragment</c> field, one per include. For debugging: every client sees the fragments' URLs, and the
+    /// head waits for every fragment (no streaming).
+    /// </summary>
+    /// <value>Default false.</value>
+    public bool FragmentStatus { get; set; }
+
     /// <summary>Gets or sets what a fragment that fails without <c>alt</c> or <c>onerror="continue"</c> does to its page.</summary>
     /// <value>Default <see cref="EsiFragmentFailure.Fail"/>.</value>
     public EsiFragmentFailure OnFragmentError { get; set; } = EsiFragmentFailure.Fail;

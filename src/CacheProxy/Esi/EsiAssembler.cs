@@ -34,6 +34,9 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
         CacheProxyHeaderNames.CdnCacheControl, HeaderNames.ContentMD5, "Digest", "Content-Digest", "Repr-Digest",
     };
 
+    /// <summary>The response field that names each fragment and what it came to, with <see cref="EsiOptions.FragmentStatus"/>.</summary>
+    internal const string FragmentStatusHeader = "CacheProxy-Fragment";
+
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
     /// <summary>Whether the route processes ESI: advertised upstream in Surrogate-Capability.</summary>
@@ -88,6 +91,17 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
         assembly.Flatten(template.Nodes);
         var pieces = assembly.Pieces;
 
+        if (current.Esi.FragmentStatus)
+        {
+            // Each fragment's status goes in the head: it waits for them all (no streaming while this is on).
+            foreach (var piece in pieces)
+            {
+                if (piece.Fragment is { } pending)
+                {
+                    await pending;
+                }
+            }
+        }
         var done = pieces.TrueForAll(p => p.Fragment is null || p.Fragment.IsCompleted);
         if (done && assembly.Mode == EsiFragmentFailure.Fail && pieces.Find(p => p.Fragment is { Result.Succeeded: false }) is { Fragment: { } failed })
         {
@@ -109,6 +123,16 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
         }
         headers.CacheControl = done ? Downstream(page, age, pieces) : "no-store";
         AddVary(headers, template.Reads);
+        if (current.Esi.FragmentStatus)
+        {
+            foreach (var piece in pieces)
+            {
+                if (piece.Fragment is { Result: var included })
+                {
+                    headers.Append(FragmentStatusHeader, $"{included.Src}; {included.Status}");
+                }
+            }
+        }
         if (status is not null)
         {
             headers[CacheProxyHeaderNames.CacheStatus] = CacheStatus.Value(current.CacheStatusName, status);
@@ -225,7 +249,13 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
     private readonly record struct Piece(ReadOnlyMemory<byte> Literal, Task<Included>? Fragment);
 
     /// <summary>What an include came to: its bytes (empty when it continued past a failure), or the failure that reaches the page.</summary>
-    private readonly record struct Included(ReadOnlyMemory<byte> Body, string Src, string? Failure, StringValues CacheControl, StringValues Age)
+    /// <param name="Body">The fragment's bytes (none when it failed or was left out).</param>
+    /// <param name="Src">The src as evaluated.</param>
+    /// <param name="Failure">Why it failed, when the failure reaches the page.</param>
+    /// <param name="CacheControl">The fragment's Cache-Control, for the assembled one.</param>
+    /// <param name="Age">The fragment's Age.</param>
+    /// <param name="Status">What the include came to, for <see cref="EsiOptions.FragmentStatus"/>: the fragment's Cache-Status, or the outcome of its failure.</param>
+    private readonly record struct Included(ReadOnlyMemory<byte> Body, string Src, string? Failure, StringValues CacheControl, StringValues Age, string Status)
     {
         public bool Succeeded => Failure is null;
     }
@@ -292,14 +322,18 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
             if (!fragment.Succeeded)
             {
                 outcome = include.ContinueOnError ? "continued" : mode == EsiFragmentFailure.Empty ? "left_out" : "failed";
-                owner.Failed(src, routeId, fragment.Failure!, outcome);
+                if (fragment.Failure != "count" || Interlocked.Exchange(ref _countLogged, 1) == 0)
+                {
+                    owner.Failed(src, routeId, fragment.Failure!, outcome); // past MaxFragments once per page, not once per include
+                }
                 owner._metrics.EsiFragments.Add(1, new("outcome", outcome), new("reason", Reason(fragment.Failure!)));
                 return include.ContinueOnError || mode == EsiFragmentFailure.Empty
-                    ? new Included(default, src, null, "no-store", default) // what was left out is not known to be cacheable
-                    : new Included(default, src, fragment.Failure, default, default);
+                    ? new Included(default, src, null, "no-store", default, $"{outcome}; reason={fragment.Failure}") // what was left out is not known to be cacheable
+                    : new Included(default, src, fragment.Failure, default, default, $"{outcome}; reason={fragment.Failure}");
             }
             owner._metrics.EsiFragments.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
-            return new Included(fragment.Body, src, null, fragment.CacheControl, fragment.Age);
+            return new Included(fragment.Body, src, null, fragment.CacheControl, fragment.Age,
+                outcome == "alt" ? $"alt; {fragment.CacheStatus}" : fragment.CacheStatus.ToString());
         }
 
         /// <summary>The metric's reason: a token for each failure (the log has its words).</summary>
@@ -312,6 +346,7 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
         };
 
         private Uri? _page;
+        private int _countLogged;
 
         private Task<EsiFragment> FetchAsync(EsiText text, string src)
         {

@@ -327,6 +327,37 @@ public sealed class EsiTests
     }
 
     [Fact]
+    public async Task OnRequest_EachFragmentsStatusIsNamedInTheHead()
+    {
+        var (proxy, site) = await StartAsync(o => o.Esi.FragmentStatus = true);
+        await using var _ = proxy;
+        site.Page("/page", "<esi:include src=\"/frag/a\"/><esi:include src=\"/frag/broken\" alt=\"/frag/alt\"/><esi:include src=\"/frag/gone\" onerror=\"continue\"/>");
+        site.Fragment("/frag/a", "A");
+        site.Fragment("/frag/alt", "ALT");
+        site.Fragment("/frag/broken", "x", status: 500);
+        site.Fragment("/frag/gone", "x", status: 404);
+
+        var first = await proxy.GetAsync("/page");
+        var second = await proxy.GetAsync("/page");
+
+        Assert.Equal("AALT", await second.Content.ReadAsStringAsync());
+        Assert.Equal(
+            ["/frag/a; CacheProxy; fwd=miss; fwd-status=200; stored", "/frag/broken; alt; CacheProxy; fwd=miss; fwd-status=200; stored",
+                "/frag/gone; continued; reason=status 404"],
+            first.Headers.GetValues("CacheProxy-Fragment"));
+        Assert.Equal(["/frag/a; CacheProxy; hit", "/frag/broken; alt; CacheProxy; hit", "/frag/gone; continued; reason=status 404"],
+            second.Headers.GetValues("CacheProxy-Fragment"));
+        Assert.Equal("no-store", first.Headers.CacheControl?.ToString()); // the left-out fragment is not known to be cacheable
+
+        await using var off = (await StartAsync()).Proxy;
+        var offSite = new Site();
+        off.Origin.Handler = offSite.Answer;
+        offSite.Page("/page", "<esi:include src=\"/frag/a\"/>");
+        offSite.Fragment("/frag/a", "A");
+        Assert.False((await off.GetAsync("/page")).Headers.Contains("CacheProxy-Fragment"));
+    }
+
+    [Fact]
     public async Task IncludesReachTheGatewaysProxiedRoutesOnly_NeverTheAppsOwnEndpoints()
     {
         var reached = 0;
@@ -374,6 +405,10 @@ public sealed class EsiTests
         Assert.Equal("111", await (await proxy.GetAsync("/many")).Content.ReadAsStringAsync());
         Assert.Equal("!", await (await proxy.GetAsync("/big")).Content.ReadAsStringAsync());
         Assert.Equal(0, site.Count("/d3"));
+        // A page with a thousand includes: three fetched, and the bound logged once, not once per include.
+        site.Page("/thousand", string.Concat(Enumerable.Repeat("<esi:include src=\"/frag/one\"/>", 1000)));
+        Assert.Equal("111", await (await proxy.GetAsync("/thousand")).Content.ReadAsStringAsync());
+        Assert.Equal(2, proxy.Logs.GetSnapshot().Count(r => r.Id.Name == "EsiFragmentFailed" && r.Message.Contains("(count)", StringComparison.Ordinal)));
         var reasons = fragments.GetMeasurementSnapshot().Where(m => m.Tags.ContainsKey("reason")).Select(m => (string)m.Tags["reason"]!).ToHashSet();
         Assert.Superset(new HashSet<string> { "loop", "depth", "count", "bytes" }, reasons);
     }

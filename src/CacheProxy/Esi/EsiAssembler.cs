@@ -83,7 +83,7 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
     {
         var current = _options.Current;
         var route = current.Routes.TryGetValue(routeId, out var r) ? r.Esi : null;
-        var template = policy.EsiTemplate ??= Parse(page, routeId, http);
+        var template = policy.EsiTemplate ??= await ParseAsync(page, routeId, http);
         var outer = http.Features.Get<EsiFragmentFeature>();
         var assembly = new Assembly(this, http, routeId, route?.Cookies ?? [], route?.AllowedHosts ?? [], outer?.Depth ?? 0,
             outer?.Chain ?? [PageUrl(http.Request).AbsoluteUri], outer?.Budget ?? new EsiBudget(current.Esi.MaxFragments, current.Esi.MaxAssembledBytes),
@@ -177,9 +177,17 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
         }
     }
 
-    private EsiTemplate Parse(CacheEntry page, string routeId, HttpContext http)
+    /// <summary>The page's template; a body the store streams (a large one in Redis) is read whole first, once.</summary>
+    private async ValueTask<EsiTemplate> ParseAsync(CacheEntry page, string routeId, HttpContext http)
     {
-        var template = EsiTemplate.Parse(page.Body);
+        var body = page.Body;
+        if (page.StreamedBody is { } streamed)
+        {
+            var whole = new MemoryStream((int)Math.Min(streamed.Length, int.MaxValue));
+            await streamed.CopyToAsync(whole, 0, streamed.Length, http.RequestAborted); // an IOException fails the request: nothing was sent
+            body = whole.GetBuffer().AsMemory(0, (int)whole.Length);
+        }
+        var template = EsiTemplate.Parse(body);
         if (template.Errors.Count > 0)
         {
             _metrics.EsiMalformed.Add(1);

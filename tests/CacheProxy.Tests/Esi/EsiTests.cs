@@ -484,4 +484,33 @@ public sealed class EsiTests
         Assert.Equal(HttpStatusCode.OK, ranged.StatusCode);
         Assert.Equal("pA", await ranged.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task APageAnotherInstanceStoredInRedisInChunks_IsAssembledWhole()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = await TestOrigin.StartAsync();
+        var site = new Site();
+        origin.Handler = site.Answer;
+        var filler = new string('x', 5000); // five 1 KiB chunks in Redis: the other instance streams the page's body
+        site.Page("/page", filler + "<esi:include src=\"/frag/a\"/>" + filler);
+        site.Fragment("/frag/a", "[A]");
+        await using var a = await CacheProxy.Tests.Redis.RedisTierTests.GatewayAsync(origin, redis.Endpoint, o => o.ChunkSize = 1024,
+            configure: o => o.Esi.Enabled = true);
+        await using var b = await CacheProxy.Tests.Redis.RedisTierTests.GatewayAsync(origin, redis.Endpoint, o => o.ChunkSize = 1024,
+            configure: o => o.Esi.Enabled = true);
+        await CacheProxy.Tests.Redis.RedisTierTests.WaitForRedisAsync(a);
+        await CacheProxy.Tests.Redis.RedisTierTests.WaitForRedisAsync(b);
+
+        Assert.Equal(filler + "[A]" + filler, await (await a.GetAsync("/page")).Content.ReadAsStringAsync());
+        await CacheProxy.Tests.Redis.RedisTierTests.WaitForStoredAsync(a, 2); // the page and its fragment
+        var fromRedis = await b.GetAsync("/page");
+        var again = await b.GetAsync("/page");
+
+        Assert.StartsWith("CacheProxy; hit", fromRedis.CacheStatus());
+        Assert.Equal(filler + "[A]" + filler, await fromRedis.Content.ReadAsStringAsync());
+        Assert.Equal(filler + "[A]" + filler, await again.Content.ReadAsStringAsync());
+        Assert.Equal(1, site.Count("/page"));
+        Assert.Equal(1, site.Count("/frag/a"));
+    }
 }

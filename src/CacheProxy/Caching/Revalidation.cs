@@ -47,6 +47,20 @@ internal sealed class Revalidation(LastGoodOptions options, CacheWriter writer, 
     }
 
     /// <summary>
+    /// Puts the client's own conditions back in place of the stored validators <see cref="UseStoredValidators"/> sent,
+    /// before a stored response answers it: it is the client's If-None-Match that may make the answer a 304, never ours.
+    /// </summary>
+    public static void RestoreClientConditions(HttpContext http, CacheExchange exchange)
+    {
+        if (exchange.ClientConditions is { } client)
+        {
+            var headers = http.Request.Headers;
+            headers.IfNoneMatch = client.IfNoneMatch;
+            headers.IfModifiedSince = client.IfModifiedSince;
+        }
+    }
+
+    /// <summary>
     /// RFC 9111 §4.3.4: the upstream answered our validation with 304. Stores the stored response freshened with the
     /// 304's fields — or drops it when the 304 made it unstorable — and, unless nobody waits (a background refresh),
     /// answers the client from it. True when it was stored.
@@ -78,9 +92,7 @@ internal sealed class Revalidation(LastGoodOptions options, CacheWriter writer, 
         {
             return stored;
         }
-        var requestHeaders = http.Request.Headers;
-        requestHeaders.IfNoneMatch = exchange.ClientConditions!.IfNoneMatch;
-        requestHeaders.IfModifiedSince = exchange.ClientConditions.IfModifiedSince;
+        RestoreClientConditions(http, exchange);
         http.Response.StatusCode = StatusCodes.Status200OK;
         await served.ServeAsync(context, Served.Validated, served.Now(freshened),
             new UpstreamAnswer(exchange.ForwardReason, StatusCodes.Status304NotModified, Stored: refusal is null));

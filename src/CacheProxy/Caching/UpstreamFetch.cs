@@ -146,6 +146,7 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
 
     private async Task<bool> ServeStaleAsync(CacheContext context, CacheExchange exchange, UpstreamResponse upstream)
     {
+        Revalidation.RestoreClientConditions(context.HttpContext, exchange); // our validators failed upstream: not the client's
         context.HttpContext.Response.StatusCode = StatusCodes.Status200OK;
         await served.ServeAsync(context, Served.StaleOnError, served.Now(context.StoredResponse!),
             new UpstreamAnswer(exchange.ForwardReason, upstream.Status, upstream.Unreachable));

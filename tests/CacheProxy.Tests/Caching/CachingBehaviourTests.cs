@@ -499,6 +499,34 @@ public sealed class CachingBehaviourTests
         Assert.Contains("stale-if-error", response.CacheStatus());
     }
 
+    /// <summary>
+    /// Regression: a stale response with a validator is validated with the stored ETag in place of the client's
+    /// conditions; when the origin failed and the stale response answered, our If-None-Match was still on the request,
+    /// so a client that asked nothing conditional got a 304 without a body.
+    /// </summary>
+    [Fact]
+    public async Task StaleIfError_OfAResponseWithAValidator_AnswersTheClientsOwnConditionsOnly()
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        proxy.Origin.Handler = Respond("max-age=1, stale-if-error=60", "good", r => r.Headers.ETag = "\"v1\"");
+
+        await proxy.GetAsync("/e");
+        proxy.Time.Advance(TimeSpan.FromSeconds(5));
+        proxy.Origin.Handler = c =>
+        {
+            c.Response.StatusCode = 503;
+            return c.Response.WriteAsync("down");
+        };
+        var unconditional = await proxy.GetAsync("/e");
+        var conditional = await proxy.GetAsync("/e", ("If-None-Match", "\"v1\""));
+
+        Assert.Equal("\"v1\"", proxy.Origin.Seen.Last().Headers["If-None-Match"]); // validated with the stored ETag
+        Assert.Equal(HttpStatusCode.OK, unconditional.StatusCode);
+        Assert.Equal("good", await unconditional.Content.ReadAsStringAsync());
+        Assert.Contains("stale-if-error", unconditional.CacheStatus());
+        Assert.Equal(HttpStatusCode.NotModified, conditional.StatusCode);
+    }
+
     [Fact]
     public async Task ServesStale_WhenUpstreamUnreachable_Rfc9111_4_2_4()
     {

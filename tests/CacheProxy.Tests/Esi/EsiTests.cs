@@ -513,4 +513,69 @@ public sealed class EsiTests
         Assert.Equal(1, site.Count("/page"));
         Assert.Equal(1, site.Count("/frag/a"));
     }
+
+    [Fact]
+    public async Task Includes_AreFetchedInParallel()
+    {
+        var (proxy, site) = await StartAsync();
+        await using var _ = proxy;
+        site.Page("/page", "<esi:include src=\"/slow/1\"/>|<esi:include src=\"/slow/2\"/>");
+        site.Fragment("/slow/1", "one");
+        site.Fragment("/slow/2", "two");
+        // Each fragment is held until both have reached the origin: fetched one after the other, the page never completes.
+        var arrived = 0;
+        var both = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        proxy.Origin.Handler = async c =>
+        {
+            if (c.Request.Path.StartsWithSegments("/slow"))
+            {
+                if (Interlocked.Increment(ref arrived) == 2)
+                {
+                    both.SetResult();
+                }
+                await both.Task.WaitAsync(c.RequestAborted);
+            }
+            await site.Answer(c);
+        };
+
+        var response = await proxy.GetAsync("/page").WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal("one|two", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AHostTheRouteAllows_IsFetchedThroughTheGateway_AndARouteCanTurnEsiOff()
+    {
+        var (proxy, site) = await StartAsync(o => o.Routes["all"] = new RouteCacheOptions { Esi = { AllowedHosts = ["static.example"] } });
+        await using var _ = proxy;
+        site.Page("/page", "[<esi:include src=\"http://static.example/frag/a\"/>]");
+        site.Fragment("/frag/a", "A");
+
+        Assert.Equal("[A]", await (await proxy.GetAsync("/page")).Content.ReadAsStringAsync());
+        Assert.Equal(1, site.Count("/frag/a"));
+
+        await using var off = (await StartAsync(o => o.Routes["all"] = new RouteCacheOptions { Esi = { Enabled = false } })).Proxy;
+        var offSite = new Site();
+        off.Origin.Handler = offSite.Answer;
+        offSite.Page("/page", "[<esi:include src=\"/frag/a\"/>]");
+        Assert.Equal("[<esi:include src=\"/frag/a\"/>]", await (await off.GetAsync("/page")).Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AFragmentWhoseOriginFails_IsServedStale_WhereStaleIfErrorAllows()
+    {
+        var (proxy, site) = await StartAsync();
+        await using var _ = proxy;
+        site.Page("/page", "price: <esi:include src=\"/frag/price\"/>", cacheControl: "max-age=3600");
+        site.Fragment("/frag/price", "9.99", cacheControl: "max-age=10, stale-if-error=600");
+        Assert.Equal("price: 9.99", await (await proxy.GetAsync("/page")).Content.ReadAsStringAsync());
+
+        proxy.Time.Advance(TimeSpan.FromSeconds(30));
+        site.Fragment("/frag/price", "down", cacheControl: "no-store", status: 503);
+        var response = await proxy.GetAsync("/page");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("price: 9.99", await response.Content.ReadAsStringAsync());
+        Assert.Equal(2, site.Count("/frag/price"));
+    }
 }

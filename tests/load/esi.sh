@@ -6,7 +6,8 @@
 #   assembled     the page of 10 cached fragments, against a plain hit of the same bytes (the gateway's /esi/plain);
 #   one uncached  the page whose last fragment goes upstream every time, against the same plain hit;
 #   Varnish       Debian's varnishd with beresp.do_esi on the same page, against the gateway's assembled page.
-# Servers on CPU 0 and wrk on CPU 1 (PIN=0 leaves them). ROUNDS (default 7).
+# Servers on CPU 0 and wrk on CPU 1 (PIN=0 leaves them). ROUNDS (default 7). ACCEPT_ENCODING=br (or gzip) sends it with
+# every request: the plain hit is then the stored br copy, the assembled page is coded per request.
 #   tests/load/esi.sh [seconds-per-run=4] [connections=64]
 set -euo pipefail
 duration="${1:-4}"
@@ -38,7 +39,9 @@ fi
 
 for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$mgmt_port/health" >/dev/null 2>&1 && break; sleep 0.2; done
 g="http://127.0.0.1:$public_port"
-for path in /esi/plain /esi/page /esi/page-uncached; do curl -fs -o /dev/null "$g$path"; curl -fs -o /dev/null "$g$path"; done
+for path in /esi/plain /esi/page /esi/page-uncached; do
+  for _ in 1 2 3; do curl -fs -o /dev/null ${ACCEPT_ENCODING:+-H "Accept-Encoding: $ACCEPT_ENCODING"} "$g$path"; done
+done
 plain=$(curl -fs "$g/esi/plain"); page=$(curl -fs "$g/esi/page"); uncached=$(curl -fs "$g/esi/page-uncached")
 [[ "$page" == "$plain" && "$uncached" == "$plain" ]] || { echo "the assembled pages are not the plain page's bytes" >&2; exit 1; }
 status=$(curl -fs -D - -o /dev/null "$g/esi/page" | tr -d '\r' | grep -i '^cache-status:' || true)
@@ -56,7 +59,7 @@ if (( $(nproc) >= 2 )) && [[ "${PIN:-1}" != 0 ]]; then
 fi
 measure() { # url -> "rps p99ms"
   local out
-  out=$(timeout $((duration + 30)) $client_cpu wrk -t2 -c"$connections" -d"${duration}s" --latency "$1")
+  out=$(timeout $((duration + 30)) $client_cpu wrk -t2 -c"$connections" -d"${duration}s" --latency ${ACCEPT_ENCODING:+-H "Accept-Encoding: $ACCEPT_ENCODING"} "$1")
   echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(p99_ms <<<"$out")"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -78,4 +81,4 @@ done
 echo
 echo "assembled: the page of 10 cached fragments ÷ a plain hit of its $(wc -c <<<"$plain") bytes; uncached: the page whose last"
 echo "fragment is no-store ÷ the same plain hit; varnish: Varnish's assembled page ÷ CacheProxy's. wrk -t2 -c$connections"
-echo "-d${duration}s --latency, $rounds alternating rounds (medians), loopback, $(nproc) cores${server_cpu:+, servers on CPU 0 and wrk on CPU 1}."
+echo "-d${duration}s --latency${ACCEPT_ENCODING:+, Accept-Encoding: $ACCEPT_ENCODING}, $rounds alternating rounds (medians), loopback, $(nproc) cores${server_cpu:+, servers on CPU 0 and wrk on CPU 1}."

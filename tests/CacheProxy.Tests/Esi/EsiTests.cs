@@ -84,8 +84,8 @@ public sealed class EsiTests
         var second = await proxy.GetAsync("/page", ("Accept-Encoding", "gzip, br"));
 
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
-        Assert.Equal("<h1>News</h1>A|B.", await first.Content.ReadAsStringAsync());
-        Assert.Equal("<h1>News</h1>A|B.", await second.Content.ReadAsStringAsync());
+        Assert.Equal("<h1>News</h1>A|B.", await BodyAsync(first));
+        Assert.Equal("<h1>News</h1>A|B.", await BodyAsync(second));
         Assert.Contains("fwd=miss", first.CacheStatus(), StringComparison.Ordinal);
         Assert.Equal("CacheProxy; hit", second.CacheStatus());
         Assert.Equal(1, site.Count("/page"));
@@ -94,8 +94,48 @@ public sealed class EsiTests
         var pageRequest = proxy.Origin.Seen.First(r => r.PathAndQuery == "/page");
         Assert.Equal("CacheProxy=\"Surrogate/1.0 ESI/1.0\"", pageRequest.Headers["Surrogate-Capability"]);
         Assert.False(pageRequest.Headers.ContainsKey("Accept-Encoding")); // a page is parsed as it comes: asked for uncoded
-        Assert.Empty(second.Content.Headers.ContentEncoding); // and its template is never stored compressed
+        Assert.Equal("br", Assert.Single(second.Content.Headers.ContentEncoding)); // assembled, then coded for the client
         Assert.False(second.Headers.Contains("Surrogate-Control"));
+    }
+
+    /// <summary>The body as the client reads it, decoded by its Content-Encoding.</summary>
+    private static async Task<string> BodyAsync(HttpResponseMessage response)
+    {
+        var bytes = await response.Content.ReadAsStreamAsync();
+        Stream decoded = response.Content.Headers.ContentEncoding.SingleOrDefault() switch
+        {
+            "br" => new System.IO.Compression.BrotliStream(bytes, System.IO.Compression.CompressionMode.Decompress),
+            "gzip" => new System.IO.Compression.GZipStream(bytes, System.IO.Compression.CompressionMode.Decompress),
+            _ => bytes,
+        };
+        using var reader = new StreamReader(decoded);
+        return await reader.ReadToEndAsync();
+    }
+
+    [Theory]
+    [InlineData("gzip, deflate, br", "br")]
+    [InlineData("gzip", "gzip")]
+    [InlineData("identity", null)]
+    [InlineData(null, null)]
+    public async Task TheAssembledPage_IsCodedForTheClient_AsItPrefers(string? acceptEncoding, string? coding)
+    {
+        var (proxy, site) = await StartAsync();
+        await using var _ = proxy;
+        var text = string.Concat(Enumerable.Repeat("<p>a paragraph that compresses</p>", 50));
+        site.Page("/page", text + "<esi:include src=\"/frag/a\"/>" + text);
+        site.Fragment("/frag/a", "[A]");
+        (string, string)[] fields = acceptEncoding is null ? [] : [("Accept-Encoding", acceptEncoding)];
+
+        await proxy.GetAsync("/page", fields); // the miss
+        var response = await proxy.GetAsync("/page", fields);
+
+        Assert.Equal(text + "[A]" + text, await BodyAsync(response));
+        Assert.Equal(coding, response.Content.Headers.ContentEncoding.SingleOrDefault());
+        Assert.Contains("Accept-Encoding", response.Headers.Vary);
+        if (coding is not null)
+        {
+            Assert.True(response.Content.Headers.ContentLength is null or < 1000); // coded as it goes: no length ahead
+        }
     }
 
     [Fact]

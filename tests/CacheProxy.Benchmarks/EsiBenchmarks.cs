@@ -4,10 +4,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Yarp.ReverseProxy.Configuration;
-using Yarp.ReverseProxy.Forwarder;
-using Yarp.ReverseProxy.Model;
 
 namespace CacheProxy.Benchmarks;
 
@@ -31,16 +27,10 @@ public class EsiBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Information));
-        services.AddSingleton<Microsoft.Extensions.Hosting.IHostEnvironment>(new Microsoft.Extensions.Hosting.Internal.HostingEnvironment
-        {
-            EnvironmentName = Microsoft.Extensions.Hosting.Environments.Production,
-        });
+        var services = BenchmarkHost.Services();
         services.AddCacheProxy(o => o.Esi.Enabled = true);
         _services = services.BuildServiceProvider();
-        var route = new RouteModel(new RouteConfig { RouteId = "all", ClusterId = "origin" }, cluster: null, HttpTransformer.Default);
-        _endpoint = new Endpoint(_ => Task.CompletedTask, new EndpointMetadataCollection(route), "all");
+        _endpoint = BenchmarkHost.ProxiedEndpoint();
         var head = "<html><body>" + new string('h', 900);
         var fragment = "<p>" + new string('f', 192) + "</p>";
         _pageBody = head + string.Concat(Enumerable.Range(0, Fragments).Select(i => $"<esi:include src=\"/frag/{i}\"/>")) + "</body></html>";

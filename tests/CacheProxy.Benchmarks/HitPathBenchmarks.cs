@@ -38,12 +38,7 @@ public class HitPathBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Information));
-        services.AddSingleton<Microsoft.Extensions.Hosting.IHostEnvironment>(new Microsoft.Extensions.Hosting.Internal.HostingEnvironment
-        {
-            EnvironmentName = Microsoft.Extensions.Hosting.Environments.Production,
-        });
+        var services = BenchmarkHost.Services();
         var cacheProxy = services.AddCacheProxy();
         if (Metrics)
         {
@@ -56,8 +51,7 @@ public class HitPathBenchmarks
         }
         _engine = _services.GetRequiredService<CacheEngine>();
         _keys = _services.GetRequiredService<CacheKey>();
-        var route = new RouteModel(new RouteConfig { RouteId = "all", ClusterId = "origin" }, cluster: null, HttpTransformer.Default);
-        _endpoint = new Endpoint(_ => Task.CompletedTask, new EndpointMetadataCollection(route), "all");
+        _endpoint = BenchmarkHost.ProxiedEndpoint();
         _upstream = c =>
         {
             // 1 KiB of bytes (not compressible: a plain hit), or JSON that is stored once more in br and gzip.

@@ -71,7 +71,7 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
                 capture.StartBuffering(current.MaxObjectSize, response.ContentLength);
             }
             Discard(context.HttpContext, current.Correlation.HeaderName);
-            return new FetchDecision.Assemble(stored ? plan : null, fields, stored);
+            return new FetchDecision.Assemble(stored ? plan : null, fields);
         }
         if (current.HonorSurrogateControl)
         {

@@ -39,7 +39,7 @@ internal abstract record FetchDecision(CaptureMode Mode)
     /// An ESI page, held back: stored by <see cref="ResponseStorer"/> when <paramref name="Plan"/> is set, and answered
     /// assembled (<see cref="Esi.EsiAssembler"/>) from <paramref name="Fields"/> and the held body.
     /// </summary>
-    public sealed record Assemble(StorePlan? Plan, List<KeyValuePair<string, StringValues>> Fields, bool Stored) : FetchDecision(CaptureMode.Hold);
+    public sealed record Assemble(StorePlan? Plan, List<KeyValuePair<string, StringValues>> Fields) : FetchDecision(CaptureMode.Hold);
 
     /// <summary>Not the rest of the stored part after all: nothing goes out, and <see cref="RangeCompletion"/> asks again as the client did.</summary>
     public sealed record AskAgain : FetchDecision

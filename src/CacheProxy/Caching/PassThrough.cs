@@ -153,16 +153,15 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
         }
         try
         {
-            if (!capture.Copy.Buffering || http.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>() is not null)
+            var now = time.GetUtcNow();
+            if (Esi.EsiAssembler.Held(http, capture, status, fields!, now, now) is not { } page)
             {
                 if (!http.RequestAborted.IsCancellationRequested)
                 {
-                    http.Features.Set<ICacheProxyErrorFeature>(new CacheProxyErrorFeature(CacheProxyError.UpstreamProtocol, ErrorCategory.UpstreamProtocol, null));
+                    http.Features.Set<ICacheProxyErrorFeature>(Esi.EsiAssembler.NotHeld);
                 }
                 return;
             }
-            var now = time.GetUtcNow();
-            var page = new CacheEntry { StatusCode = status, Headers = fields!, Body = capture.Copy.Take(), RequestTime = now, ResponseTime = now };
             await esi.WriteAsync(http, routeId, page, StoredPolicy.Of(page, current), TimeSpan.Zero, status: null);
         }
         finally

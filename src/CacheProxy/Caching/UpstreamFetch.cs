@@ -119,24 +119,16 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
         {
             result = await storer.KeepAsync(context, exchange, plan, upstream, capture, upstreamFailed);
         }
-        else if (capture.Copy.Buffering && !upstreamFailed && !http.RequestAborted.IsCancellationRequested
-            && http.Features.Get<IForwarderErrorFeature>() is null)
+        else if (!upstreamFailed && Esi.EsiAssembler.Held(http, capture, upstream.Status, assemble.Fields, exchange.RequestTime, upstream.Time) is { } held)
         {
-            result = new StoreResult(false, Entry: new Storage.CacheEntry
-            {
-                StatusCode = upstream.Status,
-                Headers = assemble.Fields,
-                Body = capture.Copy.Take(),
-                RequestTime = exchange.RequestTime,
-                ResponseTime = upstream.Time,
-            });
+            result = new StoreResult(false, Entry: held);
         }
         if (result.Entry is not { } page)
         {
             if (!http.RequestAborted.IsCancellationRequested)
             {
                 served.AnswerWithError(context, CacheOutcome.Error, CacheStatus.Forwarded(exchange.ForwardReason, upstream.Status, false),
-                    new CacheProxyErrorFeature(CacheProxyError.UpstreamProtocol, ErrorCategory.UpstreamProtocol, null));
+                    Esi.EsiAssembler.NotHeld);
             }
             return false;
         }

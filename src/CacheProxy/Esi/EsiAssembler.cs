@@ -42,6 +42,19 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
 
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
+    /// <summary>
+    /// A page held back from the upstream as a transient entry to assemble (one that is not stored), or null when it
+    /// did not arrive whole: over <c>MaxObjectSize</c>, cut short, or the client left.
+    /// </summary>
+    public static CacheEntry? Held(HttpContext http, Caching.CaptureBodyFeature capture, int status, IReadOnlyList<KeyValuePair<string, StringValues>> fields,
+        DateTimeOffset requestTime, DateTimeOffset responseTime) =>
+        capture.Copy.Buffering && !http.RequestAborted.IsCancellationRequested && http.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>() is null
+            ? new CacheEntry { StatusCode = status, Headers = fields, Body = capture.Copy.Take(), RequestTime = requestTime, ResponseTime = responseTime }
+            : null;
+
+    /// <summary>What answers a page that could not be held whole (<see cref="Held"/>): a 502 for the error shaping to write.</summary>
+    public static CacheProxyErrorFeature NotHeld { get; } = new(CacheProxyError.UpstreamProtocol, ErrorCategory.UpstreamProtocol, null);
+
     /// <summary>Whether the route processes ESI: advertised upstream in Surrogate-Capability.</summary>
     public bool Enabled(string routeId) => Enabled(_options.Current, routeId);
 

@@ -618,4 +618,23 @@ public sealed class EsiTests
         Assert.Equal("price: 9.99", await response.Content.ReadAsStringAsync());
         Assert.Equal(2, site.Count("/frag/price"));
     }
+
+    [Fact]
+    public async Task APageLargerThanMaxObjectSize_CannotBeHeldToAssemble_AndIs502()
+    {
+        var (proxy, site) = await StartAsync(o => o.MaxObjectSize = 256);
+        await using var _ = proxy;
+        var big = new string('x', 1000) + "<esi:include src=\"/frag/a\"/>";
+        site.Page("/public", big);
+        site.Page("/private", big, cacheControl: "private");
+        site.Fragment("/frag/a", "A");
+
+        foreach (var path in new[] { "/public", "/private", "/private" }) // the second /private is hit-for-pass: held on the pass-through path
+        {
+            var response = await proxy.GetAsync(path);
+            Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+        Assert.Equal(0, site.Count("/frag/a"));
+    }
 }

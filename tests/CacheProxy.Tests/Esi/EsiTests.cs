@@ -23,7 +23,19 @@ public sealed class EsiTests
 
         public ConcurrentDictionary<string, (string Body, string CacheControl, string? SurrogateControl, int Status, string? Tag)> Pages { get; } = new();
 
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private string? _held;
+        private int _arrived;
+
         public int Count(string path) => Requests.TryGetValue(path, out var n) ? n : 0;
+
+        /// <summary>Gets how many held requests have arrived (<see cref="Hold"/>).</summary>
+        public int Arrived => Volatile.Read(ref _arrived);
+
+        /// <summary>Requests for paths under <paramref name="prefix"/> wait, from now on, until <see cref="Release"/>.</summary>
+        public void Hold(string prefix) => _held = prefix;
+
+        public void Release() => _released.TrySetResult();
 
         public void Page(string path, string body, string cacheControl = "max-age=3600", string? surrogate = Negotiated, int status = 200, string? tag = null) =>
             Pages[path] = (body, cacheControl, surrogate, status, tag);
@@ -31,14 +43,19 @@ public sealed class EsiTests
         public void Fragment(string path, string body, string cacheControl = "max-age=60", int status = 200, string? tag = null) =>
             Pages[path] = (body, cacheControl, null, status, tag);
 
-        public Task Answer(HttpContext c)
+        public async Task Answer(HttpContext c)
         {
             var path = c.Request.Path.Value!;
             Requests.AddOrUpdate(path, 1, (_, n) => n + 1);
+            if (_held is { } held && c.Request.Path.StartsWithSegments(held))
+            {
+                Interlocked.Increment(ref _arrived);
+                await _released.Task.WaitAsync(c.RequestAborted);
+            }
             if (!Pages.TryGetValue(path, out var page))
             {
                 c.Response.StatusCode = 404;
-                return Task.CompletedTask;
+                return;
             }
             c.Response.StatusCode = page.Status;
             c.Response.ContentType = "text/html; charset=utf-8";
@@ -53,7 +70,7 @@ public sealed class EsiTests
             {
                 c.Response.Headers["Surrogate-Key"] = page.Tag;
             }
-            return c.Response.WriteAsync(page.Body.Replace("{query}", c.Request.Query["q"].ToString(), StringComparison.Ordinal));
+            await c.Response.WriteAsync(page.Body.Replace("{query}", c.Request.Query["q"].ToString(), StringComparison.Ordinal));
         }
     }
 
@@ -176,24 +193,16 @@ public sealed class EsiTests
     {
         var (proxy, site) = await StartAsync();
         await using var _ = proxy;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         site.Page("/page", "<h1>first</h1><esi:include src=\"/slow\"/><p>last</p>");
         site.Fragment("/slow", "slow");
-        proxy.Origin.Handler = async c =>
-        {
-            if (c.Request.Path == "/slow")
-            {
-                await release.Task.WaitAsync(c.RequestAborted);
-            }
-            await site.Answer(c);
-        };
+        site.Hold("/slow");
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/page");
         var response = await proxy.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TimeSpan.FromSeconds(30));
         var body = await response.Content.ReadAsStreamAsync();
         var first = new byte["<h1>first</h1>".Length];
         await body.ReadExactlyAsync(first).AsTask().WaitAsync(TimeSpan.FromSeconds(30)); // while the fragment is held
-        release.SetResult();
+        site.Release();
         var rest = await new StreamReader(body).ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal("no-store", response.Headers.CacheControl?.ToString());
@@ -338,19 +347,11 @@ public sealed class EsiTests
         }
 
         // Known after it: the origin fails the fragment once the page's head has reached the client.
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        proxy.Origin.Handler = async c =>
-        {
-            if (c.Request.Path == "/frag/broken")
-            {
-                await release.Task.WaitAsync(c.RequestAborted);
-            }
-            await site.Answer(c);
-        };
+        site.Hold("/frag/broken");
         using var request = new HttpRequestMessage(HttpMethod.Get, "/late");
         var late = await proxy.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(HttpStatusCode.OK, late.StatusCode);
-        release.SetResult();
+        site.Release();
         var cut = await Record.ExceptionAsync(() => late.Content.ReadAsStringAsync().WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.NotNull(cut); // the body ended short: the client sees an incomplete response, not a whole one
         Assert.IsNotType<TimeoutException>(cut);
@@ -458,27 +459,17 @@ public sealed class EsiTests
     {
         var (proxy, site) = await StartAsync(o => o.Esi.FragmentTimeout = TimeSpan.FromSeconds(2));
         await using var _ = proxy;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         site.Page("/page", "a<esi:include src=\"/slow\" onerror=\"continue\"/>b");
-        proxy.Origin.Handler = async c =>
-        {
-            if (c.Request.Path == "/slow")
-            {
-                arrived.TrySetResult();
-                await release.Task.WaitAsync(c.RequestAborted);
-            }
-            await site.Answer(c);
-        };
+        site.Hold("/slow");
 
         var page = proxy.GetAsync("/page");
-        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Signal.WaitUntilAsync(() => site.Arrived == 1);
         proxy.Time.Advance(TimeSpan.FromSeconds(3));
         var response = await page.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal("ab", await response.Content.ReadAsStringAsync());
         Assert.Contains(proxy.Logs.GetSnapshot(), r => r.Id.Name == "EsiFragmentFailed" && r.Message.Contains("timeout", StringComparison.Ordinal));
-        release.TrySetResult();
+        site.Release();
     }
 
     [Fact]
@@ -562,23 +553,13 @@ public sealed class EsiTests
         site.Page("/page", "<esi:include src=\"/slow/1\"/>|<esi:include src=\"/slow/2\"/>");
         site.Fragment("/slow/1", "one");
         site.Fragment("/slow/2", "two");
-        // Each fragment is held until both have reached the origin: fetched one after the other, the page never completes.
-        var arrived = 0;
-        var both = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        proxy.Origin.Handler = async c =>
-        {
-            if (c.Request.Path.StartsWithSegments("/slow"))
-            {
-                if (Interlocked.Increment(ref arrived) == 2)
-                {
-                    both.SetResult();
-                }
-                await both.Task.WaitAsync(c.RequestAborted);
-            }
-            await site.Answer(c);
-        };
+        // Both fragments are held until both have reached the origin: fetched one after the other, they never would.
+        site.Hold("/slow");
 
-        var response = await proxy.GetAsync("/page").WaitAsync(TimeSpan.FromSeconds(30));
+        var page = proxy.GetAsync("/page");
+        await Signal.WaitUntilAsync(() => site.Arrived == 2);
+        site.Release();
+        var response = await page.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal("one|two", await response.Content.ReadAsStringAsync());
     }

@@ -72,24 +72,18 @@ internal abstract class EsiExpression
             return false;
         }
 
-        public EsiExpression Or(int nesting)
-        {
-            var left = And(nesting);
-            while (Take("||") || Take("|"))
-            {
-                var right = And(nesting);
-                left = new Logical(left, right, and: false) { Reads = left.Reads | right.Reads };
-            }
-            return left;
-        }
+        public EsiExpression Or(int nesting) => Chain(nesting, And, "||", "|", and: false);
 
-        private EsiExpression And(int nesting)
+        private EsiExpression And(int nesting) => Chain(nesting, Unary, "&&", "&", and: true);
+
+        /// <summary>Operands joined by one logical operator, written doubled or single, left to right.</summary>
+        private EsiExpression Chain(int nesting, Func<int, EsiExpression> operand, string doubled, string single, bool and)
         {
-            var left = Unary(nesting);
-            while (Take("&&") || Take("&"))
+            var left = operand(nesting);
+            while (Take(doubled) || Take(single))
             {
-                var right = Unary(nesting);
-                left = new Logical(left, right, and: true) { Reads = left.Reads | right.Reads };
+                var right = operand(nesting);
+                left = new Logical(left, right, and) { Reads = left.Reads | right.Reads };
             }
             return left;
         }

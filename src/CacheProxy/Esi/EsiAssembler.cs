@@ -101,9 +101,10 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
         var route = current.Routes.TryGetValue(routeId, out var r) ? r.Esi : null;
         var template = policy.EsiTemplate ??= await ParseAsync(page, routeId, http);
         var outer = http.Features.Get<EsiFragmentFeature>();
+        var root = outer is null ? PageUrl(http.Request) : null; // a page a client asked for heads its own chain of URLs
         var assembly = new Assembly(this, http, routeId, route?.Cookies ?? [], route?.AllowedHosts ?? [], outer?.Depth ?? 0,
-            outer?.Chain ?? [PageUrl(http.Request).AbsoluteUri], outer?.Budget ?? new EsiBudget(current.Esi.MaxFragments, current.Esi.MaxAssembledBytes),
-            current.Esi.FragmentTimeout, route?.OnFragmentError ?? current.Esi.OnFragmentError);
+            outer?.Chain ?? [root!.AbsoluteUri], outer?.Budget ?? new EsiBudget(current.Esi.MaxFragments, current.Esi.MaxAssembledBytes),
+            current.Esi.FragmentTimeout, route?.OnFragmentError ?? current.Esi.OnFragmentError) { Page = root };
         assembly.Flatten(template.Nodes);
         var pieces = assembly.Pieces;
 
@@ -168,18 +169,13 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
         headers.Append(HeaderNames.Vary, HeaderNames.AcceptEncoding);
         if (done && coding == AcceptEncoding.Identity)
         {
-            long length = 0;
-            foreach (var piece in pieces)
-            {
-                length += piece.Fragment is null ? piece.Literal.Length : piece.Fragment.Result.Body.Length;
-            }
-            response.ContentLength = length;
+            response.ContentLength = AssembledLength(pieces);
         }
         if (HttpMethods.IsHead(http.Request.Method))
         {
             return;
         }
-        _metrics.Served(routeId, page.BodyLength);
+        _metrics.Served(routeId, LiteralLength(pieces)); // the page's own bytes: each fragment counts its own in its request
         if (done && coding == AcceptEncoding.Brotli)
         {
             await WriteBrotliAsync(response, pieces); // every part is in: coded in one call, with its length
@@ -211,11 +207,7 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
     /// </summary>
     private static async Task WriteBrotliAsync(HttpResponse response, List<Piece> pieces)
     {
-        var length = 0;
-        foreach (var piece in pieces)
-        {
-            length += piece.Fragment is null ? piece.Literal.Length : piece.Fragment.Result.Body.Length;
-        }
+        var length = (int)AssembledLength(pieces);
         var source = ArrayPool<byte>.Shared.Rent(length);
         var target = ArrayPool<byte>.Shared.Rent(BrotliEncoder.GetMaxCompressedLength(length));
         try
@@ -239,6 +231,28 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
             ArrayPool<byte>.Shared.Return(source);
             ArrayPool<byte>.Shared.Return(target);
         }
+    }
+
+    /// <summary>The assembled page's length (identity), once every fragment is in.</summary>
+    private static long AssembledLength(List<Piece> pieces)
+    {
+        long length = 0;
+        foreach (var piece in pieces)
+        {
+            length += piece.Fragment is null ? piece.Literal.Length : piece.Fragment.Result.Body.Length;
+        }
+        return length;
+    }
+
+    /// <summary>The bytes of the page itself, its fragments left out.</summary>
+    private static long LiteralLength(List<Piece> pieces)
+    {
+        long length = 0;
+        foreach (var piece in pieces)
+        {
+            length += piece.Literal.Length; // a fragment's piece has none
+        }
+        return length;
     }
 
     /// <summary>Writes the pieces in order, each literal chunk as soon as what precedes it has gone; false when the page failed mid-way.</summary>
@@ -463,7 +477,8 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
             _ => failure,
         };
 
-        private Uri? _page;
+        /// <summary>The page's URL, which relative srcs resolve against: set for a page a client asked for, else made when first needed.</summary>
+        public Uri? Page { get; set; }
         private int _countLogged;
 
         private Task<EsiFragment> FetchAsync(EsiText text, string src)
@@ -504,7 +519,7 @@ internal sealed class EsiAssembler(LastGoodOptions options, EsiFragments fragmen
             {
                 return last;
             }
-            var page = _page ??= PageUrl(request);
+            var page = Page ??= PageUrl(request);
             if (!Uri.TryCreate(page, src, out var target) || target.Scheme is not ("http" or "https"))
             {
                 return null;

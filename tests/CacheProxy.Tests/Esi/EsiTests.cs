@@ -96,6 +96,7 @@ public sealed class EsiTests
         site.Page("/page", "<h1>News</h1><esi:include src=\"/frag/a\"/>|<esi:include src=\"/frag/b\" />.");
         site.Fragment("/frag/a", "A");
         site.Fragment("/frag/b", "B");
+        using var served = proxy.Collect<long>("cacheproxy.served");
 
         var first = await proxy.GetAsync("/page", ("Accept-Encoding", "gzip, br"));
         var second = await proxy.GetAsync("/page", ("Accept-Encoding", "gzip, br"));
@@ -113,6 +114,10 @@ public sealed class EsiTests
         Assert.False(pageRequest.Headers.ContainsKey("Accept-Encoding")); // a page is parsed as it comes: asked for uncoded
         Assert.Equal("br", Assert.Single(second.Content.Headers.ContentEncoding)); // assembled, then coded for the client
         Assert.False(second.Headers.Contains("Surrogate-Control"));
+        // Bytes served from the cache: the page's own (15, twice) and each fragment's in its own request (on the hit):
+        // 32 = the two assembled pages less the first's fragments, which came from the origin.
+        served.RecordObservableInstruments();
+        Assert.Equal(32, served.GetMeasurementSnapshot().Last().Value);
     }
 
     /// <summary>The body as the client reads it, decoded by its Content-Encoding.</summary>

@@ -12,8 +12,14 @@ app.Configure(config =>
     config.SetApplicationVersion(CliHelp.Version); // --version
     config.SetHelpProvider(new CliHelp(config.Settings)); // the environment variables and shared options, under every help
     config.UseStrictParsing();
-    config.AddCommand<PurgeCommand>("purge").WithDescription("Purge by URL, tag or prefix, on every instance (soft: mark stale).")
-        .WithExample("purge", "--tag", "article:42", "--url", "https://www.example.com/news");
+    config.AddBranch<ManagementSettings>("purge", branch =>
+    {
+        branch.SetDescription("Purge by URL, tag or prefix, on every instance and the CDNs in front (soft: mark stale); or follow the CDN forwarding.");
+        branch.SetDefaultCommand<PurgeCommand>();
+        branch.AddExample("purge", "--tag", "article:42", "--url", "https://www.example.com/news");
+        branch.AddCommand<PurgeStatusCommand>("status").WithDescription("Where purges forwarded to CDNs stand: waiting, dead letters, or one forwarding by id.")
+            .WithExample("purge", "status");
+    });
     config.AddCommand<WarmCommand>("warm").WithDescription("Warm the cache from a file of URLs (one a line) or a sitemap.xml, with live progress.")
         .WithExample("warm", "urls.txt", "--management", "http://127.0.0.1:8081");
     config.AddCommand<StatsCommand>("stats").WithDescription("What the cache is doing now: rates, hit ratio, origin latency, per route.");

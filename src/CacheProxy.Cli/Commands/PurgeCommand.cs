@@ -6,7 +6,7 @@ using Spectre.Console.Cli;
 
 namespace CacheProxy.Cli.Commands;
 
-/// <summary><c>cacheproxy purge --url U --tag T --prefix P [--soft]</c>: one <c>POST /purge</c> with every selector.</summary>
+/// <summary><c>cacheproxy purge --url U --tag T --prefix P [--soft] [--wait]</c>: one <c>POST /purge</c> with every selector.</summary>
 internal sealed class PurgeCommand : AsyncCommand<PurgeCommand.Settings>
 {
     internal sealed class Settings : ManagementSettings
@@ -27,6 +27,10 @@ internal sealed class PurgeCommand : AsyncCommand<PurgeCommand.Settings>
         [Description("Mark stale instead of removing: served while revalidated, or on error.")]
         public bool Soft { get; init; }
 
+        [CommandOption("--wait")]
+        [Description("With CDNs configured: return when they confirmed the purge (at most CacheProxy:Cdn:MaxWait); exit 1 if one did not.")]
+        public bool Wait { get; init; }
+
         public override ValidationResult Validate() =>
             Urls.Length + Tags.Length + Prefixes.Length == 0 ? ValidationResult.Error("name at least one --url, --tag or --prefix") : base.Validate();
     }
@@ -34,8 +38,8 @@ internal sealed class PurgeCommand : AsyncCommand<PurgeCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var client = new ManagementClient(settings);
-        var body = JsonContent.Create(new { urls = settings.Urls, tags = settings.Tags, prefixes = settings.Prefixes, soft = settings.Soft });
-        // 503: it holds on the instance called, but the bus did not take it; retrying is safe.
+        var body = JsonContent.Create(new { urls = settings.Urls, tags = settings.Tags, prefixes = settings.Prefixes, soft = settings.Soft, wait = settings.Wait });
+        // 503: it holds on the instance called, but the bus (or the CDN outbox) did not take it; retrying is safe.
         var answer = await client.SendAsync(HttpMethod.Post, "/purge", body, cancellationToken, HttpStatusCode.ServiceUnavailable);
         var handedOn = answer.TryGetProperty("purged", out var purged);
         if (settings.Json)
@@ -47,11 +51,17 @@ internal sealed class PurgeCommand : AsyncCommand<PurgeCommand.Settings>
             AnsiConsole.MarkupLine($"[green]purged[/] {purged.GetInt32()} selector(s){(settings.Soft ? " (soft: marked stale)" : string.Empty)}; " +
                 $"{answer.GetProperty("removedHere").GetInt32()} entries removed on this instance; " +
                 (answer.TryGetProperty("shared", out var shared) && shared.GetBoolean() ? "every instance told" : "no other instance to tell (no Redis)"));
+            if (answer.TryGetProperty("forwarding", out var forwarding))
+            {
+                AnsiConsole.MarkupLine($"CDN forwarding [bold]{Markup.Escape(forwarding.GetProperty("id").GetString() ?? "?")}[/] (cacheproxy purge status <id>):");
+                AnsiConsole.Write(PurgeStatusCommand.Deliveries(forwarding));
+            }
         }
         else
         {
             AnsiConsole.MarkupLine($"[yellow]not handed on:[/] {Markup.Escape(answer.TryGetProperty("detail", out var detail) ? detail.GetString() ?? string.Empty : "the invalidation bus did not take it")} — run it again");
         }
-        return handedOn ? ExitCodes.Ok : ExitCodes.Failed;
+        var confirmed = !settings.Wait || !answer.TryGetProperty("forwarding", out var sent) || PurgeStatusCommand.AllDelivered(sent);
+        return handedOn && confirmed ? ExitCodes.Ok : ExitCodes.Failed;
     }
 }

@@ -14,7 +14,7 @@ namespace CacheProxy.Caching;
 /// Cache-Status saying why, timed and counted; a successful unsafe request also invalidates what it changed.
 /// </summary>
 internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, CacheKey keys,
-    Invalidations invalidations, ILoggerFactory loggers, SendTail tail, Esi.EsiAssembler esi, CaptureBudget budget)
+    Invalidations invalidations, ILoggerFactory loggers, SendTail tail, Esi.EsiAssembler esi, CaptureBudget budget, Cdn.CdnForwarder cdn)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -61,20 +61,31 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
         // Purges of the URLs, so that a fill that began before this answer cannot store the old state either.
         var now = time.GetUtcNow();
         var purges = new List<InvalidationMessage>(3);
-        foreach (var key in new[]
+        var urls = new List<string>(3);
+        var target = Microsoft.AspNetCore.Http.Extensions.UriHelper.GetEncodedUrl(http.Request);
+        foreach (var (key, url) in new[]
         {
-            keys.Build(http),
-            response.Headers.Location is { Count: > 0 } l ? keys.BuildForUri(http, l[0]!) : null,
-            response.Headers.ContentLocation is { Count: > 0 } c ? keys.BuildForUri(http, c[0]!) : null,
+            (keys.Build(http), target),
+            response.Headers.Location is { Count: > 0 } l ? (keys.BuildForUri(http, l[0]!), l[0]) : (null, null),
+            response.Headers.ContentLocation is { Count: > 0 } c ? (keys.BuildForUri(http, c[0]!), c[0]) : (null, null),
         })
         {
             if (key is not null)
             {
                 purges.Add(new InvalidationMessage(InvalidationScope.Key, CacheKey.UrlPart(key).ToString(), Time: now));
                 Log.Invalidated(_logger, new KeyHash(key), http.Request.Method, response.StatusCode);
+                if (Uri.TryCreate(new Uri(target), url, out var absolute))
+                {
+                    urls.Add(absolute.AbsoluteUri);
+                }
             }
         }
-        await invalidations.ApplyAsync(purges);
+        var (_, published) = await invalidations.ApplyAsync(purges);
+        if (options.Current.Cdn.ForwardUnsafeInvalidations && published != false && urls.Count > 0
+            && await cdn.QueueAsync(urls, [], [], soft: false) is { Refused: { } refused })
+        {
+            Log.CdnForwardingNotQueued(_logger, $"{http.Request.Method} (an unsafe method's invalidation)", refused);
+        }
     }
 
     /// <summary>The fields meant for this cache, as a response that went through it loses them: tags, and Surrogate-Control when honored.</summary>

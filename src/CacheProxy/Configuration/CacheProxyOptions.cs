@@ -199,6 +199,9 @@ public sealed class CacheProxyOptions
     /// <summary>Gets Edge Side Includes: pages assembled from separately cached fragments (docs/esi.md).</summary>
     public EsiOptions Esi { get; } = new();
 
+    /// <summary>Gets the CDNs in front of the gateway that purges are forwarded to (docs/cdn.md).</summary>
+    public CdnOptions Cdn { get; } = new();
+
     /// <summary>
     /// Gets the per-route settings, by YARP route id. They take effect through the built-in cache policy, the first
     /// <see cref="ICachePolicy"/> of every request.

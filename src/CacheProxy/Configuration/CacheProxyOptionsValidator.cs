@@ -42,6 +42,7 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         }
         ValidateCompression("CacheProxy:Compression", options.Compression.MinimumSize, options.Compression.BrotliQuality, options.Compression.GzipLevel, errors);
         ValidateEsi(options.Esi, errors);
+        ValidateCdn(options.Cdn, errors);
         if (options.MaxVariantsPerUrl is < 1 or > 1000)
         {
             errors.Add($"CacheProxy:MaxVariantsPerUrl must be between 1 and 1000 (was {options.MaxVariantsPerUrl}).");
@@ -207,6 +208,70 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         if (!(management.PurgesPerSecondPerKey > 0 && management.PurgesPerSecondPerKey <= 100_000))
         {
             errors.Add($"CacheProxy:Management:PurgesPerSecondPerKey must be above 0 and at most 100000 (was {management.PurgesPerSecondPerKey}).");
+        }
+    }
+
+    private static void ValidateCdn(CdnOptions cdn, List<string> errors)
+    {
+        Range("CacheProxy:Cdn:RetryDelay", cdn.RetryDelay, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10), errors);
+        Range("CacheProxy:Cdn:MaxRetryDelay", cdn.MaxRetryDelay, cdn.RetryDelay, TimeSpan.FromHours(1), errors);
+        Range("CacheProxy:Cdn:GiveUpAfter", cdn.GiveUpAfter, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7), errors);
+        Range("CacheProxy:Cdn:RequestTimeout", cdn.RequestTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10), errors);
+        Range("CacheProxy:Cdn:MaxWait", cdn.MaxWait, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5), errors);
+        Range("CacheProxy:Cdn:PollInterval", cdn.PollInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), errors);
+        if (cdn.MaxPending is < 1 or > 1_000_000)
+        {
+            errors.Add($"CacheProxy:Cdn:MaxPending must be between 1 and 1000000 (was {cdn.MaxPending}).");
+        }
+        foreach (var (name, provider) in cdn.Providers)
+        {
+            var path = $"CacheProxy:Cdn:Providers:{name}";
+            if (!Cdn.CdnPurgers.IsValidName(name))
+            {
+                errors.Add($"{path}: a provider name is 1 to 64 letters, digits, '-' or '_'.");
+            }
+            // Credentials are never written anywhere, not even into a configuration error: only whether they are there.
+            switch (provider.Type)
+            {
+                case null:
+                    errors.Add($"{path}:Type is required: Fastly, Cloudflare or Webhook.");
+                    break;
+                case CdnProviderType.Fastly:
+                    Required($"{path}:Token", provider.Token, "Fastly's API token (Fastly-Key)", errors);
+                    Required($"{path}:ServiceId", provider.ServiceId, "the Fastly service id", errors);
+                    break;
+                case CdnProviderType.Cloudflare:
+                    Required($"{path}:Token", provider.Token, "a Cloudflare API token with the Cache Purge permission", errors);
+                    Required($"{path}:ZoneId", provider.ZoneId, "the Cloudflare zone id", errors);
+                    break;
+                case CdnProviderType.Webhook:
+                    Required($"{path}:Url", provider.Url, "the URL the webhook posts to", errors);
+                    break;
+            }
+            if (provider.Url is { Length: > 0 } url && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)))
+            {
+                errors.Add($"{path}:Url must be an absolute http:// or https:// URL.");
+            }
+            if (provider.BatchSize is < 1 or > 10_000)
+            {
+                errors.Add($"{path}:BatchSize must be between 1 and 10000 (was {provider.BatchSize}).");
+            }
+        }
+
+        static void Required(string path, string? value, string what, List<string> errors)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                errors.Add($"{path} is required: {what}.");
+            }
+        }
+
+        static void Range(string path, TimeSpan value, TimeSpan min, TimeSpan max, List<string> errors)
+        {
+            if (value < min || value > max)
+            {
+                errors.Add($"{path} must be between {min} and {max} (was {value}).");
+            }
         }
     }
 

@@ -17,7 +17,7 @@ namespace CacheProxy.Dashboard;
 /// policy like every management endpoint; a browser signs in with HTTP Basic, the API key as the password.
 /// </summary>
 internal sealed class DashboardEndpoint(LiveStatistics statistics, Maintenance maintenance, RecentPurges purges, TimeProvider time,
-    IHostApplicationLifetime lifetime, ErrorShaping errors, KeyLimits limits)
+    IHostApplicationLifetime lifetime, ErrorShaping errors, KeyLimits limits, Cdn.CdnForwarder cdn)
 {
     private const string ContentSecurityPolicy =
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -39,7 +39,7 @@ internal sealed class DashboardEndpoint(LiveStatistics statistics, Maintenance m
             window = TimeSpan.FromSeconds(seconds);
         }
         context.Response.Headers.CacheControl = "no-store";
-        await context.Response.WriteAsJsonAsync(Snapshot(window), ManagementJson.Options, context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(await SnapshotAsync(window, context.RequestAborted), ManagementJson.Options, context.RequestAborted);
     }
 
     /// <summary>The event stream, while the caller's key holds fewer than <c>Management:EventStreamsPerKey</c> (else 429).</summary>
@@ -70,14 +70,30 @@ internal sealed class DashboardEndpoint(LiveStatistics statistics, Maintenance m
 
     public Task StyleAsync(HttpContext context) => WriteResourceAsync(context, "dashboard.css", "text/css; charset=utf-8");
 
-    private StatsSnapshot Snapshot(TimeSpan window)
+    private async Task<StatsSnapshot> SnapshotAsync(TimeSpan window, CancellationToken cancellationToken)
     {
         var state = maintenance.Current;
         return statistics.Snapshot(window) with
         {
             Maintenance = new MaintenanceStats(state.Enabled, state.Source, state.RetryAfter.TotalSeconds),
             RecentPurges = purges.List(),
+            Cdn = await CdnAsync(cancellationToken),
         };
+    }
+
+    private async Task<CdnStats?> CdnAsync(CancellationToken cancellationToken)
+    {
+        var providers = cdn.Providers;
+        if (providers.Count == 0)
+        {
+            return null;
+        }
+        var pending = await cdn.Outbox.ListAsync(Cdn.CdnDeliveryState.Pending, ForwardingEndpoint.Listed + 1, cancellationToken);
+        var failed = await cdn.Outbox.ListAsync(Cdn.CdnDeliveryState.Failed, ForwardingEndpoint.Listed + 1, cancellationToken);
+        var latest = pending.Concat(failed).OrderByDescending(f => f.Purge.Created).Take(10).Select(ForwardingView.Of).ToList();
+        return new CdnStats([.. providers.Select(p => $"{p} ({cdn.TypeOf(p)})")], cdn.Outbox is Cdn.MemoryCdnPurgeOutbox ? "memory" : "shared",
+            Math.Min(pending.Count, ForwardingEndpoint.Listed), Math.Min(failed.Count, ForwardingEndpoint.Listed),
+            pending.Count > ForwardingEndpoint.Listed || failed.Count > ForwardingEndpoint.Listed, latest);
     }
 
     private async IAsyncEnumerable<SseItem<string>> Stream([EnumeratorCancellation] CancellationToken aborted)
@@ -85,7 +101,16 @@ internal sealed class DashboardEndpoint(LiveStatistics statistics, Maintenance m
         using var both = CancellationTokenSource.CreateLinkedTokenSource(aborted, lifetime.ApplicationStopping);
         while (!both.IsCancellationRequested)
         {
-            yield return new SseItem<string>(JsonSerializer.Serialize(Snapshot(DefaultWindow), ManagementJson.Options), "stats");
+            StatsSnapshot snapshot;
+            try
+            {
+                snapshot = await SnapshotAsync(DefaultWindow, both.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                yield break;
+            }
+            yield return new SseItem<string>(JsonSerializer.Serialize(snapshot, ManagementJson.Options), "stats");
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), time, both.Token);

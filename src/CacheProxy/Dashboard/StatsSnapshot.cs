@@ -11,6 +11,9 @@ namespace CacheProxy.Dashboard;
 internal sealed record StatsSnapshot(DateTimeOffset Time, double WindowSeconds, Figures All, IReadOnlyList<RouteStats> Routes, Totals Totals,
     MemoryStats Memory, RedisStats? Redis, bool Draining, MaintenanceStats? Maintenance, IReadOnlyList<PurgeRecord> RecentPurges)
 {
+    /// <summary>Gets the forwarding of purges to CDNs: null when none is configured.</summary>
+    public CdnStats? Cdn { get; init; }
+
     public static StatsSnapshot Between(LiveStatistics.Sample since, LiveStatistics.Sample now, TimeProvider time)
     {
         var seconds = Math.Max(time.GetElapsedTime(since.Timestamp, now.Timestamp).TotalSeconds, 0);
@@ -120,3 +123,9 @@ internal sealed record RedisStats(string Circuit, bool Connected);
 
 /// <summary>Maintenance mode as it holds now.</summary>
 internal sealed record MaintenanceStats(bool Enabled, string Source, double RetryAfterSeconds);
+
+/// <summary>
+/// Purges forwarded to CDNs (docs/cdn.md): the providers, how many forwardings wait and how many are dead letters
+/// (each counted up to <see cref="Management.ForwardingEndpoint.Listed"/>, <c>More</c> past it), and the newest of both.
+/// </summary>
+internal sealed record CdnStats(IReadOnlyList<string> Providers, string Outbox, int Pending, int Failed, bool More, IReadOnlyList<ForwardingView> Latest);

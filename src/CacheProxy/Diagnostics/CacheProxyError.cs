@@ -56,4 +56,7 @@ public enum CacheProxyError
 
     /// <summary>A fragment of an ESI page failed without alt or onerror="continue", before the page's response started: 502.</summary>
     FragmentFailed = 17,
+
+    /// <summary>A purge that holds on the gateway but whose forwarding to the CDNs could not be queued (the outbox is full or down): 503.</summary>
+    ForwardingNotQueued = 18,
 }

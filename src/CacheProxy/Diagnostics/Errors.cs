@@ -29,7 +29,7 @@ internal static class ErrorInfo
         CacheProxyError.Unauthorized => 401,
         CacheProxyError.Forbidden => 403,
         CacheProxyError.TooManyAttempts or CacheProxyError.TooManyRequests => 429,
-        CacheProxyError.PurgeNotPublished or CacheProxyError.Maintenance or CacheProxyError.MaintenanceNotShared => 503,
+        CacheProxyError.PurgeNotPublished or CacheProxyError.ForwardingNotQueued or CacheProxyError.Maintenance or CacheProxyError.MaintenanceNotShared => 503,
         CacheProxyError.Conflict => 409,
         _ => 500,
     };
@@ -53,6 +53,7 @@ internal static class ErrorInfo
         CacheProxyError.Conflict => ("conflict", "The request conflicts with work under way"),
         CacheProxyError.TooManyRequests => ("too-many-requests", "This API key is past a limit of the management plane; try again later"),
         CacheProxyError.FragmentFailed => ("fragment-failed", "A fragment of the page could not be included"),
+        CacheProxyError.ForwardingNotQueued => ("forwarding-not-queued", "The purge holds on the gateway but could not be queued for the CDNs; retry it"),
         _ => ("internal", "The proxy failed to handle the request"),
     };
 }

@@ -72,6 +72,10 @@ internal static class EventIds
     public const int PurgeRejected = 1602;
     public const int PurgeLedgerBounded = 1603;
     public const int ManagementLimitReached = 1604;
+    public const int CdnDelivered = 1610;
+    public const int CdnDeliveryRetried = 1611;
+    public const int CdnDeliveryFailed = 1612;
+    public const int CdnForwardingNotQueued = 1613;
 
     public const int DrainStarted = 1700;
     public const int DrainDelayOver = 1701;

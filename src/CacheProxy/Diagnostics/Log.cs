@@ -120,6 +120,18 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.PurgeNotPublished, EventName = nameof(EventIds.PurgeNotPublished), Level = LogLevel.Error, Message = "Purge by {Caller} holds on this instance but could not be published to the others; answered 503, to be retried")]
     public static partial void PurgeNotPublished(ILogger logger, string caller);
 
+    [LoggerMessage(EventId = EventIds.CdnDelivered, EventName = nameof(EventIds.CdnDelivered), Level = LogLevel.Information, Message = "Purge {ForwardingId} delivered to CDN {Provider} (attempt {Attempt}): {Detail}")]
+    public static partial void CdnDelivered(ILogger logger, string forwardingId, string provider, int attempt, string? detail);
+
+    [LoggerMessage(EventId = EventIds.CdnDeliveryRetried, EventName = nameof(EventIds.CdnDeliveryRetried), Level = LogLevel.Warning, Message = "Purge {ForwardingId} not delivered to CDN {Provider} (attempt {Attempt}): {Detail}; next attempt in {Delay}")]
+    public static partial void CdnDeliveryRetried(ILogger logger, string forwardingId, string provider, int attempt, string? detail, TimeSpan delay);
+
+    [LoggerMessage(EventId = EventIds.CdnDeliveryFailed, EventName = nameof(EventIds.CdnDeliveryFailed), Level = LogLevel.Error, Message = "Purge {ForwardingId} given up for CDN {Provider} after {Attempt} attempts, now a dead letter (GET /purge/forwarding): {Detail}")]
+    public static partial void CdnDeliveryFailed(ILogger logger, string forwardingId, string provider, int attempt, string? detail);
+
+    [LoggerMessage(EventId = EventIds.CdnForwardingNotQueued, EventName = nameof(EventIds.CdnForwardingNotQueued), Level = LogLevel.Error, Message = "Purge by {Caller} holds on the gateway but could not be queued for the CDNs ({Reason}); answered 503, to be retried")]
+    public static partial void CdnForwardingNotQueued(ILogger logger, string caller, string reason);
+
     [LoggerMessage(EventId = EventIds.PurgeRejected, EventName = nameof(EventIds.PurgeRejected), Level = LogLevel.Warning, Message = "Purge request by {Caller} rejected: {Field}: {Reason}")]
     public static partial void PurgeRejected(ILogger logger, string caller, string field, string reason);
 

@@ -35,7 +35,7 @@ public static class CacheProxyApplicationBuilderExtensions
     /// <summary>
     /// Maps the management endpoints <c>AddManagement</c> registered — <c>/health/live</c> (the process runs),
     /// <c>/health/ready</c> (the checks tagged <c>ready</c>: it can serve), <c>/health</c> (every check),
-    /// <c>POST /purge</c>, <c>GET</c> and <c>POST /maintenance</c>, <c>GET /inspect</c> — and those of every registered
+    /// <c>POST /purge</c>, <c>GET /purge/forwarding</c> (docs/cdn.md), <c>GET</c> and <c>POST /maintenance</c>, <c>GET /inspect</c> — and those of every registered
     /// <see cref="IManagementEndpointProvider"/>: <c>/warm</c> (<c>AddWarming</c>), <c>/stats</c> and <c>/dashboard</c>
     /// (<c>AddDashboard</c>), <c>/metrics</c> (<c>AddPrometheus</c>) — on the management port
     /// (<see cref="CacheProxy.Configuration.ManagementOptions.Port"/>), behind the management authorization policy
@@ -62,6 +62,9 @@ public static class CacheProxyApplicationBuilderExtensions
         });
         var purge = endpoints.ServiceProvider.GetRequiredService<CacheProxy.Management.PurgeEndpoint>();
         group.MapPost("/purge", purge.HandleAsync);
+        var forwarding = endpoints.ServiceProvider.GetRequiredService<ForwardingEndpoint>();
+        group.MapGet("/purge/forwarding", forwarding.ListAsync);
+        group.MapGet("/purge/forwarding/{id}", (Microsoft.AspNetCore.Http.HttpContext context, string id) => forwarding.GetAsync(context, id));
         var maintenance = endpoints.ServiceProvider.GetRequiredService<MaintenanceEndpoint>();
         group.MapGet("/maintenance", maintenance.GetAsync);
         group.MapPost("/maintenance", maintenance.PostAsync);

@@ -76,6 +76,13 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<Invalidations>();
         services.AddHostedService(sp => sp.GetRequiredService<Invalidations>());
         services.TryAddSingleton<ResponseTags>();
+
+        // Purges forwarded to the CDNs in front (docs/cdn.md): an outbox (CacheProxy.Redis replaces the memory one).
+        services.AddHttpClient(CacheProxy.Cdn.CdnHttp.ClientName);
+        services.TryAddSingleton<CacheProxy.Cdn.ICdnPurgeOutbox, CacheProxy.Cdn.MemoryCdnPurgeOutbox>();
+        services.TryAddSingleton<CacheProxy.Cdn.CdnPurgers>();
+        services.TryAddSingleton<CacheProxy.Cdn.CdnForwarder>();
+        services.AddHostedService(sp => sp.GetRequiredService<CacheProxy.Cdn.CdnForwarder>());
         services.TryAddSingleton<IMaintenanceSwitchStore, LocalMaintenanceSwitchStore>();
         services.TryAddSingleton<Maintenance>();
         services.AddHostedService(sp => sp.GetRequiredService<Maintenance>());

@@ -37,6 +37,7 @@ public static class CacheProxyManagementBuilderExtensions
         services.TryAddSingleton<RecentPurges>();
         services.TryAddSingleton<KeyLimits>();
         services.TryAddSingleton<PurgeEndpoint>();
+        services.TryAddSingleton<ForwardingEndpoint>();
         services.TryAddSingleton<MaintenanceEndpoint>();
         services.TryAddSingleton<InspectEndpoint>();
         services.AddHealthChecks()

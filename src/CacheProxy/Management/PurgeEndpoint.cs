@@ -1,4 +1,5 @@
 using CacheProxy.Caching;
+using CacheProxy.Cdn;
 using CacheProxy.Storage;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
@@ -14,10 +15,13 @@ namespace CacheProxy.Management;
 /// instance removed at once) when the purge holds here and every other instance will hear it; 503 when it holds
 /// here but could not be handed on (retry it: purging twice changes nothing); 400 naming the field for a malformed
 /// body, an unknown field or a selector past the bounds. URLs and prefixes are matched literally: no glob or
-/// pattern character means anything.
+/// pattern character means anything. With CDNs configured (docs/cdn.md) the purge is then queued for them and the
+/// answer carries <c>"forwarding": {"id", "providers": [{"provider", "state"}]}</c>; with <c>"wait": true</c> the
+/// answer waits until they confirmed (at most <c>CacheProxy:Cdn:MaxWait</c>); 503 (<c>forwarding-not-queued</c>)
+/// when it could not be queued.
 /// </summary>
 internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions options, TimeProvider time, ErrorShaping errors,
-    CacheProxyMetrics metrics, RecentPurges recent, KeyLimits limits, ILoggerFactory loggers)
+    CacheProxyMetrics metrics, RecentPurges recent, KeyLimits limits, ILoggerFactory loggers, CdnForwarder cdn)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Purge);
 
@@ -31,7 +35,7 @@ internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions
         var bounds = options.Current.Purge;
         // Room for every selector at its longest, each character escaped: past that, the body cannot be valid.
         var limit = Math.Min(64L << 20, ((long)bounds.MaxSelectors * ((bounds.MaxSelectorLength * 6) + 8)) + 1024);
-        var (request, field, reason) = await ManagementJson.ReadAsync<PurgeRequest>(context, limit, "a purge request (urls, tags, prefixes, soft)");
+        var (request, field, reason) = await ManagementJson.ReadAsync<PurgeRequest>(context, limit, "a purge request (urls, tags, prefixes, soft, wait)");
         if (request is null)
         {
             await RejectAsync(context, caller, field, reason);
@@ -63,9 +67,27 @@ internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions
             return;
         }
         metrics.Purges.Add(1, new KeyValuePair<string, object?>("outcome", "applied"));
+        var queued = await cdn.QueueAsync(Given(request.Urls), Given(request.Tags), Given(request.Prefixes), request.Soft);
+        if (queued.Refused is { } refused)
+        {
+            Log.CdnForwardingNotQueued(_logger, caller, refused);
+            await errors.WriteProblemAsync(context, new CacheProxyErrorFeature(CacheProxyError.ForwardingNotQueued, ErrorCategory.Store, null),
+                $"The purge holds on the gateway ({removed} entries removed here), but its forwarding to the CDNs could not be queued: {refused}.");
+            return;
+        }
+        ForwardingView? forwarding = null;
+        if (queued.Purge is { } purge)
+        {
+            var waited = request.Wait ? await cdn.WaitAsync(purge.Id, options.Current.Cdn.MaxWait, context.RequestAborted) : null;
+            forwarding = waited is not null ? ForwardingView.Of(waited)
+                : new ForwardingView(purge.Id, [.. queued.Providers.Select(p => new DeliveryView(p, "pending", 0, null, null, null))]);
+        }
         context.Response.Headers.CacheControl = "no-store";
-        await context.Response.WriteAsJsonAsync(new PurgeResponse(messages.Count, removed, published is not null), ManagementJson.Options, context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(new PurgeResponse(messages.Count, removed, published is not null, forwarding), ManagementJson.Options,
+            context.RequestAborted);
     }
+
+    private static string[] Given(string?[]? values) => values is null ? [] : [.. values.OfType<string>()];
 
     private void Count(string kind, int selectors)
     {
@@ -137,10 +159,14 @@ internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions
         public string?[]? Prefixes { get; init; }
 
         public bool Soft { get; init; }
+
+        public bool Wait { get; init; }
     }
 
     /// <param name="Purged">How many selectors the purge named.</param>
     /// <param name="RemovedHere">Memory-tier entries this instance removed at once.</param>
     /// <param name="Shared">Whether other instances were told (an invalidation bus took it); false when there is none to tell.</param>
-    private sealed record PurgeResponse(int Purged, int RemovedHere, bool Shared);
+    /// <param name="Forwarding">Its forwarding to the CDNs; absent when none is configured.</param>
+    private sealed record PurgeResponse(int Purged, int RemovedHere, bool Shared,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] ForwardingView? Forwarding);
 }

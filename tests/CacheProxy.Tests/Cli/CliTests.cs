@@ -84,6 +84,42 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task PurgeWait_AndPurgeStatus_ShowTheCdnForwarding_AndExit1ForADeadLetter()
+    {
+        using var cdn = WireMock.Server.WireMockServer.Start();
+        cdn.Given(WireMock.RequestBuilders.Request.Create().UsingPost().WithPath("/hook").WithBody(b => b!.Contains("\"good\"", StringComparison.Ordinal)))
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(200));
+        cdn.Given(WireMock.RequestBuilders.Request.Create().UsingPost().WithPath("/hook").WithBody(b => b!.Contains("\"bad\"", StringComparison.Ordinal)))
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(400));
+        var (origin, gateway) = await StartAsync(("CacheProxy__Cdn__Providers__relay__Type", "Webhook"), ("CacheProxy__Cdn__Providers__relay__Url", cdn.Url + "/hook"));
+        await using var _ = origin;
+        await using var __ = gateway;
+        var env = Env(gateway);
+
+        var good = await CliProcess.RunAsync(env, "purge", "--tag", "good", "--wait");
+        var calm = await CliProcess.RunAsync(env, "purge", "status");
+        var bad = await CliProcess.RunAsync(env, "purge", "--tag", "bad", "--wait", "--json");
+        var id = JsonDocument.Parse(bad.Output).RootElement.GetProperty("forwarding").GetProperty("id").GetString()!;
+        var dead = await CliProcess.RunAsync(env, "purge", "status");
+        var one = await CliProcess.RunAsync(env, "purge", "status", id, "--json");
+
+        Assert.Equal(0, good.ExitCode);
+        Assert.Contains("delivered", good.Output, StringComparison.Ordinal);
+        Assert.Equal(0, calm.ExitCode);
+        Assert.Contains("CDNs: relay (Webhook); outbox: memory", calm.Output, StringComparison.Ordinal);
+        Assert.Contains("dead letters: 0", calm.Output, StringComparison.Ordinal);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Equal(1, dead.ExitCode);
+        Assert.Contains("dead letters: 1", dead.Output, StringComparison.Ordinal);
+        Assert.Contains(id, dead.Output, StringComparison.Ordinal);
+        Assert.Contains("relay: failed, 1 attempt(s) — webhook: 400 Bad Request", string.Join(' ', dead.Output.Split(default(char[]), StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        Assert.Equal(1, one.ExitCode);
+        var delivery = JsonDocument.Parse(one.Output).RootElement.GetProperty("providers")[0];
+        Assert.Equal("failed", delivery.GetProperty("state").GetString());
+        Assert.Contains("400", delivery.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Warm_FromAUrlFile_AndFromASitemap_AsksTheOriginOnceAUrl_AndReportsTheOutcome()
     {
         var (origin, gateway) = await StartAsync();
@@ -188,6 +224,7 @@ public sealed class CliTests
     [InlineData("purge")]
     [InlineData("warm")]
     [InlineData("stats")]
+    [InlineData("purge", "status")]
     [InlineData("maintenance")]
     [InlineData("health")]
     [InlineData("inspect")]

@@ -60,6 +60,31 @@ public sealed class ConfigurationShapeTests
     }
 
     [Fact]
+    public void CdnProviders_WithAnUnknownTypeOrWithoutTheirCredentials_StopStartup_NamingTheKeyAndNeverTheSecret()
+    {
+        var (_, logs, failure) = Start(new()
+        {
+            ["CacheProxy:Cdn:Providers:akamai:Type"] = "Akamai",
+            ["CacheProxy:Cdn:Providers:fastly:Type"] = "Fastly",
+            ["CacheProxy:Cdn:Providers:fastly:ServiceId"] = "svc",
+            ["CacheProxy:Cdn:Providers:cloudflare:Type"] = "Cloudflare",
+            ["CacheProxy:Cdn:Providers:cloudflare:Token"] = "a-token-that-must-never-be-written",
+            ["CacheProxy:Cdn:Providers:hook:Type"] = "Webhook",
+            ["CacheProxy:Cdn:Providers:hook:Url"] = "ftp://example.com/x",
+            ["CacheProxy:Cdn:Providers:notype:Url"] = "https://example.com/x",
+        });
+
+        var invalid = Assert.IsType<OptionsValidationException>(failure);
+        Assert.Contains(invalid.Failures, f => f.StartsWith("CacheProxy:Cdn:Providers:akamai:Type: 'Akamai' is not", StringComparison.Ordinal));
+        Assert.Contains("CacheProxy:Cdn:Providers:fastly:Token is required: Fastly's API token (Fastly-Key).", invalid.Failures);
+        Assert.Contains("CacheProxy:Cdn:Providers:cloudflare:ZoneId is required: the Cloudflare zone id.", invalid.Failures);
+        Assert.Contains("CacheProxy:Cdn:Providers:hook:Url must be an absolute http:// or https:// URL.", invalid.Failures);
+        Assert.Contains("CacheProxy:Cdn:Providers:notype:Type is required: Fastly, Cloudflare or Webhook.", invalid.Failures);
+        Assert.DoesNotContain(logs.GetSnapshot(), r => r.Message.Contains("a-token-that-must-never-be-written", StringComparison.Ordinal));
+        Assert.DoesNotContain(invalid.Failures, f => f.Contains("a-token-that-must-never-be-written", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void KeysThatBindToNothing_AreLogged_WithTheNearestKnownKey()
     {
         var (_, logs, failure) = Start(new()

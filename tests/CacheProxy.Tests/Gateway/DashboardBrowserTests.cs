@@ -80,6 +80,37 @@ public sealed class DashboardBrowserTests
         Assert.Empty(problems); // a script or style the Content-Security-Policy blocked would show here
     }
 
+    [Fact]
+    public async Task TheCdnForwarding_ShowsOnThePage_WithItsDeadLetters_AndNoCredential()
+    {
+        using var cdn = WireMock.Server.WireMockServer.Start();
+        cdn.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(400));
+        await using var origin = await TestOrigin.StartAsync();
+        await using var gateway = GatewayProcess.Start("Production", origin.Address, ("CacheProxy__Management__ApiKeys__ops", PurgeTests.Key),
+            ("CacheProxy__Cdn__Providers__relay__Type", "Webhook"), ("CacheProxy__Cdn__Providers__relay__Url", cdn.Url + "/hook"),
+            ("CacheProxy__Cdn__Providers__relay__Token", Cdn.CdnForwardingTests.Token));
+        await gateway.WaitStartedAsync();
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Args = ["--no-sandbox"], Headless = true });
+        await using var context = await browser.NewContextAsync(new() { HttpCredentials = new() { Username = "ops", Password = PurgeTests.Key } });
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync($"http://127.0.0.1:{gateway.ManagementPort}/dashboard");
+        await Expect(page.Locator("#cdn-summary")).ToContainTextAsync("relay (Webhook) · outbox memory · waiting 0 · dead letters 0");
+        using var http = new HttpClient();
+        using var purge = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{gateway.ManagementPort}/purge")
+        {
+            Content = JsonContent.Create(new { tags = new[] { "items" }, wait = true }),
+        };
+        purge.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PurgeTests.Key);
+        (await http.SendAsync(purge)).EnsureSuccessStatusCode();
+
+        await Expect(page.Locator("#cdn-summary")).ToContainTextAsync("dead letters 1");
+        await Expect(page.Locator("#cdn tbody tr")).ToContainTextAsync("failed");
+        await Expect(page.Locator("#cdn tbody tr")).ToContainTextAsync("webhook: 400 Bad Request");
+        Assert.DoesNotContain(Cdn.CdnForwardingTests.Token, await page.ContentAsync(), StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// docs/operations/dashboard.md's screenshot script, as written, with the playwright-core that Microsoft.Playwright
     /// ships in this test's output (the same package the docs install from npm) and Debian's chromium.

@@ -100,6 +100,12 @@
     }), 9, 'no requests yet');
     fill('purges', s.recentPurges.map(p => row([new Date(p.time).toLocaleTimeString(), p.caller, number(p.urls), number(p.tags),
       number(p.prefixes), p.soft ? 'yes' : 'no', number(p.removedHere), p.published === null ? 'no other instance' : p.published ? 'yes' : 'NO'])), 8, 'no purges yet');
+    const cdn = s.cdn;
+    set('cdn-summary', cdn ? cdn.providers.join(', ') + ' · outbox ' + cdn.outbox + ' · waiting ' + number(cdn.pending) + ' · dead letters ' +
+      number(cdn.failed) + (cdn.more ? ' (more)' : '') : '(no CDN configured)');
+    fill('cdn', cdn ? cdn.latest.flatMap(f => f.providers.map(d => row([f.id, new Date(f.created).toLocaleTimeString(), d.provider, d.state,
+      number(d.attempts), d.nextAttempt ? new Date(d.nextAttempt).toLocaleTimeString() : '–', d.detail || '']))) : [], 7,
+      cdn ? 'nothing waiting, no dead letters' : 'purges are not forwarded');
   }
 
   function connect() {

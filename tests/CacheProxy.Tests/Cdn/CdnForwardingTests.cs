@@ -1,0 +1,366 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using CacheProxy.Cdn;
+using CacheProxy.Configuration;
+using CacheProxy.Tests.Infrastructure;
+using CacheProxy.Tests.Invalidation;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace CacheProxy.Tests.Cdn;
+
+/// <summary>Purges forwarded to CDN APIs (WireMock.Net as Fastly, Cloudflare and a webhook), through the real gateway on one instance.</summary>
+public sealed class CdnForwardingTests
+{
+    internal const string Token = "cdn-token-0123456789-SECRET-abcdef";
+    internal const string Secret = "webhook-secret-0123456789-SIGNING";
+
+    internal static Task<ProxyFixture> GatewayAsync(WireMockServer api, CdnProviderType type, Action<CacheProxyOptions>? configure = null) =>
+        ProxyFixture.StartAsync(o =>
+        {
+            o.Management.ApiKeys["ops"] = PurgeTests.Key;
+            o.Cdn.Providers["edge"] = type switch
+            {
+                CdnProviderType.Fastly => new CdnProviderOptions { Type = type, Url = api.Url, Token = Token, ServiceId = "svc-1" },
+                CdnProviderType.Cloudflare => new CdnProviderOptions { Type = type, Url = api.Url, Token = Token, ZoneId = "zone-1" },
+                _ => new CdnProviderOptions { Type = type, Url = api.Url + "/hook", Token = Token, Secret = Secret },
+            };
+            configure?.Invoke(o);
+        }, mapManagement: true);
+
+    internal static async Task<JsonElement> PurgeAsync(ProxyFixture gateway, object body, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        using var response = await PurgeTests.PurgeAsync(gateway.Client, "/purge", body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(expected == response.StatusCode, $"{response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement;
+    }
+
+    internal static async Task<JsonElement> ForwardingAsync(ProxyFixture gateway, string path = "/purge/forwarding")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new("Bearer", PurgeTests.Key);
+        using var response = await gateway.Client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement;
+    }
+
+    internal static string StateOf(JsonElement forwarding) => forwarding.GetProperty("providers")[0].GetProperty("state").GetString()!;
+
+    /// <summary>
+    /// Moves the gateway's clock by <paramref name="step"/> whenever no delivery is under way, until
+    /// <paramref name="condition"/> holds: the forwarder's backoff runs on that clock, and an attempt's timeout too
+    /// (a clock moved during an attempt would time it out). Call it once the first attempt is over: before it, no
+    /// delivery is under way either, and the clock would run past the purge's give-up time.
+    /// </summary>
+    /// <param name="gateway">The gateway.</param>
+    /// <param name="active">The gateway's <c>cacheproxy.cdn.deliveries.active</c>, collected since before its first purge.</param>
+    /// <param name="condition">What to wait for.</param>
+    /// <param name="step">How far to move the clock at a time; less than the attempt timeout.</param>
+    internal static Task AdvanceUntilAsync(ProxyFixture gateway, Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long> active, Func<bool> condition,
+        TimeSpan step) =>
+        Signal.WaitUntilAsync(() =>
+        {
+            if (condition())
+            {
+                return true;
+            }
+            if (active.GetMeasurementSnapshot().Sum(m => m.Value) == 0)
+            {
+                gateway.Time.Advance(step);
+            }
+            return false;
+        });
+
+    private static WireMock.Logging.ILogEntry[] Calls(WireMockServer api) => [.. api.LogEntries.OrderBy(e => e.RequestMessage.DateTime)];
+
+    [Fact]
+    public async Task Fastly_GetsKeysInBatchesOf256_AndUrlsOneByOne_WithItsKeyAndSoftPurge_AfterTheGatewayPurged()
+    {
+        using var api = WireMockServer.Start();
+        api.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithBody("{\"status\":\"ok\"}"));
+        await using var gateway = await GatewayAsync(api, CdnProviderType.Fastly);
+        var tags = Enumerable.Range(0, 300).Select(i => $"t{i}").ToArray();
+
+        var answer = await PurgeAsync(gateway, new { urls = new[] { "https://shop.example/a?x=1", "http://shop.example/b" }, tags, soft = true, wait = true });
+
+        var forwarding = answer.GetProperty("forwarding");
+        Assert.Equal("delivered", StateOf(forwarding));
+        Assert.Equal(1, forwarding.GetProperty("providers")[0].GetProperty("attempts").GetInt32());
+        var calls = Calls(api);
+        Assert.Equal(4, calls.Length);
+        Assert.All(calls, c =>
+        {
+            Assert.Equal(Token, c.RequestMessage.Headers!["Fastly-Key"].Single());
+            Assert.Equal("1", c.RequestMessage.Headers!["Fastly-Soft-Purge"].Single());
+        });
+        var batches = calls.Where(c => c.RequestMessage.Path == "/service/svc-1/purge").Select(c => c.RequestMessage.Headers!["Surrogate-Key"].Single().Split(' ')).ToList();
+        Assert.Equal([256, 44], batches.Select(b => b.Length));
+        Assert.Equal(tags, batches.SelectMany(b => b));
+        Assert.Contains(calls, c => c.RequestMessage.AbsolutePath == "/purge/shop.example/a%3Fx=1" || c.RequestMessage.Path == "/purge/shop.example/a?x=1");
+        Assert.Contains(calls, c => c.RequestMessage.Path == "/purge/shop.example/b");
+        Assert.Contains(gateway.Logs.GetSnapshot(), r => r.Id.Name == "CdnDelivered");
+    }
+
+    [Fact]
+    public async Task Fastly_RefusesPrefixes_AsADeadLetter_AfterDeliveringTheRest()
+    {
+        using var api = WireMockServer.Start();
+        api.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200));
+        await using var gateway = await GatewayAsync(api, CdnProviderType.Fastly);
+
+        var answer = await PurgeAsync(gateway, new { tags = new[] { "a" }, prefixes = new[] { "https://shop.example/cat/" }, wait = true });
+
+        var delivery = answer.GetProperty("forwarding").GetProperty("providers")[0];
+        Assert.Equal("failed", delivery.GetProperty("state").GetString());
+        Assert.Contains("no purge by prefix", delivery.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Single(Calls(api)); // the key was purged
+        var dead = (await ForwardingAsync(gateway)).GetProperty("failed");
+        Assert.Equal(answer.GetProperty("forwarding").GetProperty("id").GetString(), Assert.Single(dead.EnumerateArray()).GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Cloudflare_SplitsBatchesByKind_AndAfterA429WaitsItsRetryAfter_ThenGoesOnFromTheRefusedBatch()
+    {
+        using var api = WireMockServer.Start();
+        api.Given(Request.Create().UsingPost().WithPath("/zones/zone-1/purge_cache").WithBody(b => b!.Contains("\"tags\"", StringComparison.Ordinal)))
+            .InScenario("limit").WillSetStateTo("limited")
+            .RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", "120").WithBody("{\"success\":false}"));
+        api.Given(Request.Create().UsingPost().WithPath("/zones/zone-1/purge_cache")).AtPriority(10)
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody("{\"success\":true,\"errors\":[],\"result\":{\"id\":\"x\"}}"));
+        await using var gateway = await GatewayAsync(api, CdnProviderType.Cloudflare);
+        using var active = gateway.Collect<long>("cacheproxy.cdn.deliveries.active");
+        var urls = Enumerable.Range(0, 250).Select(i => $"https://shop.example/p/{i}").ToArray();
+
+        var answer = await PurgeAsync(gateway, new { urls, tags = new[] { "a", "b" }, prefixes = new[] { "https://shop.example/cat/" }, soft = true });
+        var id = answer.GetProperty("forwarding").GetProperty("id").GetString()!;
+        await Signal.WaitUntilAsync(() => gateway.Logs.GetSnapshot().Any(r => r.Id.Name == "CdnDeliveryRetried"));
+        var waiting = await ForwardingAsync(gateway, $"/purge/forwarding/{id}");
+        var refusedAt = gateway.Time.GetUtcNow();
+        await AdvanceUntilAsync(gateway, active, () => gateway.Logs.GetSnapshot().Any(r => r.Id.Name == "CdnDelivered"), TimeSpan.FromSeconds(10));
+
+        var delivery = waiting.GetProperty("providers")[0];
+        Assert.Equal("pending", delivery.GetProperty("state").GetString());
+        Assert.Equal(refusedAt + TimeSpan.FromSeconds(120), delivery.GetProperty("nextAttempt").GetDateTimeOffset());
+        var bodies = Calls(api).Select(c => JsonDocument.Parse(c.RequestMessage.Body!).RootElement).ToList();
+        Assert.All(Calls(api), c => Assert.Equal($"Bearer {Token}", c.RequestMessage.Headers!["Authorization"].Single()));
+        var files = bodies.Where(b => b.TryGetProperty("files", out _)).Select(b => b.GetProperty("files").GetArrayLength()).ToList();
+        Assert.Equal([100, 100, 50], files); // not sent again after the 429
+        Assert.Equal(2, bodies.Count(b => b.TryGetProperty("tags", out _)));
+        var prefixes = Assert.Single(bodies, b => b.TryGetProperty("prefixes", out _)).GetProperty("prefixes");
+        Assert.Equal("shop.example/cat/", prefixes[0].GetString());
+        Assert.Equal("delivered", StateOf(await ForwardingAsync(gateway, $"/purge/forwarding/{id}")));
+    }
+
+    [Fact]
+    public async Task AProviderThatFailsTwice_GetsThePurgeOnce_OnTheThirdAttempt()
+    {
+        using var api = WireMockServer.Start();
+        api.Given(Request.Create().UsingPost()).InScenario("flaky").WillSetStateTo("failed once").RespondWith(Response.Create().WithStatusCode(500));
+        api.Given(Request.Create().UsingPost()).InScenario("flaky").WhenStateIs("failed once").WillSetStateTo("failed twice").RespondWith(Response.Create().WithStatusCode(503));
+        api.Given(Request.Create().UsingPost()).InScenario("flaky").WhenStateIs("failed twice").WillSetStateTo("ok").RespondWith(Response.Create().WithStatusCode(200));
+        api.Given(Request.Create().UsingPost()).InScenario("flaky").WhenStateIs("ok").RespondWith(Response.Create().WithStatusCode(200));
+        await using var gateway = await GatewayAsync(api, CdnProviderType.Webhook);
+        using var active = gateway.Collect<long>("cacheproxy.cdn.deliveries.active");
+
+        var answer = await PurgeAsync(gateway, new { tags = new[] { "product-42" } });
+        var id = answer.GetProperty("forwarding").GetProperty("id").GetString()!;
+        await gateway.WaitForLogAsync("CdnDeliveryRetried");
+        await AdvanceUntilAsync(gateway, active, () => gateway.Logs.GetSnapshot().Any(r => r.Id.Name == "CdnDelivered"), TimeSpan.FromMilliseconds(500));
+
+        var calls = Calls(api);
+        Assert.Equal([500, 503, 200], calls.Select(c => (int)c.ResponseMessage.StatusCode!));
+        Assert.Equal(2, gateway.Logs.GetSnapshot().Count(r => r.Id.Name == "CdnDeliveryRetried"));
+        var delivery = (await ForwardingAsync(gateway, $"/purge/forwarding/{id}")).GetProperty("providers")[0];
+        Assert.Equal("delivered", delivery.GetProperty("state").GetString());
+        Assert.Equal(3, delivery.GetProperty("attempts").GetInt32());
+        Assert.Single(calls.Select(c => c.RequestMessage.Headers!["CacheProxy-Purge-Id"].Single()).Distinct()); // one id: an idempotency key
+    }
+
+    [Fact]
+    public async Task Webhook_PostsTheDocumentedBody_SignedWithTheSecret()
+    {
+        using var api = WireMockServer.Start();
+        api.Given(Request.Create().UsingPost().WithPath("/hook")).RespondWith(Response.Create().WithStatusCode(204));
+        await using var gateway = await GatewayAsync(api, CdnProviderType.Webhook);
+
+        var answer = await PurgeAsync(gateway, new { urls = new[] { "https://shop.example/a" }, prefixes = new[] { "https://shop.example/b/" }, soft = true, wait = true });
+
+        Assert.Equal("delivered", StateOf(answer.GetProperty("forwarding")));
+        var call = Assert.Single(Calls(api)).RequestMessage;
+        var body = JsonDocument.Parse(call.Body!).RootElement;
+        Assert.Equal(answer.GetProperty("forwarding").GetProperty("id").GetString(), body.GetProperty("id").GetString());
+        Assert.Equal("https://shop.example/a", body.GetProperty("urls")[0].GetString());
+        Assert.Equal("https://shop.example/b/", body.GetProperty("prefixes")[0].GetString());
+        Assert.Equal(0, body.GetProperty("tags").GetArrayLength());
+        Assert.True(body.GetProperty("soft").GetBoolean());
+        Assert.Equal($"Bearer {Token}", call.Headers!["Authorization"].Single());
+        var signature = call.Headers!["CacheProxy-Signature"].Single();
+        var t = long.Parse(signature.Split(',')[0]["t=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret),
+            Encoding.UTF8.GetBytes($"{t}.{call.Body}")));
+        Assert.Equal($"t={t},v1={expected}", signature);
+    }
+
+    [Fact]
+    public async Task AProviderDownForLongerThanGiveUpAfter_BecomesADeadLetter_WithAnEventAndAMetric()
+    {
+        using var api = WireMockServer.Start();
+        api.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(502));
+        await using var gateway = await GatewayAsync(api, CdnProviderType.Webhook, o => o.Cdn.GiveUpAfter = TimeSpan.FromMinutes(1));
+        using var active = gateway.Collect<long>("cacheproxy.cdn.deliveries.active");
+        using var deliveries = gateway.Collect<long>("cacheproxy.cdn.deliveries");
+
+        await PurgeAsync(gateway, new { tags = new[] { "a" } });
+        await gateway.WaitForLogAsync("CdnDeliveryRetried"); // the first attempt, before the clock moves
+        await AdvanceUntilAsync(gateway, active, () => gateway.Logs.GetSnapshot().Any(r => r.Id.Name == "CdnDeliveryFailed"), TimeSpan.FromSeconds(5));
+
+        var failed = Assert.Single(gateway.Logs.GetSnapshot(), r => r.Id.Name == "CdnDeliveryFailed");
+        Assert.Equal(1612, failed.Id.Id);
+        Assert.Contains("GiveUpAfter", failed.Message, StringComparison.Ordinal);
+        Assert.Contains(deliveries.GetMeasurementSnapshot(), m => m.Tags["outcome"] as string == "failed" && m.Tags["provider"] as string == "edge");
+        Assert.True(deliveries.GetMeasurementSnapshot().Count(m => m.Tags["outcome"] as string == "retry") >= 3);
+        var state = await ForwardingAsync(gateway);
+        Assert.Empty(state.GetProperty("pending").EnumerateArray());
+        Assert.Equal("failed", StateOf(Assert.Single(state.GetProperty("failed").EnumerateArray())));
+    }
+
+    [Fact]
+    public async Task ARefusal_IsADeadLetterAtOnce_NotRetried()
+    {
+        using var api = WireMockServer.Start();
+        api.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(403));
+        await using var gateway = await GatewayAsync(api, CdnProviderType.Cloudflare);
+
+        var answer = await PurgeAsync(gateway, new { tags = new[] { "a" }, wait = true });
+
+        Assert.Equal("failed", StateOf(answer.GetProperty("forwarding")));
+        Assert.Single(Calls(api));
+    }
+
+    [Fact]
+    public async Task WithoutProviders_APurgeAnswersAsBefore_WithoutForwarding()
+    {
+        await using var gateway = await ProxyFixture.StartAsync(o => o.Management.ApiKeys["ops"] = PurgeTests.Key, mapManagement: true);
+
+        var answer = await PurgeAsync(gateway, new { tags = new[] { "a" } });
+
+        Assert.False(answer.TryGetProperty("forwarding", out _));
+        Assert.Empty((await ForwardingAsync(gateway)).GetProperty("providers").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task AFullOutbox_Answers503_AndThePurgeStillHoldsOnTheGateway()
+    {
+        using var api = WireMockServer.Start();
+        api.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(500));
+        await using var gateway = await GatewayAsync(api, CdnProviderType.Webhook, o => o.Cdn.MaxPending = 1);
+
+        await PurgeAsync(gateway, new { tags = new[] { "a" } });
+        var refused = await PurgeAsync(gateway, new { tags = new[] { "b" } }, HttpStatusCode.ServiceUnavailable);
+
+        Assert.Equal("urn:cacheproxy:error:forwarding-not-queued", refused.GetProperty("type").GetString());
+        Assert.Contains(gateway.Logs.GetSnapshot(), r => r.Id.Name == "CdnForwardingNotQueued");
+        Assert.Contains(gateway.Logs.GetSnapshot(), r => r.Id.Name == "PurgeApplied" && r.Message.Contains("1 tags", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task UnsafeMethodInvalidations_AreForwarded_WhenConfigured()
+    {
+        using var api = WireMockServer.Start();
+        api.Given(Request.Create().UsingPost().WithPath("/hook")).RespondWith(Response.Create().WithStatusCode(200));
+        await using var gateway = await GatewayAsync(api, CdnProviderType.Webhook, o => o.Cdn.ForwardUnsafeInvalidations = true);
+        gateway.Origin.Handler = c =>
+        {
+            c.Response.Headers.Location = "/items/7";
+            c.Response.StatusCode = 201;
+            return Task.CompletedTask;
+        };
+
+        using var created = await gateway.Client.PostAsync("http://shop.example/items", new StringContent("{}"));
+        await Signal.WaitUntilAsync(() => gateway.Logs.GetSnapshot().Any(r => r.Id.Name == "CdnDelivered"));
+
+        var body = JsonDocument.Parse(Assert.Single(Calls(api)).RequestMessage.Body!).RootElement;
+        Assert.Equal(["http://shop.example/items", "http://shop.example/items/7"], body.GetProperty("urls").EnumerateArray().Select(u => u.GetString()));
+    }
+
+    [Fact]
+    public async Task Credentials_AppearInNoLog_NoAnswer_AndNoManagementPage()
+    {
+        using var api = WireMockServer.Start();
+        api.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(500));
+        await using var gateway = await GatewayAsync(api, CdnProviderType.Webhook, o => o.Cdn.GiveUpAfter = TimeSpan.FromSeconds(10));
+        using var active = gateway.Collect<long>("cacheproxy.cdn.deliveries.active");
+
+        var texts = new List<string> { (await PurgeAsync(gateway, new { tags = new[] { "a" } })).GetRawText() };
+        await gateway.WaitForLogAsync("CdnDeliveryRetried");
+        await AdvanceUntilAsync(gateway, active, () => gateway.Logs.GetSnapshot().Any(r => r.Id.Name == "CdnDeliveryFailed"), TimeSpan.FromSeconds(2));
+        texts.Add((await ForwardingAsync(gateway)).GetRawText());
+        foreach (var path in new[] { "/stats", "/inspect?url=http://shop.example/a", "/dashboard" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Authorization = new("Bearer", PurgeTests.Key);
+            using var response = await gateway.Client.SendAsync(request);
+            texts.Add(await response.Content.ReadAsStringAsync());
+        }
+        texts.AddRange(gateway.Logs.GetSnapshot().Select(r => r.Message + " " + string.Join(' ', r.StructuredState?.Select(s => s.Value) ?? [])));
+
+        Assert.All(texts, t =>
+        {
+            Assert.DoesNotContain(Token, t, StringComparison.Ordinal);
+            Assert.DoesNotContain(Secret, t, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public async Task ATokenReloads_AndTheNextDeliveryUsesIt()
+    {
+        using var api = WireMockServer.Start();
+        api.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200));
+        var configuration = new ReloadableConfiguration(new()
+        {
+            ["CacheProxy:Management:ApiKeys:ops"] = PurgeTests.Key,
+            ["CacheProxy:Cdn:Providers:edge:Type"] = "Webhook",
+            ["CacheProxy:Cdn:Providers:edge:Url"] = api.Url + "/hook",
+            ["CacheProxy:Cdn:Providers:edge:Token"] = "first-token",
+        });
+        await using var gateway = await ProxyFixture.StartAsync(mapManagement: true,
+            features: b => b.Services.AddOptions<CacheProxyOptions>().Bind(configuration.Root.GetSection("CacheProxy")));
+
+        await PurgeAsync(gateway, new { tags = new[] { "a" }, wait = true });
+        configuration.Reload(new()
+        {
+            ["CacheProxy:Management:ApiKeys:ops"] = PurgeTests.Key,
+            ["CacheProxy:Cdn:Providers:edge:Type"] = "Webhook",
+            ["CacheProxy:Cdn:Providers:edge:Url"] = api.Url + "/hook",
+            ["CacheProxy:Cdn:Providers:edge:Token"] = "second-token",
+        });
+        await PurgeAsync(gateway, new { tags = new[] { "b" }, wait = true });
+
+        Assert.Equal(["Bearer first-token", "Bearer second-token"], Calls(api).Select(c => c.RequestMessage.Headers!["Authorization"].Single()));
+    }
+
+    [Fact]
+    public void Backoff_DoublesWithJitter_UpToTheCap_AndRetryAfterWins()
+    {
+        var cdn = new CdnOptions { RetryDelay = TimeSpan.FromSeconds(1), MaxRetryDelay = TimeSpan.FromSeconds(10) };
+        var retry = CdnPurgeResult.Retry("500");
+
+        for (var i = 0; i < 50; i++)
+        {
+            var first = CdnForwarder.Delay(retry, 1, cdn);
+            var third = CdnForwarder.Delay(retry, 3, cdn);
+            var late = CdnForwarder.Delay(retry, 20, cdn);
+            Assert.InRange(first, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1));
+            Assert.InRange(third, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4));
+            Assert.InRange(late, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10));
+        }
+        Assert.Equal(TimeSpan.FromMinutes(20), CdnForwarder.Delay(CdnPurgeResult.Retry("429", TimeSpan.FromMinutes(20)), 1, cdn));
+    }
+}

@@ -23,6 +23,9 @@ internal readonly record struct Received(bool Own, InvalidationMessage? Message,
 internal sealed class InvalidationSubscribers(ILogger logger)
 {
     private readonly string _instance = Guid.NewGuid().ToString("N");
+
+    /// <summary>Gets this process's instance id (random per process).</summary>
+    public string Instance => _instance;
     private readonly Lock _lock = new();
     private Subscription[] _subscriptions = [];
 

@@ -49,6 +49,7 @@ public static class RedisBuilderExtensions
         services.TryAddSingleton<IInvalidationBus>(sp => sp.GetRequiredService<RedisInvalidationBus>());
         services.TryAddSingleton<ICacheFillCoordinator>(sp => sp.GetRequiredService<RedisCacheStore>());
         services.Replace(ServiceDescriptor.Singleton<CacheProxy.Storage.IMaintenanceSwitchStore, RedisMaintenanceSwitchStore>());
+        services.Replace(ServiceDescriptor.Singleton<CacheProxy.Cdn.ICdnPurgeOutbox, RedisCdnPurgeOutbox>());
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", HealthStatus.Degraded, [CacheProxy.HealthTags.Ready, "redis"]);
         return builder;
     }

@@ -77,6 +77,9 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
 
     private const int JournalCapacity = 100_000;
 
+    /// <summary>How often an instance that hears every invalidation says how far it has applied the log (<see cref="AppliedKey"/>).</summary>
+    internal static readonly TimeSpan HeartbeatInterval = TimeSpan.FromMilliseconds(500);
+
     private const int ReplayPage = 500;
 
     private readonly RedisConnection _connection;
@@ -95,6 +98,8 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
     private readonly InvalidationJournal _journal;
     private readonly Counter<long> _logLost;
     private LogId _lastId;
+    private LogId _applied; // the newest log entry applied here, with every one before it
+    private ITimer? _heartbeat;
     private LogId? _checkpoint; // the newest entry this instance knew of when a connection failed
     private long? _knownSince;
     private DateTimeOffset? _deaf = DateTimeOffset.MinValue; // not hearing the channel since (null: hearing it)
@@ -113,6 +118,7 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
         _channel = RedisChannel.Literal(_options.KeyPrefix + "invalidate");
         _log = _options.KeyPrefix + "{ledger}:log";
         _since = _options.KeyPrefix + "{ledger}:since";
+        AppliedKey = _options.KeyPrefix + "{ledger}:applied";
         _journal = new InvalidationJournal(Math.Min(_options.InvalidationLogMaxLength, JournalCapacity), _purge.Retention, time);
         _logLost = meter.Meter.CreateCounter<long>("cacheproxy.invalidation.log_lost", "{event}",
             "Times this instance found that Redis lost invalidation log entries it had applied (outcome put_back or gap).");
@@ -120,6 +126,16 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
             "How long this instance has not heard other instances' invalidations (0 while it does).");
         connection.WhenConnected(OnConnected);
     }
+
+    /// <summary>
+    /// Gets the hash where each instance that hears every invalidation says, every <see cref="HeartbeatInterval"/>,
+    /// how far it has applied the log: field its instance id, value <c>{log id}|{unix ms}</c>. The CDN outbox
+    /// forwards a purge once every live instance applied it.
+    /// </summary>
+    public RedisKey AppliedKey { get; }
+
+    /// <summary>Gets the key of the invalidation log (a stream).</summary>
+    public RedisKey LogKey => _log;
 
     /// <summary>Raised when another instance released a fill claim (the cache key).</summary>
     public event Action<string>? Released;
@@ -187,6 +203,10 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
 
     private void OnConnected(IConnectionMultiplexer redis)
     {
+        lock (_lock)
+        {
+            _heartbeat ??= _time.CreateTimer(_ => _ = HeartbeatAsync(redis), null, HeartbeatInterval, HeartbeatInterval);
+        }
         redis.ConnectionFailed += (_, e) => Transition(redis, e, up: false);
         redis.ConnectionRestored += (_, e) => Transition(redis, e, up: true);
         _ = SubscribeAsync(redis);
@@ -282,6 +302,16 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
         {
             _subscribers.Deliver(replaced);
         }
+        if (received.LogId is { } applied && received.Message is not null && LogId.TryParse(applied, out var appliedId))
+        {
+            lock (_lock)
+            {
+                if (_deaf is null && appliedId > _applied && appliedId <= _lastId)
+                {
+                    _applied = appliedId; // delivered above (an own purge was applied before it was published)
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -368,6 +398,10 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
                 {
                     _lastId = from; // after a loss, where the log really ends now
                 }
+                if (lost || from > _applied)
+                {
+                    _applied = from; // every entry up to it was delivered above
+                }
                 _checkpoint = null;
                 if (hearing)
                 {
@@ -380,6 +414,10 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
             if (replayed > 0)
             {
                 Log.InvalidationsReplayed(_logger, replayed);
+            }
+            if (hearing)
+            {
+                await HeartbeatAsync(redis); // caught up: one of the instances forwarded purges wait for, from now on
             }
             return true;
         }
@@ -497,6 +535,23 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
         }
     }
 
+    /// <summary>Says how far this instance has applied the log — only while it hears every invalidation.</summary>
+    private async Task HeartbeatAsync(IConnectionMultiplexer redis)
+    {
+        LogId applied;
+        lock (_lock)
+        {
+            if (_knownSince is null || _deaf is not null)
+            {
+                return;
+            }
+            applied = _applied;
+        }
+        var value = $"{applied}|{_time.GetUtcNow().ToUnixTimeMilliseconds()}";
+        await _calls.RunAsync("heartbeat", async token => await redis.GetDatabase().HashSetAsync(AppliedKey, _subscribers.Instance, value).WaitAsync(token),
+            fallback: false, CancellationToken.None);
+    }
+
     /// <summary>Deaf for longer than the bound: what the memory tier holds now is revalidated before it is served.</summary>
     private void StopTrusting() =>
         _subscribers.Deliver(new InvalidationMessage(InvalidationScope.All, string.Empty, Soft: true, _time.GetUtcNow()));
@@ -506,6 +561,16 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
         lock (_lock)
         {
             _deafTimer?.Dispose();
+            _heartbeat?.Dispose();
+        }
+        try
+        {
+            // Stopped: no longer one of the instances a forwarded purge waits for.
+            _connection.Multiplexer?.GetDatabase().HashDelete(AppliedKey, _subscribers.Instance, CommandFlags.FireAndForget);
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        {
+            // its heartbeat ages out instead
         }
         _catchingUp.Dispose();
     }

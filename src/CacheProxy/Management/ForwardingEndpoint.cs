@@ -64,7 +64,7 @@ internal sealed class ForwardingEndpoint(CdnForwarder cdn)
         if (await cdn.Outbox.GetAsync(id, context.RequestAborted) is not { } forwarding)
         {
             await Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such forwarding",
-                detail: $"The outbox does not know forwarding '{id}' (never queued, or forgotten).").ExecuteAsync(context);
+                detail: $"The outbox does not know forwarding '{id}': never queued, forgotten, or the outbox (Redis) cannot be reached now.").ExecuteAsync(context);
             return;
         }
         await context.Response.WriteAsJsonAsync(ForwardingView.Of(forwarding), ManagementJson.Options, context.RequestAborted);

@@ -17,7 +17,7 @@ namespace CacheProxy.Caching;
 /// does the rest.
 /// </summary>
 internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics metrics, CachePolicies policies, ResponseTags tags,
-    Compressor compressor, ResponseStorer storer, HitForPass hitForPass, Esi.EsiAssembler esi)
+    Compressor compressor, ResponseStorer storer, HitForPass hitForPass, Esi.EsiAssembler esi, Cdn.DownstreamFields downstream)
 {
     /// <summary>The decision for the upstream response now starting; synchronous unless a response-phase policy awaits.</summary>
     public ValueTask<FetchDecision> DecideAsync(CacheContext context, CacheExchange exchange, UpstreamResponse upstream, CaptureBodyFeature capture)
@@ -77,6 +77,11 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
         {
             response.Headers.Remove(CacheProxyHeaderNames.SurrogateControl); // Edge Architecture: consumed here
         }
+        if (current.TargetedCacheControl.Length > 0)
+        {
+            response.Headers.Remove(current.TargetedCacheControl); // RFC 9213 §2: this gateway's own field, consumed here
+        }
+        downstream.Apply(context.HttpContext, response.Headers, context.RouteId, context.HasTags ? context.Tags : []);
         if (exchange.Completing is { } rest && upstream.Status == StatusCodes.Status206PartialContent)
         {
             return RangeCompletion.Decide(context, rest, stored ? plan : null, current.Correlation.HeaderName);
@@ -108,7 +113,8 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
         var compress = refusal is null && !AcceptEncodingKeying.EncodedByOrigin(response) && compressor.Applies(context, response); // a 200 only: never a part
         refusal ??= AcceptEncodingKeying.Key(request, response, compress, context.Lookup.KeyedOnAcceptEncoding, ref varyNames);
         marking = responsesOwn && hitForPass.Marks(context, upstream.Status);
-        tags.TakeHeaders(context, response.Headers, storing: refusal is null || marking); // a hit-for-pass mark ends with its tags' purges
+        // A hit-for-pass mark ends with its tags' purges; a route that tells the CDN its tags does so for what is not stored too.
+        tags.TakeHeaders(context, response.Headers, storing: refusal is null || marking || downstream.Any(context.RouteId));
         if (refusal is not null)
         {
             storer.NotStored(context, refusal);

@@ -14,7 +14,8 @@ namespace CacheProxy.Caching;
 /// Cache-Status saying why, timed and counted; a successful unsafe request also invalidates what it changed.
 /// </summary>
 internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, CacheProxyMetrics metrics, CacheKey keys,
-    Invalidations invalidations, ILoggerFactory loggers, SendTail tail, Esi.EsiAssembler esi, CaptureBudget budget, Cdn.CdnForwarder cdn)
+    Invalidations invalidations, ILoggerFactory loggers, SendTail tail, Esi.EsiAssembler esi, CaptureBudget budget, Cdn.CdnForwarder cdn,
+    Cdn.DownstreamFields downstream)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -24,11 +25,11 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
         metrics.Request(context.MetricKey, CacheOutcome.Bypass);
         context.HttpContext.Response.OnStarting(static state =>
         {
-            var (self, http, value) = ((PassThrough, HttpContext, string))state;
+            var (self, http, value, routeId) = ((PassThrough, HttpContext, string, string))state;
             http.Response.Headers.Append(CacheProxyHeaderNames.CacheStatus, value);
-            self.RemoveEdgeFields(http.Response.Headers);
+            self.RemoveEdgeFields(http, routeId);
             return Task.CompletedTask;
-        }, (this, context.HttpContext, CacheStatus.Value(options.Current.CacheStatusName, status)));
+        }, (this, context.HttpContext, CacheStatus.Value(options.Current.CacheStatusName, status), context.RouteId));
         return TimedAsync(context.HttpContext, next, context.RouteId);
     }
 
@@ -43,17 +44,17 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
         var http = context.HttpContext;
         http.Response.OnStarting(static state =>
         {
-            var (self, http) = ((PassThrough, HttpContext))state;
-            return self.InvalidateAsync(http);
-        }, (this, http));
+            var (self, http, routeId) = ((PassThrough, HttpContext, string))state;
+            return self.InvalidateAsync(http, routeId);
+        }, (this, http, context.RouteId));
         return TimedAsync(http, next, context.RouteId);
     }
 
-    private async Task InvalidateAsync(HttpContext http)
+    private async Task InvalidateAsync(HttpContext http, string routeId)
     {
         var response = http.Response;
         response.Headers.Append(CacheProxyHeaderNames.CacheStatus, CacheStatus.Value(options.Current.CacheStatusName, CacheStatus.UnsafeMethod));
-        RemoveEdgeFields(response.Headers);
+        RemoveEdgeFields(http, routeId);
         if (response.StatusCode is < 200 or >= 400)
         {
             return;
@@ -88,15 +89,24 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
         }
     }
 
-    /// <summary>The fields meant for this cache, as a response that went through it loses them: tags, and Surrogate-Control when honored.</summary>
-    private void RemoveEdgeFields(IHeaderDictionary headers)
+    /// <summary>
+    /// The fields meant for this cache, as a response that went through it loses them: tags, Surrogate-Control when
+    /// honored, this gateway's own targeted field; then what the route tells the CDN, the upstream's tags included.
+    /// </summary>
+    private void RemoveEdgeFields(HttpContext http, string routeId)
     {
+        var headers = http.Response.Headers;
         var current = options.Current;
         if (current.HonorSurrogateControl)
         {
             headers.Remove(CacheProxyHeaderNames.SurrogateControl);
         }
+        if (current.TargetedCacheControl.Length > 0)
+        {
+            headers.Remove(current.TargetedCacheControl);
+        }
         var tags = current.Tags;
+        var forCdn = downstream.Any(routeId) ? ResponseTags.Read(headers, tags) : null;
         if (tags.RemoveTagHeaders)
         {
             foreach (var name in new[] { tags.SurrogateKeyHeader, tags.CacheTagHeader })
@@ -106,6 +116,10 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
                     headers.Remove(name);
                 }
             }
+        }
+        if (forCdn is not null)
+        {
+            downstream.Apply(http, headers, routeId, forCdn);
         }
     }
 

@@ -75,7 +75,7 @@ internal static class StorageRules
         {
             return "policy";
         }
-        var headers = CacheHeaders.From(response.Headers);
+        var headers = CacheHeaders.From(response.Headers, options.Targeted);
         var cc = Freshness.Governing(headers, options.Targeted);
         if (cc.MustUnderstand && !Freshness.IsUnderstoodStatus(status))
         {
@@ -159,7 +159,7 @@ internal static class StorageRules
     /// <summary>A 304 may turn the stored response uncacheable (no-store, private); then it is dropped. Null when it stays.</summary>
     public static string? UpdateRefusal(CacheEntry updated, CacheProxyOptions options)
     {
-        var cc = Freshness.Governing(CacheHeaders.From(updated), options.Targeted);
+        var cc = Freshness.Governing(CacheHeaders.From(updated, options.Targeted), options.Targeted);
         return cc.NoStore && !cc.MustUnderstand ? NoStore : cc.Private && cc.PrivateFields is null ? Private : null;
     }
 }

@@ -59,7 +59,7 @@ internal sealed class StoredPolicy
 
     /// <summary>The facts of an entry no store holds yet (one being written, or answering now).</summary>
     public static StoredPolicy Of(CacheEntry entry, CacheProxyOptions options) =>
-        Create(CacheHeaders.From(entry), entry.StatusCode, entry.RequestTime, entry.ResponseTime, options, entry.FreshnessOverride);
+        Create(CacheHeaders.From(entry, options.Targeted), entry.StatusCode, entry.RequestTime, entry.ResponseTime, options, entry.FreshnessOverride);
 
     public static StoredPolicy Create(in CacheHeaders headers, int status, DateTimeOffset requestTime, DateTimeOffset responseTime,
         CacheProxyOptions options, TimeSpan? freshnessOverride)

@@ -15,7 +15,7 @@ namespace CacheProxy.Caching;
 /// request (206/416, §14) answered from it, the stored fields, Age (RFC 9111 §5.1) and Cache-Status.
 /// </summary>
 internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, TimeProvider time, SendTail tail,
-    Esi.EsiAssembler esi)
+    Esi.EsiAssembler esi, Cdn.DownstreamFields downstream)
 {
     /// <summary>The progress a client must make within <see cref="CacheProxyOptions.SendTimeout"/>: a body is written in pieces of this size.</summary>
     internal const int SendChunk = 256 * 1024;
@@ -81,12 +81,14 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
             if (h.Key.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase)
                 || h.Key.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase)
                 || (current.HonorSurrogateControl && h.Key.Equals(CacheProxyHeaderNames.SurrogateControl, StringComparison.OrdinalIgnoreCase))
+                || (h.Key.Equals(current.TargetedCacheControl, StringComparison.OrdinalIgnoreCase) && current.TargetedCacheControl.Length > 0)
                 || (notModified && FieldSets.NotIn304.Contains(h.Key)))
             {
                 continue;
             }
             headers[h.Key] = h.Value;
         }
+        downstream.Apply(context, headers, routeId, entry.Tags);
         var ageSeconds = (long)age.TotalSeconds;
         headers.Age = ageSeconds < AgeStrings.Length ? AgeStrings[ageSeconds] : ageSeconds.ToString(CultureInfo.InvariantCulture);
         // Upstream Cache-Status members are not stored (HeaderFilter), so ours is the only one: set, not appended.

@@ -103,7 +103,17 @@ public sealed class CacheProxyOptions
     /// <value>Default true.</value>
     public bool HonorSurrogateControl { get; set; } = true;
 
-    internal Http.TargetedFields Targeted => new(HonorCdnCacheControl, HonorSurrogateControl ? CacheStatusName : null);
+    /// <summary>
+    /// Gets or sets the name of this gateway's own targeted cache-control field (RFC 9213 §2): when a response carries
+    /// it as a valid dictionary, it governs this cache over <c>CDN-Cache-Control</c>, <c>Surrogate-Control</c> and
+    /// <c>Cache-Control</c>, which pass on untouched to the CDN and browsers; the field itself is removed. So an
+    /// origin can tell the gateway, the CDN and browsers three different things.
+    /// </summary>
+    /// <value>An HTTP field name, or empty for none. Default <c>CacheProxy-Cache-Control</c>.</value>
+    public string TargetedCacheControl { get; set; } = "CacheProxy-Cache-Control";
+
+    internal Http.TargetedFields Targeted => new(HonorCdnCacheControl, HonorSurrogateControl ? CacheStatusName : null,
+        string.IsNullOrEmpty(TargetedCacheControl) ? null : TargetedCacheControl);
 
     /// <summary>
     /// Gets or sets whether request fields whose names contain an underscore are removed before the request is

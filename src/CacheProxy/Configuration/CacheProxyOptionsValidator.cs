@@ -43,6 +43,23 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         ValidateCompression("CacheProxy:Compression", options.Compression.MinimumSize, options.Compression.BrotliQuality, options.Compression.GzipLevel, errors);
         ValidateEsi(options.Esi, errors);
         ValidateCdn(options.Cdn, errors);
+        FieldName("CacheProxy:Cdn:TagHeader", options.Cdn.TagHeader, errors);
+        FieldName("CacheProxy:TargetedCacheControl", options.TargetedCacheControl, errors);
+        if (options.TargetedCacheControl is { Length: > 0 } own && new[] { "Cache-Control", "CDN-Cache-Control", "Surrogate-Control" }.Contains(own, StringComparer.OrdinalIgnoreCase))
+        {
+            errors.Add($"CacheProxy:TargetedCacheControl must be a field of this gateway's own, not {own}.");
+        }
+        foreach (var (routeId, route) in options.Routes)
+        {
+            FieldName($"CacheProxy:Routes:{routeId}:Cdn:TagHeader", route.Cdn.TagHeader, errors);
+            foreach (var (field, value) in new[] { ("CdnCacheControl", route.Cdn.CdnCacheControl), ("SurrogateControl", route.Cdn.SurrogateControl) })
+            {
+                if (value is not null && value.Any(char.IsControl))
+                {
+                    errors.Add($"CacheProxy:Routes:{routeId}:Cdn:{field} must hold no control characters.");
+                }
+            }
+        }
         if (options.MaxVariantsPerUrl is < 1 or > 1000)
         {
             errors.Add($"CacheProxy:MaxVariantsPerUrl must be between 1 and 1000 (was {options.MaxVariantsPerUrl}).");
@@ -211,6 +228,15 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         }
     }
 
+    /// <summary>An optional HTTP field name: empty or null is none.</summary>
+    private static void FieldName(string path, string? name, List<string> errors)
+    {
+        if (!string.IsNullOrEmpty(name) && !name.All(Http.CacheControl.IsTokenChar))
+        {
+            errors.Add($"{path} must be an HTTP field name (was '{name}').");
+        }
+    }
+
     private static void ValidateCdn(CdnOptions cdn, List<string> errors)
     {
         Range("CacheProxy:Cdn:RetryDelay", cdn.RetryDelay, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10), errors);
@@ -223,6 +249,7 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add($"CacheProxy:Cdn:MaxPending must be between 1 and 1000000 (was {cdn.MaxPending}).");
         }
+        ValidateNetworks("CacheProxy:Cdn:TagHeaderNetworks", cdn.TagHeaderNetworks, errors);
         foreach (var (name, provider) in cdn.Providers)
         {
             var path = $"CacheProxy:Cdn:Providers:{name}";

@@ -20,6 +20,22 @@ public sealed class CdnOptions
     /// <value>Default false.</value>
     public bool ForwardUnsafeInvalidations { get; set; }
 
+    /// <summary>
+    /// Gets or sets the response field the gateway writes a response's tags into for the CDN in front:
+    /// <c>Surrogate-Key</c> (Fastly: space-separated), <c>Cache-Tag</c> (Cloudflare) or any other name
+    /// (comma-separated), so that a tag purge forwarded to the CDN finds what it stored. A route may choose its own
+    /// (<see cref="RouteCdnOptions.TagHeader"/>).
+    /// </summary>
+    /// <value>An HTTP field name, or null or empty for none. Default none.</value>
+    public string? TagHeader { get; set; }
+
+    /// <summary>
+    /// Gets the networks (CIDR) the CDN's requests come from: when any is set, only responses to clients from them
+    /// carry the tag field (<see cref="TagHeader"/>), so browsers and other clients never see the tags.
+    /// </summary>
+    /// <value>Default empty: every client gets the field.</value>
+    public IList<string> TagHeaderNetworks { get; } = [];
+
     /// <summary>Gets or sets the delay before the first retry; each further retry doubles it (with jitter), up to <see cref="MaxRetryDelay"/>.</summary>
     /// <value>10 ms to 10 minutes. Default 1 second.</value>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
@@ -105,4 +121,23 @@ public enum CdnProviderType
 
     /// <summary>A POST of a documented JSON body to a URL, optionally signed: for every other CDN or system.</summary>
     Webhook,
+}
+
+/// <summary>What a route tells the CDN in front (<c>CacheProxy:Routes:{routeId}:Cdn</c>); a null value follows <see cref="CdnOptions"/>.</summary>
+public sealed class RouteCdnOptions
+{
+    /// <summary>Gets or sets the field this route's tags are written into for the CDN (see <see cref="CdnOptions.TagHeader"/>); empty: none.</summary>
+    public string? TagHeader { get; set; }
+
+    /// <summary>
+    /// Gets or sets the <c>CDN-Cache-Control</c> (RFC 9213) every response of this route carries, whatever the origin
+    /// sent, e.g. <c>max-age=86400, stale-while-revalidate=60</c>: what the CDN keeps, apart from what browsers get
+    /// (<c>Cache-Control</c>, passed on as the origin sent it).
+    /// </summary>
+    /// <value>A cache-control value; null: the origin's, passed on untouched.</value>
+    public string? CdnCacheControl { get; set; }
+
+    /// <summary>Gets or sets the <c>Surrogate-Control</c> every response of this route carries, for a CDN that reads it (Akamai, Fastly).</summary>
+    /// <value>A Surrogate-Control value; null: none (the origin's is consumed by this gateway when it honours it).</value>
+    public string? SurrogateControl { get; set; }
 }

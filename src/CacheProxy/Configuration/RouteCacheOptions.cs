@@ -37,4 +37,7 @@ public sealed class RouteCacheOptions
 
     /// <summary>Gets the route's Edge Side Includes settings, in place of <see cref="CacheProxyOptions.Esi"/>: each setting left unset follows it.</summary>
     public RouteEsiOptions Esi { get; } = new();
+
+    /// <summary>Gets what this route tells the CDN in front (docs/cdn.md): its tags, and targeted cache-control of its own.</summary>
+    public RouteCdnOptions Cdn { get; } = new();
 }

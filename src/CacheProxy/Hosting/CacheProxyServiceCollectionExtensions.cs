@@ -81,6 +81,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.AddHttpClient(CacheProxy.Cdn.CdnHttp.ClientName);
         services.TryAddSingleton<CacheProxy.Cdn.ICdnPurgeOutbox, CacheProxy.Cdn.MemoryCdnPurgeOutbox>();
         services.TryAddSingleton<CacheProxy.Cdn.CdnPurgers>();
+        services.TryAddSingleton<CacheProxy.Cdn.DownstreamFields>();
         services.TryAddSingleton<CacheProxy.Cdn.CdnForwarder>();
         services.AddHostedService(sp => sp.GetRequiredService<CacheProxy.Cdn.CdnForwarder>());
         services.TryAddSingleton<IMaintenanceSwitchStore, LocalMaintenanceSwitchStore>();

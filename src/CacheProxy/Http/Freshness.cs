@@ -12,21 +12,25 @@ internal readonly record struct CacheHeaders(
     StringValues Date,
     StringValues LastModified,
     StringValues Age,
-    StringValues ETag)
+    StringValues ETag,
+    StringValues Own = default)
 {
-    public static CacheHeaders From(CacheProxy.Storage.CacheEntry e) => new(
+    public static CacheHeaders From(CacheProxy.Storage.CacheEntry e, in TargetedFields targeted) => new(
         e.GetHeader(HeaderNames.CacheControl), e.GetHeader(CacheProxyHeaderNames.CdnCacheControl),
         e.GetHeader(CacheProxyHeaderNames.SurrogateControl), e.GetHeader(HeaderNames.Expires), e.GetHeader(HeaderNames.Date),
-        e.GetHeader(HeaderNames.LastModified), e.GetHeader(HeaderNames.Age), e.GetHeader(HeaderNames.ETag));
+        e.GetHeader(HeaderNames.LastModified), e.GetHeader(HeaderNames.Age), e.GetHeader(HeaderNames.ETag),
+        targeted.OwnField is { } own ? e.GetHeader(own) : default);
 
-    public static CacheHeaders From(Microsoft.AspNetCore.Http.IHeaderDictionary h) => new(
-        h.CacheControl, h[CacheProxyHeaderNames.CdnCacheControl], h[CacheProxyHeaderNames.SurrogateControl], h.Expires, h.Date, h.LastModified, h.Age, h.ETag);
+    public static CacheHeaders From(Microsoft.AspNetCore.Http.IHeaderDictionary h, in TargetedFields targeted) => new(
+        h.CacheControl, h[CacheProxyHeaderNames.CdnCacheControl], h[CacheProxyHeaderNames.SurrogateControl], h.Expires, h.Date, h.LastModified, h.Age, h.ETag,
+        targeted.OwnField is { } own ? h[own] : default);
 }
 
 /// <summary>Which targeted cache-control fields this cache honours.</summary>
 /// <param name="HonorCdnCacheControl">CDN-Cache-Control (RFC 9213).</param>
 /// <param name="SurrogateTarget">The Surrogate-Control target name, or null when Surrogate-Control is ignored.</param>
-internal readonly record struct TargetedFields(bool HonorCdnCacheControl, string? SurrogateTarget);
+/// <param name="OwnField">The name of this gateway's own targeted field (RFC 9213 §2), or null for none.</param>
+internal readonly record struct TargetedFields(bool HonorCdnCacheControl, string? SurrogateTarget, string? OwnField = null);
 
 /// <summary>Freshness and age arithmetic, RFC 9111 §4.2.</summary>
 internal static class Freshness
@@ -44,7 +48,7 @@ internal static class Freshness
             or 428 or 429 or 431 or 451 or (>= 500 and <= 508) or 510 or 511;
 
     /// <summary>
-    /// Which directives govern this shared cache: CDN-Cache-Control (RFC 9213 §2.1) when present, else
+    /// Which directives govern this shared cache: its own targeted field when present, else CDN-Cache-Control (RFC 9213 §2.1) when present, else
     /// Surrogate-Control (W3C Edge Architecture 1.0) when present and aimed at us, else Cache-Control. A targeted
     /// field replaces Cache-Control entirely.
     /// </summary>
@@ -53,6 +57,12 @@ internal static class Freshness
     /// <summary>As <see cref="Governing(in CacheHeaders, in TargetedFields)"/>; <paramref name="field"/> names the field that governs.</summary>
     public static CacheControl Governing(in CacheHeaders headers, in TargetedFields targeted, out string field)
     {
+        if (targeted.OwnField is { } ownField && !StringValues.IsNullOrEmpty(headers.Own)
+            && CacheControl.ParseTargeted(headers.Own) is { Present: true } own)
+        {
+            field = ownField;
+            return own; // this gateway's own field (RFC 9213 §2), over every other
+        }
         if (targeted.HonorCdnCacheControl && !StringValues.IsNullOrEmpty(headers.CdnCacheControl)
             && CacheControl.ParseTargeted(headers.CdnCacheControl) is { Present: true } cdn)
         {

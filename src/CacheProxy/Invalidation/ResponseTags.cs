@@ -56,6 +56,31 @@ internal sealed class ResponseTags(LastGoodOptions options, IEnumerable<ITagProv
         return kept;
     }
 
+    /// <summary>The tags the upstream's tag fields name (not bounded: for passing on, not for storing).</summary>
+    public static List<string> Read(IHeaderDictionary headers, TagOptions options)
+    {
+        var tags = new List<string>();
+        foreach (var (name, separator) in new[] { (options.SurrogateKeyHeader, ' '), (options.CacheTagHeader, ',') })
+        {
+            if (string.IsNullOrEmpty(name) || !headers.TryGetValue(name, out var values))
+            {
+                continue;
+            }
+            foreach (var line in values)
+            {
+                foreach (var range in (line ?? string.Empty).AsSpan().Split(separator))
+                {
+                    var tag = (line ?? string.Empty).AsSpan()[range].Trim(" \t");
+                    if (!tag.IsEmpty && !CacheKey.HasControl(tag.ToString()))
+                    {
+                        tags.Add(tag.ToString());
+                    }
+                }
+            }
+        }
+        return tags;
+    }
+
     private static void Take(CacheContext context, IHeaderDictionary headers, string name, char separator, bool storing, bool remove)
     {
         if (string.IsNullOrEmpty(name) || !headers.TryGetValue(name, out var values))

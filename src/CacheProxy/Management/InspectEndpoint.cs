@@ -141,7 +141,7 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
         {
             return "route Ttl (CacheProxy:Routes:{id}:Ttl) or a cache policy";
         }
-        var headers = CacheHeaders.From(entry);
+        var headers = CacheHeaders.From(entry, options.Targeted);
         var cc = Freshness.Governing(headers, options.Targeted, out var field);
         Freshness.Lifetime(headers, cc, entry.StatusCode, entry.ResponseTime, options.HeuristicFraction, options.HeuristicMaxLifetime, out var fromExpires, out _);
         return cc.SharedMaxAge != CacheControl.Absent ? $"s-maxage ({field})"

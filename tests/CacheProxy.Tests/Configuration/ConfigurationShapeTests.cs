@@ -72,6 +72,9 @@ public sealed class ConfigurationShapeTests
             ["CacheProxy:Cdn:Providers:hook:Type"] = "Webhook",
             ["CacheProxy:Cdn:Providers:hook:Url"] = "ftp://example.com/x",
             ["CacheProxy:Cdn:Providers:notype:Url"] = "https://example.com/x",
+            ["CacheProxy:Cdn:TagHeader"] = "Surrogate Key",
+            ["CacheProxy:Cdn:TagHeaderNetworks:0"] = "10.0.0.0/33",
+            ["CacheProxy:TargetedCacheControl"] = "CDN-Cache-Control",
         });
 
         var invalid = Assert.IsType<OptionsValidationException>(failure);
@@ -80,6 +83,9 @@ public sealed class ConfigurationShapeTests
         Assert.Contains("CacheProxy:Cdn:Providers:cloudflare:ZoneId is required: the Cloudflare zone id.", invalid.Failures);
         Assert.Contains("CacheProxy:Cdn:Providers:hook:Url must be an absolute http:// or https:// URL.", invalid.Failures);
         Assert.Contains("CacheProxy:Cdn:Providers:notype:Type is required: Fastly, Cloudflare or Webhook.", invalid.Failures);
+        Assert.Contains("CacheProxy:Cdn:TagHeader must be an HTTP field name (was 'Surrogate Key').", invalid.Failures);
+        Assert.Contains(invalid.Failures, f => f.StartsWith("CacheProxy:Cdn:TagHeaderNetworks", StringComparison.Ordinal));
+        Assert.Contains("CacheProxy:TargetedCacheControl must be a field of this gateway's own, not CDN-Cache-Control.", invalid.Failures);
         Assert.DoesNotContain(logs.GetSnapshot(), r => r.Message.Contains("a-token-that-must-never-be-written", StringComparison.Ordinal));
         Assert.DoesNotContain(invalid.Failures, f => f.Contains("a-token-that-must-never-be-written", StringComparison.Ordinal));
     }

@@ -58,6 +58,7 @@ internal sealed class RedisCdnPurgeOutbox : ICdnPurgeOutbox
             end
           end
         end
+        local held = false
         for _, id in ipairs(redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 50)) do
           local purge = redis.call('hget', KEYS[3], id)
           if not purge then
@@ -80,12 +81,16 @@ internal sealed class RedisCdnPurgeOutbox : ICdnPurgeOutbox
               redis.call('hset', KEYS[2], id, cjson.encode(st))
               redis.call('zadd', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), id)
               return {id, purge, st.r or '', st.a}
-            elseif st.w ~= behind then
-              st.w = behind
-              redis.call('hset', KEYS[2], id, cjson.encode(st))
+            else
+              if st.w ~= behind then
+                st.w = behind
+                redis.call('hset', KEYS[2], id, cjson.encode(st))
+              end
+              held = true
             end
           end
         end
+        if held then return 'held' end
         return false
         """;
 
@@ -174,11 +179,31 @@ internal sealed class RedisCdnPurgeOutbox : ICdnPurgeOutbox
         return added == 1;
     }
 
+    /// <summary>
+    /// Claims a due delivery. One held back for an instance that has not applied its purge yet is asked for again
+    /// after 5, 10, 20 … ms, for about <see cref="RedisInvalidationBus.HeartbeatInterval"/> in all (instances say so
+    /// at once when they apply a purge, so it is usually a matter of milliseconds), then left to the forwarder's next poll.
+    /// </summary>
     public async ValueTask<CdnDelivery?> ClaimAsync(string provider, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var (wait, waited) = (TimeSpan.FromMilliseconds(5), TimeSpan.Zero);
+        while (true)
+        {
+            var (delivery, held) = await ClaimOnceAsync(provider, lease, cancellationToken);
+            if (delivery is not null || !held || waited >= RedisInvalidationBus.HeartbeatInterval)
+            {
+                return delivery;
+            }
+            await Task.Delay(wait, _time, cancellationToken);
+            (wait, waited) = (wait * 2, waited + wait);
+        }
+    }
+
+    private async Task<(CdnDelivery? Delivery, bool Held)> ClaimOnceAsync(string provider, TimeSpan lease, CancellationToken cancellationToken)
     {
         if (_connection.Multiplexer is not { } redis)
         {
-            return null;
+            return (null, false);
         }
         var now = _time.GetUtcNow();
         var live = now - _options.MaxDisconnectedServing - (RedisInvalidationBus.HeartbeatInterval * 4);
@@ -188,14 +213,18 @@ internal sealed class RedisCdnPurgeOutbox : ICdnPurgeOutbox
             [Due(provider), State(provider), _purges, _positions, _bus.AppliedKey],
             [now.ToUnixTimeMilliseconds(), (long)lease.TotalMilliseconds, live.ToUnixTimeMilliseconds(), token, forget.ToUnixTimeMilliseconds()]).WaitAsync(t),
             fallback: null, cancellationToken);
-        if (result is null || result.IsNull || result.Resp2Type != ResultType.Array)
+        if (result is null || result.IsNull)
         {
-            return null;
+            return (null, false);
+        }
+        if (result.Resp2Type != ResultType.Array)
+        {
+            return (null, (string?)result == "held");
         }
         var parts = (RedisResult[])result!;
         var remaining = (string?)parts[2];
         var purge = JsonSerializer.Deserialize<CdnPurge>(string.IsNullOrEmpty(remaining) ? (string)parts[1]! : remaining, Json)!;
-        return new CdnDelivery(purge, provider, (int)parts[3], token);
+        return (new CdnDelivery(purge, provider, (int)parts[3], token), false);
     }
 
     public async ValueTask<bool> SettleAsync(CdnDelivery delivery, CdnDeliveryUpdate update, CancellationToken cancellationToken)

@@ -304,12 +304,18 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
         }
         if (received.LogId is { } applied && received.Message is not null && LogId.TryParse(applied, out var appliedId))
         {
+            var moved = false;
             lock (_lock)
             {
                 if (_deaf is null && appliedId > _applied && appliedId <= _lastId)
                 {
                     _applied = appliedId; // delivered above (an own purge was applied before it was published)
+                    moved = true;
                 }
+            }
+            if (moved && _connection.Multiplexer is { } redis)
+            {
+                _ = HeartbeatAsync(redis); // at once: a forwarded purge waits for this instance to say it applied it
             }
         }
     }

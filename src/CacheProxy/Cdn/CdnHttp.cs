@@ -33,7 +33,7 @@ internal static class CdnHttp
         }
         catch (HttpRequestException ex)
         {
-            return (CdnPurgeResult.Retry($"{what}: {ex.Message}"), null);
+            return (CdnPurgeResult.Retry(ex.InnerException is { } inner ? $"{what}: {ex.Message} ({inner.Message})" : $"{what}: {ex.Message}"), null);
         }
         if (response.IsSuccessStatusCode)
         {

@@ -24,6 +24,9 @@ internal sealed class DashboardEndpoint(LiveStatistics statistics, Maintenance m
 
     public static readonly TimeSpan DefaultWindow = TimeSpan.FromSeconds(10);
 
+    /// <summary>How many waiting forwardings and dead letters the dashboard counts and shows at most.</summary>
+    private const int Shown = 10;
+
     public async Task GetStatsAsync(HttpContext context)
     {
         var window = DefaultWindow;
@@ -88,12 +91,12 @@ internal sealed class DashboardEndpoint(LiveStatistics statistics, Maintenance m
         {
             return null;
         }
-        var pending = await cdn.Outbox.ListAsync(Cdn.CdnDeliveryState.Pending, ForwardingEndpoint.Listed + 1, cancellationToken);
-        var failed = await cdn.Outbox.ListAsync(Cdn.CdnDeliveryState.Failed, ForwardingEndpoint.Listed + 1, cancellationToken);
-        var latest = pending.Concat(failed).OrderByDescending(f => f.Purge.Created).Take(10).Select(ForwardingView.Of).ToList();
+        // Each second for every viewer: the newest few only (GET /purge/forwarding lists more).
+        var pending = await cdn.Outbox.ListAsync(Cdn.CdnDeliveryState.Pending, Shown + 1, cancellationToken);
+        var failed = await cdn.Outbox.ListAsync(Cdn.CdnDeliveryState.Failed, Shown + 1, cancellationToken);
+        var latest = pending.Take(Shown).Concat(failed.Take(Shown)).OrderByDescending(f => f.Purge.Created).Take(Shown).Select(ForwardingView.Of).ToList();
         return new CdnStats([.. providers.Select(p => $"{p} ({cdn.TypeOf(p)})")], cdn.Outbox is Cdn.MemoryCdnPurgeOutbox ? "memory" : "shared",
-            Math.Min(pending.Count, ForwardingEndpoint.Listed), Math.Min(failed.Count, ForwardingEndpoint.Listed),
-            pending.Count > ForwardingEndpoint.Listed || failed.Count > ForwardingEndpoint.Listed, latest);
+            Math.Min(pending.Count, Shown), Math.Min(failed.Count, Shown), pending.Count > Shown || failed.Count > Shown, latest);
     }
 
     private async IAsyncEnumerable<SseItem<string>> Stream([EnumeratorCancellation] CancellationToken aborted)

@@ -126,6 +126,6 @@ internal sealed record MaintenanceStats(bool Enabled, string Source, double Retr
 
 /// <summary>
 /// Purges forwarded to CDNs (docs/cdn.md): the providers, how many forwardings wait and how many are dead letters
-/// (each counted up to <see cref="Management.ForwardingEndpoint.Listed"/>, <c>More</c> past it), and the newest of both.
+/// (each counted up to 10, <c>More</c> past it: <c>GET /purge/forwarding</c> lists more), and the newest of both.
 /// </summary>
 internal sealed record CdnStats(IReadOnlyList<string> Providers, string Outbox, int Pending, int Failed, bool More, IReadOnlyList<ForwardingView> Latest);

@@ -87,4 +87,49 @@ public sealed class RedisClusterTests
             }
         }
     }
+
+    [Fact]
+    public async Task TheCdnOutbox_WorksOnACluster_EachPurgeDeliveredOnce()
+    {
+        var nodes = await StartClusterAsync();
+        try
+        {
+            await using var origin = await OriginAsync();
+            using var cdn = WireMock.Server.WireMockServer.Start();
+            cdn.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(200));
+            var endpoints = string.Join(",", nodes.Select(n => n.Endpoint));
+            void WithCdn(CacheProxy.Configuration.CacheProxyOptions o)
+            {
+                o.Management.ApiKeys["ops"] = Invalidation.PurgeTests.Key;
+                o.Cdn.Providers["relay"] = new() { Type = CacheProxy.Configuration.CdnProviderType.Webhook, Url = cdn.Url + "/hook" };
+                o.Cdn.PollInterval = TimeSpan.FromMilliseconds(20);
+            }
+            await using var a = await GatewayAsync(origin, endpoints, configure: WithCdn);
+            await using var b = await GatewayAsync(origin, endpoints, configure: WithCdn);
+            await WaitForRedisAsync(a);
+            await WaitForRedisAsync(b);
+
+            var ids = new List<string>();
+            for (var i = 0; i < 6; i++)
+            {
+                var answer = await Cdn.CdnForwardingTests.PurgeAsync(i % 2 == 0 ? a : b, new { tags = new[] { $"t{i}" } });
+                ids.Add(answer.GetProperty("forwarding").GetProperty("id").GetString()!);
+            }
+            foreach (var id in ids)
+            {
+                await Signal.WaitUntilAsync(async () =>
+                    Cdn.CdnForwardingTests.StateOf(await Cdn.CdnForwardingTests.ForwardingAsync(b, $"/purge/forwarding/{id}")) == "delivered");
+            }
+
+            Assert.Equal(6, cdn.LogEntries.Count());
+            Assert.DoesNotContain(a.Logs.GetSnapshot().Concat(b.Logs.GetSnapshot()), r => r.Id.Name == "RedisOperationFailed");
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
 }

@@ -368,6 +368,48 @@ public sealed class CdnForwardingTests
         Assert.Equal(["Bearer first-token", "Bearer second-token"], Calls(api).Select(c => c.RequestMessage.Headers!["Authorization"].Single()));
     }
 
+    /// <summary>A provider of the app's own: what it was given, and what it answers.</summary>
+    private sealed class RecordingPurger(string name) : ICdnPurger
+    {
+        public List<CdnPurge> Received { get; } = [];
+
+        public string Name => name;
+
+        public ValueTask<CdnPurgeResult> PurgeAsync(CdnPurge purge, CancellationToken cancellationToken)
+        {
+            lock (Received)
+            {
+                Received.Add(purge);
+            }
+            return new(CdnPurgeResult.Delivered("recorded"));
+        }
+    }
+
+    [Fact]
+    public async Task AProviderRegisteredInDI_GetsEveryPurge_BesideTheConfiguredOnes()
+    {
+        using var api = WireMockServer.Start();
+        api.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200));
+        var mine = new RecordingPurger("akamai-fast-purge");
+        await using var gateway = await ProxyFixture.StartAsync(o =>
+        {
+            o.Management.ApiKeys["ops"] = PurgeTests.Key;
+            o.Cdn.Providers["edge"] = new CdnProviderOptions { Type = CdnProviderType.Webhook, Url = api.Url + "/hook" };
+        }, mapManagement: true, features: b => b.Services.AddSingleton<ICdnPurger>(mine));
+
+        var answer = await PurgeAsync(gateway, new { urls = new[] { "https://shop.example/a" }, tags = new[] { "t" }, soft = true, wait = true });
+
+        var deliveries = answer.GetProperty("forwarding").GetProperty("providers").EnumerateArray().ToDictionary(d => d.GetProperty("provider").GetString()!,
+            d => d.GetProperty("state").GetString());
+        Assert.Equal(new Dictionary<string, string?> { ["edge"] = "delivered", ["akamai-fast-purge"] = "delivered" }, deliveries);
+        var purge = Assert.Single(mine.Received);
+        Assert.Equal("https://shop.example/a", Assert.Single(purge.Urls));
+        Assert.Equal("t", Assert.Single(purge.Tags));
+        Assert.True(purge.Soft);
+        var providers = (await ForwardingAsync(gateway)).GetProperty("providers").EnumerateArray().Select(p => p.GetProperty("type").GetString());
+        Assert.Equal(["Webhook", nameof(RecordingPurger)], providers);
+    }
+
     [Fact]
     public void Backoff_DoublesWithJitter_UpToTheCap_AndRetryAfterWins()
     {

@@ -100,6 +100,8 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
     private LogId _lastId;
     private LogId _applied; // the newest log entry applied here, with every one before it
     private ITimer? _heartbeat;
+    private int _beating; // 1 while a heartbeat made at once is in flight
+    private int _beatAgain; // 1 when the log moved again meanwhile
     private LogId? _checkpoint; // the newest entry this instance knew of when a connection failed
     private long? _knownSince;
     private DateTimeOffset? _deaf = DateTimeOffset.MinValue; // not hearing the channel since (null: hearing it)
@@ -315,7 +317,7 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
             }
             if (moved && _connection.Multiplexer is { } redis)
             {
-                _ = HeartbeatAsync(redis); // at once: a forwarded purge waits for this instance to say it applied it
+                _ = HeartbeatSoonAsync(redis); // at once: a forwarded purge waits for this instance to say it applied it
             }
         }
     }
@@ -538,6 +540,32 @@ internal sealed class RedisInvalidationBus : IInvalidationBus, IDisposable
             _deaf = _time.GetUtcNow();
             var bound = _options.MaxDisconnectedServing;
             _deafTimer = _time.CreateTimer(_ => StopTrusting(), null, bound, bound);
+        }
+    }
+
+    /// <summary>
+    /// A heartbeat now, one at a time: during a burst of purges the one in flight is followed by one more, not by one
+    /// per purge (a change it misses goes with the next periodic heartbeat).
+    /// </summary>
+    private async Task HeartbeatSoonAsync(IConnectionMultiplexer redis)
+    {
+        if (Interlocked.CompareExchange(ref _beating, 1, 0) != 0)
+        {
+            Volatile.Write(ref _beatAgain, 1);
+            return;
+        }
+        try
+        {
+            do
+            {
+                Volatile.Write(ref _beatAgain, 0);
+                await HeartbeatAsync(redis);
+            }
+            while (Volatile.Read(ref _beatAgain) == 1);
+        }
+        finally
+        {
+            Volatile.Write(ref _beating, 0);
         }
     }
 

@@ -56,8 +56,8 @@ public sealed partial class OperationsDocsTests
     private static partial Regex MetricName();
 
     /// <summary>
-    /// A gateway with the Redis tier, and traffic that makes every instrument report: miss, hit, bypass, eviction,
-    /// refused call, upstream error.
+    /// A gateway with the Redis tier and a CDN whose API is down, and traffic that makes every instrument report: miss,
+    /// hit, bypass, eviction, refused call, upstream error, a purge forwarded and retried.
     /// </summary>
     private static async Task<string> ScrapeAfterTrafficAsync()
     {
@@ -72,7 +72,9 @@ public sealed partial class OperationsDocsTests
         await using var gateway = GatewayProcess.Start("Production", origin.Address,
             ("CacheProxy__MemoryTierSizeLimit", "1048576"), ("CacheProxy__MaxObjectSize", "400000"),
             ("CacheProxy__Redis__Configuration", redis.Endpoint),
-            ("CacheProxy__Redis__OperationTimeout", "00:00:10")); // a busy machine must not add store failures to the scrape
+            ("CacheProxy__Redis__OperationTimeout", "00:00:10"), // a busy machine must not add store failures to the scrape
+            ("CacheProxy__Management__ApiKeys__ops", Invalidation.PurgeTests.Key),
+            ("CacheProxy__Cdn__Providers__down__Type", "Webhook"), ("CacheProxy__Cdn__Providers__down__Url", $"http://127.0.0.1:{GatewayProcess.FreePort()}/"));
         await gateway.WaitStartedAsync();
         using var http = new HttpClient();
         var publicBase = $"http://127.0.0.1:{gateway.PublicPort}";
@@ -84,6 +86,15 @@ public sealed partial class OperationsDocsTests
             await http.GetStringAsync(publicBase + path); // 4 × 300 kB in a 1 MiB tier: evictions
         }
         await http.PostAsync($"{publicBase}/a", new StringContent("x"));
+        using (var purge = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{gateway.ManagementPort}/purge")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { tags = new[] { "t" } }),
+        })
+        {
+            purge.Headers.Authorization = new("Bearer", Invalidation.PurgeTests.Key);
+            (await http.SendAsync(purge)).EnsureSuccessStatusCode();
+        }
+        await gateway.WaitForLineAsync("\"EventId\":1611"); // the CDN's API refused the connection: retried
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"{publicBase}/health")).StatusCode);
         await origin.DisposeAsync();
         Assert.Equal(HttpStatusCode.BadGateway, (await http.GetAsync($"{publicBase}/gone")).StatusCode);

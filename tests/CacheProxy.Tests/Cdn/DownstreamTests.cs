@@ -43,6 +43,27 @@ public sealed class DownstreamTests
     }
 
     [Theory]
+    [InlineData("CacheProxy-Cache-Control")]
+    [InlineData("CDN-Cache-Control")]
+    public async Task ATargetedField_ReplacesCacheControl_PrivateIncluded_Rfc9213(string field)
+    {
+        await using var proxy = await ProxyFixture.StartAsync();
+        proxy.Origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "private";
+            c.Response.Headers[field] = "max-age=60";
+            return c.Response.WriteAsync("v");
+        };
+
+        await proxy.GetAsync("/shared-here");
+        await proxy.WaitForLogAsync("ResponseStored");
+        var second = await proxy.GetAsync("/shared-here");
+
+        Assert.StartsWith("CacheProxy; hit", second.CacheStatus()); // docs/security.md says so
+        Assert.Equal("private", second.Headers.CacheControl!.ToString()); // browsers still get the origin's word
+    }
+
+    [Theory]
     [InlineData("Surrogate-Key", ' ')]
     [InlineData("Cache-Tag", ',')]
     public async Task ARoutesTags_AreWrittenForTheCdn_OnAMissAHitAndAResponseNotStored(string field, char separator)

@@ -73,14 +73,7 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
             Discard(context.HttpContext, current.Correlation.HeaderName);
             return new FetchDecision.Assemble(stored ? plan : null, fields);
         }
-        if (current.HonorSurrogateControl)
-        {
-            response.Headers.Remove(CacheProxyHeaderNames.SurrogateControl); // Edge Architecture: consumed here
-        }
-        if (current.TargetedCacheControl.Length > 0)
-        {
-            response.Headers.Remove(current.TargetedCacheControl); // RFC 9213 §2: this gateway's own field, consumed here
-        }
+        ConsumedFields.Remove(response.Headers, current);
         downstream.Apply(context.HttpContext, response.Headers, context.RouteId, context.HasTags ? context.Tags : []);
         if (exchange.Completing is { } rest && upstream.Status == StatusCodes.Status206PartialContent)
         {

@@ -62,11 +62,12 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
         // Purges of the URLs, so that a fill that began before this answer cannot store the old state either.
         var now = time.GetUtcNow();
         var purges = new List<InvalidationMessage>(3);
+        // What a CDN in front is told, when it is (Cdn:ForwardUnsafeInvalidations): the same URLs, absolute.
+        var target = options.Current.Cdn.ForwardUnsafeInvalidations ? new Uri(Microsoft.AspNetCore.Http.Extensions.UriHelper.GetEncodedUrl(http.Request)) : null;
         var urls = new List<string>(3);
-        var target = Microsoft.AspNetCore.Http.Extensions.UriHelper.GetEncodedUrl(http.Request);
         foreach (var (key, url) in new[]
         {
-            (keys.Build(http), target),
+            (keys.Build(http), target?.AbsoluteUri),
             response.Headers.Location is { Count: > 0 } l ? (keys.BuildForUri(http, l[0]!), l[0]) : (null, null),
             response.Headers.ContentLocation is { Count: > 0 } c ? (keys.BuildForUri(http, c[0]!), c[0]) : (null, null),
         })
@@ -75,15 +76,14 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
             {
                 purges.Add(new InvalidationMessage(InvalidationScope.Key, CacheKey.UrlPart(key).ToString(), Time: now));
                 Log.Invalidated(_logger, new KeyHash(key), http.Request.Method, response.StatusCode);
-                if (Uri.TryCreate(new Uri(target), url, out var absolute))
+                if (target is not null && Uri.TryCreate(target, url, out var absolute))
                 {
                     urls.Add(absolute.AbsoluteUri);
                 }
             }
         }
         var (_, published) = await invalidations.ApplyAsync(purges);
-        if (options.Current.Cdn.ForwardUnsafeInvalidations && published != false && urls.Count > 0
-            && await cdn.QueueAsync(urls, [], [], soft: false) is { Refused: { } refused })
+        if (urls.Count > 0 && published != false && await cdn.QueueAsync(urls, [], [], soft: false) is { Refused: { } refused })
         {
             Log.CdnForwardingNotQueued(_logger, $"{http.Request.Method} (an unsafe method's invalidation)", refused);
         }
@@ -97,14 +97,7 @@ internal sealed class PassThrough(LastGoodOptions options, TimeProvider time, Ca
     {
         var headers = http.Response.Headers;
         var current = options.Current;
-        if (current.HonorSurrogateControl)
-        {
-            headers.Remove(CacheProxyHeaderNames.SurrogateControl);
-        }
-        if (current.TargetedCacheControl.Length > 0)
-        {
-            headers.Remove(current.TargetedCacheControl);
-        }
+        ConsumedFields.Remove(headers, current);
         var tags = current.Tags;
         var forCdn = downstream.Any(routeId) ? ResponseTags.Read(headers, tags) : null;
         if (tags.RemoveTagHeaders)

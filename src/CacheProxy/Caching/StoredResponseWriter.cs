@@ -80,8 +80,7 @@ internal sealed class StoredResponseWriter(LastGoodOptions options, CacheProxyMe
             var h = stored[i];
             if (h.Key.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase)
                 || h.Key.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase)
-                || (current.HonorSurrogateControl && h.Key.Equals(CacheProxyHeaderNames.SurrogateControl, StringComparison.OrdinalIgnoreCase))
-                || (h.Key.Equals(current.TargetedCacheControl, StringComparison.OrdinalIgnoreCase) && current.TargetedCacheControl.Length > 0)
+                || ConsumedFields.Contains(h.Key, current)
                 || (notModified && FieldSets.NotIn304.Contains(h.Key)))
             {
                 continue;

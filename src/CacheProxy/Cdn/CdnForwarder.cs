@@ -54,6 +54,9 @@ internal sealed class CdnForwarder : IHostedService, IDisposable
     /// <summary>Gets the outbox forwardings wait in.</summary>
     public ICdnPurgeOutbox Outbox => _outbox;
 
+    /// <summary>Gets how the outbox is shown: <c>memory</c> (this process's) or <c>shared</c> (Redis, or an app's own).</summary>
+    public string OutboxKind => _outbox is MemoryCdnPurgeOutbox ? "memory" : "shared";
+
     /// <summary>Gets the providers (their names) purges go to now.</summary>
     public IReadOnlyList<string> Providers => _purgers.Names();
 

@@ -17,16 +17,16 @@ internal sealed class DownstreamFields(LastGoodOptions options)
     private Settings? _settings;
 
     /// <summary>Whether a route writes downstream fields: every response of it goes through <see cref="Apply"/>.</summary>
-    public bool Any(string routeId) => For(options.Current).Any && Route(routeId) is not null;
+    public bool Any(string routeId) => Find(routeId).Route is not null;
 
     /// <summary>Writes the route's downstream fields into <paramref name="headers"/>; <paramref name="tags"/> are the response's.</summary>
     public void Apply(HttpContext http, IHeaderDictionary headers, string routeId, IEnumerable<string> tags)
     {
-        if (!For(options.Current).Any || Route(routeId) is not { } route)
+        if (Find(routeId) is not (var settings, { } route))
         {
             return;
         }
-        if (route.TagHeader is { } name && ToThisClient(http.Connection.RemoteIpAddress))
+        if (route.TagHeader is { } name && ToThisClient(settings.Networks, http.Connection.RemoteIpAddress))
         {
             var joined = string.Join(route.Separator, tags);
             if (joined.Length > 0)
@@ -44,17 +44,15 @@ internal sealed class DownstreamFields(LastGoodOptions options)
         }
     }
 
-    private RouteFields? Route(string routeId)
+    /// <summary>The settings now, and the route's fields (null when it writes none).</summary>
+    private (Settings Settings, RouteFields? Route) Find(string routeId)
     {
         var settings = For(options.Current);
-        return settings.Routes.TryGetValue(routeId, out var route) ? route : settings.Default;
+        return (settings, !settings.Any ? null : settings.Routes.TryGetValue(routeId, out var route) ? route : settings.Default);
     }
 
-    private bool ToThisClient(IPAddress? address)
-    {
-        var networks = For(options.Current).Networks;
-        return networks.Length == 0 || (address is not null && Management.Networks.Contains(networks, address));
-    }
+    private static bool ToThisClient(IPNetwork[] networks, IPAddress? address) =>
+        networks.Length == 0 || (address is not null && Management.Networks.Contains(networks, address));
 
     /// <summary>The settings of <paramref name="current"/>, worked out once per configuration (a reload makes a new one).</summary>
     private Settings For(CacheProxyOptions current)

@@ -95,7 +95,7 @@ internal sealed class DashboardEndpoint(LiveStatistics statistics, Maintenance m
         var pending = await cdn.Outbox.ListAsync(Cdn.CdnDeliveryState.Pending, Shown + 1, cancellationToken);
         var failed = await cdn.Outbox.ListAsync(Cdn.CdnDeliveryState.Failed, Shown + 1, cancellationToken);
         var latest = pending.Take(Shown).Concat(failed.Take(Shown)).OrderByDescending(f => f.Purge.Created).Take(Shown).Select(ForwardingView.Of).ToList();
-        return new CdnStats([.. providers.Select(p => $"{p} ({cdn.TypeOf(p)})")], cdn.Outbox is Cdn.MemoryCdnPurgeOutbox ? "memory" : "shared",
+        return new CdnStats([.. providers.Select(p => $"{p} ({cdn.TypeOf(p)})")], cdn.OutboxKind,
             Math.Min(pending.Count, Shown), Math.Min(failed.Count, Shown), pending.Count > Shown || failed.Count > Shown, latest);
     }
 

@@ -62,22 +62,12 @@ internal sealed class ResponseTags(LastGoodOptions options, IEnumerable<ITagProv
         var tags = new List<string>();
         foreach (var (name, separator) in new[] { (options.SurrogateKeyHeader, ' '), (options.CacheTagHeader, ',') })
         {
-            if (string.IsNullOrEmpty(name) || !headers.TryGetValue(name, out var values))
+            if (!string.IsNullOrEmpty(name) && headers.TryGetValue(name, out var values))
             {
-                continue;
-            }
-            foreach (var line in values)
-            {
-                foreach (var range in (line ?? string.Empty).AsSpan().Split(separator))
-                {
-                    var tag = (line ?? string.Empty).AsSpan()[range].Trim(" \t");
-                    if (!tag.IsEmpty && !CacheKey.HasControl(tag.ToString()))
-                    {
-                        tags.Add(tag.ToString());
-                    }
-                }
+                Split(values, separator, tags);
             }
         }
+        tags.RemoveAll(CacheKey.HasControl);
         return tags;
     }
 
@@ -89,21 +79,27 @@ internal sealed class ResponseTags(LastGoodOptions options, IEnumerable<ITagProv
         }
         if (storing)
         {
-            foreach (var line in values)
-            {
-                foreach (var range in (line ?? string.Empty).AsSpan().Split(separator))
-                {
-                    var tag = (line ?? string.Empty).AsSpan()[range].Trim(" \t");
-                    if (!tag.IsEmpty)
-                    {
-                        context.Tags.Add(tag.ToString());
-                    }
-                }
-            }
+            Split(values, separator, context.Tags);
         }
         if (remove)
         {
             headers.Remove(name);
+        }
+    }
+
+    /// <summary>Adds the non-empty, trimmed items of a tag field's lines to <paramref name="tags"/>.</summary>
+    private static void Split(StringValues values, char separator, ICollection<string> tags)
+    {
+        foreach (var line in values)
+        {
+            foreach (var range in (line ?? string.Empty).AsSpan().Split(separator))
+            {
+                var tag = (line ?? string.Empty).AsSpan()[range].Trim(" \t");
+                if (!tag.IsEmpty)
+                {
+                    tags.Add(tag.ToString());
+                }
+            }
         }
     }
 }

@@ -50,7 +50,7 @@ internal sealed class ForwardingEndpoint(CdnForwarder cdn)
         await context.Response.WriteAsJsonAsync(new
         {
             providers = cdn.Providers.Select(p => new { name = p, type = cdn.TypeOf(p) }),
-            outbox = cdn.Outbox is MemoryCdnPurgeOutbox ? "memory" : "shared",
+            outbox = cdn.OutboxKind,
             pending = pending.Take(Listed).Select(ForwardingView.Of),
             pendingMore = pending.Count > Listed,
             failed = failed.Take(Listed).Select(ForwardingView.Of),

@@ -35,11 +35,16 @@ public class HitPathBenchmarks
     [Params(false, true)]
     public bool Metrics { get; set; }
 
+    /// <summary>The memory tier's eviction policy: W-TinyLFU counts every lookup in its frequency sketch, LRU does not (issue #28's A/B).</summary>
+    [Params(Configuration.EvictionPolicy.TinyLfu, Configuration.EvictionPolicy.Lru)]
+    public Configuration.EvictionPolicy Eviction { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         var services = BenchmarkHost.Services();
         var cacheProxy = services.AddCacheProxy();
+        services.Configure<Configuration.CacheProxyOptions>(o => o.Eviction = Eviction);
         if (Metrics)
         {
             cacheProxy.AddPrometheus();

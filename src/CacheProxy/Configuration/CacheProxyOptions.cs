@@ -7,6 +7,10 @@ public sealed class CacheProxyOptions
     /// <value>Bytes, at least 1 MiB. Default 256 MiB.</value>
     public long MemoryTierSizeLimit { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>Gets or sets which entries the memory tier keeps when it is full (docs/caching.md, "Admission and eviction").</summary>
+    /// <value><see cref="EvictionPolicy.TinyLfu"/> (default) or <see cref="EvictionPolicy.Lru"/>; a reload moves the entries held to the new policy.</value>
+    public EvictionPolicy Eviction { get; set; } = EvictionPolicy.TinyLfu;
+
     /// <summary>
     /// Gets or sets the largest response body that is stored. Larger responses are still streamed to the
     /// client, just not stored.

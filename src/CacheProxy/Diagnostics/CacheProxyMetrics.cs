@@ -39,6 +39,8 @@ internal sealed class CacheProxyMetrics
         UpstreamDuration = meter.CreateHistogram("cacheproxy.upstream.duration", "s", "Time from sending a request upstream until its response body was forwarded, by route and status class.", advice: advice);
         HitDuration = meter.CreateHistogram("cacheproxy.hit.duration", "s", "Time to answer a request from the cache, by route.", advice: advice);
         Evictions = meter.CreateCounter<long>("cacheproxy.memory.evictions", "{entry}", "Entries the memory tier evicted to stay within its size limit.");
+        Rejections = meter.CreateCounter<long>("cacheproxy.memory.rejections", "{entry}",
+            "New entries the memory tier's admission policy kept out: what they would have replaced was asked for more often (CacheProxy:Eviction=TinyLfu).");
         StoreDuration = meter.CreateHistogram("cacheproxy.store.duration", "s", "Duration of cache store operations, by tier and operation.", advice: advice);
         StoreFailures = meter.CreateCounter<long>("cacheproxy.store.failures", "{failure}", "Failed cache store operations, by tier and operation.");
         CollapsedWaits = meter.CreateCounter<long>("cacheproxy.collapsed_waits", "{request}", "Requests that waited for a concurrent fetch of the same key, by outcome.");
@@ -113,6 +115,8 @@ internal sealed class CacheProxyMetrics
     public Histogram<double> HitDuration { get; }
 
     public Counter<long> Evictions { get; }
+
+    public Counter<long> Rejections { get; }
 
     public Histogram<double> StoreDuration { get; }
 

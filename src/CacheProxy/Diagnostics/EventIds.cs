@@ -32,6 +32,7 @@ internal static class EventIds
     public const int StoreReadFailed = 1101;
     public const int StoreWriteFailed = 1102;
     public const int MemoryTierFull = 1103;
+    public const int EvictionPolicyChanged = 1105;
 
     public const int RedisConnectionFailed = 1110;
     public const int RedisConnectionRestored = 1111;

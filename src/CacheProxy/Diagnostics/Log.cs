@@ -66,8 +66,11 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.StoreWriteFailed, EventName = nameof(EventIds.StoreWriteFailed), Level = LogLevel.Warning, Message = "Cache store write failed for key {KeyHash}; dropped")]
     public static partial void StoreWriteFailed(ILogger logger, string keyHash, Exception exception);
 
-    [LoggerMessage(EventId = EventIds.MemoryTierFull, EventName = nameof(EventIds.MemoryTierFull), Level = LogLevel.Information, Message = "Memory tier reached its limit of {Limit} bytes; least recently used entries are being evicted")]
+    [LoggerMessage(EventId = EventIds.MemoryTierFull, EventName = nameof(EventIds.MemoryTierFull), Level = LogLevel.Information, Message = "Memory tier reached its limit of {Limit} bytes; entries are being evicted")]
     public static partial void MemoryTierFull(ILogger logger, long limit);
+
+    [LoggerMessage(EventId = EventIds.EvictionPolicyChanged, EventName = nameof(EventIds.EvictionPolicyChanged), Level = LogLevel.Information, Message = "Memory tier now evicts by {Policy}; {Count} entries kept")]
+    public static partial void EvictionPolicyChanged(ILogger logger, string policy, int count);
 
     [LoggerMessage(EventId = EventIds.UpstreamUnreachable, EventName = nameof(EventIds.UpstreamUnreachable), Level = LogLevel.Warning, Message = "Upstream {Destination} of route {RouteId} unreachable ({ForwarderError})")]
     public static partial void UpstreamUnreachable(ILogger logger, string? routeId, string? destination, Yarp.ReverseProxy.Forwarder.ForwarderError forwarderError, Exception? exception);

@@ -1,31 +1,34 @@
 using System.Collections.Concurrent;
 using CacheProxy.Diagnostics;
+using System.Diagnostics.Metrics;
 using CacheProxy.Configuration;
+using CacheProxy.Storage.Eviction;
 using Microsoft.Extensions.Logging;
 
 namespace CacheProxy.Storage;
 
 /// <summary>
-/// The in-process tier: a least-recently-used map bounded by the bytes its entries hold. Reads take no lock: the
-/// map is concurrent, and a hit moves its entry to the front of the order only when it is not already among the
-/// most recent quarter (a hot entry is found without writing shared memory); writes, moves and evictions are
-/// serialised by one lock.
+/// The in-process tier: a map bounded by the bytes its entries hold, which entries stay decided by an
+/// <see cref="EvictionOrder"/> (<see cref="CacheProxyOptions.Eviction"/>: W-TinyLFU by default, LRU as an option).
+/// Reads take no lock: the map is concurrent, every lookup is counted in the order's frequency sketch without one,
+/// and a hit reorders its entry under the lock only when the order wants it (a hot entry is found without writing
+/// shared memory); writes, moves and evictions are serialised by that one lock.
 /// Microsoft.Extensions.Caching.Memory is not used because its size limit rejects new entries until a
-/// background compaction runs instead of evicting the least recently used ones at once.
+/// background compaction runs instead of evicting at once, and it has no admission policy.
 /// </summary>
 internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
 {
-    private readonly ConcurrentDictionary<string, LinkedListNode<Slot>> _map = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, LinkedListNode<Slot>>.AlternateLookup<ReadOnlySpan<char>> _byChars;
-    private readonly LinkedList<Slot> _lru = new();
+    private readonly ConcurrentDictionary<string, Slot> _map = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Slot>.AlternateLookup<ReadOnlySpan<char>> _byChars;
     private readonly Lock _lock = new();
+    private readonly List<PolicyNode> _evicted = []; // under the lock
     private readonly TimeProvider _time;
     private readonly LastGoodOptions _options;
     private readonly ILogger _logger;
     private readonly CacheProxyMetrics _metrics;
+    private EvictionOrder _order;
     private long _bytes;
     private int _count;
-    private long _moves; // entries put at the front so far: a slot's distance from the front is at most _moves - its Touched
     private bool _full;
 
     public MemoryCacheStore(TimeProvider time, LastGoodOptions options, ILoggerFactory loggers, CacheProxyMetrics metrics)
@@ -35,9 +38,14 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
         _options = options;
         _logger = loggers.CreateLogger(LogCategories.Store);
         _metrics = metrics;
+        _order = EvictionOrder.Create(options.Current.Eviction);
         metrics.Meter.CreateObservableGauge("cacheproxy.memory.bytes", () => Bytes, "By", "Bytes held by the memory tier.");
         metrics.Meter.CreateObservableGauge("cacheproxy.memory.entries", () => Count, "{entry}", "Entries held by the memory tier.");
         metrics.Meter.CreateObservableGauge("cacheproxy.memory.limit", () => _options.Current.MemoryTierSizeLimit, "By", "The memory tier's size limit.");
+        metrics.Meter.CreateObservableGauge("cacheproxy.memory.sketch.bytes", () => Volatile.Read(ref _order).SketchBytes, "By",
+            "Bytes the eviction policy's frequency sketch holds (0 with CacheProxy:Eviction=Lru).");
+        metrics.Meter.CreateObservableCounter("cacheproxy.memory.lookups", () => Lookups, "{lookup}",
+            "Lookups in the memory tier, by result: hit, or miss (not held, or expired).");
     }
 
     /// <summary>Gets the bytes the entries hold now.</summary>
@@ -46,13 +54,30 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
     /// <summary>Gets the number of entries held now.</summary>
     public int Count => Volatile.Read(ref _count);
 
+    /// <summary>The policy in effect.</summary>
+    public EvictionPolicy Policy => Volatile.Read(ref _order).Policy;
+
+    /// <summary>Lookups so far, hits and misses, since the policy in effect started.</summary>
+    public (long Hits, long Misses) LookupCounts => Volatile.Read(ref _order) is var order ? (order.Hits, order.Misses) : default;
+
+    /// <summary>New entries the admission policy kept out so far.</summary>
+    public long Rejected => Volatile.Read(ref _order).Rejected;
+
+    private IEnumerable<Measurement<long>> Lookups
+    {
+        get
+        {
+            var (hits, misses) = LookupCounts;
+            return [new(hits, new KeyValuePair<string, object?>("result", "hit")), new(misses, new KeyValuePair<string, object?>("result", "miss"))];
+        }
+    }
 
     // Reads are not timed: a sub-microsecond lookup on every hit, recorded through a histogram, measured as 1-2 us
     // of CPU per hit under load (docs/performance.md). Writes and removals are timed.
     public ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken) => new(Get(key)?.Entry);
 
     /// <summary>The entry under the key, or null; synchronous: the memory tier never waits.</summary>
-    internal StoredEntry? Get(string key) => _map.TryGetValue(key, out var node) ? Read(node, _time.GetUtcNow()) : null;
+    internal StoredEntry? Get(string key) => _map.TryGetValue(key, out var slot) ? Read(slot, _time.GetUtcNow()) : Missed(key);
 
     public ValueTask<StoredEntry?> GetStoredAsync(string key, CancellationToken cancellationToken) => new(Get(key));
 
@@ -68,39 +93,56 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
 
     public bool TryGetStored(ReadOnlySpan<char> key, DateTimeOffset now, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoredEntry? stored)
     {
-        stored = _byChars.TryGetValue(key, out var node) ? Read(node, now) : null;
+        stored = _byChars.TryGetValue(key, out var slot) ? Read(slot, now) : Missed(key);
         return stored is not null;
     }
 
-    private StoredEntry? Read(LinkedListNode<Slot> node, DateTimeOffset now)
+    private StoredEntry? Missed(ReadOnlySpan<char> key)
     {
-        var slot = node.Value;
+        CountLookup(string.GetHashCode(key), hit: false);
+        return null;
+    }
+
+    private void CountLookup(int hash, bool hit)
+    {
+        var order = Volatile.Read(ref _order);
+        if (order.Record(hash, hit))
+        {
+            lock (_lock)
+            {
+                order.Maintain();
+            }
+        }
+    }
+
+    private StoredEntry? Read(Slot slot, DateTimeOffset now)
+    {
         if (now >= slot.ExpiresAt)
         {
             lock (_lock)
             {
-                if (node.List is not null)
+                if (slot.Queue is not null)
                 {
-                    RemoveNode(node);
+                    RemoveSlot(slot);
                 }
             }
+            CountLookup(slot.Hash, hit: false);
             return null;
         }
-        if (Volatile.Read(ref _moves) - Volatile.Read(ref slot.Touched) > Volatile.Read(ref _count) / 4)
+        CountLookup(slot.Hash, hit: true);
+        var order = Volatile.Read(ref _order);
+        if (order.WantsMove(slot))
         {
             lock (_lock)
             {
-                if (node.List is not null && node != _lru.First)
+                if (slot.Queue is not null && order == _order)
                 {
-                    _lru.Remove(node);
-                    _lru.AddFirst(node);
-                    slot.Touched = ++_moves;
+                    order.Move(slot);
                 }
             }
         }
         return slot.Stored;
     }
-
     /// <summary>Stores an entry this process filled (the engine's writes, through the tiers or not).</summary>
     public ValueTask SetAsync(string key, CacheEntry entry, TimeSpan timeToLive, CancellationToken cancellationToken) =>
         SetAsync(key, new StoredEntry(entry, filledHere: true), timeToLive);
@@ -126,29 +168,45 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
 
     private void Set(string key, StoredEntry entry, TimeSpan timeToLive)
     {
-        var limit = _options.Current.MemoryTierSizeLimit;
+        var settings = _options.Current;
+        var limit = settings.MemoryTierSizeLimit;
         var size = entry.Entry.EstimatedSize + (key.Length * 2);
         if (size > limit || timeToLive <= TimeSpan.Zero)
         {
             return;
         }
-        var expiresAt = _time.GetUtcNow() + timeToLive;
-        var evicted = 0;
+        var slot = new Slot(key, entry, size, _time.GetUtcNow() + timeToLive);
+        int evicted, rejected;
         lock (_lock)
         {
-            if (_map.TryGetValue(key, out var existing))
+            if (_order.Policy != settings.Eviction)
             {
-                RemoveNode(existing);
+                Reorder(settings.Eviction, limit);
             }
-            var node = _lru.AddFirst(new Slot(key, entry, size, expiresAt) { Touched = ++_moves });
-            _map[key] = node;
-            _count++;
-            _bytes += size;
-            while (_bytes > limit && _lru.Last is { } last)
+            var rejectedBefore = _order.Rejected;
+            _evicted.Clear();
+            if (_map.TryGetValue(key, out var existing) && existing.Queue is not null)
             {
-                RemoveNode(last);
-                evicted++;
+                _order.Replace(existing, slot, limit, _evicted);
             }
+            else
+            {
+                _order.Add(slot, limit, _evicted);
+            }
+            _map[key] = slot;
+            foreach (var gone in _evicted)
+            {
+                var dropped = (Slot)gone;
+                _map.TryRemove(new KeyValuePair<string, Slot>(dropped.Key, dropped));
+            }
+            rejected = (int)(_order.Rejected - rejectedBefore);
+            evicted = _evicted.Count - rejected;
+            _evicted.Clear();
+            Counted();
+        }
+        if (rejected > 0)
+        {
+            _metrics.Rejections.Add(rejected);
         }
         if (evicted > 0)
         {
@@ -166,6 +224,32 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
         }
     }
 
+    // Under the lock: the policy changed on a reload. Every entry moves to a new order of it, least valuable first.
+    private void Reorder(EvictionPolicy policy, long limit)
+    {
+        var order = EvictionOrder.Create(policy);
+        foreach (var node in _order.Snapshot())
+        {
+            _order.Remove(node);
+            order.Add(node, limit, _evicted);
+        }
+        foreach (var gone in _evicted)
+        {
+            var dropped = (Slot)gone;
+            _map.TryRemove(new KeyValuePair<string, Slot>(dropped.Key, dropped));
+        }
+        _evicted.Clear();
+        Volatile.Write(ref _order, order);
+        Log.EvictionPolicyChanged(_logger, policy.ToString(), Count);
+    }
+
+    // Under the lock, after the order changed.
+    private void Counted()
+    {
+        Interlocked.Exchange(ref _bytes, _order.Bytes);
+        Volatile.Write(ref _count, _order.Count);
+    }
+
     public ValueTask RemoveAsync(string key, CancellationToken cancellationToken)
     {
         Remove(key);
@@ -177,9 +261,9 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
     {
         lock (_lock)
         {
-            if (_map.TryGetValue(key, out var node))
+            if (_map.TryGetValue(key, out var slot) && slot.Queue is not null)
             {
-                RemoveNode(node);
+                RemoveSlot(slot);
                 return true;
             }
             return false;
@@ -192,15 +276,13 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
         var removed = 0;
         lock (_lock)
         {
-            for (var node = _lru.First; node is not null;)
+            foreach (Slot slot in _order.Snapshot())
             {
-                var next = node.Next;
-                if (match(node.Value.Key, node.Value.Stored.Entry))
+                if (match(slot.Key, slot.Stored.Entry))
                 {
-                    RemoveNode(node);
+                    RemoveSlot(slot);
                     removed++;
                 }
-                node = next;
             }
         }
         return removed;
@@ -213,33 +295,27 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
         {
             var count = _count;
             _map.Clear();
-            _lru.Clear();
-            _count = 0;
-            _bytes = 0;
+            _order.Clear();
+            Counted();
             _full = false;
             return count;
         }
     }
 
-    // Under the lock, for a node still in the list.
-    private void RemoveNode(LinkedListNode<Slot> node)
+    // Under the lock, for a slot still held.
+    private void RemoveSlot(Slot slot)
     {
-        _lru.Remove(node);
-        _map.TryRemove(new KeyValuePair<string, LinkedListNode<Slot>>(node.Value.Key, node));
-        _count--;
-        _bytes -= node.Value.Size;
+        _order.Remove(slot);
+        _map.TryRemove(new KeyValuePair<string, Slot>(slot.Key, slot));
+        Counted();
     }
 
-    private sealed class Slot(string key, StoredEntry stored, long size, DateTimeOffset expiresAt)
+    private sealed class Slot(string key, StoredEntry stored, long size, DateTimeOffset expiresAt) : PolicyNode(key.GetHashCode(), size)
     {
         public string Key { get; } = key;
 
         public StoredEntry Stored { get; } = stored;
 
-        public long Size { get; } = size;
-
         public DateTimeOffset ExpiresAt { get; } = expiresAt;
-
-        public long Touched; // _moves when the slot was last put at the front
     }
 }

@@ -71,6 +71,8 @@ public sealed partial class OperationsDocsTests
         };
         await using var gateway = GatewayProcess.Start("Production", origin.Address,
             ("CacheProxy__MemoryTierSizeLimit", "1048576"), ("CacheProxy__MaxObjectSize", "400000"),
+            // LRU evicts on the fourth object; W-TinyLFU kept it out here even when it was asked for four times (open in #28).
+            ("CacheProxy__Eviction", "Lru"),
             ("CacheProxy__Redis__Configuration", redis.Endpoint),
             ("CacheProxy__Redis__OperationTimeout", "00:00:10"), // a busy machine must not add store failures to the scrape
             ("CacheProxy__Management__ApiKeys__ops", Invalidation.PurgeTests.Key),
@@ -83,7 +85,7 @@ public sealed partial class OperationsDocsTests
         await http.GetStringAsync($"{publicBase}/a");
         foreach (var path in new[] { "/b", "/c", "/d" })
         {
-            await http.GetStringAsync(publicBase + path); // 4 × 300 kB in a 1 MiB tier: evictions
+            await http.GetStringAsync(publicBase + path); // 4 × 300 kB in a 1 MiB tier under LRU: evictions
         }
         await http.PostAsync($"{publicBase}/a", new StringContent("x"));
         using (var purge = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{gateway.ManagementPort}/purge")

@@ -14,8 +14,8 @@ public sealed class MemoryCacheStoreTests
     private readonly FakeTimeProvider _time = new();
     private readonly CacheProxyMetrics _metrics = new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
 
-    private MemoryCacheStore Create(long limit) =>
-        new(_time, Options(o => o.MemoryTierSizeLimit = limit), NullLoggerFactory.Instance, _metrics);
+    private MemoryCacheStore Create(long limit, EvictionPolicy policy = EvictionPolicy.Lru) =>
+        new(_time, Options(o => { o.MemoryTierSizeLimit = limit; o.Eviction = policy; }), NullLoggerFactory.Instance, _metrics);
 
     internal static LastGoodOptions Options(Action<CacheProxyOptions> configure)
     {
@@ -63,11 +63,13 @@ public sealed class MemoryCacheStoreTests
         Assert.Equal(12, store.Count);
     }
 
-    [Fact]
-    public async Task ConcurrentReadsWritesAndRemovals_KeepCountAndBytesExact()
+    [Theory]
+    [InlineData(EvictionPolicy.Lru)]
+    [InlineData(EvictionPolicy.TinyLfu)]
+    public async Task ConcurrentReadsWritesAndRemovals_KeepCountAndBytesExact(EvictionPolicy policy)
     {
         var size = Entry(100).EstimatedSize + 6; // keys k00..k39
-        var store = Create(limit: 30 * size);    // smaller than the key space: evictions happen too
+        var store = Create(limit: 30 * size, policy);    // smaller than the key space: evictions happen too
         var workers = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
         {
             var random = new Random(worker);
@@ -125,5 +127,107 @@ public sealed class MemoryCacheStoreTests
         Assert.Equal(one, store.Bytes);
         await store.RemoveAsync("a", default);
         Assert.Equal(0, store.Bytes);
+    }
+
+    [Fact]
+    public void TheDefaultPolicy_IsTinyLfu()
+    {
+        var store = new MemoryCacheStore(_time, Options(_ => { }), NullLoggerFactory.Instance, _metrics);
+        Assert.Equal(EvictionPolicy.TinyLfu, store.Policy);
+    }
+
+    // 100 hot entries, each asked for several times, then a scan of 500 entries asked for once: LRU loses every hot
+    // entry to the scan; W-TinyLFU keeps them, rejecting the scan at admission (counted).
+    [Theory]
+    [InlineData(EvictionPolicy.Lru, 0)]
+    [InlineData(EvictionPolicy.TinyLfu, 95)]
+    public async Task AScan_PushesHotEntriesOut_OnlyUnderLru(EvictionPolicy policy, int keptAtLeast)
+    {
+        using var rejections = new MetricCollector<long>(_metrics.Rejections);
+        var size = Entry(1000).EstimatedSize + 8; // keys hot-000 ... of 7 characters, scan keys of 8
+        var store = Create(limit: 110 * size, policy);
+        for (var round = 0; round < 4; round++)
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                if (await store.GetAsync($"hot-{i:000}", default) is null)
+                {
+                    await store.SetAsync($"hot-{i:000}", Entry(1000), TimeSpan.FromHours(1), default);
+                }
+            }
+        }
+        for (var i = 0; i < 500; i++)
+        {
+            Assert.Null(await store.GetAsync($"scan{i:0000}", default));
+            await store.SetAsync($"scan{i:0000}", Entry(1000), TimeSpan.FromHours(1), default);
+        }
+
+        var kept = 0;
+        for (var i = 0; i < 100; i++)
+        {
+            kept += await store.GetAsync($"hot-{i:000}", default) is null ? 0 : 1;
+        }
+        Assert.True(keptAtLeast == 0 ? kept == 0 : kept >= keptAtLeast, $"{kept} of 100 hot entries kept");
+        Assert.True(store.Bytes <= 110 * size);
+        var rejected = rejections.GetMeasurementSnapshot().EvaluateAsCounter();
+        Assert.Equal(policy == EvictionPolicy.Lru ? 0 : store.Rejected, rejected);
+        Assert.True(policy == EvictionPolicy.Lru || rejected > 400, $"rejected {rejected}");
+    }
+
+    // One new 600 KB entry, asked for once, in a tier of a thousand hot 1 KB entries: under LRU it pushes out hundreds
+    // of them; under W-TinyLFU it is weighed against them one by one and loses.
+    [Theory]
+    [InlineData(EvictionPolicy.Lru, false)]
+    [InlineData(EvictionPolicy.TinyLfu, true)]
+    public async Task ALargeNewEntry_DoesNotPushOutHotSmallOnes_UnderTinyLfu(EvictionPolicy policy, bool hotKept)
+    {
+        var small = Entry(1000).EstimatedSize + 16;
+        var store = Create(limit: 1000 * small, policy);
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < 1000; i++)
+            {
+                var key = $"small-{i:0000000000}";
+                if (await store.GetAsync(key, default) is null)
+                {
+                    await store.SetAsync(key, Entry(1000), TimeSpan.FromHours(1), default);
+                }
+            }
+        }
+        Assert.Null(await store.GetAsync("large", default));
+        await store.SetAsync("large", Entry(600_000), TimeSpan.FromHours(1), default);
+
+        var kept = 0;
+        for (var i = 0; i < 1000; i++)
+        {
+            kept += await store.GetAsync($"small-{i:0000000000}", default) is null ? 0 : 1;
+        }
+        Assert.True(hotKept ? kept >= 950 : kept < 600, $"{kept} of 1000 hot entries kept");
+        Assert.Equal(!hotKept, await store.GetAsync("large", default) is not null);
+    }
+
+    // A new key asked for more often than what it would replace is admitted, even when the tier is full of entries that
+    // were hot once.
+    [Fact]
+    public async Task ANewKeyAskedForOften_IsAdmitted_UnderTinyLfu()
+    {
+        var size = Entry(1000).EstimatedSize + 7;
+        var store = Create(limit: 100 * size, EvictionPolicy.TinyLfu);
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Null(await store.GetAsync($"old-{i:000}", default));
+            await store.SetAsync($"old-{i:000}", Entry(1000), TimeSpan.FromHours(1), default);
+        }
+        for (var miss = 0; miss < 8; miss++)
+        {
+            Assert.Null(await store.GetAsync("new-key", default)); // asked for, not yet stored (say the origin failed)
+        }
+        await store.SetAsync("new-key", Entry(1000), TimeSpan.FromHours(1), default);
+        for (var i = 0; i < 200; i++)
+        {
+            await store.SetAsync($"one-{i:000}", Entry(1000), TimeSpan.FromHours(1), default); // push the window on
+        }
+
+        Assert.NotNull(await store.GetAsync("new-key", default));
     }
 }

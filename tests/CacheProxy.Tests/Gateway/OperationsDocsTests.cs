@@ -71,7 +71,8 @@ public sealed partial class OperationsDocsTests
         };
         await using var gateway = GatewayProcess.Start("Production", origin.Address,
             ("CacheProxy__MemoryTierSizeLimit", "1048576"), ("CacheProxy__MaxObjectSize", "400000"),
-            // LRU evicts on the fourth object; W-TinyLFU kept it out here even when it was asked for four times (open in #28).
+            // LRU evicts on the fourth object. W-TinyLFU keeps it out instead (a rejection), and its next request, a Redis
+            // hit, is held as a copy that streams its body from Redis (a few KiB in memory): nothing is ever evicted.
             ("CacheProxy__Eviction", "Lru"),
             ("CacheProxy__Redis__Configuration", redis.Endpoint),
             ("CacheProxy__Redis__OperationTimeout", "00:00:10"), // a busy machine must not add store failures to the scrape

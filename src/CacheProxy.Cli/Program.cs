@@ -28,6 +28,8 @@ app.Configure(config =>
     config.AddCommand<HealthCommand>("health").WithDescription("The gateway's health checks; exit 0 only when healthy.");
     config.AddCommand<InspectCommand>("inspect").WithDescription("Why a URL is or is not a hit: what is stored for it, or why it was not stored.")
         .WithExample("inspect", "https://www.example.com/", "--header", "\"Accept-Encoding: br\""); // quoted: the example pastes as it reads
+    config.AddCommand<SimulateCommand>("simulate").WithDescription("Replay an access log or trace offline through the memory tier's eviction policies: hit ratio by policy and size.")
+        .WithExample("simulate", "access.log", "--sizes", "64MiB,256MiB,1GiB", "--svg", "hit-ratio.svg");
     config.AddBranch("config", branch =>
     {
         branch.SetDescription("Work with configuration files.");

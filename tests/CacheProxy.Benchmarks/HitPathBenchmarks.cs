@@ -84,13 +84,13 @@ public class HitPathBenchmarks
             throw new InvalidOperationException("the measured request is not a cache hit: " + _context.Response.Headers["Cache-Status"]);
         }
         // The first br hit compresses the JSON for br in the background; the measured ones are br hits.
-        var compressed = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var compressed = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(30);
         do
         {
             _brContext.Response.Headers.Clear();
             PipelineHitBr().GetAwaiter().GetResult();
         }
-        while (_brContext.Response.Headers.ContentEncoding != "br" && DateTime.UtcNow < compressed && Sleep());
+        while (_brContext.Response.Headers.ContentEncoding != "br" && TimeProvider.System.GetUtcNow() < compressed && Sleep());
         if (!_brContext.Response.Headers["Cache-Status"].ToString().Contains("hit", StringComparison.Ordinal)
             || _brContext.Response.Headers.ContentEncoding != "br")
         {

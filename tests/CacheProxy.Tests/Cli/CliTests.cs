@@ -229,6 +229,7 @@ public sealed class CliTests
     [InlineData("health")]
     [InlineData("inspect")]
     [InlineData("config", "check")]
+    [InlineData("simulate")]
     public async Task HelpIsEverywhere(params string[] command)
     {
         var help = await CliProcess.RunAsync(null, [.. command, "--help"]);

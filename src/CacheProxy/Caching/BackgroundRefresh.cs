@@ -23,13 +23,16 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
-    /// <summary>Starts a refresh of the stale response <paramref name="context"/> found, unless the key is being fetched already.</summary>
-    public void TryStart(CacheContext context, RequestDelegate next)
+    /// <summary>
+    /// Starts a refresh of the response <paramref name="context"/> found (stale, or fresh for <see cref="RefreshAhead"/>),
+    /// unless the key is being fetched already; true when it started. <paramref name="done"/> runs when a started one ends.
+    /// </summary>
+    public bool TryStart(CacheContext context, RequestDelegate next, Action? done = null)
     {
         var fetchKey = context.Lookup.FetchKey!;
         if (!collapser.TryLead(fetchKey, out var flight))
         {
-            return;
+            return false;
         }
         // Everything the refresh needs is copied now: the request's objects are reused once it is answered.
         var request = CopyRequest(context.HttpContext);
@@ -60,7 +63,7 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
                 background.Looked(found);
                 background.Consider(Candidate.ForRefresh(stale.Entry!, stale.Policy));
                 background.RequestCacheControl = CacheControl.Parse(StringValues.Empty);
-                outcome = await upstream.ForwardAsync(background, next, "stale", background: true);
+                outcome = await upstream.ForwardAsync(background, next, "stale", background: true); // the forward reason of a response no client sees
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -75,12 +78,14 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
                     contexts.Return(background);
                 }
                 collapser.Land(fetchKey, flight, outcome);
+                done?.Invoke();
             }
         });
         if (!started)
         {
             collapser.Land(fetchKey, flight, default); // shutting down: no refresh
         }
+        return started;
     }
 
     private static HttpRequestFeature CopyRequest(HttpContext context)

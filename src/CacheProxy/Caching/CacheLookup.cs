@@ -85,6 +85,33 @@ internal sealed class CacheLookup
         return true;
     }
 
+    /// <summary>
+    /// The primary and fetch keys of a request <see cref="TryFind"/> answered, which builds no key string: for the rare
+    /// work that needs them (<see cref="RefreshAhead"/>). Null when the lookup no longer finds it.
+    /// </summary>
+    public (string Primary, string Fetch)? KeysFor(HttpContext context)
+    {
+        if (_synchronous is null)
+        {
+            return null;
+        }
+        Span<char> buffer = stackalloc char[StackKeyLength];
+        if (!_keys.TryWriteForLookup(context, buffer, out var key, out var length))
+        {
+            return null;
+        }
+        var primary = key ?? new string(buffer[..length]);
+        if (!TryGet(primary, _time.GetUtcNow(), out var entry))
+        {
+            return null;
+        }
+        if (!VaryRule.IsRule(entry))
+        {
+            return (primary, primary);
+        }
+        return VaryRule.Read(entry) is { } rule && Variants.KeyFor(primary, rule, context.Request) is { } variant ? (primary, variant) : null;
+    }
+
     /// <summary>From the synchronous tier: the memory tier's own entry, or another store's in a fresh <see cref="StoredEntry"/>.</summary>
     private bool TryGet(ReadOnlySpan<char> key, DateTimeOffset now, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoredEntry? found)
     {

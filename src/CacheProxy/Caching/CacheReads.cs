@@ -8,7 +8,7 @@ namespace CacheProxy.Caching;
 /// reuse, else — unless the key's last response said it is not to be shared (<see cref="HitForPass"/>) — collapse and fetch.
 /// </summary>
 internal sealed class CacheReads(CacheKey keys, ReuseLookup lookup, StoredResponses served, BackgroundRefresh refresh,
-    FetchCollapser collapser, PassThrough passThrough, HitForPass hitForPass)
+    FetchCollapser collapser, PassThrough passThrough, HitForPass hitForPass, RefreshAhead refreshAhead)
 {
     public async Task ReadAsync(CacheContext context, RequestDelegate next)
     {
@@ -27,6 +27,10 @@ internal sealed class CacheReads(CacheKey keys, ReuseLookup lookup, StoredRespon
         switch (reuse)
         {
             case Reuse.Fresh or Reuse.MaxStale:
+                if (reuse == Reuse.Fresh)
+                {
+                    refreshAhead.OnFreshHit(context); // near its expiry and asked for often: refreshed before it expires
+                }
                 await served.ServeAsync(context, reuse == Reuse.Fresh ? Served.Hit : Served.MaxStale);
                 return;
             case Reuse.StaleWhileRevalidate when !context.RequestCacheControl.OnlyIfCached:

@@ -14,7 +14,7 @@ namespace CacheProxy.Caching;
 /// to see lookups.
 /// </summary>
 internal sealed class FreshHits(CacheContextPool contexts, CachePolicies policies, CacheLookup lookup, StoredResponses served,
-    RequestScreening screening, EarlyHits? earlyHits = null)
+    RequestScreening screening, RefreshAhead refreshAhead, EarlyHits? earlyHits = null)
 {
     /// <summary>
     /// After routing: serves the request of <paramref name="context"/> and takes the context over, or null. When the
@@ -151,6 +151,7 @@ internal sealed class FreshHits(CacheContextPool contexts, CachePolicies policie
         ValueTask write;
         try
         {
+            refreshAhead.OnFreshHit(context);
             write = served.ServeAsync(context, Served.Hit, outsideRequestScope: true);
         }
         catch (Exception ex)

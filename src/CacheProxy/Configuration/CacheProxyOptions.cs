@@ -216,6 +216,9 @@ public sealed class CacheProxyOptions
     /// <summary>Gets the CDNs in front of the gateway that purges are forwarded to (docs/cdn.md).</summary>
     public CdnOptions Cdn { get; } = new();
 
+    /// <summary>Gets refresh ahead of expiry for hot entries.</summary>
+    public RefreshAheadOptions RefreshAhead { get; } = new();
+
     /// <summary>
     /// Gets the per-route settings, by YARP route id. They take effect through the built-in cache policy, the first
     /// <see cref="ICachePolicy"/> of every request.

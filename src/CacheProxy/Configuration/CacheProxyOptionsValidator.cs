@@ -42,6 +42,7 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         }
         ValidateCompression("CacheProxy:Compression", options.Compression.MinimumSize, options.Compression.BrotliQuality, options.Compression.GzipLevel, errors);
         ValidateEsi(options.Esi, errors);
+        ValidateRefreshAhead(options.RefreshAhead, errors);
         ValidateCdn(options.Cdn, errors);
         FieldName("CacheProxy:Cdn:TagHeader", options.Cdn.TagHeader, errors);
         FieldName("CacheProxy:TargetedCacheControl", options.TargetedCacheControl, errors);
@@ -181,6 +182,14 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             ValidateCompression($"CacheProxy:Routes:{routeId}:Compression", route.Compression.MinimumSize, route.Compression.BrotliQuality, route.Compression.GzipLevel, errors);
             ValidateHosts($"CacheProxy:Routes:{routeId}:Esi:AllowedHosts", route.Esi.AllowedHosts, errors);
             ValidateTokens($"CacheProxy:Routes:{routeId}:Esi:Cookies", route.Esi.Cookies, errors);
+            if (route.RefreshAhead.Threshold is { } routeThreshold && routeThreshold is not (> 0 and < 1))
+            {
+                errors.Add($"CacheProxy:Routes:{routeId}:RefreshAhead:Threshold must be greater than 0 and less than 1 (was {routeThreshold}).");
+            }
+            if (route.RefreshAhead.MinHits is < 1)
+            {
+                errors.Add($"CacheProxy:Routes:{routeId}:RefreshAhead:MinHits must be at least 1 (was {route.RefreshAhead.MinHits}).");
+            }
             if (route.Ttl is { } ttl && ttl <= TimeSpan.Zero)
             {
                 errors.Add($"CacheProxy:Routes:{routeId}:Ttl must be positive (was {ttl}).");
@@ -299,6 +308,26 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             {
                 errors.Add($"{path} must be between {min} and {max} (was {value}).");
             }
+        }
+    }
+
+    private static void ValidateRefreshAhead(RefreshAheadOptions ahead, List<string> errors)
+    {
+        if (ahead.Threshold is not (> 0 and < 1))
+        {
+            errors.Add($"CacheProxy:RefreshAhead:Threshold must be greater than 0 and less than 1 (was {ahead.Threshold}).");
+        }
+        if (ahead.MinHits < 1)
+        {
+            errors.Add($"CacheProxy:RefreshAhead:MinHits must be at least 1 (was {ahead.MinHits}).");
+        }
+        if (ahead.MaxPerSecond < 1)
+        {
+            errors.Add($"CacheProxy:RefreshAhead:MaxPerSecond must be at least 1 (was {ahead.MaxPerSecond}).");
+        }
+        if (ahead.MaxConcurrent is < 1 or > 1000)
+        {
+            errors.Add($"CacheProxy:RefreshAhead:MaxConcurrent must be between 1 and 1000 (was {ahead.MaxConcurrent}).");
         }
     }
 

@@ -40,4 +40,7 @@ public sealed class RouteCacheOptions
 
     /// <summary>Gets what this route tells the CDN in front (docs/cdn.md): its tags, and targeted cache-control of its own.</summary>
     public RouteCdnOptions Cdn { get; } = new();
+
+    /// <summary>Gets the route's refresh ahead of expiry.</summary>
+    public RouteRefreshAheadOptions RefreshAhead { get; } = new();
 }

@@ -39,6 +39,8 @@ internal sealed class CacheProxyMetrics
         UpstreamDuration = meter.CreateHistogram("cacheproxy.upstream.duration", "s", "Time from sending a request upstream until its response body was forwarded, by route and status class.", advice: advice);
         HitDuration = meter.CreateHistogram("cacheproxy.hit.duration", "s", "Time to answer a request from the cache, by route.", advice: advice);
         Evictions = meter.CreateCounter<long>("cacheproxy.memory.evictions", "{entry}", "Entries the memory tier evicted to stay within its size limit.");
+        RefreshAhead = meter.CreateCounter<long>("cacheproxy.refresh_ahead", "{refresh}",
+            "Refreshes ahead of expiry, by outcome: started; skipped (over CacheProxy:RefreshAhead's budget); wasted (a refreshed copy left the memory tier without a hit).");
         Rejections = meter.CreateCounter<long>("cacheproxy.memory.rejections", "{entry}",
             "New entries the memory tier's admission policy kept out: what they would have replaced was asked for more often (CacheProxy:Eviction=TinyLfu).");
         StoreDuration = meter.CreateHistogram("cacheproxy.store.duration", "s", "Duration of cache store operations, by tier and operation.", advice: advice);
@@ -117,6 +119,8 @@ internal sealed class CacheProxyMetrics
     public Counter<long> Evictions { get; }
 
     public Counter<long> Rejections { get; }
+
+    public Counter<long> RefreshAhead { get; }
 
     public Histogram<double> StoreDuration { get; }
 

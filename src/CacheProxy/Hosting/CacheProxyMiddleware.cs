@@ -28,9 +28,11 @@ internal sealed class CacheProxyMiddleware
     /// <summary>The full path for a context the fresh-hit path gave back after its policies awaited: made once, not per request.</summary>
     private readonly Func<CacheContext, Task> _fullPath;
 
-    public CacheProxyMiddleware(RequestDelegate next, CacheEngine engine, CorrelationIds correlation, ManagementPortGate gate, ErrorShaping errors)
+    public CacheProxyMiddleware(RequestDelegate next, CacheEngine engine, CorrelationIds correlation, ManagementPortGate gate, ErrorShaping errors,
+        ProxyPipeline pipeline)
     {
         this.next = next;
+        pipeline.Set(next); // what a refresh ahead started from a hit forwards through
         this.engine = engine;
         this.correlation = correlation;
         this.gate = gate;

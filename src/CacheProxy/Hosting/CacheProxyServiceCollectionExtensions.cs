@@ -116,6 +116,8 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<BackgroundWork>();
         services.AddHostedService(sp => sp.GetRequiredService<BackgroundWork>());
         services.TryAddSingleton<BackgroundRefresh>();
+        services.TryAddSingleton<ProxyPipeline>();
+        services.TryAddSingleton<RefreshAhead>();
         services.TryAddSingleton<PassThrough>();
         services.TryAddSingleton<MaintenanceServing>();
         services.TryAddSingleton<EarlyHits>();

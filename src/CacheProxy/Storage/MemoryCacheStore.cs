@@ -187,6 +187,8 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
             _evicted.Clear();
             if (_map.TryGetValue(key, out var existing) && existing.Queue is not null)
             {
+                entry.FromRefreshAhead = Volatile.Read(ref existing.Stored.RefreshedAhead) == 1;
+                Left(existing);
                 _order.Replace(existing, slot, limit, _evicted);
             }
             else
@@ -198,6 +200,7 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
             {
                 var dropped = (Slot)gone;
                 _map.TryRemove(new KeyValuePair<string, Slot>(dropped.Key, dropped));
+                Left(dropped);
             }
             rejected = (int)(_order.Rejected - rejectedBefore);
             evicted = _evicted.Count - rejected;
@@ -308,6 +311,16 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
         _order.Remove(slot);
         _map.TryRemove(new KeyValuePair<string, Slot>(slot.Key, slot));
         Counted();
+        Left(slot);
+    }
+
+    // An entry leaves the tier (replaced, removed, expired, evicted): a refresh ahead's copy no lookup used was wasted.
+    private void Left(Slot slot)
+    {
+        if (slot.Stored.FromRefreshAhead && !slot.Stored.ServedFresh)
+        {
+            _metrics.RefreshAhead.Add(1, new KeyValuePair<string, object?>("outcome", "wasted"));
+        }
     }
 
     private sealed class Slot(string key, StoredEntry stored, long size, DateTimeOffset expiresAt) : PolicyNode(key.GetHashCode(), size)

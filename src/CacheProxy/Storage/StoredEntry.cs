@@ -37,6 +37,18 @@ internal sealed class StoredEntry(CacheEntry entry, bool filledHere)
 
     /// <summary>A hit looked whether this entry is one to compress for its class (<c>Caching.DeferredCompression</c>).</summary>
     public bool CompressionChecked;
+
+    /// <summary>Hits near the end of its freshness lifetime (<c>Caching.RefreshAhead</c>).</summary>
+    public int NearExpiryHits;
+
+    /// <summary>1 once a refresh ahead of it started: one per stored entry.</summary>
+    public int RefreshedAhead;
+
+    /// <summary>It replaced an entry a refresh ahead started for: the refresh's copy (the memory tier counts it wasted if it leaves unused).</summary>
+    public bool FromRefreshAhead;
+
+    /// <summary>Served as a fresh hit while refresh ahead is on (<c>Caching.RefreshAhead</c>): written once.</summary>
+    public bool ServedFresh;
 }
 
 /// <summary>A store that keeps <see cref="StoredEntry"/>s: the memory tier, alone or in front of a shared tier.</summary>

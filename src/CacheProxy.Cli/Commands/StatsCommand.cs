@@ -45,7 +45,11 @@ internal sealed class StatsCommand : AsyncCommand<StatsCommand.Settings>
         Line("since start", $"{totals.GetProperty("requests").GetInt64()} requests, {Output.Bytes(totals.GetProperty("servedBytes").GetInt64())} served, " +
             $"{Output.Bytes(totals.GetProperty("compressionSavedBytes").GetInt64())} saved by compression");
         Line("memory tier", $"{Output.Bytes(memory.GetProperty("bytes").GetInt64())} of {Output.Bytes(memory.GetProperty("limit").GetInt64())}, " +
-            $"{memory.GetProperty("entries").GetInt64()} entries, {memory.GetProperty("evictions").GetInt64()} evictions");
+            $"{memory.GetProperty("entries").GetInt64()} entries, {memory.GetProperty("evictions").GetInt64()} evictions, " +
+            $"hit ratio {Output.Percent(memory.GetProperty("hitRatio"))}, {memory.GetProperty("rejections").GetInt64()} kept out by admission");
+        var ahead = memory.GetProperty("refreshAhead");
+        Line("refresh ahead", $"{ahead.GetProperty("started").GetInt64()} started ({ahead.GetProperty("startedInWindow").GetInt64()} in the window), " +
+            $"{ahead.GetProperty("skipped").GetInt64()} skipped, {ahead.GetProperty("wasted").GetInt64()} wasted");
         Line("redis", redis.ValueKind == JsonValueKind.Null ? "not configured"
             : $"circuit {redis.GetProperty("circuit").GetString()}, {(redis.GetProperty("connected").GetBoolean() ? "connected" : "NOT connected")}");
         Line("maintenance", maintenance.GetProperty("enabled").GetBoolean() ? $"ON ({maintenance.GetProperty("source").GetString()})" : "off");

@@ -30,6 +30,10 @@ internal sealed class LiveStatistics : IDisposable
     private readonly ConcurrentDictionary<string, long[]> _upstream = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _errors = new(StringComparer.Ordinal);
     private long _evictions;
+    private long _rejections;
+    private long _refreshStarted;
+    private long _refreshSkipped;
+    private long _refreshWasted;
     private long _compressionSaved;
 
     // Filled while the observable instruments report, under _gate.
@@ -109,7 +113,11 @@ internal sealed class LiveStatistics : IDisposable
                 errors += count;
             }
             return new Sample(_time.GetTimestamp(), _time.GetUtcNow(), _collecting, _gauges, Volatile.Read(ref _evictions), errors,
-                Volatile.Read(ref _compressionSaved));
+                Volatile.Read(ref _compressionSaved))
+            {
+                Rejections = Volatile.Read(ref _rejections),
+                RefreshAhead = new RefreshCounts(Volatile.Read(ref _refreshStarted), Volatile.Read(ref _refreshSkipped), Volatile.Read(ref _refreshWasted)),
+            };
         }
     }
 
@@ -124,7 +132,8 @@ internal sealed class LiveStatistics : IDisposable
     private static bool Listened(string name) => name is "cacheproxy.requests" or "cacheproxy.served" or "cacheproxy.fetched"
         or "cacheproxy.upstream.duration" or "cacheproxy.memory.evictions" or "cacheproxy.errors" or "cacheproxy.compression.saved"
         or "cacheproxy.memory.bytes" or "cacheproxy.memory.entries" or "cacheproxy.memory.limit" or "cacheproxy.redis.breaker_state"
-        or "cacheproxy.redis.connected" or "cacheproxy.draining";
+        or "cacheproxy.redis.connected" or "cacheproxy.draining" or "cacheproxy.memory.lookups" or "cacheproxy.memory.rejections"
+        or "cacheproxy.refresh_ahead";
 
     private void Record(Instrument instrument, double number, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
@@ -146,6 +155,23 @@ internal sealed class LiveStatistics : IDisposable
                 break;
             case "cacheproxy.memory.evictions":
                 Interlocked.Add(ref _evictions, (long)number);
+                break;
+            case "cacheproxy.memory.rejections":
+                Interlocked.Add(ref _rejections, (long)number);
+                break;
+            case "cacheproxy.refresh_ahead":
+                switch (Tag(tags, "outcome"))
+                {
+                    case "started": Interlocked.Add(ref _refreshStarted, (long)number); break;
+                    case "skipped": Interlocked.Add(ref _refreshSkipped, (long)number); break;
+                    case "wasted": Interlocked.Add(ref _refreshWasted, (long)number); break;
+                }
+                break;
+            case "cacheproxy.memory.lookups" when Tag(tags, "result") == "hit":
+                _gauges.MemoryHits = (long)number; // observed: the count since the policy started
+                break;
+            case "cacheproxy.memory.lookups":
+                _gauges.MemoryMisses = (long)number;
                 break;
             case "cacheproxy.compression.saved":
                 Interlocked.Add(ref _compressionSaved, (long)number);
@@ -230,11 +256,23 @@ internal sealed class LiveStatistics : IDisposable
         public long MemoryBytes;
         public long MemoryEntries;
         public long MemoryLimit;
+        public long MemoryHits;
+        public long MemoryMisses;
         public int? RedisBreaker;
         public bool? RedisConnected;
         public bool Draining;
     }
 
     internal sealed record Sample(long Timestamp, DateTimeOffset Time, Dictionary<string, RouteFigures> Routes, Gauges Gauges, long Evictions, long Errors,
-        long CompressionSaved);
+        long CompressionSaved)
+    {
+        /// <summary>New entries the memory tier's admission kept out, since statistics began.</summary>
+        public long Rejections { get; init; }
+
+        /// <summary>Refreshes ahead of expiry by outcome, since statistics began.</summary>
+        public RefreshCounts RefreshAhead { get; init; }
+    }
+
+    /// <summary>Refreshes ahead of expiry: started, skipped over the budget, wasted.</summary>
+    internal readonly record struct RefreshCounts(long Started, long Skipped, long Wasted);
 }

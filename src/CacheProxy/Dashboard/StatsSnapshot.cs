@@ -32,11 +32,26 @@ internal sealed record StatsSnapshot(DateTimeOffset Time, double WindowSeconds, 
         var gauges = now.Gauges;
         return new StatsSnapshot(now.Time, Math.Round(seconds, 3), Figures.Between(allBefore, all, seconds) with { Errors = errors }, routes,
             new Totals(all.Requests.Sum(), all.Served, all.Fetched, now.CompressionSaved, now.Errors),
-            new MemoryStats(gauges.MemoryBytes, gauges.MemoryLimit, gauges.MemoryEntries, now.Evictions, now.Evictions - since.Evictions),
+            new MemoryStats(gauges.MemoryBytes, gauges.MemoryLimit, gauges.MemoryEntries, now.Evictions, now.Evictions - since.Evictions)
+            {
+                HitRatio = TierHitRatio(since.Gauges, gauges),
+                Rejections = now.Rejections,
+                RejectionsInWindow = now.Rejections - since.Rejections,
+                RefreshAhead = new RefreshAheadStats(now.RefreshAhead.Started, now.RefreshAhead.Skipped, now.RefreshAhead.Wasted,
+                    now.RefreshAhead.Started - since.RefreshAhead.Started),
+            },
             gauges.RedisBreaker is int breaker
                 ? new RedisStats(breaker switch { 0 => "closed", 1 => "open", _ => "half-open" }, gauges.RedisConnected ?? false)
                 : null,
             gauges.Draining, null, []);
+    }
+
+    // The memory tier's own hits per lookup over the window; null without lookups (or when a reload of the policy reset the counts).
+    private static double? TierHitRatio(LiveStatistics.Gauges since, LiveStatistics.Gauges now)
+    {
+        var hits = now.MemoryHits - since.MemoryHits;
+        var lookups = hits + now.MemoryMisses - since.MemoryMisses;
+        return hits < 0 || lookups <= 0 ? null : Math.Round((double)hits / lookups, 4);
     }
 
     private static void Add(LiveStatistics.RouteFigures sum, LiveStatistics.RouteFigures figures)
@@ -115,8 +130,23 @@ internal sealed record Figures(double RequestsPerSecond, double? HitRatio, long 
 /// <summary>Counts since the instance started (evictions and errors: since statistics began, at startup).</summary>
 internal sealed record Totals(long Requests, long ServedBytes, long FetchedBytes, long CompressionSavedBytes, long Errors);
 
-/// <summary>The memory tier: bytes held and its limit, entries, evictions since start and in the window.</summary>
-internal sealed record MemoryStats(long Bytes, long Limit, long Entries, long Evictions, long EvictionsInWindow);
+/// <summary>
+/// The memory tier: bytes held and its limit, entries, evictions since start and in the window; its own hit ratio over
+/// the window (a Redis hit is a memory miss), the new entries admission kept out, and refreshes ahead of expiry.
+/// </summary>
+internal sealed record MemoryStats(long Bytes, long Limit, long Entries, long Evictions, long EvictionsInWindow)
+{
+    public double? HitRatio { get; init; }
+
+    public long Rejections { get; init; }
+
+    public long RejectionsInWindow { get; init; }
+
+    public RefreshAheadStats RefreshAhead { get; init; } = new(0, 0, 0, 0);
+}
+
+/// <summary>Refreshes ahead of expiry since start by outcome, and started in the window.</summary>
+internal sealed record RefreshAheadStats(long Started, long Skipped, long Wasted, long StartedInWindow);
 
 /// <summary>The Redis tier's circuit (closed, open, half-open) and connection; absent when Redis is not configured.</summary>
 internal sealed record RedisStats(string Circuit, bool Connected);

@@ -7,6 +7,7 @@ using CacheProxy.Dashboard;
 using CacheProxy.Management;
 using CacheProxy.Tests.Infrastructure;
 using CacheProxy.Tests.Invalidation;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CacheProxy.Tests.Dashboard;
 
@@ -82,6 +83,59 @@ public sealed class StatsTests
         Assert.Equal(JsonValueKind.Null, later.GetProperty("all").GetProperty("originP50Ms").ValueKind);
         Assert.Equal(4, later.GetProperty("totals").GetProperty("requests").GetInt64());
         Assert.Equal(2000, later.GetProperty("totals").GetProperty("servedBytes").GetInt64());
+    }
+
+    // The memory tier's own figures: its hit ratio over the window, the new entries admission kept out (a scan of 50
+    // objects of 20 kB in a 1 MiB tier full of ones asked for three times), and a refresh ahead started by a hit near
+    // an entry's expiry.
+    [Fact]
+    public async Task Stats_ShowTheMemoryTiersHitRatio_AdmissionsKeptOut_AndRefreshesAhead()
+    {
+        await using var proxy = await ProxyFixture.StartAsync(o =>
+        {
+            o.Management.ApiKeys["ops"] = PurgeTests.Key;
+            o.MemoryTierSizeLimit = 1 << 20;
+            o.MaxObjectSize = 400_000;
+            o.RefreshAhead.Enabled = true;
+            o.RefreshAhead.MinHits = 1;
+        }, mapManagement: true);
+        var object20k = new string('x', 20_000);
+        proxy.Origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=600";
+            c.Response.Headers.ETag = "\"1\"";
+            return c.Response.WriteAsync(c.Request.Path.StartsWithSegments("/small") ? Body : object20k);
+        };
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                await proxy.GetAsync($"/hot/{i}");
+            }
+        }
+        for (var i = 0; i < 50; i++)
+        {
+            await proxy.GetAsync($"/scan/{i}");
+        }
+        await proxy.GetAsync("/small");
+        proxy.Time.Advance(TimeSpan.FromSeconds(1));
+        var memory = (await StatsAsync(proxy, "?window=60")).GetProperty("memory");
+        var rejected = proxy.Services.GetRequiredService<CacheProxy.Storage.MemoryCacheStore>().Rejected;
+        Assert.True(rejected >= 10, $"{rejected} rejected");
+        Assert.Equal(rejected, memory.GetProperty("rejections").GetInt64());
+        Assert.Equal(rejected, memory.GetProperty("rejectionsInWindow").GetInt64());
+        Assert.InRange(memory.GetProperty("hitRatio").GetDouble(), 0.05, 0.95); // hits and misses both happened
+
+        proxy.Time.Advance(TimeSpan.FromSeconds(589)); // 10 s left of 600
+        await proxy.GetAsync("/small");
+        await proxy.WaitForRefreshesAsync();
+        proxy.Time.Advance(TimeSpan.FromSeconds(1));
+        memory = (await StatsAsync(proxy, "?window=60")).GetProperty("memory");
+        Assert.Equal(0, memory.GetProperty("rejectionsInWindow").GetInt64());
+        Assert.Equal(1.0, memory.GetProperty("hitRatio").GetDouble()); // the one lookup in this window was a hit
+        var ahead = memory.GetProperty("refreshAhead");
+        Assert.Equal((1, 1, 0, 0), (ahead.GetProperty("started").GetInt64(), ahead.GetProperty("startedInWindow").GetInt64(),
+            ahead.GetProperty("skipped").GetInt64(), ahead.GetProperty("wasted").GetInt64()));
     }
 
     [Theory]

@@ -81,6 +81,13 @@
     set('memory-entries', number(memory.entries));
     set('evictions', number(memory.evictions));
     set('evictions-window', number(memory.evictionsInWindow));
+    set('tier-hit-ratio', percent(memory.hitRatio));
+    set('rejections', number(memory.rejections));
+    set('rejections-window', number(memory.rejectionsInWindow));
+    set('refresh-started', number(memory.refreshAhead.started));
+    set('refresh-window', number(memory.refreshAhead.startedInWindow));
+    set('refresh-skipped', number(memory.refreshAhead.skipped));
+    set('refresh-wasted', number(memory.refreshAhead.wasted));
 
     if (s.redis) {
       set('redis', s.redis.circuit);

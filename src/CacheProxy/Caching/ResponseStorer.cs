@@ -21,7 +21,7 @@ internal readonly record struct StoreResult(bool Stored, CacheEntry? Combined = 
 /// for <c>GET /inspect</c>.
 /// </summary>
 internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, CacheWriter writer,
-    Compressor compressor, NotStoredRecord notStored, HitForPass hitForPass)
+    Compressor compressor, NotStoredRecord notStored, HitForPass hitForPass, ILinkWarmer? links = null)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -92,7 +92,7 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
         var compression = compressor.For(context.RouteId);
         if (!plan.Compress || entry.Body.Length < compression.MinimumSize)
         {
-            return new StoreResult(await writer.StoreAsync(context.Key!, http.Request, entry, plan.VaryNames), combined, entry);
+            return Warmed(new StoreResult(await writer.StoreAsync(context.Key!, http.Request, entry, plan.VaryNames), combined, entry), context);
         }
         // The identity body under each Accept-Encoding class's key, in one change of the URL's rule: one fetch answers
         // every class, and a class's first hit compresses it for that class (DeferredCompression), so a miss costs
@@ -100,7 +100,17 @@ internal sealed class ResponseStorer(LastGoodOptions options, CacheProxyMetrics 
         var requestClass = AcceptEncoding.Class(http.Request.Headers.AcceptEncoding);
         var stored = await writer.StoreAsync(context.Key!, http.Request, entry, plan.VaryNames,
             [requestClass, .. Compressor.Classes.Where(c => c != requestClass)]);
-        return new StoreResult(stored, combined, entry);
+        return Warmed(new StoreResult(stored, combined, entry), context);
+    }
+
+    // A stored response's Link preloads, warmed when the route asks for it (AddWarming).
+    private StoreResult Warmed(StoreResult result, CacheContext context)
+    {
+        if (result.Stored && links is not null && result.Entry is { } entry)
+        {
+            links.Stored(context.RouteId, context.HttpContext.Request, entry.Headers);
+        }
+        return result;
     }
 
     /// <summary>

@@ -143,6 +143,10 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             errors.Add($"CacheProxy:Warm:RequestsPerSecond must be between 0.1 and 10000 (was {warm.RequestsPerSecond}).");
         }
+        if (warm.MaxLinksPerResponse is < 0 or > 100)
+        {
+            errors.Add($"CacheProxy:Warm:MaxLinksPerResponse must be between 0 and 100 (was {warm.MaxLinksPerResponse}).");
+        }
         if (warm.MaxUrls is < 1 or > 1_000_000)
         {
             errors.Add($"CacheProxy:Warm:MaxUrls must be between 1 and 1000000 (was {warm.MaxUrls}).");

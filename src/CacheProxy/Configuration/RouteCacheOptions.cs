@@ -41,6 +41,13 @@ public sealed class RouteCacheOptions
     /// <summary>Gets what this route tells the CDN in front (docs/cdn.md): its tags, and targeted cache-control of its own.</summary>
     public RouteCdnOptions Cdn { get; } = new();
 
+    /// <summary>
+    /// Gets or sets whether the targets of a stored response's <c>Link: &lt;…&gt;; rel=preload</c> (or <c>prefetch</c>) fields
+    /// are warmed in the background, on the response's own host (needs <c>AddWarming()</c>).
+    /// </summary>
+    /// <value>Default false.</value>
+    public bool WarmLinks { get; set; }
+
     /// <summary>Gets the route's refresh ahead of expiry.</summary>
     public RouteRefreshAheadOptions RefreshAhead { get; } = new();
 }

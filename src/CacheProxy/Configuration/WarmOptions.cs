@@ -28,6 +28,13 @@ public sealed class WarmOptions
     public string? PublicUrl { get; set; }
 
     /// <summary>
+    /// Gets or sets how many <c>Link</c> preloads of one stored response are warmed, on a route with
+    /// <see cref="RouteCacheOptions.WarmLinks"/>.
+    /// </summary>
+    /// <value>0 to 100. Default 8.</value>
+    public int MaxLinksPerResponse { get; set; } = 8;
+
+    /// <summary>
     /// Gets or sets a file of URLs to warm once the server listens: one URL per line (blank lines and lines starting
     /// with # left out), or a sitemap. Read once, at startup.
     /// </summary>

@@ -1,3 +1,4 @@
+using CacheProxy.Caching;
 using CacheProxy.Health;
 using CacheProxy;
 using CacheProxy.Hosting;
@@ -29,6 +30,9 @@ public static class CacheProxyWarmingBuilderExtensions
         services.AddSingleton<StartupWarming>();
         services.AddHostedService(sp => sp.GetRequiredService<StartupWarming>());
         services.TryAddSingleton<CacheWarmer>();
+        services.AddSingleton<LinkWarming>();
+        services.AddHostedService(sp => sp.GetRequiredService<LinkWarming>());
+        services.TryAddSingleton<ILinkWarmer>(sp => sp.GetRequiredService<LinkWarming>());
         services.TryAddSingleton<WarmEndpoint>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IManagementEndpointProvider, WarmEndpoints>());
         services.AddHealthChecks().AddCheck<WarmingHealthCheck>("warming", tags: [HealthTags.Ready]);

@@ -107,6 +107,31 @@ internal sealed class CacheWarmer : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// One URL a stored response preloads (<see cref="LinkWarming"/>), outside any job: through the public endpoint as a
+    /// job's URLs, counted on <c>cacheproxy.warm.requests</c>; failures are logged (1723) and go no further.
+    /// </summary>
+    public async Task WarmLinkAsync(Uri url, CancellationToken token)
+    {
+        var warm = _options.Current.Warm;
+        string outcome;
+        if (PublicUrl(warm) is not { } target)
+        {
+            Log.WarmRequestFailed(_logger, url.ToString(), "no public endpoint to send warming requests to: set CacheProxy:Warm:PublicUrl");
+            outcome = "failed";
+        }
+        else
+        {
+            var (answered, reason, _) = await SendAsync(url, target, HttpVersion.Version11, warm.RequestTimeout, token);
+            if (answered is null)
+            {
+                Log.WarmRequestFailed(_logger, url.ToString(), reason!);
+            }
+            outcome = answered ?? "failed";
+        }
+        _requests.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+    }
+
     private Uri? PublicUrl(WarmOptions warm)
     {
         if (warm.PublicUrl is { } configured)

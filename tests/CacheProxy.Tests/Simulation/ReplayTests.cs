@@ -14,6 +14,7 @@ public sealed class ReplayTests
     [Fact]
     public void TinyLfu_MatchesOrBeatsLru_OnEverySyntheticWorkload_AsDocsPerformanceRecords()
     {
+        var summary = new Dictionary<string, (string Lru, string TinyLfu)>();
         var table = new StringBuilder("| workload | cache size | LRU hit ratio | W-TinyLFU hit ratio | LRU byte hit ratio | W-TinyLFU byte hit ratio |\n|---|---|---|---|---|---|\n");
         foreach (var workload in SyntheticWorkloads.All())
         {
@@ -33,10 +34,20 @@ public sealed class ReplayTests
                     Assert.True(lfu.HitRatio >= lru.HitRatio + (share == 1 ? 0.05 : 0.02), $"{workload.Name} at {share} %: W-TinyLFU {lfu.HitRatio:P2}, LRU {lru.HitRatio:P2}");
                 }
                 table.Append(CultureInfo.InvariantCulture, $"| {workload.Name} | {share} % | {lru.HitRatio:P2} | {lfu.HitRatio:P2} | {lru.ByteHitRatio:P2} | {lfu.ByteHitRatio:P2} |\n");
+                summary[workload.Name] = summary.TryGetValue(workload.Name, out var first)
+                    ? (string.Create(CultureInfo.InvariantCulture, $"{first.Lru} / {lru.HitRatio:P2}"), string.Create(CultureInfo.InvariantCulture, $"{first.TinyLfu} / {lfu.HitRatio:P2}"))
+                    : (lru.HitRatio.ToString("P2", CultureInfo.InvariantCulture), lfu.HitRatio.ToString("P2", CultureInfo.InvariantCulture));
             }
         }
         var doc = File.ReadAllText(Path.Combine(OperationsDocsTests.RepoRoot(), "docs", "performance.md")).ReplaceLineEndings("\n");
         Assert.True(doc.Contains(table.ToString(), StringComparison.Ordinal), "docs/performance.md should hold this table:\n" + table);
+        // docs/caching.md's summary of four of them
+        var caching = File.ReadAllText(Path.Combine(OperationsDocsTests.RepoRoot(), "docs", "caching.md"));
+        foreach (var (name, row) in new[] { ("zipf-0.8", "Zipf 0.8"), ("scan+zipf", "scan + Zipf 0.9"), ("one-hit-wonders", "one-hit wonders, lognormal sizes"), ("shifting", "shifting popularity") })
+        {
+            var line = $"| {row} | {summary[name].Lru} | {summary[name].TinyLfu} |";
+            Assert.True(caching.Contains(line, StringComparison.Ordinal), "docs/caching.md should hold: " + line);
+        }
     }
 
     [Fact]

@@ -106,24 +106,14 @@ public sealed class CacheReplay
                 {
                     _hits++;
                     _hitBytes += request.Size;
-                    if (Order.Record(hash, hit: true))
-                    {
-                        Order.Maintain();
-                    }
-                    if (Order.WantsMove(node))
-                    {
-                        Order.Move(node);
-                    }
+                    Order.LookupAlone(hash, node);
                     return;
                 }
                 Order.Remove(node); // expired: a miss, and a fresh copy fills
                 _map.Remove(request.Key);
             }
             _originSeconds += request.OriginSeconds;
-            if (Order.Record(hash, hit: false))
-            {
-                Order.Maintain();
-            }
+            Order.LookupAlone(hash, null);
             if (request.Size > Size || request.TimeToLive is { } ttl && ttl <= TimeSpan.Zero)
             {
                 return; // too large to store, or not to be stored

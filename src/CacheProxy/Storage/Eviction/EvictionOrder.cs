@@ -44,6 +44,22 @@ internal abstract class EvictionOrder
         return Counted(hash, lookups);
     }
 
+    /// <summary>
+    /// A lookup for an owner that runs alone (a replay, a small simulation): counted, maintenance done when asked for,
+    /// and <paramref name="hit"/>, when the lookup found one, reordered.
+    /// </summary>
+    public void LookupAlone(int hash, PolicyNode? hit)
+    {
+        if (Record(hash, hit is not null))
+        {
+            Maintain();
+        }
+        if (hit is not null && WantsMove(hit))
+        {
+            Move(hit);
+        }
+    }
+
     /// <summary>What the policy does with a lookup <see cref="Record"/> counted (the <paramref name="lookups"/>-th); true to ask for <see cref="Maintain"/>.</summary>
     protected virtual bool Counted(int hash, long lookups) => false;
 

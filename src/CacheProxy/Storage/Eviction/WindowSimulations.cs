@@ -94,18 +94,11 @@ internal sealed class WindowSimulations
 
         public void Lookup(int hash)
         {
-            var hit = _map.TryGetValue(hash, out var node);
-            if (_order.Record(hash, hit))
-            {
-                _order.Maintain();
-            }
-            if (hit)
+            var hit = _map.GetValueOrDefault(hash);
+            _order.LookupAlone(hash, hit);
+            if (hit is not null)
             {
                 PeriodHits++;
-                if (_order.WantsMove(node!))
-                {
-                    _order.Move(node!);
-                }
             }
         }
 

@@ -5,6 +5,7 @@ using CacheProxy.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace CacheProxy.Tests.Storage;
@@ -229,5 +230,34 @@ public sealed class MemoryCacheStoreTests
         }
 
         Assert.NotNull(await store.GetAsync("new-key", default));
+    }
+
+    // A reload that changes CacheProxy:Eviction moves the entries held to the new policy (event 1105): none is lost,
+    // and the new policy decides from then on.
+    [Fact]
+    public async Task AReloadOfTheEvictionPolicy_KeepsTheEntries_AndTheNewPolicyDecides()
+    {
+        var source = new Infrastructure.ReloadableConfiguration(new() { ["CacheProxy:Eviction"] = "Lru" });
+        var services = new ServiceCollection().AddFakeLogging();
+        services.AddCacheProxy(source.Root.GetSection("CacheProxy"));
+        using var provider = services.BuildServiceProvider();
+        var store = provider.GetRequiredService<MemoryCacheStore>();
+        for (var i = 0; i < 20; i++)
+        {
+            await store.SetAsync($"k{i:00}", Entry(100), TimeSpan.FromMinutes(1), default);
+        }
+        Assert.Equal(EvictionPolicy.Lru, store.Policy);
+
+        source.Reload(new() { ["CacheProxy:Eviction"] = "TinyLfu" });
+        await store.SetAsync("k20", Entry(100), TimeSpan.FromMinutes(1), default); // the next write switches
+
+        Assert.Equal(EvictionPolicy.TinyLfu, store.Policy);
+        Assert.Equal(21, store.Count);
+        for (var i = 0; i <= 20; i++)
+        {
+            Assert.NotNull(await store.GetAsync($"k{i:00}", default));
+        }
+        var changed = Assert.Single(provider.GetRequiredService<FakeLogCollector>().GetSnapshot(), r => r.Id.Name == "EvictionPolicyChanged");
+        Assert.Contains("TinyLfu", changed.Message, StringComparison.Ordinal);
     }
 }

@@ -63,4 +63,12 @@ public sealed class LinkWarmingTests
 
         Assert.Equal(["https://a.example/x", "/y", "/q", "/w"], LinkField.Targets(links, "preload", "prefetch"));
     }
+
+    [Fact]
+    public async Task TooManyLinksPerResponse_IsRefusedAtStartup_WithItsKey()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => ProxyFixture.StartAsync(o => o.Warm.MaxLinksPerResponse = 101));
+
+        Assert.Contains("CacheProxy:Warm:MaxLinksPerResponse must be between 0 and 100 (was 101)", error.Message, StringComparison.Ordinal);
+    }
 }

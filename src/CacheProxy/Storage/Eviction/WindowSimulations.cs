@@ -6,16 +6,24 @@ namespace CacheProxy.Storage.Eviction;
 /// 1/<c>n</c> of the size, one per window share from 0 (pure frequency) to 1 (pure recency), and each period the
 /// share whose cache hit most — over a decaying memory of periods — becomes the real window's. All the shares see the
 /// same requests at once, so a change in the traffic does not read as a better or worse step, as it does for a hill
-/// climber comparing one period with the last. Cost: the sampled lookups only, under a lock of its own.
+/// climber comparing one period with the last. A sampled lookup costs its caller one write to a ring of 1,024 hashes;
+/// the ring is replayed into the small caches under a lock of their own — before each fill (so a miss comes before
+/// its fill, as it happened), at the end of each period, and by the lookup that fills half of it. Lossy: a ring
+/// overrun drops the oldest.
 /// </summary>
 internal sealed class WindowSimulations
 {
     private static readonly double[] Shares = [0, 0.01, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0];
 
+    private const int RingSize = 1024;
+
     private readonly Mini[] _minis;
     private readonly int _sampleMask;
-    private readonly Lock _lock = new();
     private readonly List<PolicyNode> _evicted = [];
+    private readonly int[] _ring = new int[RingSize];
+    private readonly Lock _lock = new();
+    private long _written;
+    private long _drained; // under the lock
 
     /// <param name="entries">The entries the real cache holds now: the sample is as sparse as leaves each small cache about 256 of them.</param>
     public WindowSimulations(int entries)
@@ -32,11 +40,36 @@ internal sealed class WindowSimulations
     /// <summary>Whether the key with <paramref name="hash"/> is sampled.</summary>
     public bool Sampled(int hash) => (Spread(hash) & _sampleMask) == 0;
 
-    /// <summary>A lookup of a sampled key, in every small cache.</summary>
+    /// <summary>Notes a lookup of a sampled key without a lock; the one that fills half the ring replays it.</summary>
     public void Lookup(int hash)
+    {
+        var n = Interlocked.Increment(ref _written) - 1;
+        Volatile.Write(ref _ring[n & (RingSize - 1)], hash);
+        if ((n & ((RingSize / 2) - 1)) == (RingSize / 2) - 1)
+        {
+            Drain();
+        }
+    }
+
+    /// <summary>Replays the noted lookups into every small cache.</summary>
+    public void Drain()
     {
         lock (_lock)
         {
+            DrainHeld();
+        }
+    }
+
+    private void DrainHeld()
+    {
+        var written = Volatile.Read(ref _written);
+        if (written - _drained > RingSize)
+        {
+            _drained = written - RingSize; // overrun: the oldest were written over
+        }
+        for (; _drained < written; _drained++)
+        {
+            var hash = Volatile.Read(ref _ring[_drained & (RingSize - 1)]);
             foreach (var mini in _minis)
             {
                 mini.Lookup(hash);
@@ -44,11 +77,12 @@ internal sealed class WindowSimulations
         }
     }
 
-    /// <summary>A fill of a sampled key, in every small cache that lacks it.</summary>
+    /// <summary>A fill of a sampled key, in every small cache that lacks it, after the lookups noted before it.</summary>
     public void Fill(int hash, long size, long limit)
     {
         lock (_lock)
         {
+            DrainHeld();
             foreach (var mini in _minis)
             {
                 mini.Fill(hash, size, Math.Max(limit / Rate, 1), _evicted);
@@ -61,6 +95,7 @@ internal sealed class WindowSimulations
     {
         lock (_lock)
         {
+            DrainHeld();
             var best = _minis[0];
             foreach (var mini in _minis)
             {

@@ -60,9 +60,6 @@ internal sealed class MemoryCacheStore : ISynchronousCacheStore, IStoredEntries
     /// <summary>Lookups so far, hits and misses, since the policy in effect started.</summary>
     public (long Hits, long Misses) LookupCounts => Volatile.Read(ref _order) is var order ? (order.Hits, order.Misses) : default;
 
-    /// <summary>Whether W-TinyLFU's window simulations replay lookups of <paramref name="key"/> (benchmarks compare both kinds of key).</summary>
-    internal bool SampledBySimulations(string key) => Volatile.Read(ref _order) is TinyLfuOrder order && order.Samples(key.GetHashCode());
-
     /// <summary>New entries the admission policy kept out so far.</summary>
     public long Rejected => Volatile.Read(ref _order).Rejected;
 

@@ -49,9 +49,6 @@ internal sealed class TinyLfuOrder : EvictionOrder
 
     public override long SketchBytes => _sketch.Bytes;
 
-    /// <summary>Whether the window's simulations replay lookups of the key with <paramref name="hash"/>.</summary>
-    public bool Samples(int hash) => Volatile.Read(ref _simulations) is { } simulations && simulations.Sampled(hash);
-
     /// <summary>The window's share of the limit now.</summary>
     public double WindowShare => _windowShare;
 

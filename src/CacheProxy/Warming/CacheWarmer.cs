@@ -35,6 +35,7 @@ internal sealed class CacheWarmer : IDisposable
     private readonly HttpClient _client;
     private readonly Lock _lock = new();
     private Job? _job;
+    private readonly Protocol _linkProtocol = new(); // what link warming learnt of the endpoint, as a job learns it
 
     public CacheWarmer(LastGoodOptions options, BackgroundWork background, IServer server, TimeProvider time, CacheProxyMetrics metrics, ILoggerFactory loggers)
     {
@@ -109,7 +110,8 @@ internal sealed class CacheWarmer : IDisposable
 
     /// <summary>
     /// One URL a stored response preloads (<see cref="LinkWarming"/>), outside any job: through the public endpoint as a
-    /// job's URLs, counted on <c>cacheproxy.warm.requests</c>; failures are logged (1723) and go no further.
+    /// job's URLs (the other protocol once when the first brought no answer), counted on <c>cacheproxy.warm.requests</c>;
+    /// failures are logged (1723) and go no further.
     /// </summary>
     public async Task WarmLinkAsync(Uri url, CancellationToken token)
     {
@@ -122,12 +124,7 @@ internal sealed class CacheWarmer : IDisposable
         }
         else
         {
-            var (answered, reason, _) = await SendAsync(url, target, HttpVersion.Version11, warm.RequestTimeout, token);
-            if (answered is null)
-            {
-                Log.WarmRequestFailed(_logger, url.ToString(), reason!);
-            }
-            outcome = answered ?? "failed";
+            outcome = await WarmOneAsync(_linkProtocol, url, target, warm.RequestTimeout, token);
         }
         _requests.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
     }
@@ -161,7 +158,7 @@ internal sealed class CacheWarmer : IDisposable
                 async (url, token) =>
                 {
                     using var lease = await rate.AcquireAsync(1, token);
-                    var outcome = await WarmOneAsync(job, url, target, warm.RequestTimeout, token);
+                    var outcome = await WarmOneAsync(job.Protocol, url, target, warm.RequestTimeout, token);
                     _requests.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
                     if (job.Record(outcome) is var done && job.IsMilestone(done))
                     {
@@ -191,9 +188,9 @@ internal sealed class CacheWarmer : IDisposable
     /// first (HTTP/1.1 until h2c has worked: an endpoint may speak HTTP/2 only); when no answer came through the cache,
     /// the other protocol once. No answer through the cache counts as failed: nothing was fetched.
     /// </summary>
-    private async Task<string> WarmOneAsync(Job job, Uri url, Uri target, TimeSpan timeout, CancellationToken token)
+    private async Task<string> WarmOneAsync(Protocol protocol, Uri url, Uri target, TimeSpan timeout, CancellationToken token)
     {
-        var version = job.Version;
+        var version = protocol.Version;
         var (outcome, reason, tryOther) = await SendAsync(url, target, version, timeout, token);
         if (tryOther)
         {
@@ -201,7 +198,7 @@ internal sealed class CacheWarmer : IDisposable
             (outcome, var otherReason, _) = await SendAsync(url, target, other, timeout, token);
             if (outcome is not null)
             {
-                job.Version = other;
+                protocol.Version = other;
             }
             else
             {
@@ -260,6 +257,18 @@ internal sealed class CacheWarmer : IDisposable
 
     public void Dispose() => _client.Dispose();
 
+    /// <summary>The protocol the public endpoint answered through the cache with last: HTTP/1.1 until h2c has worked.</summary>
+    private sealed class Protocol
+    {
+        private Version _version = HttpVersion.Version11;
+
+        public Version Version
+        {
+            get => Volatile.Read(ref _version);
+            set => Volatile.Write(ref _version, value);
+        }
+    }
+
     /// <summary>One warming job's URLs and counts.</summary>
     private sealed class Job(IReadOnlyList<Uri> urls, DateTimeOffset startedAt, WarmOptions settings)
     {
@@ -285,13 +294,7 @@ internal sealed class CacheWarmer : IDisposable
         public bool Finished => Volatile.Read(ref _finishedAt) is not null;
 
         /// <summary>The protocol the public endpoint answered through the cache with last (HTTP/1.1 until then).</summary>
-        public Version Version
-        {
-            get => Volatile.Read(ref _version);
-            set => Volatile.Write(ref _version, value);
-        }
-
-        private Version _version = HttpVersion.Version11;
+        public Protocol Protocol { get; } = new();
 
         public int Record(string outcome)
         {

@@ -51,6 +51,7 @@ internal sealed class RefreshAhead(LastGoodOptions options, BackgroundRefresh re
         var lifetime = candidate.Lifetime;
         var left = lifetime - candidate.Age;
         if (lifetime <= TimeSpan.Zero || left > lifetime * (route?.Threshold ?? global.Threshold)
+            || Volatile.Read(ref stored.RefreshedAhead) != 0 // started already: no more shared writes for this entry's hits
             || Interlocked.Increment(ref stored.NearExpiryHits) < (route?.MinHits ?? global.MinHits)
             || Interlocked.CompareExchange(ref stored.RefreshedAhead, 1, 0) != 0
             || pipeline.Next is not { } next)

@@ -35,7 +35,9 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
             return false;
         }
         // Everything the refresh needs is copied now: the request's objects are reused once it is answered.
-        var request = CopyRequest(context.HttpContext);
+        var graphQL = context.GraphQL;
+        var keyedOnCaller = context.KeyedOnCaller;
+        var request = CopyRequest(context.HttpContext, graphQL?.Body);
         var endpoint = context.Endpoint;
         var routeValues = new RouteValueDictionary(context.HttpContext.Request.RouteValues);
         var (key, routeId, found, stale) = (context.Key!, context.RouteId, context.Lookup, context.Candidate);
@@ -55,11 +57,13 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
                     return; // another instance is fetching it; its write reaches our memory tier as an invalidation
                 }
                 await using var scope = scopes.CreateAsyncScope();
-                var http = NewHttpContext(request, scope.ServiceProvider, cancellationToken);
+                var http = NewHttpContext(request, scope.ServiceProvider, cancellationToken, hasBody: graphQL?.Body is not null);
                 http.SetEndpoint(endpoint);
                 http.Request.RouteValues = routeValues;
                 background = contexts.Rent(http, endpoint, routeId);
                 background.Key = key;
+                background.GraphQL = graphQL;
+                background.KeyedOnCaller = keyedOnCaller;
                 background.Looked(found);
                 background.Consider(Candidate.ForRefresh(stale.Entry!, stale.Policy));
                 background.RequestCacheControl = CacheControl.Parse(StringValues.Empty);
@@ -88,7 +92,8 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
         return started;
     }
 
-    private static HttpRequestFeature CopyRequest(HttpContext context)
+    /// <summary>The request as a GET — or, for a GraphQL query that came as a POST, as that POST with its body.</summary>
+    private static HttpRequestFeature CopyRequest(HttpContext context, byte[]? body)
     {
         var request = context.Request;
         var headers = new HeaderDictionary();
@@ -101,7 +106,7 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
         }
         return new HttpRequestFeature
         {
-            Method = HttpMethods.Get,
+            Method = body is null ? HttpMethods.Get : HttpMethods.Post,
             Scheme = request.Scheme,
             PathBase = request.PathBase.Value ?? string.Empty,
             Path = request.Path.Value ?? string.Empty,
@@ -109,17 +114,17 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
             RawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty,
             Protocol = request.Protocol,
             Headers = headers,
-            Body = Stream.Null,
+            Body = body is null ? Stream.Null : new MemoryStream(body, writable: false),
         };
     }
 
-    private static DefaultHttpContext NewHttpContext(HttpRequestFeature request, IServiceProvider services, CancellationToken aborted)
+    private static DefaultHttpContext NewHttpContext(HttpRequestFeature request, IServiceProvider services, CancellationToken aborted, bool hasBody)
     {
         var features = new FeatureCollection();
         features.Set<IHttpRequestFeature>(request);
         features.Set<IHttpResponseFeature>(new HttpResponseFeature());
         features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
-        features.Set<IHttpRequestBodyDetectionFeature>(NoBody.Instance);
+        features.Set<IHttpRequestBodyDetectionFeature>(hasBody ? WithBody.Instance : NoBody.Instance);
         features.Set<IHttpRequestLifetimeFeature>(new HttpRequestLifetimeFeature { RequestAborted = aborted });
         return new DefaultHttpContext(features) { RequestServices = services };
     }
@@ -137,5 +142,12 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
         public static readonly NoBody Instance = new();
 
         public bool CanHaveBody => false;
+    }
+
+    private sealed class WithBody : IHttpRequestBodyDetectionFeature
+    {
+        public static readonly WithBody Instance = new();
+
+        public bool CanHaveBody => true;
     }
 }

@@ -64,6 +64,9 @@ internal sealed class BodyCopy(CaptureBudget budget)
         _length += data.Length;
     }
 
+    /// <summary>Gets the bytes kept so far (empty when none), valid until <see cref="Take"/> or <see cref="Release"/>.</summary>
+    public ReadOnlySpan<byte> Kept => _buffer is null ? default : _buffer.AsSpan(0, _length);
+
     /// <summary>Returns the kept body as a new exact-size array, and releases the pooled buffer.</summary>
     public byte[] Take()
     {

@@ -94,6 +94,21 @@ public sealed class CacheContext
     /// <summary>The request has content (Content-Length above 0, chunked, an HTTP/2 stream with data).</summary>
     internal bool RequestHasContent;
 
+    /// <summary>The GraphQL operation of a request on a GraphQL route (docs/graphql.md), or null.</summary>
+    internal GraphQL.GraphQLRequest? GraphQL;
+
+    /// <summary>The key holds the caller's Authorization value: a response to it is that caller's alone.</summary>
+    internal bool KeyedOnCaller;
+
+    /// <summary>The query that goes into the key in place of the request's (a GraphQL GET's, without its GraphQL parameters), or null.</summary>
+    internal string? KeyQuery;
+
+    /// <summary>Whether the request is a read the cache answers: a GET or HEAD, or a GraphQL query.</summary>
+    internal bool IsRead => GraphQL is { IsQuery: true } || HttpMethods.IsGet(HttpContext.Request.Method) || HttpMethods.IsHead(HttpContext.Request.Method);
+
+    /// <summary>Whether a response to the request may be stored: a GET, or a GraphQL query (RFC 9111 §3 leaves other methods to what the cache understands).</summary>
+    internal bool IsStorableMethod => GraphQL is { IsQuery: true } || HttpMethods.IsGet(HttpContext.Request.Method);
+
     /// <summary>What the last lookup found; replaced whole by <see cref="Looked"/>.</summary>
     // Read by reference: a lookup and a candidate are a few words each, and the hit path reads them often.
     internal ref readonly Lookup Lookup => ref _lookup;
@@ -174,6 +189,9 @@ public sealed class CacheContext
         Key = null;
         KeyedHeaders?.Clear();
         RequestHasContent = false;
+        GraphQL = null;
+        KeyQuery = null;
+        KeyedOnCaller = false;
         Started = 0;
     }
 }

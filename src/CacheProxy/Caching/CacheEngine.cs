@@ -1,5 +1,6 @@
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
+using CacheProxy.GraphQL;
 using CacheProxy.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -33,7 +34,8 @@ namespace CacheProxy.Caching;
 /// </list>
 /// </summary>
 internal sealed class CacheEngine(ILoggerFactory loggers, CacheContextPool contexts, CachePolicies policies, FreshHits freshHits,
-    RequestScreening screening, MaintenanceServing duringMaintenance, PassThrough passThrough, CacheReads reads)
+    RequestScreening screening, MaintenanceServing duringMaintenance, PassThrough passThrough, CacheReads reads, GraphQLRequests graphQL,
+    GraphQLMutations mutations)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -90,11 +92,18 @@ internal sealed class CacheEngine(ILoggerFactory loggers, CacheContextPool conte
         {
             screening.Apply(context); // not in Begin: a fresh hit forwards nothing (IsPlain guards the fast paths)
             var method = context.HttpContext.Request.Method;
-            var read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
             if (await screening.RefuseMalformedFramingAsync(context))
             {
                 return;
             }
+            // A GraphQL route's operation (docs/graphql.md): a query is a read, keyed on the normalized operation.
+            var graphQLRoute = graphQL.For(context.RouteId);
+            var operation = graphQLRoute is null ? GraphQLScreen.None : await graphQL.ScreenAsync(context, graphQLRoute);
+            if (operation == GraphQLScreen.Refused)
+            {
+                return;
+            }
+            var read = context.IsRead;
             if (duringMaintenance.Applies(context))
             {
                 await (read && context.EnableCaching ? duringMaintenance.ServeAsync(context) : duringMaintenance.RefuseAsync(context));
@@ -103,7 +112,11 @@ internal sealed class CacheEngine(ILoggerFactory loggers, CacheContextPool conte
             {
                 await passThrough.ForwardAsync(context, next, CacheStatus.PolicyBypass);
             }
-            else if (read && context.RequestHasContent)
+            else if (operation == GraphQLScreen.Pass)
+            {
+                await passThrough.ForwardAsync(context, next, CacheStatus.GraphQLPassed);
+            }
+            else if (read && context.GraphQL is null && context.RequestHasContent)
             {
                 // Never answered from, nor stored under, the bodyless key: forwarded as it came (docs/security.md).
                 Log.RequestContentBypassed(_logger, method, context.RouteId);
@@ -116,6 +129,10 @@ internal sealed class CacheEngine(ILoggerFactory loggers, CacheContextPool conte
             else if (HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method) || HttpMethods.IsConnect(method))
             {
                 await passThrough.ForwardAsync(context, next, CacheStatus.OtherMethod);
+            }
+            else if (operation == GraphQLScreen.Mutation)
+            {
+                await mutations.ForwardAsync(context, next, graphQLRoute!);
             }
             else
             {

@@ -28,10 +28,11 @@ internal sealed class CacheKey
     /// <summary>The primary key of the request, or null when it cannot have one.</summary>
     /// <param name="context">The request.</param>
     /// <param name="keyedHeaders">Request fields a route keys on (<see cref="RequestScreening"/>), appended like a customizer's values.</param>
-    public string? Build(HttpContext context, IReadOnlyList<KeyValuePair<string, string>>? keyedHeaders = null)
+    /// <param name="query">The query in place of the request's (<see cref="CacheContext.KeyQuery"/>), or null.</param>
+    public string? Build(HttpContext context, IReadOnlyList<KeyValuePair<string, string>>? keyedHeaders = null, string? query = null)
     {
         var request = context.Request;
-        return Build(context, request.PathBase.Add(request.Path).Value ?? string.Empty, request.QueryString.Value ?? string.Empty, keyedHeaders);
+        return Build(context, request.PathBase.Add(request.Path).Value ?? string.Empty, query ?? request.QueryString.Value ?? string.Empty, keyedHeaders);
     }
 
     /// <summary>The key of a URI on the request's scheme and host (Location / Content-Location), or null (RFC 9111 §4.4).</summary>

@@ -14,7 +14,7 @@ internal sealed class CacheReads(CacheKey keys, ReuseLookup lookup, StoredRespon
     {
         // (3) key and directives (the context comes from the pool with nothing looked up)
         context.ReadRequestDirectives();
-        context.Key = keys.Build(context.HttpContext, context.KeyedHeaders);
+        context.Key = keys.Build(context.HttpContext, context.KeyedHeaders, context.KeyQuery);
         if (context.Key is null)
         {
             await passThrough.ForwardAsync(context, next, CacheStatus.UncacheableKey);

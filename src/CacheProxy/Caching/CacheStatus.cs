@@ -13,6 +13,7 @@ internal static class CacheStatus
     public const string OtherMethod = "fwd=method";
     public const string UncacheableKey = "fwd=bypass; detail=uncacheable-key";
     public const string RequestContent = "fwd=bypass; detail=request-content";
+    public const string GraphQLPassed = "fwd=bypass; detail=graphql";
     public const string OnlyIfCached = "fwd=miss; detail=only-if-cached";
 
     /// <summary>Nothing stored, and the key's last response said it is not to be shared: passed upstream (<see cref="HitForPass"/>).</summary>

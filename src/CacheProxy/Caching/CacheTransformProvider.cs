@@ -51,6 +51,11 @@ internal sealed class CacheTransformProvider(LastGoodOptions options, UnkeyedFie
                     transform.ProxyRequest.Headers.Remove("Accept-Encoding");
                 }
             }
+            if (current.Routes.TryGetValue(routeId, out var graphQLRoute) && graphQLRoute.GraphQL.Enabled)
+            {
+                // A GraphQL response's body is read before it is stored (docs/graphql.md): asked for uncoded.
+                transform.ProxyRequest.Headers.Remove("Accept-Encoding");
+            }
             unkeyed.RemoveOnForward(transform, routeId);
             return default;
         });

@@ -29,7 +29,7 @@ internal sealed class FetchCollapser(LastGoodOptions options, TimeProvider time,
     {
         Log.CacheMiss(_logger, reason, context.RouteId, new KeyHash(context.Key!));
         // Requests that may not use what another fetch stores go on their own (RFC 9111 §5.2.1.4, §5.2.1.5).
-        if (!HttpMethods.IsGet(context.HttpContext.Request.Method) || context.RequestCacheControl.NoStore || context.RequestNoCache
+        if (!context.IsStorableMethod || context.RequestCacheControl.NoStore || context.RequestNoCache
             || !context.AllowCacheLookup)
         {
             return upstream.ForwardAsync(context, next, reason);

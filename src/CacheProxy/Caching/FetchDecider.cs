@@ -17,7 +17,8 @@ namespace CacheProxy.Caching;
 /// does the rest.
 /// </summary>
 internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics metrics, CachePolicies policies, ResponseTags tags,
-    Compressor compressor, ResponseStorer storer, HitForPass hitForPass, Esi.EsiAssembler esi, Cdn.DownstreamFields downstream)
+    Compressor compressor, ResponseStorer storer, HitForPass hitForPass, Esi.EsiAssembler esi, Cdn.DownstreamFields downstream,
+    GraphQL.GraphQLStorage graphQL)
 {
     /// <summary>The decision for the upstream response now starting; synchronous unless a response-phase policy awaits.</summary>
     public ValueTask<FetchDecision> DecideAsync(CacheContext context, CacheExchange exchange, UpstreamResponse upstream, CaptureBodyFeature capture)
@@ -59,6 +60,12 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
     {
         var current = options.Current;
         var response = context.HttpContext.Response;
+        // A GraphQL query's response is held back: its body says whether and how long it is stored (docs/graphql.md).
+        if (exchange.Completing is null && graphQL.Inspects(context, response, current))
+        {
+            capture.StartBuffering(current.MaxObjectSize, response.ContentLength);
+            return FetchDecision.Inspect.Instance;
+        }
         // An ESI page is held back and assembled (docs/esi.md); one refreshed in the background only stored.
         var assemble = !exchange.Background && exchange.Completing is null && esi.Processes(context.RouteId, response.Headers);
         var plan = Plan(context, exchange, upstream, capture, out var refusal, out var marked);
@@ -85,11 +92,35 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
     }
 
     /// <summary>
+    /// <see cref="FetchDecision.Inspect"/> once the held body is in: what it says applied (<see cref="GraphQL.GraphQLStorage"/>),
+    /// then RFC 9111's rules as for any response; the held response is answered as an <see cref="FetchDecision.Assemble"/>.
+    /// </summary>
+    public FetchDecision.Assemble DecideInspected(CacheContext context, CacheExchange exchange, in UpstreamResponse upstream, CaptureBodyFeature capture)
+    {
+        var current = options.Current;
+        var response = context.HttpContext.Response;
+        StorePlan? plan = null;
+        if (graphQL.Apply(context, capture, upstream.Time, current) is { } refusal)
+        {
+            storer.NotStored(context, refusal);
+        }
+        else
+        {
+            plan = Plan(context, exchange, upstream, capture, out _, out _, bodyHeld: true);
+        }
+        var stored = plan is not null && capture.Copy.Buffering;
+        var fields = plan?.Headers ?? HeaderFilter.ForStorage(response.Headers, null, current.Correlation.HeaderName);
+        Discard(context.HttpContext, current.Correlation.HeaderName);
+        return new FetchDecision.Assemble(stored ? plan : null, fields);
+    }
+
+    /// <summary>
     /// RFC 9111's rules (after the response-phase policies), the size limit and Accept-Encoding keying: how to store
-    /// the response, with the capture started; null and <paramref name="refusal"/> when it is not stored.
+    /// the response, with the capture started (unless <paramref name="bodyHeld"/>: it is in already); null and
+    /// <paramref name="refusal"/> when it is not stored.
     /// </summary>
     private StorePlan? Plan(CacheContext context, CacheExchange exchange, in UpstreamResponse upstream, CaptureBodyFeature capture, out string? refusal,
-        out bool marking)
+        out bool marking, bool bodyHeld = false)
     {
         var current = options.Current;
         var request = context.HttpContext.Request;
@@ -119,7 +150,10 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
         }
         var plan = new StorePlan(HeaderFilter.ForStorage(response.Headers, privateFields, current.Correlation.HeaderName), varyNames,
             tags.Complete(context), compress, part, context.FreshnessLifetime);
-        capture.StartBuffering(current.MaxObjectSize, response.ContentLength);
+        if (!bodyHeld)
+        {
+            capture.StartBuffering(current.MaxObjectSize, response.ContentLength);
+        }
         return plan;
     }
 

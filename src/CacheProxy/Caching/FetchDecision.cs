@@ -41,6 +41,20 @@ internal abstract record FetchDecision(CaptureMode Mode)
     /// </summary>
     public sealed record Assemble(StorePlan? Plan, List<KeyValuePair<string, StringValues>> Fields) : FetchDecision(CaptureMode.Hold);
 
+    /// <summary>
+    /// A GraphQL query's response, held back: its body decides (errors, cache-control hints, entity tags), then
+    /// <see cref="FetchDecider.DecideInspected"/> turns it into an <see cref="Assemble"/> of the held response.
+    /// </summary>
+    public sealed record Inspect : FetchDecision
+    {
+        public static readonly Inspect Instance = new();
+
+        private Inspect()
+            : base(CaptureMode.Hold)
+        {
+        }
+    }
+
     /// <summary>Not the rest of the stored part after all: nothing goes out, and <see cref="RangeCompletion"/> asks again as the client did.</summary>
     public sealed record AskAgain : FetchDecision
     {

@@ -25,7 +25,7 @@ internal sealed class MaintenanceServing(Maintenance maintenance, CacheKey keys,
     {
         context.Looked(default);
         context.ReadRequestDirectives();
-        context.Key = keys.Build(context.HttpContext, context.KeyedHeaders);
+        context.Key = keys.Build(context.HttpContext, context.KeyedHeaders, context.KeyQuery);
         context.Started = served.HitStart();
         var reuse = context.Key is null ? null : await lookup.FindAsync(context);
         if (reuse is not null)

@@ -20,7 +20,8 @@ internal sealed class Revalidation(LastGoodOptions options, CacheWriter writer, 
     public static ClientConditions? UseStoredValidators(CacheContext context)
     {
         var policy = context.Candidate.Policy;
-        if (context.StoredResponse is null || !policy.HasValidator)
+        // A POST with If-None-Match asks for 412 when it matches (RFC 9110 §13.1.2), not 304: a GraphQL POST is refetched whole.
+        if (context.StoredResponse is null || !policy.HasValidator || HttpMethods.IsPost(context.HttpContext.Request.Method))
         {
             return null;
         }

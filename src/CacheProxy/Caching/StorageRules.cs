@@ -42,7 +42,7 @@ internal static class StorageRules
         var request = context.HttpContext.Request;
         var response = context.HttpContext.Response;
         var status = response.StatusCode;
-        if (!HttpMethods.IsGet(request.Method))
+        if (!context.IsStorableMethod)
         {
             return "method";
         }
@@ -94,8 +94,9 @@ internal static class StorageRules
             }
             privateFields = cc.PrivateFields;
         }
-        // RFC 9111 §3.5: a response to a request with Authorization is stored only when explicitly allowed.
-        if (!StringValues.IsNullOrEmpty(request.Headers.Authorization)
+        // RFC 9111 §3.5: a response to a request with Authorization is stored only when explicitly allowed — or keyed
+        // on the Authorization value (a GraphQL route keyed per caller), then for that caller alone.
+        if (!StringValues.IsNullOrEmpty(request.Headers.Authorization) && !context.KeyedOnCaller
             && !(cc.Public || cc.MustRevalidate || cc.SharedMaxAge != CacheControl.Absent))
         {
             return "authorization";

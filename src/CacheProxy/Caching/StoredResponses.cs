@@ -39,8 +39,12 @@ internal sealed class StoredResponses(LastGoodOptions options, TimeProvider time
         {
             Log.ServedStaleOnError(_logger, upstream.Status, CacheKey.Hash(context.Key!));
         }
-        var write = writer.WriteAsync(context.HttpContext, context.RouteId, candidate.Entry!, candidate.Policy, candidate.Age,
-            ServedAs.Member(served, upstream));
+        var member = ServedAs.Member(served, upstream);
+        if (context.GraphQL is { } operation && !member.Contains("detail=", StringComparison.Ordinal))
+        {
+            member = GraphQL.GraphQLRequests.WithOperation(member, operation); // docs/graphql.md: which operation a response answers
+        }
+        var write = writer.WriteAsync(context.HttpContext, context.RouteId, candidate.Entry!, candidate.Policy, candidate.Age, member);
         if (!write.IsCompletedSuccessfully)
         {
             return CountAfterAsync(write, context, served);

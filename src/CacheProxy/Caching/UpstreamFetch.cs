@@ -89,6 +89,8 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
                 FetchDecision.ServeStale => await ServeStaleAsync(context, exchange, upstream),
                 FetchDecision.Store store => (await storer.KeepAsync(context, exchange, store.Plan, upstream, capture, upstreamFailed)).Stored,
                 FetchDecision.Assemble assemble => await AssembleAsync(context, exchange, assemble, upstream, capture, upstreamFailed),
+                FetchDecision.Inspect => await AssembleAsync(context, exchange, decider.DecideInspected(context, exchange, upstream, capture), upstream, capture,
+                    upstreamFailed),
                 FetchDecision.PassOn { Marked: true } when context.Lookup.Entry is not null => await storer.ForgetAsync(context),
                 _ => false,
             };
@@ -107,8 +109,8 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
     }
 
     /// <summary>
-    /// <see cref="FetchDecision.Assemble"/>: the held page stored when it may be, and answered assembled from what came;
-    /// a page that could not be held whole (over <c>MaxObjectSize</c>, or cut short) is a 502.
+    /// <see cref="FetchDecision.Assemble"/>: the held page (or GraphQL response) stored when it may be, and answered
+    /// (an ESI page assembled) from what came; one that could not be held whole (over <c>MaxObjectSize</c>, or cut short) is a 502.
     /// </summary>
     private async Task<bool> AssembleAsync(CacheContext context, CacheExchange exchange, FetchDecision.Assemble assemble, UpstreamResponse upstream,
         CaptureBodyFeature capture, bool upstreamFailed)
@@ -122,6 +124,10 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
         else if (!upstreamFailed && Esi.EsiAssembler.Held(http, capture, upstream.Status, assemble.Fields, exchange.RequestTime, upstream.Time) is { } held)
         {
             result = new StoreResult(false, Entry: held);
+        }
+        if (exchange.Background)
+        {
+            return result.Stored; // a refresh no client waits for: stored only
         }
         if (result.Entry is not { } page)
         {

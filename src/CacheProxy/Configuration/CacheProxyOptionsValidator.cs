@@ -198,6 +198,7 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             {
                 errors.Add($"CacheProxy:Routes:{routeId}:Ttl must be positive (was {ttl}).");
             }
+            ValidateGraphQL($"CacheProxy:Routes:{routeId}:GraphQL", route.GraphQL, errors);
         }
         if (!Started())
         {
@@ -311,6 +312,33 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             if (value < min || value > max)
             {
                 errors.Add($"{path} must be between {min} and {max} (was {value}).");
+            }
+        }
+    }
+
+    private static void ValidateGraphQL(string path, RouteGraphQLOptions graphQL, List<string> errors)
+    {
+        if (!graphQL.Enabled)
+        {
+            return;
+        }
+        if (graphQL.Key is not (GraphQLKeyScope.Shared or GraphQLKeyScope.PerCaller))
+        {
+            errors.Add($"{path}:Key must be set on a GraphQL route: Shared (one entry per operation for every caller) or PerCaller (the Authorization value and Key:Cookies keyed too).");
+        }
+        if (graphQL.MaxBodySize is < 1024 or > 1024 * 1024)
+        {
+            errors.Add($"{path}:MaxBodySize must be between 1024 and 1048576 bytes (was {graphQL.MaxBodySize}).");
+        }
+        if (graphQL.MaxEntityTags is < 1 or > 1000)
+        {
+            errors.Add($"{path}:MaxEntityTags must be between 1 and 1000 (was {graphQL.MaxEntityTags}).");
+        }
+        foreach (var (type, fields) in graphQL.KeyFields)
+        {
+            if (fields.Length == 0 || fields.Any(string.IsNullOrWhiteSpace))
+            {
+                errors.Add($"{path}:KeyFields:{type} must name at least one field, none empty.");
             }
         }
     }

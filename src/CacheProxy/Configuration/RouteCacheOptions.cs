@@ -50,4 +50,7 @@ public sealed class RouteCacheOptions
 
     /// <summary>Gets the route's refresh ahead of expiry.</summary>
     public RouteRefreshAheadOptions RefreshAhead { get; } = new();
+
+    /// <summary>Gets the route's GraphQL caching (docs/graphql.md).</summary>
+    public RouteGraphQLOptions GraphQL { get; } = new();
 }

@@ -73,6 +73,11 @@ internal sealed class CacheProxyMetrics
         EsiFragments = meter.CreateCounter<long>("cacheproxy.esi.fragments", "{fragment}",
             "ESI includes of assembled pages, by outcome (ok, alt, continued, left_out, failed) and, for the others, the reason.");
         EsiMalformed = meter.CreateCounter<long>("cacheproxy.esi.malformed", "{page}", "ESI pages parsed with instructions left as text (event 1016).");
+        GraphQLRequests = meter.CreateCounter<long>("cacheproxy.graphql.requests", "{request}",
+            "Requests on GraphQL routes, by outcome: query (answered as a read), mutation, passed (uncached, event 1020), refused (event 1021).");
+        GraphQLResponses = meter.CreateCounter<long>("cacheproxy.graphql.responses", "{response}",
+            "GraphQL query responses read before storing, by outcome: stored, errors, private, max_age_zero, unreadable; tags_dropped when entity tags were over the bound (event 1022).");
+        GraphQLMutationPurges = meter.CreateCounter<long>("cacheproxy.graphql.mutation_purges", "{tag}", "Entity tags purged after mutations (event 1023).");
         MemoryReturned = meter.CreateCounter<long>("cacheproxy.memory.returned", "By",
             "Bytes the GC gave back to the OS in compactions run while the process was quiet after a burst (AddMemoryReturn).");
     }
@@ -102,6 +107,12 @@ internal sealed class CacheProxyMetrics
     public Counter<long> EsiFragments { get; }
 
     public Counter<long> EsiMalformed { get; }
+
+    public Counter<long> GraphQLRequests { get; }
+
+    public Counter<long> GraphQLResponses { get; }
+
+    public Counter<long> GraphQLMutationPurges { get; }
 
     /// <summary>Counts one unkeyed request field handled; the header tag is bounded by the configured names.</summary>
     public void UnkeyedHeader(string header, Configuration.UnkeyedHeaderAction action) =>

@@ -27,6 +27,11 @@ internal static class EventIds
     public const int HitForPassMarked = 1015;
     public const int EsiTemplateMalformed = 1016;
     public const int EsiFragmentFailed = 1017;
+    public const int GraphQLPassed = 1020;
+    public const int GraphQLRefused = 1021;
+    public const int GraphQLEntityTagsDropped = 1022;
+    public const int GraphQLMutationPurged = 1023;
+    public const int GraphQLResponseNotStored = 1024;
 
     public const int MemoryTierEvicted = 1100;
     public const int StoreReadFailed = 1101;

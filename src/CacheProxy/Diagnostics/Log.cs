@@ -150,6 +150,21 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.EsiFragmentFailed, EventName = nameof(EventIds.EsiFragmentFailed), Level = LogLevel.Warning, Message = "ESI fragment {Src} of route {RouteId} failed ({Reason}): {Outcome}")]
     public static partial void EsiFragmentFailed(ILogger logger, string src, string routeId, string reason, string outcome);
 
+    [LoggerMessage(EventId = EventIds.GraphQLPassed, EventName = nameof(EventIds.GraphQLPassed), Level = LogLevel.Debug, Message = "GraphQL request on route {RouteId} passed to the origin uncached: {Reason}")]
+    public static partial void GraphQLPassed(ILogger logger, string routeId, string reason);
+
+    [LoggerMessage(EventId = EventIds.GraphQLRefused, EventName = nameof(EventIds.GraphQLRefused), Level = LogLevel.Information, Message = "GraphQL request on route {RouteId} refused: {Reason}")]
+    public static partial void GraphQLRefused(ILogger logger, string routeId, string reason);
+
+    [LoggerMessage(EventId = EventIds.GraphQLEntityTagsDropped, EventName = nameof(EventIds.GraphQLEntityTagsDropped), Level = LogLevel.Warning, Message = "GraphQL response for key {KeyHash} on route {RouteId} holds {Count} entities; {Dropped} over GraphQL:MaxEntityTags were not tagged")]
+    public static partial void GraphQLEntityTagsDropped(ILogger logger, KeyHash keyHash, string routeId, int count, int dropped);
+
+    [LoggerMessage(EventId = EventIds.GraphQLMutationPurged, EventName = nameof(EventIds.GraphQLMutationPurged), Level = LogLevel.Information, Message = "GraphQL mutation {OperationName} on route {RouteId} purged {Count} entity tags of the {Found} it returned (GraphQL:MaxEntityTags): {Tags}")]
+    public static partial void GraphQLMutationPurged(ILogger logger, string? operationName, string routeId, int count, int found, string tags);
+
+    [LoggerMessage(EventId = EventIds.GraphQLResponseNotStored, EventName = nameof(EventIds.GraphQLResponseNotStored), Level = LogLevel.Debug, Message = "GraphQL response for key {KeyHash} on route {RouteId} not stored: {Reason}")]
+    public static partial void GraphQLResponseNotStored(ILogger logger, KeyHash keyHash, string routeId, string reason);
+
     [LoggerMessage(EventId = EventIds.MemoryReturned, EventName = nameof(EventIds.MemoryReturned), Level = LogLevel.Information, Message = "The process was quiet and the GC held {BeforeMiB} MiB, at least twice as much as after the last compaction: compacted to {AfterMiB} MiB")]
     public static partial void MemoryReturned(ILogger logger, long beforeMiB, long afterMiB);
 

@@ -109,6 +109,9 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<ReuseLookup>();
         services.TryAddSingleton<CacheReads>();
         services.TryAddSingleton<FetchDecider>();
+        services.TryAddSingleton<CacheProxy.GraphQL.GraphQLRequests>();
+        services.TryAddSingleton<CacheProxy.GraphQL.GraphQLStorage>();
+        services.TryAddSingleton<CacheProxy.GraphQL.GraphQLMutations>();
         services.TryAddSingleton<ResponseStorer>();
         services.TryAddSingleton<RangeCompletion>();
         services.TryAddSingleton<UpstreamFetch>();

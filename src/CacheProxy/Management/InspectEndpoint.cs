@@ -19,7 +19,7 @@ namespace CacheProxy.Management;
 /// (<see cref="NotStoredRecord"/>). Looking does not change anything: no reuse is recorded, nothing is fetched.
 /// </summary>
 internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCacheStore memory, InvalidationLedger ledger,
-    NotStoredRecord notStored, LastGoodOptions options, TimeProvider time, ErrorShaping errors)
+    NotStoredRecord notStored, LastGoodOptions options, TimeProvider time, ErrorShaping errors, GraphQL.GraphQLRequests graphQL)
 {
     private const int MaxHeaders = 32;
 
@@ -54,7 +54,10 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
             }
             probe.Request.Headers.Append(headers[i]![..colon].Trim(), headers[i]![(colon + 1)..].Trim());
         }
-        if (keys.Build(probe) is not { } key)
+        // A GraphQL GET query (docs/graphql.md) is keyed on its normalized operation, as its route keys it.
+        var operation = graphQL.KeyPartsOf(probe.Request);
+        var key = operation is { } parts ? keys.Build(probe, [new("graphql", parts.KeyValue)], parts.KeyQuery) : keys.Build(probe);
+        if (key is null)
         {
             await WriteAsync(context, new { url = url.ToString(), stored = false, reason = "the URL cannot be keyed (a control character): never cached" });
             return;
@@ -85,15 +88,16 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
                 url = url.ToString(),
                 key = hash,
                 stored = false,
+                graphql = operation is { } o ? new { operation = o.OperationName } : null,
                 vary,
                 lastNotStored = last is { } l ? new { reason = l.Reason, at = l.At } : null,
             });
             return;
         }
-        await WriteAsync(context, Describe(url, hash, key, entryKey, found, vary));
+        await WriteAsync(context, Describe(url, hash, key, entryKey, found, vary, operation is { } op ? new { operation = op.OperationName } : null));
     }
 
-    private object Describe(Uri url, string hash, string primaryKey, string entryKey, CacheEntry entry, object? vary)
+    private object Describe(Uri url, string hash, string primaryKey, string entryKey, CacheEntry entry, object? vary, object? graphql)
     {
         var current = options.Current;
         var now = time.GetUtcNow();
@@ -107,6 +111,7 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
             key = hash,
             stored = true,
             tier = inMemory ? "memory" : "shared",
+            graphql,
             vary,
             status = entry.StatusCode,
             bytes = entry.BodyLength,

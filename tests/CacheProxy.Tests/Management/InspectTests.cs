@@ -13,7 +13,7 @@ public sealed class InspectTests
     private static Task<ProxyFixture> StartAsync() =>
         ProxyFixture.StartAsync(o => o.Management.ApiKeys["ops"] = PurgeTests.Key, mapManagement: true);
 
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> InspectAsync(ProxyFixture proxy, string url, params string[] headers)
+    internal static async Task<(HttpStatusCode Status, JsonElement Body)> InspectAsync(ProxyFixture proxy, string url, params string[] headers)
     {
         var query = "url=" + Uri.EscapeDataString(url) + string.Concat(headers.Select(h => "&header=" + Uri.EscapeDataString(h)));
         using var request = new HttpRequestMessage(HttpMethod.Get, "/inspect?" + query);

@@ -97,6 +97,9 @@ public sealed class CacheContext
     /// <summary>The GraphQL operation of a request on a GraphQL route (docs/graphql.md), or null.</summary>
     internal GraphQL.GraphQLRequest? GraphQL;
 
+    /// <summary>Every cookie left on the request is in its key (<c>Key:ForwardOnlyKeyedCookies</c>): Cookie is no credential then.</summary>
+    internal bool CookiesKeyed;
+
     /// <summary>The key holds the caller's Authorization value: a response to it is that caller's alone.</summary>
     internal bool KeyedOnCaller;
 
@@ -192,6 +195,7 @@ public sealed class CacheContext
         GraphQL = null;
         KeyQuery = null;
         KeyedOnCaller = false;
+        CookiesKeyed = false;
         Started = 0;
     }
 }

@@ -35,7 +35,7 @@ namespace CacheProxy.Caching;
 /// </summary>
 internal sealed class CacheEngine(ILoggerFactory loggers, CacheContextPool contexts, CachePolicies policies, FreshHits freshHits,
     RequestScreening screening, MaintenanceServing duringMaintenance, PassThrough passThrough, CacheReads reads, GraphQLRequests graphQL,
-    GraphQLMutations mutations)
+    GraphQLMutations mutations, RouteKeying keying)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
@@ -91,6 +91,7 @@ internal sealed class CacheEngine(ILoggerFactory loggers, CacheContextPool conte
         try
         {
             screening.Apply(context); // not in Begin: a fresh hit forwards nothing (IsPlain guards the fast paths)
+            keying.Apply(context); // cookies and experiment buckets the route keys on (RouteKeying.NeedsFullPath guards the fast paths)
             var method = context.HttpContext.Request.Method;
             if (await screening.RefuseMalformedFramingAsync(context))
             {

@@ -14,7 +14,7 @@ namespace CacheProxy.Caching;
 /// to see lookups.
 /// </summary>
 internal sealed class FreshHits(CacheContextPool contexts, CachePolicies policies, CacheLookup lookup, StoredResponses served,
-    RequestScreening screening, RefreshAhead refreshAhead, EarlyHits? earlyHits = null)
+    RequestScreening screening, RefreshAhead refreshAhead, RouteKeying keying, EarlyHits? earlyHits = null)
 {
     /// <summary>
     /// After routing: serves the request of <paramref name="context"/> and takes the context over, or null. When the
@@ -24,7 +24,7 @@ internal sealed class FreshHits(CacheContextPool contexts, CachePolicies policie
     public Task? TryServe(CacheContext context, Func<CacheContext, Task> otherwise)
     {
         var http = context.HttpContext;
-        if (!Open(http) || !context.EnableCaching || !context.AllowCacheLookup || !context.ReadRequestDirectives())
+        if (!Open(http) || !context.EnableCaching || !context.AllowCacheLookup || !context.ReadRequestDirectives() || keying.NeedsFullPath(context))
         {
             return null;
         }
@@ -128,7 +128,7 @@ internal sealed class FreshHits(CacheContextPool contexts, CachePolicies policie
         context.Started = served.HitStart();
         context.Key = found.FetchKey;
         context.Looked(found);
-        return context.EnableCaching && context.AllowCacheLookup && context.ReadRequestDirectives();
+        return context.EnableCaching && context.AllowCacheLookup && context.ReadRequestDirectives() && !keying.NeedsFullPath(context);
     }
 
     /// <summary>Gives the context back: routing runs as if nothing happened.</summary>

@@ -67,7 +67,7 @@ internal sealed class HitForPass
     {
         var current = _options.Current;
         return current.HitForPassTtl > TimeSpan.Zero && status < 500 && context.Lookup.FetchKey is not null && context.Key is not null
-            && !StorageRules.CarriesCredentials(context.HttpContext.Request.Headers, current.CredentialHeaders);
+            && !StorageRules.CarriesCredentials(context.HttpContext.Request.Headers, current.CredentialHeaders, context.CookiesKeyed);
     }
 
     /// <summary>Marks the key of <paramref name="context"/> (<see cref="Marks"/>) for <paramref name="refusal"/>, with the tags the response would have been stored with.</summary>

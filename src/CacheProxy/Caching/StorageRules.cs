@@ -109,7 +109,7 @@ internal static class StorageRules
             out var explicitExpiry, out _);
         // A response to a request with credentials is shared only when the origin said for how long (or public with a
         // validator, or a route's Ttl): a heuristic lifetime would share a page made for one user (docs/security.md).
-        if (CarriesCredentials(request.Headers, options.CredentialHeaders)
+        if (CarriesCredentials(request.Headers, options.CredentialHeaders, context.CookiesKeyed)
             && !(explicitExpiry || context.FreshnessLifetime is not null
                  || (cc.Public && (!StringValues.IsNullOrEmpty(headers.ETag) || !StringValues.IsNullOrEmpty(headers.LastModified)))))
         {
@@ -140,10 +140,10 @@ internal static class StorageRules
         return null;
     }
 
-    /// <summary>The request carries Authorization, Cookie or one of <paramref name="credentialHeaders"/>.</summary>
-    public static bool CarriesCredentials(IHeaderDictionary headers, IList<string> credentialHeaders)
+    /// <summary>The request carries Authorization, Cookie (unless every cookie left is keyed: <paramref name="cookiesKeyed"/>) or one of <paramref name="credentialHeaders"/>.</summary>
+    public static bool CarriesCredentials(IHeaderDictionary headers, IList<string> credentialHeaders, bool cookiesKeyed = false)
     {
-        if (!StringValues.IsNullOrEmpty(headers.Authorization) || !StringValues.IsNullOrEmpty(headers.Cookie))
+        if (!StringValues.IsNullOrEmpty(headers.Authorization) || (!cookiesKeyed && !StringValues.IsNullOrEmpty(headers.Cookie)))
         {
             return true;
         }

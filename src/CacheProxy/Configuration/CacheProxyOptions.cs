@@ -219,6 +219,9 @@ public sealed class CacheProxyOptions
     /// <summary>Gets refresh ahead of expiry for hot entries.</summary>
     public RefreshAheadOptions RefreshAhead { get; } = new();
 
+    /// <summary>Gets the A/B experiments routes can assign visitors to, by name (docs/experiments.md); needs <c>AddExperiments()</c>.</summary>
+    public IDictionary<string, ExperimentOptions> Experiments { get; } = new Dictionary<string, ExperimentOptions>(StringComparer.Ordinal);
+
     /// <summary>
     /// Gets the per-route settings, by YARP route id. They take effect through the built-in cache policy, the first
     /// <see cref="ICachePolicy"/> of every request.

@@ -43,6 +43,10 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         ValidateCompression("CacheProxy:Compression", options.Compression.MinimumSize, options.Compression.BrotliQuality, options.Compression.GzipLevel, errors);
         ValidateEsi(options.Esi, errors);
         ValidateRefreshAhead(options.RefreshAhead, errors);
+        foreach (var (experimentName, experiment) in options.Experiments)
+        {
+            ValidateExperiment(experimentName, experiment, errors);
+        }
         ValidateCdn(options.Cdn, errors);
         FieldName("CacheProxy:Cdn:TagHeader", options.Cdn.TagHeader, errors);
         FieldName("CacheProxy:TargetedCacheControl", options.TargetedCacheControl, errors);
@@ -199,6 +203,18 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
                 errors.Add($"CacheProxy:Routes:{routeId}:Ttl must be positive (was {ttl}).");
             }
             ValidateGraphQL($"CacheProxy:Routes:{routeId}:GraphQL", route.GraphQL, errors);
+            ValidateTokens($"CacheProxy:Routes:{routeId}:Key:Cookies", route.Key.Cookies, errors);
+            foreach (var experiment in route.Experiments)
+            {
+                if (!options.Experiments.ContainsKey(experiment))
+                {
+                    errors.Add($"CacheProxy:Routes:{routeId}:Experiments names {experiment}, which CacheProxy:Experiments does not have.");
+                }
+            }
+            if (route.Experiments.Count > 0 && services.GetService(typeof(Experiments.ExperimentAssignments)) is null)
+            {
+                errors.Add($"CacheProxy:Routes:{routeId}:Experiments needs AddExperiments() on the CacheProxy builder.");
+            }
         }
         if (!Started())
         {
@@ -316,6 +332,48 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         }
     }
 
+    private static void ValidateExperiment(string name, ExperimentOptions experiment, List<string> errors)
+    {
+        var path = $"CacheProxy:Experiments:{name}";
+        if (!IsBucketName(name))
+        {
+            errors.Add($"{path}: an experiment's name must be 1 to 64 letters, digits, '-' or '_'.");
+        }
+        if (experiment.Buckets.Count == 0)
+        {
+            errors.Add($"{path}:Buckets must hold at least one bucket and its weight.");
+        }
+        foreach (var (bucket, weight) in experiment.Buckets)
+        {
+            if (!IsBucketName(bucket))
+            {
+                errors.Add($"{path}:Buckets:{bucket}: a bucket's name must be 1 to 64 letters, digits, '-' or '_'.");
+            }
+            if (weight is < 0 or > 100)
+            {
+                errors.Add($"{path}:Buckets:{bucket} must be a weight between 0 and 100 (was {weight}).");
+            }
+        }
+        if (experiment.Buckets.Count > 0 && experiment.Buckets.Values.Sum() != 100)
+        {
+            errors.Add($"{path}:Buckets must add up to 100 (was {experiment.Buckets.Values.Sum()}).");
+        }
+        if (experiment.CookieName is { } cookie && !IsToken(cookie))
+        {
+            errors.Add($"{path}:CookieName must be a cookie name (an HTTP token; was '{cookie}').");
+        }
+        if (experiment.Header is { } header && !IsToken(header))
+        {
+            errors.Add($"{path}:Header must be a header field name (was '{header}').");
+        }
+        if (experiment.CookieMaxAge < TimeSpan.FromMinutes(1) || experiment.CookieMaxAge > TimeSpan.FromDays(400))
+        {
+            errors.Add($"{path}:CookieMaxAge must be between 1 minute and 400 days (was {experiment.CookieMaxAge}).");
+        }
+
+        static bool IsBucketName(string value) => value.Length is > 0 and <= 64 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+    }
+
     private static void ValidateGraphQL(string path, RouteGraphQLOptions graphQL, List<string> errors)
     {
         if (!graphQL.Enabled)
@@ -401,9 +459,11 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         }
     }
 
-    private static void ValidateTokens(string section, string[] names, List<string> errors)
+    private static bool IsToken(string value) => value.Length > 0 && value.All(Http.CacheControl.IsTokenChar);
+
+    private static void ValidateTokens(string section, IList<string> names, List<string> errors)
     {
-        for (var i = 0; i < names.Length; i++)
+        for (var i = 0; i < names.Count; i++)
         {
             if (string.IsNullOrEmpty(names[i]) || !names[i].All(Http.CacheControl.IsTokenChar))
             {

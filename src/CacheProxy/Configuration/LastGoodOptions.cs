@@ -72,7 +72,20 @@ internal sealed class LastGoodOptions : IDisposable
         Volatile.Write(ref _current, next);
         _metrics.ConfigReloads.Add(1, new("source", "cacheproxy"), new("result", "applied"));
         Log.ConfigurationReloaded(_logger);
+        Warn(_logger, next);
         Changed?.Invoke(before, next);
+    }
+
+    /// <summary>What is valid but likely not meant, at startup and on every reload: a route keyed on a session cookie (event 1307).</summary>
+    internal static void Warn(ILogger logger, CacheProxyOptions options)
+    {
+        foreach (var (routeId, route) in options.Routes)
+        {
+            foreach (var cookie in route.Key.Cookies.Where(Caching.RouteKeying.LooksLikeSession))
+            {
+                Log.RouteKeyedPerUser(logger, routeId, cookie);
+            }
+        }
     }
 
     public void Dispose()

@@ -51,6 +51,12 @@ public sealed class RouteCacheOptions
     /// <summary>Gets the route's refresh ahead of expiry.</summary>
     public RouteRefreshAheadOptions RefreshAhead { get; } = new();
 
+    /// <summary>Gets what the route keys on beyond the URL: named cookies (docs/experiments.md).</summary>
+    public RouteKeyOptions Key { get; } = new();
+
+    /// <summary>Gets the experiments (<see cref="CacheProxyOptions.Experiments"/>) whose buckets the route's visitors are assigned to and keyed on; needs <c>AddExperiments()</c>.</summary>
+    public IList<string> Experiments { get; } = [];
+
     /// <summary>Gets the route's GraphQL caching (docs/graphql.md).</summary>
     public RouteGraphQLOptions GraphQL { get; } = new();
 }

@@ -25,6 +25,10 @@ internal static class StartupValidation
         try
         {
             services.GetService<IStartupValidator>()?.Validate();
+            if (services.GetService<LastGoodOptions>() is { } options)
+            {
+                LastGoodOptions.Warn(logger, options.Current);
+            }
         }
         catch (Exception ex) when (Failures(ex).ToList() is { Count: > 0 } failures)
         {

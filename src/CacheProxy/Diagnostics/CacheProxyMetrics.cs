@@ -77,6 +77,8 @@ internal sealed class CacheProxyMetrics
             "Requests on GraphQL routes, by outcome: query (answered as a read), mutation, passed (uncached, event 1020), refused (event 1021).");
         GraphQLResponses = meter.CreateCounter<long>("cacheproxy.graphql.responses", "{response}",
             "GraphQL query responses read before storing, by outcome: stored, errors, private, max_age_zero, unreadable; tags_dropped when entity tags were over the bound (event 1022).");
+        ExperimentAssignments = meter.CreateCounter<long>("cacheproxy.experiment.assignments", "{visitor}",
+            "Experiment cookies set, by experiment, bucket and outcome: assigned (a new visitor), moved (its weights changed), reassigned (a value that was no bucket, event 1025).");
         GraphQLMutationPurges = meter.CreateCounter<long>("cacheproxy.graphql.mutation_purges", "{tag}", "Entity tags purged after mutations (event 1023).");
         MemoryReturned = meter.CreateCounter<long>("cacheproxy.memory.returned", "By",
             "Bytes the GC gave back to the OS in compactions run while the process was quiet after a burst (AddMemoryReturn).");
@@ -113,6 +115,8 @@ internal sealed class CacheProxyMetrics
     public Counter<long> GraphQLResponses { get; }
 
     public Counter<long> GraphQLMutationPurges { get; }
+
+    public Counter<long> ExperimentAssignments { get; }
 
     /// <summary>Counts one unkeyed request field handled; the header tag is bounded by the configured names.</summary>
     public void UnkeyedHeader(string header, Configuration.UnkeyedHeaderAction action) =>

@@ -32,6 +32,7 @@ internal static class EventIds
     public const int GraphQLEntityTagsDropped = 1022;
     public const int GraphQLMutationPurged = 1023;
     public const int GraphQLResponseNotStored = 1024;
+    public const int ExperimentCookieReassigned = 1025;
 
     public const int MemoryTierEvicted = 1100;
     public const int StoreReadFailed = 1101;
@@ -64,6 +65,7 @@ internal static class EventIds
     public const int ProxyConfigurationApplied = 1304;
     public const int ConfigurationKeyUnknown = 1305;
     public const int SettingsFileInvalid = 1306;
+    public const int RouteKeyedPerUser = 1307;
 
     public const int CorrelationIdReplaced = 1400;
     public const int ManagementCallRefused = 1401;

@@ -165,6 +165,12 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.GraphQLResponseNotStored, EventName = nameof(EventIds.GraphQLResponseNotStored), Level = LogLevel.Debug, Message = "GraphQL response for key {KeyHash} on route {RouteId} not stored: {Reason}")]
     public static partial void GraphQLResponseNotStored(ILogger logger, KeyHash keyHash, string routeId, string reason);
 
+    [LoggerMessage(EventId = EventIds.ExperimentCookieReassigned, EventName = nameof(EventIds.ExperimentCookieReassigned), Level = LogLevel.Debug, Message = "Experiment {Experiment} on route {RouteId}: a cookie value of {Length} characters is no bucket; the visitor was assigned anew")]
+    public static partial void ExperimentCookieReassigned(ILogger logger, string experiment, string routeId, int length);
+
+    [LoggerMessage(EventId = EventIds.RouteKeyedPerUser, EventName = nameof(EventIds.RouteKeyedPerUser), Level = LogLevel.Warning, Message = "Route {RouteId} keys on cookie {Cookie}, which looks like a session cookie: every user gets entries of their own (the hit ratio of a private cache, and memory that grows with users)")]
+    public static partial void RouteKeyedPerUser(ILogger logger, string routeId, string cookie);
+
     [LoggerMessage(EventId = EventIds.MemoryReturned, EventName = nameof(EventIds.MemoryReturned), Level = LogLevel.Information, Message = "The process was quiet and the GC held {BeforeMiB} MiB, at least twice as much as after the last compaction: compacted to {AfterMiB} MiB")]
     public static partial void MemoryReturned(ILogger logger, long beforeMiB, long afterMiB);
 

@@ -145,10 +145,15 @@ internal sealed class GraphQLRequests
         }
         context.KeyQuery = keyQuery ?? string.Empty; // a POST's URL query is not part of the operation: it stays out of the key too
         (context.KeyedHeaders ??= []).Add(new("graphql", parsed.KeyValue!));
-        if (route.Key == GraphQLKeyScope.PerCaller && request.Headers.Authorization is { Count: > 0 } authorization)
+        if (route.Key == GraphQLKeyScope.PerCaller)
         {
-            context.KeyedHeaders.Add(new("graphql-caller", Hash(authorization.ToString())));
-            context.KeyedOnCaller = true;
+            if (request.Headers.Authorization is { Count: > 0 } authorization)
+            {
+                context.KeyedHeaders.Add(new("graphql-caller", Hash(authorization.ToString())));
+                context.KeyedOnCaller = true;
+            }
+            // The route's Key:Cookies (RouteKeying, before this) name the caller too: a PRIVATE hint is theirs then.
+            context.KeyedOnCaller |= context.KeyedHeaders.Exists(k => k.Key.StartsWith("cookie:", StringComparison.Ordinal));
         }
         _metrics.GraphQLRequests.Add(1, new KeyValuePair<string, object?>("outcome", "query"));
         return GraphQLScreen.Query;

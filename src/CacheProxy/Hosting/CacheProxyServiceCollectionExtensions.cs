@@ -110,6 +110,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<CacheReads>();
         services.TryAddSingleton<FetchDecider>();
         services.TryAddSingleton<CacheProxy.GraphQL.GraphQLRequests>();
+        services.TryAddSingleton<RouteKeying>();
         services.TryAddSingleton<CacheProxy.GraphQL.GraphQLStorage>();
         services.TryAddSingleton<CacheProxy.GraphQL.GraphQLMutations>();
         services.TryAddSingleton<ResponseStorer>();

@@ -387,4 +387,23 @@ public sealed class GraphQLTests
         Assert.Equal("GetProduct", body.GetProperty("graphql").GetProperty("operation").GetString());
         Assert.Equal(["Product:42", "operation:GetProduct"], body.GetProperty("tags").EnumerateArray().Select(t => t.GetString()).Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public async Task APrivateHint_IsKeptPerCaller_WhenAPerCallerRouteKeysOnTheirCookie()
+    {
+        var (proxy, origin) = await StartAsync(g => g.Key = GraphQLKeyScope.PerCaller, o =>
+        {
+            o.Routes["all"].Key.Cookies.Add("sid");
+            o.Routes["all"].Key.ForwardOnlyKeyedCookies = true;
+        });
+        await using var _ = proxy;
+        origin.Hints = [new JsonObject { ["maxAge"] = 60, ["scope"] = "PRIVATE" }];
+
+        await PostAsync(proxy.Client, ProductQuery, new { id = "1" }, headers: ("Cookie", "sid=alice"));
+        var alice = await PostAsync(proxy.Client, ProductQuery, new { id = "1" }, headers: ("Cookie", "sid=alice; theme=dark"));
+        var bob = await PostAsync(proxy.Client, ProductQuery, new { id = "1" }, headers: ("Cookie", "sid=bob"));
+
+        Assert.StartsWith("CacheProxy; hit", alice.CacheStatus());
+        Assert.DoesNotContain("hit", bob.CacheStatus());
+    }
 }

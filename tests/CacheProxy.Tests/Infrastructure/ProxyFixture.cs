@@ -92,7 +92,7 @@ public sealed class ProxyFixture : IAsyncDisposable
         var clusterConfig = new ClusterConfig { ClusterId = "origin", HttpRequest = new ForwarderRequestConfig { ActivityTimeout = activityTimeout }, Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = upstream ?? origin.Address } } };
         builder.Services.AddReverseProxy().LoadFromMemory([Route(route)], [cluster is null ? clusterConfig : cluster(clusterConfig)]);
         var cacheProxy = builder.Services.AddCacheProxy(configure ?? (_ => { }))
-            .AddManagement().AddDashboard().AddWarming().AddGracefulDrain().AddUpstreamClient(); // as the sample gateway
+            .AddManagement().AddDashboard().AddWarming().AddExperiments().AddGracefulDrain().AddUpstreamClient(); // as the sample gateway
         features?.Invoke(cacheProxy);
         var app = builder.Build();
         earlyPipeline?.Invoke(app);

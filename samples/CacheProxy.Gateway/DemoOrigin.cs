@@ -39,7 +39,7 @@ public sealed class DemoOrigin
             return next(context);
         });
         // The gateway's active health check probes "/" (appsettings.json): answered, so the demo instance is ready.
-        app.MapGet("/", () => "CacheProxy demo origin: /demo/hello, /demo/items, /demo/etag, /demo/time, /demo/private, /demo/page\n");
+        app.MapGet("/", () => "CacheProxy demo origin: /demo/hello, /demo/items, /demo/etag, /demo/time, /demo/private, /demo/page, /demo/graphql, /demo/experiment\n");
         app.MapGet("/demo/hello", (HttpContext c) =>
         {
             c.Response.Headers.CacheControl = "public, max-age=60";
@@ -88,11 +88,47 @@ public sealed class DemoOrigin
             c.Response.Headers.CacheControl = "public, max-age=10";
             return Results.Content(string.Create(CultureInfo.InvariantCulture, $"{9.99 + (origin!.Requests % 10):0.00} EUR"), "text/html; charset=utf-8");
         });
+        // A GraphQL endpoint (docs/graphql.md), as small as can be: product(id) and setPrice(id, price), over GET and POST.
+        var prices = new System.Collections.Concurrent.ConcurrentDictionary<string, decimal>(StringComparer.Ordinal) { ["1"] = 9.99m, ["2"] = 19.99m };
+        app.MapMethods("/demo/graphql", ["GET", "POST"], async (HttpContext c) =>
+        {
+            var request = HttpMethods.IsPost(c.Request.Method)
+                ? await System.Text.Json.JsonSerializer.DeserializeAsync<DemoGraphQLRequest>(c.Request.Body, JsonOptions)
+                : new DemoGraphQLRequest(c.Request.Query["query"], c.Request.Query["variables"] is { Count: > 0 } v
+                    ? System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, System.Text.Json.JsonElement>>(v.ToString()) : null);
+            if (request?.Query is null)
+            {
+                return Results.Json(new { errors = new[] { new { message = "no query" } } }, statusCode: StatusCodes.Status400BadRequest);
+            }
+            var id = request.Variables?.TryGetValue("id", out var given) == true ? given.ToString() : "1";
+            var mutation = GraphQLParser.Parser.Parse(request.Query).Definitions.OfType<GraphQLParser.AST.GraphQLOperationDefinition>()
+                .Any(o => o.Operation == GraphQLParser.AST.OperationType.Mutation);
+            if (mutation && request.Variables?.TryGetValue("price", out var price) == true)
+            {
+                prices[id] = price.GetDecimal();
+            }
+            if (!mutation)
+            {
+                c.Response.Headers.CacheControl = "public, max-age=60";
+            }
+            var product = prices.TryGetValue(id, out var amount) ? new { __typename = "Product", id, name = $"product {id}", price = amount } : null;
+            return Results.Json(mutation ? new { data = new { setPrice = product } } as object : new { data = new { product } });
+        });
+        // A page for the checkout experiment (docs/experiments.md): the gateway tells the origin the visitor's bucket.
+        app.MapGet("/demo/experiment", (HttpContext c) =>
+        {
+            c.Response.Headers.CacheControl = "public, max-age=60";
+            return $"checkout page, variant {c.Request.Headers["CacheProxy-Experiment-checkout"]}, made at request {origin!.Requests}\n";
+        });
         await app.StartAsync();
         var address = app.Urls.First().TrimEnd('/') + "/";
         origin = new DemoOrigin(app, address);
         return origin;
     }
 
+    private static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new(System.Text.Json.JsonSerializerDefaults.Web);
+
     public Task StopAsync() => _app.StopAsync();
+
+    private sealed record DemoGraphQLRequest(string? Query, Dictionary<string, System.Text.Json.JsonElement>? Variables);
 }

@@ -178,6 +178,32 @@ public sealed class GatewayProcessTests
         }
     }
 
+    /// <summary>The README's GraphQL and experiment lines: the Development settings' demo routes, as a user tries them.</summary>
+    [Fact]
+    public async Task Development_CachesTheDemoGraphQLQuery_PurgesItOnMutation_AndAssignsTheDemoExperiment()
+    {
+        await using var gateway = GatewayProcess.Start("Development", null);
+        await gateway.WaitStartedAsync();
+        using var http = new HttpClient();
+        var graphql = $"http://127.0.0.1:{gateway.PublicPort}/demo/graphql";
+        Task<HttpResponseMessage> PostAsync(string body) =>
+            http.PostAsync(graphql, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        const string query = "{\"query\":\"query P($id: ID!) { product(id: $id) { __typename id price } }\",\"variables\":{\"id\":\"2\"}}";
+
+        var miss = await PostAsync(query);
+        var hit = await PostAsync(query);
+        await PostAsync("{\"query\":\"mutation S($id: ID!, $price: Float!) { setPrice(id: $id, price: $price) { __typename id price } }\",\"variables\":{\"id\":\"2\",\"price\":1.5}}");
+        var afterMutation = await PostAsync(query);
+        var experiment = await http.GetAsync($"http://127.0.0.1:{gateway.PublicPort}/demo/experiment");
+
+        Assert.Equal("CacheProxy; fwd=miss; fwd-status=200; stored; detail=\"graphql P\"", miss.CacheStatus());
+        Assert.Equal("CacheProxy; hit; detail=\"graphql P\"", hit.CacheStatus());
+        Assert.DoesNotContain("hit", afterMutation.CacheStatus());
+        Assert.Contains("\"price\":1.5", await afterMutation.Content.ReadAsStringAsync());
+        Assert.Matches("^cp_exp_checkout=(control|one-page)\\.[0-9a-f]{16};", experiment.Headers.GetValues("Set-Cookie").Single());
+        Assert.Matches("^checkout page, variant (control|one-page),", await experiment.Content.ReadAsStringAsync());
+    }
+
     /// <summary>What readiness says of the demo origin's one destination (<c>active …, passive …</c>).</summary>
     private static async Task<string?> DestinationStateAsync(HttpClient http, GatewayProcess gateway)
     {

@@ -27,7 +27,27 @@ var esiPage = EsiPage(false);
 var esiPageUncached = EsiPage(true);
 var esiPlain = System.Text.Encoding.UTF8.GetBytes(esiHead + string.Concat(fragments.Select(f => System.Text.Encoding.UTF8.GetString(f) + "\n")) + "</body></html>");
 
-app.Run(context =>
+// GraphQL (tests/load/graphql.sh): any POST to /graphql answers the same data, and /graphql-plain is those bytes as a
+// plain GET object, to compare a GraphQL POST hit with a GET hit of the same size.
+var graphQL = System.Text.Encoding.UTF8.GetBytes("{\"data\":{\"items\":" + System.Text.Encoding.UTF8.GetString(json) + "}}");
+
+// Not async itself: the ceiling's own requests pay no state machine for it.
+app.Run(context => context.Request.Path == "/graphql" || context.Request.Path == "/graphql-plain" ? GraphQLAsync(context) : Answer(context));
+app.Run();
+
+async Task GraphQLAsync(HttpContext context)
+{
+    if (HttpMethods.IsPost(context.Request.Method))
+    {
+        await context.Request.Body.CopyToAsync(Stream.Null); // read as a GraphQL server would
+    }
+    context.Response.ContentType = "application/json";
+    context.Response.Headers.CacheControl = "public, max-age=3600";
+    context.Response.ContentLength = graphQL.Length;
+    await context.Response.Body.WriteAsync(graphQL);
+}
+
+Task Answer(HttpContext context)
 {
     if (context.Request.Path.StartsWithSegments("/esi", out var esiPath))
     {
@@ -97,5 +117,4 @@ app.Run(context =>
     }
     context.Response.ContentLength = body.Length;
     return context.Response.Body.WriteAsync(body).AsTask();
-});
-app.Run();
+}

@@ -46,10 +46,14 @@ var cacheProxy = builder.Services.AddCacheProxy(builder.Configuration.GetSection
     .AddManagement()     // /health, /purge, /maintenance, /inspect on the management port, behind its API keys
     .AddDashboard()      // /stats and the live /dashboard
     .AddWarming()        // /warm, and CacheProxy:Warm at startup
-    .AddExperiments()    // CacheProxy:Experiments: A/B buckets routes assign, key on and count (docs/experiments.md)
     .AddGracefulDrain()  // on SIGTERM: not ready, keep serving for the drain delay, then stop (raises the host's shutdown timeout)
     .AddMemoryReturn()   // after a burst, once quiet: one compacting GC gives the memory back (induces GCs in this process)
     .AddPrometheus();    // /metrics
+if (builder.Configuration.GetSection("CacheProxy:Experiments").Exists())
+{
+    // A/B buckets routes assign, key on and count (docs/experiments.md); only then does every request's metric key carry the experiment tag.
+    cacheProxy.AddExperiments();
+}
 if (builder.Configuration.GetSection("CacheProxy:Redis").Exists())
 {
     cacheProxy.AddRedis(); // the shared tier (a section without a connection string is an error); without it, the memory tier alone

@@ -112,7 +112,11 @@ internal sealed class ConfigCheckCommand : AsyncCommand<ConfigCheckCommand.Setti
         }
         // The sample gateway's features: each may bind or post-configure options that validation then sees.
         var cacheProxy = services.AddCacheProxy(configuration.GetSection("CacheProxy"))
-            .AddUpstreamClient().AddManagement().AddDashboard().AddWarming().AddExperiments().AddGracefulDrain();
+            .AddUpstreamClient().AddManagement().AddDashboard().AddWarming().AddGracefulDrain();
+        if (configuration.GetSection("CacheProxy:Experiments").Exists())
+        {
+            cacheProxy.AddExperiments();
+        }
         if (configuration.GetSection("CacheProxy:Redis").Exists())
         {
             cacheProxy.AddRedis();

@@ -314,12 +314,16 @@ public sealed class GraphQLTests
         var large = await PostAsync(proxy.Client, padded, new { id = "1" });
         var broken = await PostAsync(proxy.Client, "query { product(id: \"1\") { id ", null);
         var subscription = await PostAsync(proxy.Client, "subscription { shop { name } }");
+        var deep = await PostAsync(proxy.Client, "{ shop " + string.Concat(Enumerable.Repeat("{ a ", 100)) + string.Concat(Enumerable.Repeat("}", 100)) + " }");
+        var notJson = await proxy.Client.PostAsync("/graphql", new StringContent("{\"query\": ", Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.OK, large.StatusCode);
         Assert.Contains("\"price\":10", await large.Content.ReadAsStringAsync()); // the origin read the whole body
         Assert.Equal("CacheProxy; fwd=bypass; detail=graphql", large.CacheStatus());
         Assert.Equal("CacheProxy; fwd=bypass; detail=graphql", subscription.CacheStatus());
         Assert.Equal("CacheProxy; fwd=bypass; detail=graphql", broken.CacheStatus());
+        Assert.Equal("CacheProxy; fwd=bypass; detail=graphql", deep.CacheStatus()); // deeper than the parser's bound: the origin's to answer
+        Assert.Equal("CacheProxy; fwd=bypass; detail=graphql", notJson.CacheStatus());
     }
 
     [Fact]
@@ -405,5 +409,73 @@ public sealed class GraphQLTests
 
         Assert.StartsWith("CacheProxy; hit", alice.CacheStatus());
         Assert.DoesNotContain("hit", bob.CacheStatus());
+    }
+
+    [Fact]
+    public async Task ConcurrentPostsOfOneQuery_AreCollapsedIntoOneFetch()
+    {
+        var (proxy, origin) = await StartAsync();
+        await using var _ = proxy;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        proxy.Origin.Handler = async c =>
+        {
+            await release.Task;
+            await origin.HandleAsync(c);
+        };
+
+        var first = PostAsync(proxy.Client, ProductQuery, new { id = "1" });
+        await Signal.WaitUntilAsync(() => proxy.Origin.Calls == 1);
+        var second = PostAsync(proxy.Client, "query GetProduct($id: ID!) {product(id: $id) {__typename id price}}", new { id = "1" });
+        await proxy.WaitForCollapseWaitersAsync(1);
+        release.SetResult();
+
+        Assert.Contains("stored", (await first).CacheStatus());
+        Assert.Contains("collapsed", (await second).CacheStatus());
+        Assert.Equal(1, origin.Queries);
+    }
+
+    [Fact]
+    public async Task StaleIfError_ServesTheStoredQuery_WhenTheOriginFails()
+    {
+        var (proxy, origin) = await StartAsync();
+        await using var _ = proxy;
+        origin.CacheControl = "max-age=10, stale-if-error=60";
+        await PostAsync(proxy.Client, ProductQuery, new { id = "1" });
+        proxy.Time.Advance(TimeSpan.FromSeconds(11));
+        proxy.Origin.Handler = c =>
+        {
+            c.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return Task.CompletedTask;
+        };
+
+        var stale = await PostAsync(proxy.Client, ProductQuery, new { id = "1" });
+
+        Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+        Assert.Contains("\"price\":10", await stale.Content.ReadAsStringAsync());
+        Assert.Contains("fwd-status=503", stale.CacheStatus());
+    }
+
+    [Fact]
+    public async Task ABodyWithoutContentLength_IsReadUpToTheBound_AndForwardedWholeEitherWay()
+    {
+        var (proxy, origin) = await StartAsync(g => g.MaxBodySize = 1024);
+        await using var _ = proxy;
+        async Task<HttpResponseMessage> ChunkedAsync(string query)
+        {
+            var json = JsonSerializer.Serialize(new { query, variables = new { id = "1" } });
+            using var content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(json))); // no length: sent chunked
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            content.Headers.ContentLength = null;
+            return await proxy.Client.PostAsync("/graphql", content);
+        }
+
+        await ChunkedAsync(ProductQuery);
+        var hit = await ChunkedAsync(ProductQuery);
+        var large = await ChunkedAsync(ProductQuery.Replace("{ __typename", "{ " + string.Concat(Enumerable.Repeat("__typename ", 120)) + "__typename"));
+
+        Assert.StartsWith("CacheProxy; hit", hit.CacheStatus());
+        Assert.Equal("CacheProxy; fwd=bypass; detail=graphql", large.CacheStatus());
+        Assert.All(proxy.Origin.Seen, r => Assert.False(r.Headers.ContainsKey("Content-Length"))); // the path without a length was taken
+        Assert.Contains("\"price\":10", await large.Content.ReadAsStringAsync());
     }
 }

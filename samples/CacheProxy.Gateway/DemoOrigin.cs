@@ -39,7 +39,7 @@ public sealed class DemoOrigin
             return next(context);
         });
         // The gateway's active health check probes "/" (appsettings.json): answered, so the demo instance is ready.
-        app.MapGet("/", () => "CacheProxy demo origin: /demo/hello, /demo/items, /demo/etag, /demo/time, /demo/private, /demo/page, /demo/graphql, /demo/experiment\n");
+        app.MapGet("/", () => "CacheProxy demo origin: /demo/hello, /demo/items, /demo/etag, /demo/time, /demo/private, /demo/page, /demo/graphql, /demo/experiment, /demo/images/photo.jpg\n");
         app.MapGet("/demo/hello", (HttpContext c) =>
         {
             c.Response.Headers.CacheControl = "public, max-age=60";
@@ -113,6 +113,21 @@ public sealed class DemoOrigin
             }
             var product = prices.TryGetValue(id, out var amount) ? new { __typename = "Product", id, name = $"product {id}", price = amount } : null;
             return Results.Json(mutation ? new { data = new { setPrice = product } } as object : new { data = new { product } });
+        });
+        // A photo for the image route (docs/images.md): a 1600 x 1000 JPEG made once here, AVIF or WebP and resized at the gateway.
+        var photo = new Lazy<byte[]>(() =>
+        {
+            using var x = NetVips.Image.Xyz(1600, 1000);
+            using var red = (x[0] * (255.0 / 1600)).Cast(NetVips.Enums.BandFormat.Uchar);
+            using var green = (x[1] * (255.0 / 1000)).Cast(NetVips.Enums.BandFormat.Uchar);
+            using var noise = NetVips.Image.Gaussnoise(1600, 1000, mean: 128, sigma: 30).Cast(NetVips.Enums.BandFormat.Uchar);
+            using var rgb = red.Bandjoin(green, noise);
+            return rgb.JpegsaveBuffer(q: 88);
+        });
+        app.MapGet("/demo/images/photo.jpg", (HttpContext c) =>
+        {
+            c.Response.Headers.CacheControl = "public, max-age=3600";
+            return Results.Bytes(photo.Value, "image/jpeg");
         });
         // A page for the checkout experiment (docs/experiments.md): the gateway tells the origin the visitor's bucket.
         app.MapGet("/demo/experiment", (HttpContext c) =>

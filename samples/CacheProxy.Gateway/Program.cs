@@ -54,6 +54,10 @@ if (builder.Configuration.GetSection("CacheProxy:Experiments").Exists())
     // A/B buckets routes assign, key on and count (docs/experiments.md); only then does every request's metric key carry the experiment tag.
     cacheProxy.AddExperiments();
 }
+if (builder.Configuration.GetSection("CacheProxy:Routes").GetChildren().Any(r => r.GetValue<bool>("Images:Enabled")))
+{
+    cacheProxy.AddImages(); // AVIF/WebP and resized variants made once with libvips (docs/images.md); only for a configuration that has image routes
+}
 if (builder.Configuration.GetSection("CacheProxy:Redis").Exists())
 {
     cacheProxy.AddRedis(); // the shared tier (a section without a connection string is an error); without it, the memory tier alone

@@ -117,6 +117,10 @@ internal sealed class ConfigCheckCommand : AsyncCommand<ConfigCheckCommand.Setti
         {
             cacheProxy.AddExperiments();
         }
+        if (configuration.GetSection("CacheProxy:Routes").GetChildren().Any(r => r.GetValue<bool>("Images:Enabled")))
+        {
+            cacheProxy.AddImages();
+        }
         if (configuration.GetSection("CacheProxy:Redis").Exists())
         {
             cacheProxy.AddRedis();

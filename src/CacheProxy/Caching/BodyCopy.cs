@@ -10,6 +10,7 @@ namespace CacheProxy.Caching;
 internal sealed class BodyCopy(CaptureBudget budget)
 {
     private byte[]? _buffer;
+    private byte[]? _replacement;
     private int _length;
     private long _limit;
 
@@ -65,12 +66,20 @@ internal sealed class BodyCopy(CaptureBudget budget)
     }
 
     /// <summary>Gets the bytes kept so far (empty when none), valid until <see cref="Take"/> or <see cref="Release"/>.</summary>
-    public ReadOnlySpan<byte> Kept => _buffer is null ? default : _buffer.AsSpan(0, _length);
+    public ReadOnlySpan<byte> Kept => _replacement ?? (_buffer is null ? default : _buffer.AsSpan(0, _length));
+
+    /// <summary>Replaces the kept body with <paramref name="body"/> (a transformed one): <see cref="Take"/> returns it.</summary>
+    public void ReplaceWith(byte[] body)
+    {
+        Release();
+        _replacement = body;
+        Buffering = true;
+    }
 
     /// <summary>Returns the kept body as a new exact-size array, and releases the pooled buffer.</summary>
     public byte[] Take()
     {
-        var body = _buffer is null ? [] : _buffer.AsSpan(0, _length).ToArray();
+        var body = _replacement ?? (_buffer is null ? [] : _buffer.AsSpan(0, _length).ToArray());
         Release();
         return body;
     }
@@ -82,6 +91,8 @@ internal sealed class BodyCopy(CaptureBudget budget)
             Return(_buffer);
             _buffer = null;
         }
+        _replacement = null;
+        _length = 0;
         Buffering = false;
     }
 

@@ -97,6 +97,12 @@ public sealed class CacheContext
     /// <summary>The GraphQL operation of a request on a GraphQL route (docs/graphql.md), or null.</summary>
     internal GraphQL.GraphQLRequest? GraphQL;
 
+    /// <summary>The feature that holds the upstream response now being fetched (<see cref="FetchDecision.Inspect"/>), or null.</summary>
+    internal IHeldResponses? HeldBy;
+
+    /// <summary>What features keyed on beyond the URL made of the request (an image variant), for the response's holder.</summary>
+    internal object? Variant;
+
     /// <summary>Every cookie left on the request is in its key (<c>Key:ForwardOnlyKeyedCookies</c>): Cookie is no credential then.</summary>
     internal bool CookiesKeyed;
 
@@ -196,6 +202,8 @@ public sealed class CacheContext
         KeyQuery = null;
         KeyedOnCaller = false;
         CookiesKeyed = false;
+        HeldBy = null;
+        Variant = null;
         Started = 0;
     }
 }

@@ -91,9 +91,13 @@ internal sealed class CacheEngine(ILoggerFactory loggers, CacheContextPool conte
         try
         {
             screening.Apply(context); // not in Begin: a fresh hit forwards nothing (IsPlain guards the fast paths)
-            keying.Apply(context); // cookies and experiment buckets the route keys on (RouteKeying.NeedsFullPath guards the fast paths)
             var method = context.HttpContext.Request.Method;
             if (await screening.RefuseMalformedFramingAsync(context))
+            {
+                return;
+            }
+            // Cookies, experiment buckets and variants the route keys on (RouteKeying.NeedsFullPath guards the fast paths).
+            if (await keying.ApplyAsync(context))
             {
                 return;
             }

@@ -18,8 +18,10 @@ namespace CacheProxy.Caching;
 /// </summary>
 internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics metrics, CachePolicies policies, ResponseTags tags,
     Compressor compressor, ResponseStorer storer, HitForPass hitForPass, Esi.EsiAssembler esi, Cdn.DownstreamFields downstream,
-    GraphQL.GraphQLStorage graphQL)
+    IEnumerable<IHeldResponses> held)
 {
+    private readonly IHeldResponses[] _held = [.. held];
+
     /// <summary>The decision for the upstream response now starting; synchronous unless a response-phase policy awaits.</summary>
     public ValueTask<FetchDecision> DecideAsync(CacheContext context, CacheExchange exchange, UpstreamResponse upstream, CaptureBodyFeature capture)
     {
@@ -60,11 +62,18 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
     {
         var current = options.Current;
         var response = context.HttpContext.Response;
-        // A GraphQL query's response is held back: its body says whether and how long it is stored (docs/graphql.md).
-        if (exchange.Completing is null && graphQL.Inspects(context, response, current))
+        // A response whose body decides (a GraphQL query's, docs/graphql.md) or is replaced (an image variant's) is held back.
+        if (exchange.Completing is null)
         {
-            capture.StartBuffering(current.MaxObjectSize, response.ContentLength);
-            return FetchDecision.Inspect.Instance;
+            foreach (var holder in _held)
+            {
+                if (holder.Holds(context, response, current))
+                {
+                    context.HeldBy = holder;
+                    capture.StartBuffering(current.MaxObjectSize, response.ContentLength);
+                    return FetchDecision.Inspect.Instance;
+                }
+            }
         }
         // An ESI page is held back and assembled (docs/esi.md); one refreshed in the background only stored.
         var assemble = !exchange.Background && exchange.Completing is null && esi.Processes(context.RouteId, response.Headers);
@@ -92,15 +101,15 @@ internal sealed class FetchDecider(LastGoodOptions options, CacheProxyMetrics me
     }
 
     /// <summary>
-    /// <see cref="FetchDecision.Inspect"/> once the held body is in: what it says applied (<see cref="GraphQL.GraphQLStorage"/>),
+    /// <see cref="FetchDecision.Inspect"/> once the held body is in: what its holder makes of it applied (<see cref="IHeldResponses"/>),
     /// then RFC 9111's rules as for any response; the held response is answered as an <see cref="FetchDecision.Assemble"/>.
     /// </summary>
-    public FetchDecision.Assemble DecideInspected(CacheContext context, CacheExchange exchange, in UpstreamResponse upstream, CaptureBodyFeature capture)
+    public async ValueTask<FetchDecision.Assemble> DecideInspectedAsync(CacheContext context, CacheExchange exchange, UpstreamResponse upstream, CaptureBodyFeature capture)
     {
         var current = options.Current;
         var response = context.HttpContext.Response;
         StorePlan? plan = null;
-        if (graphQL.Apply(context, capture, upstream.Time, current) is { } refusal)
+        if (await context.HeldBy!.ApplyAsync(context, capture, upstream.Time, current) is { } refusal)
         {
             storer.NotStored(context, refusal);
         }

@@ -43,7 +43,7 @@ internal abstract record FetchDecision(CaptureMode Mode)
 
     /// <summary>
     /// A GraphQL query's response, held back: its body decides (errors, cache-control hints, entity tags), then
-    /// <see cref="FetchDecider.DecideInspected"/> turns it into an <see cref="Assemble"/> of the held response.
+    /// <see cref="FetchDecider.DecideInspectedAsync"/> turns it into an <see cref="Assemble"/> of the held response.
     /// </summary>
     public sealed record Inspect : FetchDecision
     {

@@ -12,20 +12,38 @@ namespace CacheProxy.Caching;
 /// experiments (<see cref="ExperimentAssignments"/>, with <c>AddExperiments()</c>). A fresh hit looks its key up
 /// from the URL alone, so a request such a route keys differently takes the full path (<see cref="NeedsFullPath"/>).
 /// </summary>
-internal sealed class RouteKeying(LastGoodOptions options, ExperimentAssignments? experiments = null)
+internal sealed class RouteKeying(LastGoodOptions options, IEnumerable<IRequestVariants> variants, ExperimentAssignments? experiments = null)
 {
+    private readonly IRequestVariants[] _variants = [.. variants];
     private Table? _table;
 
-    /// <summary>Whether the request must take the full path: its route assigns experiments, or keys on cookies and it carries some.</summary>
+    /// <summary>Whether the request must take the full path: its route assigns experiments or has variants, or keys on cookies and it carries some.</summary>
     public bool NeedsFullPath(CacheContext context)
     {
         var routes = For(options.Current).Routes;
         return routes is not null && routes.TryGetValue(context.RouteId, out var keys)
-            && (keys.Experiments || (keys.Cookies && context.HttpContext.Request.Headers.ContainsKey(HeaderNames.Cookie)));
+            && (keys.Always || (keys.Cookies && context.HttpContext.Request.Headers.ContainsKey(HeaderNames.Cookie)));
+    }
+
+    /// <summary>
+    /// <see cref="Apply"/>, then the features keyed on more than the URL (<see cref="IRequestVariants"/>, image
+    /// variants); true when one answered the request itself.
+    /// </summary>
+    public ValueTask<bool> ApplyAsync(CacheContext context)
+    {
+        Apply(context);
+        foreach (var variant in _variants)
+        {
+            if (variant.Applies(options.Current, context.RouteId))
+            {
+                return variant.ScreenAsync(context);
+            }
+        }
+        return new(false);
     }
 
     /// <summary>Adds the route's cookie values and buckets to the key of <paramref name="context"/>'s request, and trims what goes upstream.</summary>
-    public void Apply(CacheContext context)
+    private void Apply(CacheContext context)
     {
         var current = options.Current;
         if (For(current).Routes is null || !current.Routes.TryGetValue(context.RouteId, out var route))
@@ -64,15 +82,17 @@ internal sealed class RouteKeying(LastGoodOptions options, ExperimentAssignments
         {
             return table;
         }
-        var routes = current.Routes.Where(r => r.Value.Key.Cookies.Count > 0 || r.Value.Experiments.Count > 0)
-            .ToDictionary(r => r.Key, r => (Cookies: r.Value.Key.Cookies.Count > 0, Experiments: r.Value.Experiments.Count > 0 && experiments is not null),
-                StringComparer.OrdinalIgnoreCase);
+        var routes = current.Routes
+            .Select(r => (r.Key, Cookies: r.Value.Key.Cookies.Count > 0,
+                Always: (r.Value.Experiments.Count > 0 && experiments is not null) || _variants.Any(v => v.Applies(current, r.Key))))
+            .Where(r => r.Cookies || r.Always)
+            .ToDictionary(r => r.Key, r => (r.Cookies, r.Always), StringComparer.OrdinalIgnoreCase);
         table = new Table(current, routes.Count == 0 ? null : routes);
         Volatile.Write(ref _table, table);
         return table;
     }
 
-    private sealed record Table(CacheProxyOptions Options, Dictionary<string, (bool Cookies, bool Experiments)>? Routes);
+    private sealed record Table(CacheProxyOptions Options, Dictionary<string, (bool Cookies, bool Always)>? Routes);
 
     /// <summary>Whether a cookie's name looks like a session's: a route keyed on it is per user (event 1307).</summary>
     public static bool LooksLikeSession(string name)

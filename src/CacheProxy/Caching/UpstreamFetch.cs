@@ -89,8 +89,8 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
                 FetchDecision.ServeStale => await ServeStaleAsync(context, exchange, upstream),
                 FetchDecision.Store store => (await storer.KeepAsync(context, exchange, store.Plan, upstream, capture, upstreamFailed)).Stored,
                 FetchDecision.Assemble assemble => await AssembleAsync(context, exchange, assemble, upstream, capture, upstreamFailed),
-                FetchDecision.Inspect => await AssembleAsync(context, exchange, decider.DecideInspected(context, exchange, upstream, capture), upstream, capture,
-                    upstreamFailed),
+                FetchDecision.Inspect => await AssembleAsync(context, exchange, await decider.DecideInspectedAsync(context, exchange, upstream, capture), upstream,
+                    capture, upstreamFailed),
                 FetchDecision.PassOn { Marked: true } when context.Lookup.Entry is not null => await storer.ForgetAsync(context),
                 _ => false,
             };

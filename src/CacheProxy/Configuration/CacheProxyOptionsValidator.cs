@@ -204,6 +204,7 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             }
             ValidateGraphQL($"CacheProxy:Routes:{routeId}:GraphQL", route.GraphQL, errors);
             ValidateTokens($"CacheProxy:Routes:{routeId}:Key:Cookies", route.Key.Cookies, errors);
+            ValidateImages($"CacheProxy:Routes:{routeId}:Images", route.Images, errors);
             foreach (var experiment in route.Experiments)
             {
                 if (!options.Experiments.ContainsKey(experiment))
@@ -329,6 +330,41 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             {
                 errors.Add($"{path} must be between {min} and {max} (was {value}).");
             }
+        }
+    }
+
+    private void ValidateImages(string path, RouteImageOptions images, List<string> errors)
+    {
+        if (!images.Enabled)
+        {
+            return;
+        }
+        if (services.GetService(typeof(IEnumerable<Caching.IRequestVariants>)) is not IEnumerable<Caching.IRequestVariants> variants || !variants.Any())
+        {
+            errors.Add($"{path}:Enabled needs AddImages() on the CacheProxy builder (package CacheProxy.Images).");
+        }
+        if (images.MaxWidth is < 16 or > 16384)
+        {
+            errors.Add($"{path}:MaxWidth must be between 16 and 16384 (was {images.MaxWidth}).");
+        }
+        for (var i = 0; i < images.Widths.Count; i++)
+        {
+            if (images.Widths[i] < 1 || images.Widths[i] > images.MaxWidth)
+            {
+                errors.Add($"{path}:Widths:{i} must be between 1 and MaxWidth ({images.MaxWidth}; was {images.Widths[i]}).");
+            }
+        }
+        if (images.Quality is < 1 or > 100)
+        {
+            errors.Add($"{path}:Quality must be between 1 and 100 (was {images.Quality}).");
+        }
+        if (images.MaxPixels is < 1 or > 268_402_689)
+        {
+            errors.Add($"{path}:MaxPixels must be between 1 and 268402689 (was {images.MaxPixels}).");
+        }
+        if (images.SigningKey is { Length: < 32 })
+        {
+            errors.Add($"{path}:SigningKey must be at least 32 characters (was {images.SigningKey.Length}).");
         }
     }
 

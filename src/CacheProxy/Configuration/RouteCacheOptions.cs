@@ -57,6 +57,9 @@ public sealed class RouteCacheOptions
     /// <summary>Gets the experiments (<see cref="CacheProxyOptions.Experiments"/>) whose buckets the route's visitors are assigned to and keyed on; needs <c>AddExperiments()</c>.</summary>
     public IList<string> Experiments { get; } = [];
 
+    /// <summary>Gets the route's image variants (docs/images.md); needs <c>AddImages()</c> from CacheProxy.Images.</summary>
+    public RouteImageOptions Images { get; } = new();
+
     /// <summary>Gets the route's GraphQL caching (docs/graphql.md).</summary>
     public RouteGraphQLOptions GraphQL { get; } = new();
 }

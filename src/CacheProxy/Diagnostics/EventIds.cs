@@ -33,6 +33,8 @@ internal static class EventIds
     public const int GraphQLMutationPurged = 1023;
     public const int GraphQLResponseNotStored = 1024;
     public const int ExperimentCookieReassigned = 1025;
+    public const int ImageServedOriginal = 1030;
+    public const int ImageParametersRefused = 1034;
 
     public const int MemoryTierEvicted = 1100;
     public const int StoreReadFailed = 1101;

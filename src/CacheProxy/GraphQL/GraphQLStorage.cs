@@ -15,18 +15,21 @@ namespace CacheProxy.GraphQL;
 /// out of a shared entry; the entities in <c>data</c> become tags (<c>Type:id</c>), and the operation's name one
 /// more (<c>operation:Name</c>).
 /// </summary>
-internal sealed class GraphQLStorage(CacheProxyMetrics metrics, ILoggerFactory loggers)
+internal sealed class GraphQLStorage(CacheProxyMetrics metrics, ILoggerFactory loggers) : IHeldResponses
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
 
     /// <summary>Whether the upstream response now starting is a GraphQL query's JSON to read before deciding.</summary>
-    public bool Inspects(CacheContext context, HttpResponse response, CacheProxyOptions current) =>
+    public bool Holds(CacheContext context, HttpResponse response, CacheProxyOptions current) =>
         context.GraphQL is { IsQuery: true } && response.StatusCode == StatusCodes.Status200OK
         && (response.ContentLength is null || response.ContentLength <= current.MaxObjectSize)
         && StringValues.IsNullOrEmpty(response.Headers.ContentEncoding) && IsJson(response.ContentType);
 
     /// <summary>Applies the held body to <paramref name="context"/>: its freshness and tags; the reason it is not stored, or null.</summary>
-    public string? Apply(CacheContext context, CaptureBodyFeature capture, DateTimeOffset responseTime, CacheProxyOptions current)
+    public ValueTask<string?> ApplyAsync(CacheContext context, CaptureBodyFeature capture, DateTimeOffset responseTime, CacheProxyOptions current) =>
+        new(Apply(context, capture, responseTime, current));
+
+    private string? Apply(CacheContext context, CaptureBodyFeature capture, DateTimeOffset responseTime, CacheProxyOptions current)
     {
         if (!current.Routes.TryGetValue(context.RouteId, out var routeOptions))
         {

@@ -111,7 +111,7 @@ public static class CacheProxyServiceCollectionExtensions
         services.TryAddSingleton<FetchDecider>();
         services.TryAddSingleton<CacheProxy.GraphQL.GraphQLRequests>();
         services.TryAddSingleton<RouteKeying>();
-        services.TryAddSingleton<CacheProxy.GraphQL.GraphQLStorage>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHeldResponses, CacheProxy.GraphQL.GraphQLStorage>());
         services.TryAddSingleton<CacheProxy.GraphQL.GraphQLMutations>();
         services.TryAddSingleton<ResponseStorer>();
         services.TryAddSingleton<RangeCompletion>();

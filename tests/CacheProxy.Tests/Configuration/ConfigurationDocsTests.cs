@@ -8,7 +8,7 @@ namespace CacheProxy.Tests.Configuration;
 /// <summary>docs/configuration.md has a row for every option of every package, with its type, and says whether it reloads.</summary>
 public sealed partial class ConfigurationDocsTests
 {
-    /// <summary>Every settable option under the two roots, as its configuration key (a dictionary's key as {…}, a list's index as {i}) and type.</summary>
+    /// <summary>Every settable option under the three roots, as its configuration key (a dictionary's key as {…}, a list's index as {i}) and type.</summary>
     internal static IEnumerable<(string Key, Type Type)> Options()
     {
         foreach (var option in Walk(typeof(CacheProxyOptions), string.Empty))
@@ -16,6 +16,10 @@ public sealed partial class ConfigurationDocsTests
             yield return option;
         }
         foreach (var option in Walk(typeof(RedisOptions), "Redis:"))
+        {
+            yield return option;
+        }
+        foreach (var option in Walk(typeof(ImageTransformOptions), "Images:"))
         {
             yield return option;
         }

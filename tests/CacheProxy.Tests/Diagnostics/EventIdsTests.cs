@@ -9,7 +9,7 @@ namespace CacheProxy.Tests.Diagnostics;
 public sealed class EventIdsTests
 {
     private static IEnumerable<LoggerMessageAttribute> Events() =>
-        new[] { typeof(CacheProxy.CacheProxyTelemetry).Assembly, typeof(CacheProxy.Configuration.RedisOptions).Assembly }
+        new[] { typeof(CacheProxy.CacheProxyTelemetry).Assembly, typeof(CacheProxy.Configuration.RedisOptions).Assembly, typeof(CacheProxy.Configuration.ImageTransformOptions).Assembly }
             .SelectMany(a => a.GetTypes())
             .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
             .Select(m => m.GetCustomAttribute<LoggerMessageAttribute>())

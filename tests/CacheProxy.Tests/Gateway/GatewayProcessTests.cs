@@ -204,6 +204,28 @@ public sealed class GatewayProcessTests
         Assert.Matches("^checkout page, variant (control|one-page),", await experiment.Content.ReadAsStringAsync());
     }
 
+    /// <summary>The README's image line: the Development settings' image route, a resized AVIF of the demo photo made once.</summary>
+    [Fact]
+    public async Task Development_ServesTheDemoPhoto_AsAResizedAvif_MadeOnce()
+    {
+        await using var gateway = GatewayProcess.Start("Development", null);
+        await gateway.WaitStartedAsync();
+        using var http = new HttpClient();
+        Task<HttpResponseMessage> GetAsync() => http.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{gateway.PublicPort}/demo/images/photo.jpg?w=640")
+        {
+            Headers = { { "Accept", "image/avif,image/webp,image/apng,image/*,*/*;q=0.8" } },
+        });
+
+        var miss = await GetAsync();
+        var hit = await GetAsync();
+
+        Assert.Equal("image/avif", miss.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("stored", miss.CacheStatus());
+        Assert.StartsWith("CacheProxy; hit", hit.CacheStatus());
+        using var avif = NetVips.Image.NewFromBuffer(await hit.Content.ReadAsByteArrayAsync());
+        Assert.Equal((640, 400), (avif.Width, avif.Height));
+    }
+
     /// <summary>What readiness says of the demo origin's one destination (<c>active …, passive …</c>).</summary>
     private static async Task<string?> DestinationStateAsync(HttpClient http, GatewayProcess gateway)
     {

@@ -1,0 +1,19 @@
+namespace CacheProxy.Images;
+
+/// <summary>The class of representation a client gets: what the key holds instead of its Accept field.</summary>
+internal enum ImageClass
+{
+    Original,
+    WebP,
+    Avif,
+}
+
+/// <summary>What a request on an image route asks for: the class its Accept (or <c>format</c>) chose, and the parameters allowed.</summary>
+internal sealed record ImageRequest(ImageClass Class, int? Width, int? Height, bool Cover, int? Quality)
+{
+    /// <summary>Gets whether the origin's bytes answer it as they are: the original class, no parameter.</summary>
+    public bool AsIs => Class == ImageClass.Original && Width is null && Height is null && Quality is null;
+
+    /// <summary>Gets the value it adds to the key: the class and the parameters, in one spelling.</summary>
+    public string KeyValue => $"{Class.ToString().ToLowerInvariant()};w={Width};h={Height};fit={(Cover ? "cover" : "contain")};q={Quality}";
+}

@@ -31,9 +31,26 @@ var esiPlain = System.Text.Encoding.UTF8.GetBytes(esiHead + string.Concat(fragme
 // plain GET object, to compare a GraphQL POST hit with a GET hit of the same size.
 var graphQL = System.Text.Encoding.UTF8.GetBytes("{\"data\":{\"items\":" + System.Text.Encoding.UTF8.GetString(json) + "}}");
 
+// Files of CEILING_FILES under /files/ (tests/load/images.sh: a source photo, then a variant's bytes as a plain object),
+// each read once when first asked for.
+var filesDirectory = Environment.GetEnvironmentVariable("CEILING_FILES");
+var files = new System.Collections.Concurrent.ConcurrentDictionary<string, byte[]?>(StringComparer.Ordinal);
+byte[]? FileFor(string path) => filesDirectory is null || !path.StartsWith("/files/", StringComparison.Ordinal) ? null
+    : files.GetOrAdd(path, p => File.Exists(Path.Combine(filesDirectory, Path.GetFileName(p))) ? File.ReadAllBytes(Path.Combine(filesDirectory, Path.GetFileName(p))) : null);
+
 // Not async itself: the ceiling's own requests pay no state machine for it.
-app.Run(context => context.Request.Path == "/graphql" || context.Request.Path == "/graphql-plain" ? GraphQLAsync(context) : Answer(context));
+app.Run(context => context.Request.Path == "/graphql" || context.Request.Path == "/graphql-plain" ? GraphQLAsync(context)
+    : FileFor(context.Request.Path.Value ?? string.Empty) is { } file ? FileAsync(context, file) : Answer(context));
 app.Run();
+
+Task FileAsync(HttpContext context, byte[] file)
+{
+    var path = context.Request.Path.Value!;
+    context.Response.ContentType = path.EndsWith(".jpg", StringComparison.Ordinal) ? "image/jpeg" : path.EndsWith(".webp", StringComparison.Ordinal) ? "image/webp" : "application/octet-stream";
+    context.Response.Headers.CacheControl = "public, max-age=3600";
+    context.Response.ContentLength = file.Length;
+    return context.Response.Body.WriteAsync(file).AsTask();
+}
 
 async Task GraphQLAsync(HttpContext context)
 {

@@ -50,3 +50,19 @@ in_turn() {
 p99_ms() { # wrk --latency output on stdin -> the 99th percentile in ms
   awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'
 }
+# pid...: servers on CPU 0 and wrk (client_cpu) on CPU 1 when the machine has two; PIN=0 leaves them.
+pin_servers() {
+  client_cpu=""
+  if (( $(nproc) >= 2 )) && [[ "${PIN:-1}" != 0 ]]; then
+    client_cpu="taskset -c 1"
+    local p
+    for p in "$@"; do taskset -apc 0 "$p" >/dev/null; done
+  fi
+}
+# url [wrk args...] -> "rps p99ms", with $duration, $connections and pin_servers' CPU
+measure_wrk() {
+  local out url=$1; shift
+  out=$(timeout $((duration + 30)) $client_cpu wrk -t2 -c"$connections" -d"${duration}s" --latency "$@" "$url")
+  echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(p99_ms <<<"$out")"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; } # numbers on stdin -> their median

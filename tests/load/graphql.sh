@@ -26,21 +26,11 @@ for _ in 1 2 3; do post -o /dev/null; curl -fs -o /dev/null "$g/graphql-plain"; 
 status=$(post -D - -o /dev/null | tr -d '\r' | grep -i '^cache-status:' || true)
 case "$status" in *"; hit"*) ;; *) echo "the gateway is not serving the GraphQL POST from cache: $status" >&2; exit 1 ;; esac
 
-server_cpu="" client_cpu=""
-if (( $(nproc) >= 2 )) && [[ "${PIN:-1}" != 0 ]]; then
-  server_cpu="taskset -apc 0"; client_cpu="taskset -c 1"
-  for p in "$ceiling_pid" "$gateway_pid"; do $server_cpu "$p" >/dev/null; done
-fi
-measure() { # url [wrk args] -> "rps p99ms"
-  local out url=$1; shift
-  out=$(timeout $((duration + 30)) $client_cpu wrk -t2 -c"$connections" -d"${duration}s" --latency "$@" "$url")
-  echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(p99_ms <<<"$out")"
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+pin_servers "$ceiling_pid" "$gateway_pid"
 rounds="${ROUNDS:-7}"
 f="$work/graphql.txt"; : >"$f"
-measure "$g/graphql-plain" >/dev/null; measure "$g/graphql" -s "$here/graphql-post.lua" >/dev/null # warm-up
-for round in $(seq 1 "$rounds"); do in_turn "$round" 'measure "$g/graphql-plain"' 'measure "$g/graphql" -s "$here/graphql-post.lua"' >>"$f"; done
+measure_wrk "$g/graphql-plain" >/dev/null; measure_wrk "$g/graphql" -s "$here/graphql-post.lua" >/dev/null # warm-up
+for round in $(seq 1 "$rounds"); do in_turn "$round" 'measure_wrk "$g/graphql-plain"' 'measure_wrk "$g/graphql" -s "$here/graphql-post.lua"' >>"$f"; done
 col() { awk -v c="$1" '{print $c}' "$f" | median; }
 echo "| comparison | GET hit req/s | GET hit p99 ms | POST hit req/s | POST hit p99 ms | median round ratio | rounds |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"

@@ -19,7 +19,6 @@ images="$work/images"; rm -rf "$images"; mkdir -p "$images/files"
 rounds="${ROUNDS:-9}"
 dotnet build "$root/tests/CacheProxy.Benchmarks" -c Release -v q -nologo >"$images/build.log" 2>&1
 timeout 600 dotnet "$root/tests/CacheProxy.Benchmarks/bin/Release/net10.0/CacheProxy.Benchmarks.dll" images "$images" "$rounds" | tee "$images/ours.txt"
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for format in webp avif; do
   case $format in
     webp) options="[Q=75,effort=3,strip]" ;;
@@ -49,19 +48,10 @@ for _ in 1 2 3; do curl -fs -o /dev/null -H 'Accept: image/webp' "$variant"; cur
 cmp -s <(curl -fs -H 'Accept: image/webp' "$variant") <(curl -fs "$g/files/plain.webp") || { echo "the variant hit and the plain object differ" >&2; exit 1; }
 status=$(curl -fs -H 'Accept: image/webp' -D - -o /dev/null "$variant" | tr -d '\r' | grep -i '^cache-status:' || true)
 case "$status" in *"; hit"*) ;; *) echo "the gateway is not serving the variant from cache: $status" >&2; exit 1 ;; esac
-server_cpu="" client_cpu=""
-if (( $(nproc) >= 2 )) && [[ "${PIN:-1}" != 0 ]]; then
-  server_cpu="taskset -apc 0"; client_cpu="taskset -c 1"
-  for p in "$ceiling_pid" "$gateway_pid"; do $server_cpu "$p" >/dev/null; done
-fi
-measure() { # url [wrk args] -> "rps p99ms"
-  local out url=$1; shift
-  out=$(timeout $((duration + 30)) $client_cpu wrk -t2 -c"$connections" -d"${duration}s" --latency "$@" "$url")
-  echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(p99_ms <<<"$out")"
-}
+pin_servers "$ceiling_pid" "$gateway_pid"
 f="$images/hits.txt"; : >"$f"
-measure "$g/files/plain.webp" >/dev/null; measure "$variant" -H 'Accept: image/webp' >/dev/null # warm-up
-for round in $(seq 1 "$rounds"); do in_turn "$round" 'measure "$g/files/plain.webp"' 'measure "$variant" -H "Accept: image/webp"' >>"$f"; done
+measure_wrk "$g/files/plain.webp" >/dev/null; measure_wrk "$variant" -H 'Accept: image/webp' >/dev/null # warm-up
+for round in $(seq 1 "$rounds"); do in_turn "$round" 'measure_wrk "$g/files/plain.webp"' 'measure_wrk "$variant" -H "Accept: image/webp"' >>"$f"; done
 col() { awk -v c="$1" '{print $c}' "$f" | median; }
 echo "| comparison | plain hit req/s | plain p99 ms | variant hit req/s | variant p99 ms | median round ratio | rounds |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"

@@ -55,7 +55,7 @@ internal sealed class ImageVariants(LastGoodOptions options, ImageTransformer tr
             asked = new ImageRequest(Negotiate(request.Headers.Accept, images, null), null, null, false, null);
         }
         // The key: the URL without the image parameters, and the class and parameters in one spelling.
-        var query = WithoutImageParameters(request.Query);
+        var query = WithoutImageParameters(request);
         context.KeyQuery = query;
         if (!asked.AsIs)
         {
@@ -164,22 +164,9 @@ internal sealed class ImageVariants(LastGoodOptions options, ImageTransformer tr
         return false;
     }
 
-    private static string WithoutImageParameters(IQueryCollection query)
-    {
-        var kept = new System.Text.StringBuilder();
-        foreach (var (name, values) in query)
-        {
-            if (Array.IndexOf(Parameters, name) >= 0)
-            {
-                continue;
-            }
-            foreach (var value in values)
-            {
-                kept.Append(kept.Length == 0 ? '?' : '&').Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value ?? string.Empty));
-            }
-        }
-        return kept.ToString();
-    }
+    /// <summary>The URL query without the image parameters, the others in their order and spelling.</summary>
+    private static string WithoutImageParameters(HttpRequest request) =>
+        CacheKeyContext.WithoutParameters(request.QueryString.Value ?? string.Empty, name => Array.IndexOf(Parameters, name) >= 0);
 
     public bool Holds(CacheContext context, HttpResponse response, CacheProxyOptions current) =>
         context.Variant is ImageRequest && response.StatusCode == StatusCodes.Status200OK

@@ -40,14 +40,23 @@ public sealed class CacheKeyContext
     public void RemoveQueryParameters(Func<string, bool> match)
     {
         ArgumentNullException.ThrowIfNull(match);
-        if (Query.Length <= 1)
+        Query = WithoutParameters(Query, match);
+    }
+
+    /// <summary>
+    /// <paramref name="query"/> (empty, or <c>?</c> and the query string) without the parameters whose (still escaped)
+    /// names match, the others kept in their order and spelling.
+    /// </summary>
+    internal static string WithoutParameters(string query, Func<string, bool> match)
+    {
+        if (query.Length <= 1)
         {
-            return;
+            return query;
         }
-        var kept = new System.Text.StringBuilder(Query.Length);
-        foreach (var range in Query.AsSpan(1).Split('&'))
+        var kept = new System.Text.StringBuilder(query.Length);
+        foreach (var range in query.AsSpan(1).Split('&'))
         {
-            var parameter = Query.AsSpan(1)[range];
+            var parameter = query.AsSpan(1)[range];
             var equals = parameter.IndexOf('=');
             var name = equals < 0 ? parameter : parameter[..equals];
             if (parameter.IsEmpty || match(name.ToString()))
@@ -56,7 +65,7 @@ public sealed class CacheKeyContext
             }
             kept.Append(kept.Length == 0 ? '?' : '&').Append(parameter);
         }
-        Query = kept.ToString();
+        return kept.ToString();
     }
 
     internal void Start(HttpContext context, string path, string query)

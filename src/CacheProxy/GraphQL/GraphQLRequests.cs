@@ -92,7 +92,7 @@ internal sealed class GraphQLRequests
                     _queryStrings.AddOrUpdate(raw, parsed);
                 }
             }
-            keyQuery = WithoutGraphQLParameters(request.Query);
+            keyQuery = WithoutGraphQLParameters(request);
         }
         else if (HttpMethods.IsPost(request.Method))
         {
@@ -170,7 +170,7 @@ internal sealed class GraphQLRequests
             return null;
         }
         var parsed = Read(request.Query["query"], request.Query["operationName"], request.Query["variables"], request.Query["extensions"], isGet: true);
-        return parsed.Operation is { Type: OperationType.Query } operation ? (WithoutGraphQLParameters(request.Query), parsed.KeyValue!, operation.Name) : null;
+        return parsed.Operation is { Type: OperationType.Query } operation ? (WithoutGraphQLParameters(request), parsed.KeyValue!, operation.Name) : null;
     }
 
     /// <summary>A Cache-Status member with the operation's name as its detail (RFC 9211 §2.8).</summary>
@@ -378,23 +378,9 @@ internal sealed class GraphQLRequests
         }
     }
 
-    /// <summary>The URL query without the GraphQL parameters, in its order; empty or <c>?…</c>.</summary>
-    private static string WithoutGraphQLParameters(IQueryCollection query)
-    {
-        var kept = new StringBuilder();
-        foreach (var (name, values) in query)
-        {
-            if (name is "query" or "operationName" or "variables" or "extensions")
-            {
-                continue;
-            }
-            foreach (var value in values)
-            {
-                kept.Append(kept.Length == 0 ? '?' : '&').Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value ?? string.Empty));
-            }
-        }
-        return kept.ToString();
-    }
+    /// <summary>The URL query without the GraphQL parameters, the others in their order and spelling; empty or <c>?…</c>.</summary>
+    private static string WithoutGraphQLParameters(HttpRequest request) =>
+        CacheKeyContext.WithoutParameters(request.QueryString.Value ?? string.Empty, name => name is "query" or "operationName" or "variables" or "extensions");
 
     private static string? MediaType(string? contentType)
     {

@@ -36,7 +36,7 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
         }
         // Everything the refresh needs is copied now: the request's objects are reused once it is answered.
         var graphQL = context.GraphQL;
-        var keyedOnCaller = context.KeyedOnCaller;
+        var (keyedOnCaller, cookiesKeyed, variant) = (context.KeyedOnCaller, context.CookiesKeyed, context.Variant); // what keying learnt of the request
         var request = CopyRequest(context.HttpContext, graphQL?.Body);
         var endpoint = context.Endpoint;
         var routeValues = new RouteValueDictionary(context.HttpContext.Request.RouteValues);
@@ -64,6 +64,8 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
                 background.Key = key;
                 background.GraphQL = graphQL;
                 background.KeyedOnCaller = keyedOnCaller;
+                background.CookiesKeyed = cookiesKeyed;
+                background.Variant = variant; // an image variant is made again from the refreshed source, not replaced by it
                 background.Looked(found);
                 background.Consider(Candidate.ForRefresh(stale.Entry!, stale.Policy));
                 background.RequestCacheControl = CacheControl.Parse(StringValues.Empty);

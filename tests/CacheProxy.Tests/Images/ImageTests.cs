@@ -283,6 +283,32 @@ public sealed class ImageTests
     }
 
     [Fact]
+    public async Task AVariantRefreshedInTheBackground_IsMadeAgain_NotReplacedByItsSource()
+    {
+        await using var proxy = await StartAsync();
+        var jpeg = Jpeg(640, 480);
+        proxy.Origin.Handler = async c =>
+        {
+            c.Response.Headers.CacheControl = "public, max-age=10, stale-while-revalidate=600";
+            c.Response.ContentType = "image/jpeg";
+            await c.Response.Body.WriteAsync(jpeg);
+        };
+
+        await GetAsync(proxy, "/refreshed.jpg?w=320", "image/webp");
+        proxy.Time.Advance(TimeSpan.FromSeconds(20));
+        var (stale, _) = await GetAsync(proxy, "/refreshed.jpg?w=320", "image/webp");
+        await proxy.WaitForRefreshesAsync();
+        var (refreshed, body) = await GetAsync(proxy, "/refreshed.jpg?w=320", "image/webp");
+
+        Assert.Contains("stale-while-revalidate", stale.CacheStatus());
+        Assert.StartsWith("CacheProxy; hit", refreshed.CacheStatus());
+        Assert.Equal(2, proxy.Origin.Calls);
+        Assert.Equal("image/webp", refreshed.Content.Headers.ContentType?.MediaType);
+        using var decoded = Decode(body);
+        Assert.Equal(320, decoded.Width);
+    }
+
+    [Fact]
     public async Task PastTheQueue_TheOriginalIsServed_NotStored()
     {
         await using var proxy = await StartAsync(bounds: b => (b.MaxConcurrent, b.MaxQueue) = (1, 0));

@@ -35,6 +35,7 @@ public static class CacheProxyImagesBuilderExtensions
         }
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ImageTransformOptions>, ImageTransformOptionsValidator>());
+        services.TryAddSingleton<ImagesAdded>();
         services.TryAddSingleton<ImageTransformer>();
         services.TryAddSingleton<ImageVariants>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRequestVariants, ImageVariants>(sp => sp.GetRequiredService<ImageVariants>()));

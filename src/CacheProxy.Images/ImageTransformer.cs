@@ -61,8 +61,22 @@ internal sealed class ImageTransformer : IDisposable
         _duration = metrics.Meter.CreateHistogram<double>("cacheproxy.images.transform.duration", "s", "Time to make one image variant, queue excluded, by format.");
     }
 
-    /// <summary>Gets how many variants are being made now.</summary>
-    internal int Running => _options.CurrentValue.MaxConcurrent - _slots.CurrentCount;
+    /// <summary>Takes a slot until the result is disposed, as a variant being made does: for tests that need every slot taken, without timing.</summary>
+    internal async Task<IDisposable> OccupyAsync()
+    {
+        Interlocked.Increment(ref _waiting);
+        await _slots.WaitAsync();
+        return new Occupied(this);
+    }
+
+    private sealed class Occupied(ImageTransformer transformer) : IDisposable
+    {
+        public void Dispose()
+        {
+            transformer._slots.Release();
+            Interlocked.Decrement(ref transformer._waiting);
+        }
+    }
 
     public static bool IsImage(string? contentType) =>
         contentType is not null && (contentType.StartsWith("image/jpeg", StringComparison.OrdinalIgnoreCase)
@@ -75,8 +89,9 @@ internal sealed class ImageTransformer : IDisposable
         Log.ImageParametersRefused(_logger, routeId, reason);
     }
 
+    /// <summary>Makes <paramref name="asked"/> of <paramref name="source"/>; with <paramref name="waitForSlot"/> false, only if a slot is free now (eager variants yield to requests).</summary>
     public async Task<Transformed> MakeAsync(byte[] source, string contentType, ImageRequest asked, RouteImageOptions route, string routeId,
-        CancellationToken aborted)
+        CancellationToken aborted, bool waitForSlot = true)
     {
         var options = _options.CurrentValue;
         var format = asked.Class == ImageClass.Original ? Format(contentType) : asked.Class.ToString().ToLowerInvariant();
@@ -91,7 +106,10 @@ internal sealed class ImageTransformer : IDisposable
         {
             try
             {
-                await _slots.WaitAsync(deadline.Token);
+                if (!await _slots.WaitAsync(waitForSlot ? Timeout.InfiniteTimeSpan : TimeSpan.Zero, deadline.Token))
+                {
+                    return Count(new Transformed(TransformOutcome.Busy, Reason: $"all {options.MaxConcurrent} slots are making variants for requests (CacheProxy:Images:MaxConcurrent)"), format);
+                }
             }
             catch (OperationCanceledException)
             {

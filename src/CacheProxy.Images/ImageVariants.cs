@@ -1,7 +1,10 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using CacheProxy.Caching;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
+using CacheProxy.Hosting;
+using CacheProxy.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
@@ -19,12 +22,15 @@ namespace CacheProxy.Images;
 /// (<see cref="ImageTransformer"/>), then stored like any response — or, when it cannot be made, the original passes.</item>
 /// </list>
 /// </summary>
-internal sealed class ImageVariants(LastGoodOptions options, ImageTransformer transformer, ErrorShaping errors, ILoggerFactory loggers)
+internal sealed class ImageVariants(LastGoodOptions options, ImageTransformer transformer, ErrorShaping errors, CacheKey keys, ICacheStore store,
+    CacheWriter writer, BackgroundWork background, CacheProxyMetrics metrics, ILoggerFactory loggers)
     : IRequestVariants, IHeldResponses
 {
     private const string UpstreamAccept = "image/jpeg, image/png, image/gif, image/*;q=0.8, */*;q=0.5";
     private static readonly string[] Parameters = ["w", "h", "fit", "q", "format", "s"];
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Cache);
+    private readonly Counter<long> _eager = metrics.Meter.CreateCounter<long>("cacheproxy.images.eager", "{variant}",
+        "Variants of Images:Widths made when their source was stored (Images:Eager), by outcome: stored, present (stored already), skipped (no free slot, or the source cannot be made into one).");
 
     public bool Applies(CacheProxyOptions current, string routeId) => current.Routes.TryGetValue(routeId, out var route) && route.Images.Enabled;
 
@@ -57,11 +63,12 @@ internal sealed class ImageVariants(LastGoodOptions options, ImageTransformer tr
         // The key: the URL without the image parameters, and the class and parameters in one spelling.
         var query = WithoutImageParameters(request);
         context.KeyQuery = query;
+        var position = context.KeyedHeaders?.Count ?? 0;
         if (!asked.AsIs)
         {
             (context.KeyedHeaders ??= []).Add(new("image", asked.KeyValue));
         }
-        context.Variant = asked;
+        context.Variant = asked with { KeyPosition = position };
         // Upstream: the original, whatever this client accepts.
         request.QueryString = new QueryString(query.Length == 0 ? null : query);
         request.Headers.Accept = UpstreamAccept;
@@ -180,9 +187,14 @@ internal sealed class ImageVariants(LastGoodOptions options, ImageTransformer tr
         var asked = (ImageRequest)context.Variant!;
         if (asked.AsIs || !capture.Copy.Buffering || !current.Routes.TryGetValue(context.RouteId, out var route))
         {
-            return null;
+            return null; // the original class: the body stored is the source (what Stored makes eager variants of)
         }
-        var made = await transformer.MakeAsync(capture.Copy.Kept.ToArray(), response.ContentType!, asked, route.Images, context.RouteId,
+        var source = capture.Copy.Kept.ToArray();
+        if (route.Images.Eager && asked.Plain)
+        {
+            context.Variant = asked with { Source = (source, response.ContentType!) };
+        }
+        var made = await transformer.MakeAsync(source, response.ContentType!, asked, route.Images, context.RouteId,
             context.HttpContext.RequestAborted);
         switch (made.Outcome)
         {
@@ -198,6 +210,124 @@ internal sealed class ImageVariants(LastGoodOptions options, ImageTransformer tr
                 Log.ImageServedOriginal(_logger, context.RouteId, made.Reason!);
                 return $"image variant not made: {made.Reason}"; // the original passes, not stored as the variant
         }
+    }
+
+    /// <summary>
+    /// <c>Images:Eager</c>: once a plain request's variant (or the original) was stored, the other widths of
+    /// <c>Images:Widths</c> in its class, made from the same source in the background and stored under the keys their
+    /// requests will have, with the stored response's freshness and tags (a purge of the URL or a tag drops them too).
+    /// A refreshed source makes them again.
+    /// </summary>
+    public void Stored(CacheContext context, CacheEntry entry, IReadOnlyList<string>? varyNames)
+    {
+        if (context.Variant is not ImageRequest { Plain: true } asked || !options.Current.Routes.TryGetValue(context.RouteId, out var route)
+            || !route.Images.Eager)
+        {
+            return;
+        }
+        var source = asked.Source;
+        if (source is null && asked.AsIs && entry.StreamedBody is null)
+        {
+            source = (entry.Body.ToArray(), entry.GetHeader(HeaderNames.ContentType).ToString());
+        }
+        context.Variant = asked with { Source = null };
+        if (source is not { } original)
+        {
+            return;
+        }
+        // The keys now, while the request is here: its other keyed values stay, the image value is each width's.
+        var http = context.HttpContext;
+        var keyed = context.KeyedHeaders is { } k ? new List<KeyValuePair<string, string>>(k) : [];
+        if (!asked.AsIs)
+        {
+            keyed.RemoveAt(asked.KeyPosition);
+        }
+        var siblings = new List<(string Key, ImageRequest Asked)>();
+        foreach (var width in route.Images.Widths.Distinct())
+        {
+            if (width == asked.Width)
+            {
+                continue;
+            }
+            var sibling = new ImageRequest(asked.Class, width, null, false, null);
+            keyed.Insert(asked.KeyPosition, new("image", sibling.KeyValue));
+            if (keys.Build(http, keyed, context.KeyQuery) is { } key)
+            {
+                siblings.Add((key, sibling));
+            }
+            keyed.RemoveAt(asked.KeyPosition);
+        }
+        if (siblings.Count == 0)
+        {
+            return;
+        }
+        var request = varyNames is null ? null : CopyRequest(http.Request); // what the Vary rule reads, once the request is gone
+        var routeId = context.RouteId;
+        background.TryStart("image variants", token => MakeEagerAsync(siblings, original, entry, varyNames, request, route.Images, routeId, token));
+    }
+
+    private async Task MakeEagerAsync(List<(string Key, ImageRequest Asked)> siblings, (byte[] Body, string ContentType) source, CacheEntry stored,
+        IReadOnlyList<string>? varyNames, HttpRequest? request, RouteImageOptions images, string routeId, CancellationToken token)
+    {
+        for (var i = 0; i < siblings.Count; i++)
+        {
+            var (key, asked) = siblings[i];
+            string? stop = null;
+            try
+            {
+                // Made already of this source or a newer one; one made of an older source (this is a refresh) is made again.
+                if (varyNames is null && await store.GetAsync(key, token) is { } existing && existing.ResponseTime >= stored.ResponseTime)
+                {
+                    Count("present");
+                    continue;
+                }
+                var made = await transformer.MakeAsync(source.Body, source.ContentType, asked, images, routeId, token, waitForSlot: false);
+                if (made.Outcome is TransformOutcome.Made or TransformOutcome.OriginalSmaller or TransformOutcome.Animated)
+                {
+                    var variant = made.Outcome == TransformOutcome.Made ? Variant(stored, made.Body!, made.ContentType!) : Variant(stored, source.Body, source.ContentType);
+                    Count(await writer.StoreAsync(key, request ?? new DefaultHttpContext().Request, variant, varyNames) ? "stored" : "skipped");
+                    continue;
+                }
+                stop = made.Reason;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                stop = ex.Message;
+            }
+            catch (OperationCanceledException)
+            {
+                stop = "the gateway is stopping";
+            }
+            _eager.Add(siblings.Count - i, new KeyValuePair<string, object?>("outcome", "skipped"));
+            Log.ImageEagerVariantsStopped(_logger, routeId, siblings.Count - i, stop ?? "unknown");
+            return;
+        }
+
+        void Count(string outcome) => _eager.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+    }
+
+    /// <summary>The stored response with another body: its type and length, no ETag when the body is not the origin's.</summary>
+    private static CacheEntry Variant(CacheEntry stored, byte[] body, string contentType) => new()
+    {
+        StatusCode = stored.StatusCode,
+        Headers = [.. stored.Headers.Where(h => !h.Key.Equals(HeaderNames.ContentType, StringComparison.OrdinalIgnoreCase)
+                && !h.Key.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase) && !h.Key.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase)),
+            new(HeaderNames.ContentType, contentType), new(HeaderNames.ContentLength, body.Length.ToString(CultureInfo.InvariantCulture))],
+        Body = body,
+        RequestTime = stored.RequestTime,
+        ResponseTime = stored.ResponseTime,
+        FreshnessOverride = stored.FreshnessOverride,
+        Tags = stored.Tags,
+    };
+
+    private static HttpRequest CopyRequest(HttpRequest request)
+    {
+        var copy = new DefaultHttpContext().Request;
+        foreach (var header in request.Headers)
+        {
+            copy.Headers[header.Key] = header.Value;
+        }
+        return copy;
     }
 
     private static void RemoveAcceptFromVary(IHeaderDictionary headers)

@@ -36,7 +36,9 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
         }
         // Everything the refresh needs is copied now: the request's objects are reused once it is answered.
         var graphQL = context.GraphQL;
-        var (keyedOnCaller, cookiesKeyed, variant) = (context.KeyedOnCaller, context.CookiesKeyed, context.Variant); // what keying learnt of the request
+        // What keying learnt of the request (the values beyond the URL, the query keyed, the image variant asked for).
+        var (keyedOnCaller, cookiesKeyed, variant, keyQuery) = (context.KeyedOnCaller, context.CookiesKeyed, context.Variant, context.KeyQuery);
+        List<KeyValuePair<string, string>>? keyedHeaders = context.KeyedHeaders is { Count: > 0 } keyed ? [.. keyed] : null;
         var request = CopyRequest(context.HttpContext, graphQL?.Body);
         var endpoint = context.Endpoint;
         var routeValues = new RouteValueDictionary(context.HttpContext.Request.RouteValues);
@@ -66,6 +68,8 @@ internal sealed class BackgroundRefresh(BackgroundWork work, FetchCollapser coll
                 background.KeyedOnCaller = keyedOnCaller;
                 background.CookiesKeyed = cookiesKeyed;
                 background.Variant = variant; // an image variant is made again from the refreshed source, not replaced by it
+                background.KeyedHeaders = keyedHeaders;
+                background.KeyQuery = keyQuery;
                 background.Looked(found);
                 background.Consider(Candidate.ForRefresh(stale.Entry!, stale.Policy));
                 background.RequestCacheControl = CacheControl.Parse(StringValues.Empty);

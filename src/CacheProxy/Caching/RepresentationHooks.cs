@@ -1,4 +1,5 @@
 using CacheProxy.Configuration;
+using CacheProxy.Storage;
 using Microsoft.AspNetCore.Http;
 
 namespace CacheProxy.Caching;
@@ -32,4 +33,13 @@ internal interface IHeldResponses
     /// it is not stored, or null.
     /// </summary>
     ValueTask<string?> ApplyAsync(CacheContext context, CaptureBodyFeature capture, DateTimeOffset responseTime, CacheProxyOptions current);
+
+    /// <summary>
+    /// The held response was stored as <paramref name="entry"/> under the request's key (a client's fetch or a
+    /// background refresh), with <paramref name="varyNames"/> its Vary rule; called while the request is live.
+    /// </summary>
+    void Stored(CacheContext context, CacheEntry entry, IReadOnlyList<string>? varyNames);
 }
+
+/// <summary>Registered by <c>AddImages()</c> (CacheProxy.Images): what configuration validation asks to know the feature is there.</summary>
+internal sealed class ImagesAdded;

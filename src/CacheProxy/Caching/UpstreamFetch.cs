@@ -120,6 +120,10 @@ internal sealed class UpstreamFetch(TimeProvider time, CacheProxyMetrics metrics
         if (assemble.Plan is { } plan)
         {
             result = await storer.KeepAsync(context, exchange, plan, upstream, capture, upstreamFailed);
+            if (result.Stored && result.Entry is { } entry)
+            {
+                context.HeldBy?.Stored(context, entry, plan.VaryNames);
+            }
         }
         else if (!upstreamFailed && Esi.EsiAssembler.Held(http, capture, upstream.Status, assemble.Fields, exchange.RequestTime, upstream.Time) is { } held)
         {

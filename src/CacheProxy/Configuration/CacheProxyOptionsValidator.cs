@@ -339,7 +339,8 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
         {
             return;
         }
-        if (services.GetService(typeof(IEnumerable<Caching.IRequestVariants>)) is not IEnumerable<Caching.IRequestVariants> variants || !variants.Any())
+        // A marker, not the variants themselves: they depend on the store, which reads these options (a cycle).
+        if (services.GetService(typeof(Caching.ImagesAdded)) is null)
         {
             errors.Add($"{path}:Enabled needs AddImages() on the CacheProxy builder (package CacheProxy.Images).");
         }

@@ -61,4 +61,12 @@ public sealed class RouteImageOptions
     /// <summary>Gets or sets whether EXIF, XMP and IPTC metadata (GPS included) are kept in variants.</summary>
     /// <value>Default false: stripped; the orientation is applied to the pixels and the colour profile converted to sRGB either way.</value>
     public bool KeepMetadata { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether, once a source is fetched and stored for one request, the variants of every width in
+    /// <see cref="Widths"/> for that request's class are made from the same bytes at once, in the background, and
+    /// stored, so that their first requests are hits. Made only while a transform slot is free: live requests come first.
+    /// </summary>
+    /// <value>Default false: each variant is made on its first request.</value>
+    public bool Eager { get; set; }
 }

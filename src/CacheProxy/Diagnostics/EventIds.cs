@@ -35,6 +35,7 @@ internal static class EventIds
     public const int ExperimentCookieReassigned = 1025;
     public const int ImageServedOriginal = 1030;
     public const int ImageParametersRefused = 1034;
+    public const int ImageEagerVariantsStopped = 1035;
 
     public const int MemoryTierEvicted = 1100;
     public const int StoreReadFailed = 1101;

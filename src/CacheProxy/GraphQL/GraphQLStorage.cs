@@ -29,6 +29,11 @@ internal sealed class GraphQLStorage(CacheProxyMetrics metrics, ILoggerFactory l
     public ValueTask<string?> ApplyAsync(CacheContext context, CaptureBodyFeature capture, DateTimeOffset responseTime, CacheProxyOptions current) =>
         new(Apply(context, capture, responseTime, current));
 
+    public void Stored(CacheContext context, Storage.CacheEntry entry, IReadOnlyList<string>? varyNames)
+    {
+        // Nothing more to do: a GraphQL response is one representation.
+    }
+
     private string? Apply(CacheContext context, CaptureBodyFeature capture, DateTimeOffset responseTime, CacheProxyOptions current)
     {
         if (!current.Routes.TryGetValue(context.RouteId, out var routeOptions))

@@ -309,18 +309,93 @@ public sealed class ImageTests
     }
 
     [Fact]
+    public async Task EagerVariants_OfEveryWidth_AreMadeFromTheSourceFetchedOnce_ForTheClassAskedFor()
+    {
+        await using var proxy = await StartAsync(images: i =>
+        {
+            i.Eager = true;
+            i.Widths.Add(160); // and 320
+        });
+        using var eager = proxy.Collect<long>("cacheproxy.images.eager");
+        Serve(proxy, ("/eager.jpg", Jpeg(640, 480), "image/jpeg"));
+
+        var (first, _) = await GetAsync(proxy, "/eager.jpg?w=320", "image/webp");
+        await eager.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(30));
+        var (other, body) = await GetAsync(proxy, "/eager.jpg?w=160", "image/webp");
+        var (avif, _) = await GetAsync(proxy, "/eager.jpg?w=160", Avif);
+
+        Assert.Contains("stored", first.CacheStatus());
+        Assert.StartsWith("CacheProxy; hit", other.CacheStatus()); // made when the source came, not on its own first request
+        Assert.Equal("image/webp", other.Content.Headers.ContentType?.MediaType);
+        using (var decoded = Decode(body))
+        {
+            Assert.Equal((160, 120), (decoded.Width, decoded.Height));
+        }
+        Assert.DoesNotContain("hit", avif.CacheStatus()); // another class: made on its own request
+        Assert.Equal(2, proxy.Origin.Calls);
+        Assert.Equal("stored", Assert.Single(eager.GetMeasurementSnapshot()).Tags["outcome"]);
+    }
+
+    [Fact]
+    public async Task EagerVariants_AreMadeAgain_WhenTheSourceIsRefreshed()
+    {
+        await using var proxy = await StartAsync(images: i => i.Eager = true);
+        using var eager = proxy.Collect<long>("cacheproxy.images.eager");
+        var source = Jpeg(640, 480);
+        proxy.Origin.Handler = async c =>
+        {
+            c.Response.Headers.CacheControl = "public, max-age=10, stale-while-revalidate=600";
+            c.Response.ContentType = "image/jpeg";
+            await c.Response.Body.WriteAsync(Volatile.Read(ref source));
+        };
+
+        await GetAsync(proxy, "/changing.jpg", "*/*"); // the original class: stored as it came, and w=320 made of it
+        await eager.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(30));
+        Volatile.Write(ref source, Jpeg(640, 160)); // the origin's image changes
+        proxy.Time.Advance(TimeSpan.FromSeconds(20));
+        await GetAsync(proxy, "/changing.jpg", "*/*"); // stale: served, and refreshed in the background
+        await proxy.WaitForRefreshesAsync();
+        await eager.WaitForMeasurementsAsync(2, TimeSpan.FromSeconds(30));
+        var (resized, body) = await GetAsync(proxy, "/changing.jpg?w=320", "*/*");
+
+        Assert.StartsWith("CacheProxy; hit", resized.CacheStatus());
+        Assert.Equal("image/jpeg", resized.Content.Headers.ContentType?.MediaType);
+        using var decoded = Decode(body);
+        Assert.Equal((320, 80), (decoded.Width, decoded.Height)); // made of the new source
+        Assert.Equal(2, proxy.Origin.Calls);
+    }
+
+    [Fact]
+    public async Task EagerVariants_YieldTheSlotsToRequests_AndAreMadeOnTheirOwnRequestLater()
+    {
+        await using var proxy = await StartAsync(images: i => i.Eager = true, bounds: b => (b.MaxConcurrent, b.MaxQueue) = (1, 1));
+        var transformer = proxy.Services.GetRequiredService<ImageTransformer>();
+        using var eager = proxy.Collect<long>("cacheproxy.images.eager");
+        Serve(proxy, ("/small.jpg", Jpeg(640, 480), "image/jpeg"));
+
+        var occupied = await transformer.OccupyAsync(); // the one slot, taken as a variant being made takes it
+        var (original, _) = await GetAsync(proxy, "/small.jpg", "*/*"); // stored as it came; its eager w=320 finds no free slot
+        await proxy.WaitForLogAsync("ImageEagerVariantsStopped");
+        occupied.Dispose();
+        var (resized, body) = await GetAsync(proxy, "/small.jpg?w=320", "*/*");
+
+        Assert.Contains("stored", original.CacheStatus());
+        Assert.Equal("skipped", Assert.Single(eager.GetMeasurementSnapshot()).Tags["outcome"]);
+        Assert.Contains(proxy.Logs.GetSnapshot(), r => r.Id.Name == "ImageEagerVariantsStopped" && r.Message.Contains("slots", StringComparison.Ordinal));
+        Assert.Contains("stored", resized.CacheStatus()); // made on its own first request
+        Assert.Equal(320, Decode(body).Width);
+    }
+
+    [Fact]
     public async Task PastTheQueue_TheOriginalIsServed_NotStored()
     {
         await using var proxy = await StartAsync(bounds: b => (b.MaxConcurrent, b.MaxQueue) = (1, 0));
         var transformer = proxy.Services.GetRequiredService<ImageTransformer>();
-        var large = Jpeg(3000, 3000); // seconds of AVIF work on this machine: the one slot stays taken meanwhile
         var small = Jpeg(400, 300);
-        Serve(proxy, ("/large.jpg", large, "image/jpeg"), ("/small.jpg", small, "image/jpeg"));
+        Serve(proxy, ("/small.jpg", small, "image/jpeg"));
 
-        var slow = GetAsync(proxy, "/large.jpg", Avif);
-        await Signal.WaitUntilAsync(() => transformer.Running == 1);
+        using var occupied = await transformer.OccupyAsync(); // the one slot, taken as a variant being made takes it
         var (busy, busyBody) = await GetAsync(proxy, "/small.jpg", Avif);
-        await slow;
 
         Assert.Equal(small, busyBody);
         Assert.Equal("image/jpeg", busy.Content.Headers.ContentType?.MediaType);

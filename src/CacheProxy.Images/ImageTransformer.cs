@@ -95,47 +95,59 @@ internal sealed class ImageTransformer : IDisposable
     {
         var options = _options.CurrentValue;
         var format = asked.Class == ImageClass.Original ? Format(contentType) : asked.Class.ToString().ToLowerInvariant();
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         deadline.CancelAfter(options.Timeout);
         if (Interlocked.Increment(ref _waiting) > options.MaxQueue + options.MaxConcurrent)
         {
-            Interlocked.Decrement(ref _waiting);
+            Left(deadline);
             return Count(new Transformed(TransformOutcome.Busy, Reason: $"{options.MaxConcurrent} variants being made and {options.MaxQueue} waiting (CacheProxy:Images)"), format);
         }
         try
         {
-            try
+            if (!await _slots.WaitAsync(waitForSlot ? Timeout.InfiniteTimeSpan : TimeSpan.Zero, deadline.Token))
             {
-                if (!await _slots.WaitAsync(waitForSlot ? Timeout.InfiniteTimeSpan : TimeSpan.Zero, deadline.Token))
-                {
-                    return Count(new Transformed(TransformOutcome.Busy, Reason: $"all {options.MaxConcurrent} slots are making variants for requests (CacheProxy:Images:MaxConcurrent)"), format);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                return Count(new Transformed(TransformOutcome.TimedOut, Reason: $"no slot within CacheProxy:Images:Timeout ({options.Timeout})"), format);
-            }
-            try
-            {
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                // libvips computes synchronously: off the request's thread, so a timeout can stop it (SetProgress kills it).
-                var made = await Task.Run(() => Make(source, contentType, asked, route, deadline.Token), CancellationToken.None);
-                _duration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("format", format));
-                if (made.Outcome == TransformOutcome.Made)
-                {
-                    _saved.Add(source.Length - made.Body!.Length, new KeyValuePair<string, object?>("format", format));
-                }
-                return Count(made, format);
-            }
-            finally
-            {
-                _slots.Release();
+                Left(deadline);
+                return Count(new Transformed(TransformOutcome.Busy, Reason: $"all {options.MaxConcurrent} slots are making variants for requests (CacheProxy:Images:MaxConcurrent)"), format);
             }
         }
-        finally
+        catch (OperationCanceledException)
         {
-            Interlocked.Decrement(ref _waiting);
+            Left(deadline);
+            return Count(new Transformed(TransformOutcome.TimedOut, Reason: $"no slot within CacheProxy:Images:Timeout ({options.Timeout})"), format);
         }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // libvips computes synchronously, off the request's thread. At the deadline the request stops waiting; libvips
+        // is told to stop (SetProgress), which it does at its next pixel checkpoint (an encoder's own pass may run on),
+        // and the slot stays taken until it has: the bound on concurrent work holds.
+        var work = Task.Run(() => Make(source, contentType, asked, route, deadline.Token), CancellationToken.None);
+        _ = work.ContinueWith(static (_, state) =>
+        {
+            var (self, deadline) = ((ImageTransformer, CancellationTokenSource))state!;
+            self._slots.Release();
+            self.Left(deadline);
+        }, (this, deadline), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Transformed made;
+        try
+        {
+            made = await work.WaitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            made = new Transformed(TransformOutcome.TimedOut, Reason: $"over CacheProxy:Images:Timeout ({options.Timeout})");
+        }
+        _duration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("format", format));
+        if (made.Outcome == TransformOutcome.Made)
+        {
+            _saved.Add(source.Length - made.Body!.Length, new KeyValuePair<string, object?>("format", format));
+        }
+        return Count(made, format);
+    }
+
+    /// <summary>A request's transform is over (given up or done): it no longer counts against the queue.</summary>
+    private void Left(CancellationTokenSource deadline)
+    {
+        Interlocked.Decrement(ref _waiting);
+        deadline.Dispose();
     }
 
     private Transformed Count(Transformed made, string format)

@@ -387,6 +387,22 @@ public sealed class ImageTests
     }
 
     [Fact]
+    public async Task ATransformPastItsTimeout_IsStoppedMidWork_AndTheOriginalPasses()
+    {
+        await using var proxy = await StartAsync(bounds: b => b.Timeout = TimeSpan.FromMilliseconds(100));
+        var large = Jpeg(2000, 2000); // an AVIF of it takes about a second: the request stops waiting at 100 ms
+        Serve(proxy, ("/slow.jpg", large, "image/jpeg"));
+
+        var (response, body) = await GetAsync(proxy, "/slow.jpg", Avif);
+        var (again, _) = await GetAsync(proxy, "/slow.jpg", Avif);
+
+        Assert.Equal(large, body);
+        Assert.DoesNotContain("stored", response.CacheStatus());
+        Assert.DoesNotContain("hit", again.CacheStatus()); // not stored: the next request tries again
+        Assert.Contains(proxy.Logs.GetSnapshot(), r => r.Id.Name == "ImageServedOriginal" && r.Message.Contains("Timeout", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task PastTheQueue_TheOriginalIsServed_NotStored()
     {
         await using var proxy = await StartAsync(bounds: b => (b.MaxConcurrent, b.MaxQueue) = (1, 0));

@@ -60,15 +60,12 @@ public static class CacheProxyApplicationBuilderExtensions
             Predicate = static check => check.Tags.Contains(HealthTags.Ready),
             ResponseWriter = HealthReportWriter.WriteAsync,
         });
-        var purge = endpoints.ServiceProvider.GetRequiredService<CacheProxy.Management.PurgeEndpoint>();
-        group.MapPost("/purge", purge.HandleAsync);
-        var forwarding = endpoints.ServiceProvider.GetRequiredService<ForwardingEndpoint>();
-        group.MapGet("/purge/forwarding", forwarding.ListAsync);
-        group.MapGet("/purge/forwarding/{id}", (Microsoft.AspNetCore.Http.HttpContext context, string id) => forwarding.GetAsync(context, id));
-        var maintenance = endpoints.ServiceProvider.GetRequiredService<MaintenanceEndpoint>();
-        group.MapGet("/maintenance", maintenance.GetAsync);
-        group.MapPost("/maintenance", maintenance.PostAsync);
-        group.MapGet("/inspect", endpoints.ServiceProvider.GetRequiredService<InspectEndpoint>().GetAsync);
+        var services = endpoints.ServiceProvider;
+        services.GetRequiredService<CacheProxy.Management.PurgeEndpoint>().Map(group);
+        services.GetRequiredService<ForwardingEndpoint>().Map(group);
+        services.GetRequiredService<MaintenanceEndpoint>().Map(group);
+        services.GetRequiredService<InspectEndpoint>().Map(group);
+        group.MapOpenApi(); // /openapi/v1.json: the management API described (docs/management-api.md)
         foreach (var provider in endpoints.ServiceProvider.GetServices<IManagementEndpointProvider>())
         {
             provider.MapEndpoints(group);

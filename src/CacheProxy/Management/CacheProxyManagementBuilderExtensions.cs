@@ -44,6 +44,7 @@ public static class CacheProxyManagementBuilderExtensions
             .AddCheck<ConfigurationHealthCheck>("configuration", tags: [HealthTags.Ready])
             .AddCheck<UpstreamHealthCheck>("upstream", tags: [HealthTags.Ready])
             .AddCheck<MaintenanceHealthCheck>("maintenance", tags: [HealthTags.Ready]);
+        services.AddOpenApi(ManagementOpenApi.DocumentName, ManagementOpenApi.Configure);
         services.AddSingleton<ManagementAccessHandler>();
         services.AddSingleton<IAuthorizationHandler>(sp => sp.GetRequiredService<ManagementAccessHandler>());
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(CacheProxyManagementDefaults.AuthenticationScheme, null);

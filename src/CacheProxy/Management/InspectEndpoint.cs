@@ -4,7 +4,9 @@ using CacheProxy.Diagnostics;
 using CacheProxy.Http;
 using CacheProxy.Invalidation;
 using CacheProxy.Storage;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
@@ -22,6 +24,21 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
     NotStoredRecord notStored, LastGoodOptions options, TimeProvider time, ErrorShaping errors, GraphQL.GraphQLRequests graphQL)
 {
     private const int MaxHeaders = 32;
+
+    /// <summary>Maps <c>GET /inspect</c>, described for the OpenAPI document.</summary>
+    public void Map(Microsoft.AspNetCore.Routing.IEndpointRouteBuilder management) =>
+        management.MapGet("/inspect", CacheProxy.Management.ManagementOpenApi.Handler(context => GetAsync(context)))
+            .WithName("Inspect").WithTags("inspect")
+            .WithSummary("What the cache holds for a URL, and why: its key, tier, freshness, tags and purge state, or why it was last not stored")
+            .Produces<InspectResult>(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                ManagementOpenApi.Query(operation, "url", "The absolute http:// or https:// URL to look up, as a client asks for it.", required: true);
+                ManagementOpenApi.Query(operation, "header", "A request field a Vary rule may select by, as `Name: value`; repeated, at most 32.",
+                    required: false, repeated: true);
+                return Task.CompletedTask;
+            });
 
     public async Task GetAsync(HttpContext context)
     {
@@ -59,45 +76,37 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
         var key = operation is { } parts ? keys.Build(probe, [new("graphql", parts.KeyValue)], parts.KeyQuery) : keys.Build(probe);
         if (key is null)
         {
-            await WriteAsync(context, new { url = url.ToString(), stored = false, reason = "the URL cannot be keyed (a control character): never cached" });
+            await WriteAsync(context, new InspectResult(url.ToString(), null, false) { Reason = "the URL cannot be keyed (a control character): never cached" });
             return;
         }
         var hash = CacheKey.Hash(key);
         var found = await store.GetAsync(key, CancellationToken.None);
-        object? vary = null;
+        InspectVary? vary = null;
         var entryKey = key;
         if (found is not null && VaryRule.Decode(found) is { } rule)
         {
             // The request's secondary key once: the variant's key and what the answer shows of it.
             var keyed = Variants.Suffix(probe.Request, rule.Names, out var suffix);
             var variantKey = keyed ? Variants.Key(key, rule.Generation, suffix) : null;
-            vary = new
-            {
-                names = rule.Names,
-                variants = rule.Variants.Count,
-                selected = keyed ? Selected(rule.Names, suffix) : null,
-            };
+            vary = new InspectVary(rule.Names, rule.Variants.Count, keyed ? Selected(rule.Names, suffix) : null);
             found = variantKey is null ? null : await store.GetAsync(variantKey, CancellationToken.None);
             entryKey = variantKey ?? key;
         }
         if (found is null || VaryRule.IsRule(found))
         {
             var last = notStored.Find(key);
-            await WriteAsync(context, new
+            await WriteAsync(context, new InspectResult(url.ToString(), hash, false)
             {
-                url = url.ToString(),
-                key = hash,
-                stored = false,
-                graphql = operation is { } o ? new { operation = o.OperationName } : null,
-                vary,
-                lastNotStored = last is { } l ? new { reason = l.Reason, at = l.At } : null,
+                GraphQL = operation is { } o ? new InspectGraphQL(o.OperationName) : null,
+                Vary = vary,
+                LastNotStored = last is { } l ? new InspectNotStored(l.Reason, l.At) : null,
             });
             return;
         }
-        await WriteAsync(context, Describe(url, hash, key, entryKey, found, vary, operation is { } op ? new { operation = op.OperationName } : null));
+        await WriteAsync(context, Describe(url, hash, key, entryKey, found, vary, operation is { } op ? new InspectGraphQL(op.OperationName) : null));
     }
 
-    private object Describe(Uri url, string hash, string primaryKey, string entryKey, CacheEntry entry, object? vary, object? graphql)
+    private InspectResult Describe(Uri url, string hash, string primaryKey, string entryKey, CacheEntry entry, InspectVary? vary, InspectGraphQL? graphql)
     {
         var current = options.Current;
         var now = time.GetUtcNow();
@@ -105,32 +114,29 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
         var policy = StoredPolicy.Of(entry, current);
         var age = policy.CurrentAge(entry, now);
         var verdict = ledger.Check(primaryKey, entry, held?.FilledHere ?? false, out var staleSince);
-        return new
+        return new InspectResult(url.ToString(), hash, true)
         {
-            url = url.ToString(),
-            key = hash,
-            stored = true,
-            tier = inMemory ? "memory" : "shared",
-            graphql,
-            vary,
-            status = entry.StatusCode,
-            bytes = entry.BodyLength,
-            contentType = entry.GetHeader(HeaderNames.ContentType).ToString(),
-            contentEncoding = NullIfEmpty(entry.GetHeader(HeaderNames.ContentEncoding)),
-            contentRange = NullIfEmpty(entry.GetHeader(HeaderNames.ContentRange)),
-            storedAt = entry.ResponseTime,
-            ageSeconds = (long)age.TotalSeconds,
-            lifetimeSeconds = (long)policy.Lifetime.TotalSeconds,
-            lifetimeFrom = LifetimeSource(entry, current),
-            fresh = policy.Lifetime > age && verdict == Verdict.Valid,
-            staleWhileRevalidateSeconds = policy.StaleWhileRevalidate >= 0 ? policy.StaleWhileRevalidate : (long?)null,
-            staleIfErrorSeconds = policy.StaleIfError >= 0 ? policy.StaleIfError : (long?)null,
-            noStaleServing = policy.NoStaleServing,
-            noCache = policy.NoCache,
-            etag = NullIfEmpty(policy.ETag),
-            lastModified = NullIfEmpty(policy.LastModified),
-            tags = entry.Tags,
-            purged = verdict switch
+            Tier = inMemory ? "memory" : "shared",
+            GraphQL = graphql,
+            Vary = vary,
+            Status = entry.StatusCode,
+            Bytes = entry.BodyLength,
+            ContentType = entry.GetHeader(HeaderNames.ContentType).ToString(),
+            ContentEncoding = NullIfEmpty(entry.GetHeader(HeaderNames.ContentEncoding)),
+            ContentRange = NullIfEmpty(entry.GetHeader(HeaderNames.ContentRange)),
+            StoredAt = entry.ResponseTime,
+            AgeSeconds = (long)age.TotalSeconds,
+            LifetimeSeconds = (long)policy.Lifetime.TotalSeconds,
+            LifetimeFrom = LifetimeSource(entry, current),
+            Fresh = policy.Lifetime > age && verdict == Verdict.Valid,
+            StaleWhileRevalidateSeconds = policy.StaleWhileRevalidate >= 0 ? policy.StaleWhileRevalidate : null,
+            StaleIfErrorSeconds = policy.StaleIfError >= 0 ? policy.StaleIfError : null,
+            NoStaleServing = policy.NoStaleServing,
+            NoCache = policy.NoCache,
+            ETag = NullIfEmpty(policy.ETag),
+            LastModified = NullIfEmpty(policy.LastModified),
+            Tags = entry.Tags,
+            Purged = verdict switch
             {
                 Verdict.Gone => "hard: served as a miss",
                 Verdict.Stale => $"soft, at {staleSince:O}: stale from then on",
@@ -161,7 +167,7 @@ internal sealed class InspectEndpoint(CacheKey keys, ICacheStore store, MemoryCa
 
     private static string? NullIfEmpty(StringValues value) => StringValues.IsNullOrEmpty(value) ? null : value.ToString();
 
-    private static Task WriteAsync(HttpContext context, object body)
+    private static Task WriteAsync(HttpContext context, InspectResult body)
     {
         context.Response.Headers.CacheControl = "no-store";
         return context.Response.WriteAsJsonAsync(body, ManagementJson.Options, context.RequestAborted);

@@ -1,6 +1,8 @@
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.OpenApi;
 
 namespace CacheProxy.Management;
 
@@ -14,6 +16,28 @@ namespace CacheProxy.Management;
 internal sealed class MaintenanceEndpoint(Maintenance maintenance, LastGoodOptions options, ErrorShaping errors)
 {
     private const int MaxNetworks = 100;
+
+    /// <summary>Maps <c>GET</c> and <c>POST /maintenance</c>, described for the OpenAPI document.</summary>
+    public void Map(Microsoft.AspNetCore.Routing.IEndpointRouteBuilder management)
+    {
+        management.MapGet("/maintenance", CacheProxy.Management.ManagementOpenApi.Handler(context => GetAsync(context)))
+            .WithName("GetMaintenance").WithTags("maintenance")
+            .WithSummary("Whether maintenance mode is on, and where that comes from (configuration or the switch)")
+            .Produces<MaintenanceResponse>(StatusCodes.Status200OK);
+        management.MapPost("/maintenance", CacheProxy.Management.ManagementOpenApi.Handler(context => PostAsync(context)))
+            .WithName("SetMaintenance").WithTags("maintenance")
+            .WithSummary("Turns maintenance mode on or off on every instance")
+            .Accepts<MaintenanceRequest>("application/json")
+            .Produces<MaintenanceResponse>(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                ManagementOpenApi.Examples(operation, """{"enabled": true, "retryAfter": 300, "allow": ["10.0.0.0/8"]}""", "200",
+                    """{"enabled": true, "source": "switch", "retryAfter": 300, "allow": ["10.0.0.0/8"]}""");
+                return Task.CompletedTask;
+            });
+    }
 
     public Task GetAsync(HttpContext context) => WriteStateAsync(context);
 
@@ -75,7 +99,7 @@ internal sealed class MaintenanceEndpoint(Maintenance maintenance, LastGoodOptio
             ManagementJson.Options, context.RequestAborted);
     }
 
-    private sealed class MaintenanceRequest
+    internal sealed class MaintenanceRequest
     {
         public bool? Enabled { get; init; }
 
@@ -84,5 +108,5 @@ internal sealed class MaintenanceEndpoint(Maintenance maintenance, LastGoodOptio
         public string?[]? Allow { get; init; }
     }
 
-    private sealed record MaintenanceResponse(bool Enabled, string Source, int RetryAfter, IReadOnlyList<string> Allow);
+    internal sealed record MaintenanceResponse(bool Enabled, string Source, int RetryAfter, IReadOnlyList<string> Allow);
 }

@@ -4,7 +4,9 @@ using CacheProxy.Storage;
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using CacheProxy.Invalidation;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Logging;
 
 namespace CacheProxy.Management;
@@ -24,6 +26,21 @@ internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions
     CacheProxyMetrics metrics, RecentPurges recent, KeyLimits limits, ILoggerFactory loggers, CdnForwarder cdn)
 {
     private readonly ILogger _logger = loggers.CreateLogger(LogCategories.Purge);
+
+    /// <summary>Maps <c>POST /purge</c> on the management group, described for the OpenAPI document.</summary>
+    public void Map(Microsoft.AspNetCore.Routing.IEndpointRouteBuilder management) =>
+        management.MapPost("/purge", CacheProxy.Management.ManagementOpenApi.Handler(context => HandleAsync(context)))
+            .WithName("Purge").WithTags("purge")
+            .WithSummary("Purge by URL, tag or prefix, hard or soft, on every instance (and the CDNs when forwarding is configured)")
+            .Accepts<PurgeRequest>("application/json")
+            .Produces<PurgeResponse>(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                ManagementOpenApi.Examples(operation, """{"tags": ["product:42"], "soft": true}""", "200", """{"purged": 1, "removedHere": 3, "shared": true}""");
+                return Task.CompletedTask;
+            });
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -150,7 +167,8 @@ internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions
             new Dictionary<string, object?> { ["field"] = field });
     }
 
-    private sealed class PurgeRequest
+    /// <summary>What to purge: at least one URL, tag or prefix.</summary>
+    internal sealed class PurgeRequest
     {
         public string?[]? Urls { get; init; }
 
@@ -167,6 +185,6 @@ internal sealed class PurgeEndpoint(Invalidations invalidations, LastGoodOptions
     /// <param name="RemovedHere">Memory-tier entries this instance removed at once.</param>
     /// <param name="Shared">Whether other instances were told (an invalidation bus took it); false when there is none to tell.</param>
     /// <param name="Forwarding">Its forwarding to the CDNs; absent when none is configured.</param>
-    private sealed record PurgeResponse(int Purged, int RemovedHere, bool Shared,
+    internal sealed record PurgeResponse(int Purged, int RemovedHere, bool Shared,
         [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] ForwardingView? Forwarding);
 }

@@ -1,7 +1,9 @@
 using CacheProxy.Configuration;
 using CacheProxy.Diagnostics;
 using CacheProxy.Management;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.OpenApi;
 
 namespace CacheProxy.Warming;
 
@@ -14,6 +16,32 @@ namespace CacheProxy.Warming;
 internal sealed class WarmEndpoint(CacheWarmer warmer, LastGoodOptions options, ErrorShaping errors)
 {
     private const long MaxBody = 64L << 20;
+
+    /// <summary>Maps <c>GET</c>, <c>POST</c> and <c>DELETE /warm</c>, described for the OpenAPI document.</summary>
+    public void Map(Microsoft.AspNetCore.Routing.IEndpointRouteBuilder management)
+    {
+        management.MapGet("/warm", CacheProxy.Management.ManagementOpenApi.Handler(context => GetAsync(context)))
+            .WithName("GetWarming").WithTags("warming")
+            .WithSummary("Where the warming job stands")
+            .Produces<WarmStatus>(StatusCodes.Status200OK);
+        management.MapPost("/warm", CacheProxy.Management.ManagementOpenApi.Handler(context => PostAsync(context)))
+            .WithName("StartWarming").WithTags("warming")
+            .WithSummary("Starts warming the URLs given (JSON) or a sitemap's (XML)")
+            .Accepts<WarmRequest>("application/json", "application/xml", "text/xml")
+            .Produces<WarmStatus>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                ManagementOpenApi.Examples(operation, """{"urls": ["https://www.example.com/", "https://www.example.com/products"]}""", "202",
+                    """{"state": "running", "count": 2, "done": 0, "stored": 0, "cached": 0, "notStored": 0, "failed": 0, "startedAt": "2026-12-08T10:00:00+00:00", "finishedAt": null, "secondsLeft": null, "error": null}""");
+                return Task.CompletedTask;
+            });
+        management.MapDelete("/warm", CacheProxy.Management.ManagementOpenApi.Handler(context => DeleteAsync(context)))
+            .WithName("CancelWarming").WithTags("warming")
+            .WithSummary("Cancels the running warming job")
+            .Produces<WarmStatus>(StatusCodes.Status200OK);
+    }
 
     public Task GetAsync(HttpContext context) => WriteStatusAsync(context, StatusCodes.Status200OK);
 
@@ -64,7 +92,7 @@ internal sealed class WarmEndpoint(CacheWarmer warmer, LastGoodOptions options, 
         return context.Response.WriteAsJsonAsync(warmer.Status, ManagementJson.Options, context.RequestAborted);
     }
 
-    private sealed class WarmRequest
+    internal sealed class WarmRequest
     {
         public string?[]? Urls { get; init; }
     }

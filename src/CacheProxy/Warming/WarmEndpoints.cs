@@ -10,9 +10,6 @@ internal sealed class WarmEndpoints : IManagementEndpointProvider
 {
     public void MapEndpoints(IEndpointRouteBuilder management)
     {
-        var warm = management.ServiceProvider.GetRequiredService<WarmEndpoint>();
-        management.MapGet("/warm", warm.GetAsync);
-        management.MapPost("/warm", warm.PostAsync);
-        management.MapDelete("/warm", warm.DeleteAsync);
+        management.ServiceProvider.GetRequiredService<WarmEndpoint>().Map(management);
     }
 }

@@ -83,6 +83,6 @@ public sealed class OptInFeatureTests
         var paths = ((IEndpointRouteBuilder)app).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
             .Select(e => e.RoutePattern.RawText).Distinct().Order(StringComparer.Ordinal);
         Assert.Equal(["/dashboard", "/dashboard/dashboard.css", "/dashboard/dashboard.js", "/dashboard/events", "/health", "/health/live",
-            "/health/ready", "/inspect", "/maintenance", "/purge", "/purge/forwarding", "/purge/forwarding/{id}", "/stats", "/warm"], paths);
+            "/health/ready", "/inspect", "/maintenance", "/openapi/{documentName}.json", "/purge", "/purge/forwarding", "/purge/forwarding/{id}", "/stats", "/warm"], paths);
     }
 }

@@ -43,6 +43,9 @@ public sealed class ProxyFixture : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>Another client of the gateway, whose default headers (a management key) do not ride on <see cref="Client"/>'s requests.</summary>
+    public HttpClient NewClient() => _app.GetTestClient();
+
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Gets every log record the proxy wrote, at Debug and above, with its scopes.</summary>

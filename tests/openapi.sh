@@ -14,6 +14,7 @@ export KIOTA_OFFLINE_ENABLED=true   # no update check: the generator is pinned i
 csharp=src/CacheProxy.Management.Client/Generated
 dotnet kiota generate --language CSharp --openapi "$document" --output "$csharp" --namespace-name CacheProxy.Management.Client \
   --class-name CacheProxyManagementClient --exclude-backward-compatible --clean-output --log-level Warning
+rm -f "$csharp/.kiota.log"   # its warnings were printed above
 echo "$hash" > "$csharp/openapi.sha256"
 echo "docs/management-api.openapi.json and the C# client regenerated ($hash)"
 echo "New public API in the client: add it to src/CacheProxy.Management.Client/PublicAPI.Unshipped.txt (the build names it, RS0016)."

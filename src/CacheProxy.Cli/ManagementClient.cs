@@ -2,12 +2,17 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text.Json;
+using CacheProxy.Management.Client;
+using Microsoft.Kiota.Abstractions;
 
 namespace CacheProxy.Cli;
 
 /// <summary>
-/// Calls the management endpoint and turns every way it can go wrong into a <see cref="CliException"/> with a sentence
-/// an operator can act on: no connection, no answer in time, not a CacheProxy endpoint, no key or a wrong one, an
+/// Calls the management API through the client generated from its OpenAPI document (CacheProxy.Management.Client):
+/// the generated client builds each request (path, query, body, key); its answer is taken raw (a
+/// <see cref="NativeResponseHandler"/>), so the commands print the gateway's JSON as it came — a model written back
+/// would drop its null fields. Every way a call can go wrong becomes a <see cref="CliException"/> with a sentence an
+/// operator can act on: no connection, no answer in time, not a CacheProxy endpoint, no key or a wrong one, an
 /// address not allowed, a request the gateway refused (its problem+json detail).
 /// </summary>
 internal sealed class ManagementClient : IDisposable
@@ -21,24 +26,28 @@ internal sealed class ManagementClient : IDisposable
         _base = settings.ManagementUrl;
         _http = new HttpClient { Timeout = TimeSpan.FromSeconds(settings.Timeout) };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("cacheproxy-cli", typeof(ManagementClient).Assembly.GetName().Version?.ToString(3)));
-        if (settings.Key is { } key)
-        {
-            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            _hasKey = true;
-        }
+        _hasKey = settings.Key is not null;
+        Api = CacheProxyManagement.Create(_base, settings.Key, _http);
     }
 
-    public Uri Address(string pathAndQuery) => new(_base, _base.AbsolutePath.TrimEnd('/') + pathAndQuery);
+    /// <summary>Gets the generated client.</summary>
+    public CacheProxyManagementClient Api { get; }
 
-    /// <summary>Sends the call; a 2xx answer (and any status in <paramref name="alsoFine"/>) is returned as JSON, anything else throws.</summary>
-    public async Task<JsonElement> SendAsync(HttpMethod method, string pathAndQuery, HttpContent? content, CancellationToken cancellationToken, params HttpStatusCode[] alsoFine)
+    public Uri Address(string path) => new(_base, _base.AbsolutePath.TrimEnd('/') + path);
+
+    /// <summary>
+    /// Makes the call (<paramref name="call"/> adds <paramref name="call"/>'s option, which hands the raw answer back
+    /// here) to <paramref name="path"/>: a 2xx answer (and any status in <paramref name="alsoFine"/>) is returned as the
+    /// JSON the gateway sent, verbatim, which is what the commands print; anything else throws.
+    /// </summary>
+    public async Task<JsonElement> CallAsync(string path, Func<CacheProxyManagementClient, IRequestOption, CancellationToken, Task> call,
+        CancellationToken cancellationToken, params HttpStatusCode[] alsoFine)
     {
-        var url = Address(pathAndQuery);
-        using var request = new HttpRequestMessage(method, url) { Content = content };
-        HttpResponseMessage response;
+        var url = Address(path);
+        var raw = new NativeResponseHandler();
         try
         {
-            response = await _http.SendAsync(request, cancellationToken);
+            await call(Api, new ResponseHandlerOption { ResponseHandler = raw }, cancellationToken);
         }
         catch (HttpRequestException ex)
         {
@@ -54,23 +63,21 @@ internal sealed class ManagementClient : IDisposable
         {
             throw new CliException(ExitCodes.Unreachable, $"no answer from {_base} within {_http.Timeout.TotalSeconds:0} s (--timeout)");
         }
-        using (response)
+        using var response = raw.Value as HttpResponseMessage ?? throw new CliException(ExitCodes.Unreachable, $"{url} gave no answer");
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        JsonElement? json = null;
+        try
         {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            JsonElement? json = null;
-            try
-            {
-                json = body.Length == 0 ? null : JsonDocument.Parse(body).RootElement.Clone();
-            }
-            catch (JsonException)
-            {
-            }
-            if (response.IsSuccessStatusCode || alsoFine.Contains(response.StatusCode))
-            {
-                return json ?? throw new CliException(ExitCodes.Unreachable, $"{url} answered {(int)response.StatusCode} without JSON: is it a CacheProxy management endpoint?");
-            }
-            throw Refusal(response, json, url);
+            json = body.Length == 0 ? null : JsonDocument.Parse(body).RootElement.Clone();
         }
+        catch (JsonException)
+        {
+        }
+        if (response.IsSuccessStatusCode || alsoFine.Contains(response.StatusCode))
+        {
+            return json ?? throw new CliException(ExitCodes.Unreachable, $"{url} answered {(int)response.StatusCode} without JSON: is it a CacheProxy management endpoint?");
+        }
+        throw Refusal(response, json, url);
     }
 
     private CliException Refusal(HttpResponseMessage response, JsonElement? problem, Uri url)

@@ -25,7 +25,9 @@ internal sealed class HealthCommand : AsyncCommand<HealthCommand.Settings>
     {
         using var client = new ManagementClient(settings);
         var path = settings.Ready ? "/health/ready" : settings.Live ? "/health/live" : "/health";
-        var report = await client.SendAsync(HttpMethod.Get, path, null, cancellationToken, HttpStatusCode.ServiceUnavailable);
+        var report = await client.CallAsync(path, (api, raw, token) => settings.Ready ? api.Health.Ready.GetAsync(c => c.Options.Add(raw), token)
+            : settings.Live ? api.Health.Live.GetAsync(c => c.Options.Add(raw), token) : api.Health.GetAsync(c => c.Options.Add(raw), token),
+            cancellationToken, HttpStatusCode.ServiceUnavailable); // 503: Unhealthy, and the report says why
         var status = report.GetProperty("status").GetString();
         if (settings.Json)
         {

@@ -27,8 +27,12 @@ internal sealed class InspectCommand : AsyncCommand<InspectCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var client = new ManagementClient(settings);
-        var query = "/inspect?url=" + Uri.EscapeDataString(settings.Url) + string.Concat(settings.Headers.Select(h => "&header=" + Uri.EscapeDataString(h)));
-        var answer = await client.SendAsync(HttpMethod.Get, query, null, cancellationToken);
+        var answer = await client.CallAsync("/inspect", (api, raw, token) => api.Inspect.GetAsync(q =>
+        {
+            q.Options.Add(raw);
+            q.QueryParameters.Url = settings.Url;
+            q.QueryParameters.Header = settings.Headers;
+        }, token), cancellationToken);
         if (settings.Json)
         {
             Output.Json(answer);

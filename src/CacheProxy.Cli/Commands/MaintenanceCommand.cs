@@ -1,6 +1,5 @@
 using System.ComponentModel;
-using System.Net.Http.Json;
-using System.Text.Json;
+using CacheProxy.Management.Client.Models;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -32,10 +31,10 @@ internal sealed class MaintenanceCommand : AsyncCommand<MaintenanceCommand.Setti
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var client = new ManagementClient(settings);
-        var state = settings.Switch is null
-            ? await client.SendAsync(HttpMethod.Get, "/maintenance", null, cancellationToken)
-            : await client.SendAsync(HttpMethod.Post, "/maintenance",
-                JsonContent.Create(new { enabled = settings.Switch == "on", retryAfter = settings.RetryAfter, allow = settings.Allow }), cancellationToken);
+        var state = await client.CallAsync("/maintenance", (api, raw, token) => settings.Switch is null
+            ? api.Maintenance.GetAsync(c => c.Options.Add(raw), token)
+            : api.Maintenance.PostAsync(new MaintenanceRequest { Enabled = settings.Switch == "on", RetryAfter = settings.RetryAfter, Allow = [.. settings.Allow] },
+                c => c.Options.Add(raw), token), cancellationToken);
         if (settings.Json)
         {
             Output.Json(state);

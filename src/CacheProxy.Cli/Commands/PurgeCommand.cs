@@ -1,6 +1,6 @@
 using System.ComponentModel;
 using System.Net;
-using System.Net.Http.Json;
+using CacheProxy.Management.Client.Models;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -38,9 +38,10 @@ internal sealed class PurgeCommand : AsyncCommand<PurgeCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var client = new ManagementClient(settings);
-        var body = JsonContent.Create(new { urls = settings.Urls, tags = settings.Tags, prefixes = settings.Prefixes, soft = settings.Soft, wait = settings.Wait });
+        var body = new PurgeRequest { Urls = [.. settings.Urls], Tags = [.. settings.Tags], Prefixes = [.. settings.Prefixes], Soft = settings.Soft, Wait = settings.Wait };
         // 503: it holds on the instance called, but the bus (or the CDN outbox) did not take it; retrying is safe.
-        var answer = await client.SendAsync(HttpMethod.Post, "/purge", body, cancellationToken, HttpStatusCode.ServiceUnavailable);
+        var answer = await client.CallAsync("/purge", (api, raw, token) => api.Purge.PostAsync(body, c => c.Options.Add(raw), token), cancellationToken,
+            HttpStatusCode.ServiceUnavailable);
         var handedOn = answer.TryGetProperty("purged", out var purged);
         if (settings.Json)
         {

@@ -23,7 +23,8 @@ internal sealed class PurgeStatusCommand : AsyncCommand<PurgeStatusCommand.Setti
         using var client = new ManagementClient(settings);
         if (settings.Id is { } id)
         {
-            var one = await client.SendAsync(HttpMethod.Get, "/purge/forwarding/" + Uri.EscapeDataString(id), null, cancellationToken);
+            var one = await client.CallAsync("/purge/forwarding/" + Uri.EscapeDataString(id), (api, raw, token) => api.Purge.Forwarding[id].GetAsync(c => c.Options.Add(raw), token),
+                cancellationToken);
             if (settings.Json)
             {
                 Output.Json(one);
@@ -35,7 +36,7 @@ internal sealed class PurgeStatusCommand : AsyncCommand<PurgeStatusCommand.Setti
             }
             return Failures(one) > 0 ? ExitCodes.Failed : ExitCodes.Ok;
         }
-        var state = await client.SendAsync(HttpMethod.Get, "/purge/forwarding", null, cancellationToken);
+        var state = await client.CallAsync("/purge/forwarding", (api, raw, token) => api.Purge.Forwarding.GetAsync(c => c.Options.Add(raw), token), cancellationToken);
         var failed = state.GetProperty("failed").GetArrayLength();
         if (settings.Json)
         {

@@ -22,7 +22,11 @@ internal sealed class StatsCommand : AsyncCommand<StatsCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var client = new ManagementClient(settings);
-        var stats = await client.SendAsync(HttpMethod.Get, "/stats?window=" + settings.Window.ToString(CultureInfo.InvariantCulture), null, cancellationToken);
+        var stats = await client.CallAsync("/stats", (api, raw, token) => api.Stats.GetAsync(q =>
+        {
+            q.Options.Add(raw);
+            q.QueryParameters.Window = settings.Window;
+        }, token), cancellationToken);
         if (settings.Json)
         {
             Output.Json(stats);

@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
+using CacheProxy.Management.Client.Models;
 using System.Text.Json;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -31,9 +30,10 @@ internal sealed class WarmCommand : AsyncCommand<WarmCommand.Settings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var content = await ReadAsync(settings.File, cancellationToken);
+        var urls = await ReadAsync(settings.File, cancellationToken);
         using var client = new ManagementClient(settings);
-        var status = await client.SendAsync(HttpMethod.Post, "/warm", content, cancellationToken, HttpStatusCode.Conflict);
+        var status = await client.CallAsync("/warm", (api, raw, token) => api.Warm.PostAsync(new WarmRequest { Urls = [.. urls] }, c => c.Options.Add(raw), token), cancellationToken,
+            HttpStatusCode.Conflict);
         if (!status.TryGetProperty("state", out _)) // 409, problem+json: one job at a time
         {
             throw new CliException(ExitCodes.Failed, "a warming job is running already: wait for it, or cancel it with DELETE /warm");
@@ -49,11 +49,11 @@ internal sealed class WarmCommand : AsyncCommand<WarmCommand.Settings>
                 // Ctrl+C: cancel the job, then wait (bounded) for its requests in flight to be abandoned.
                 Console.Error.WriteLine("cancelling the warming job…");
                 using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-                status = await client.SendAsync(HttpMethod.Delete, "/warm", null, stop.Token);
+                status = await client.CallAsync("/warm", (api, raw, token) => api.Warm.DeleteAsync(c => c.Options.Add(raw), token), stop.Token);
                 while (status.GetProperty("state").GetString() == "running" && !stop.IsCancellationRequested)
                 {
                     await Task.Delay(Poll, CancellationToken.None);
-                    status = await client.SendAsync(HttpMethod.Get, "/warm", null, stop.Token);
+                    status = await client.CallAsync("/warm", (api, raw, token) => api.Warm.GetAsync(c => c.Options.Add(raw), token), stop.Token);
                 }
             }
         }
@@ -69,7 +69,8 @@ internal sealed class WarmCommand : AsyncCommand<WarmCommand.Settings>
         return settings.NoWait ? ExitCodes.Ok : state == "completed" && status.GetProperty("failed").GetInt32() == 0 ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
-    private static async Task<HttpContent> ReadAsync(string file, CancellationToken cancellationToken)
+    /// <summary>The URLs of a file of URLs (one a line, as the gateway reads a startup file) or of a sitemap.</summary>
+    private static async Task<IReadOnlyList<string>> ReadAsync(string file, CancellationToken cancellationToken)
     {
         string text;
         try
@@ -80,16 +81,23 @@ internal sealed class WarmCommand : AsyncCommand<WarmCommand.Settings>
         {
             throw new CliException(ExitCodes.Usage, $"cannot read {file}: {ex.Message}");
         }
+        string[] urls;
         if (text.TrimStart().StartsWith('<'))
         {
-            return new StringContent(text, System.Text.Encoding.UTF8, new MediaTypeHeaderValue("application/xml"));
+            // A sitemap, read here as the gateway reads one (the gateway still checks the count and each URL).
+            using var sitemap = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text));
+            var (read, field, reason) = await CacheProxy.Warming.WarmInput.ReadSitemapAsync(sitemap, int.MaxValue);
+            urls = read is null ? throw new CliException(ExitCodes.Usage, $"{file}: {field}: {reason}") : [.. read.Select(u => u.ToString())];
         }
-        var urls = text.Split('\n').Select(CacheProxy.Warming.WarmInput.UrlOnLine).OfType<string>().ToArray(); // as the gateway reads a startup file
+        else
+        {
+            urls = [.. text.Split('\n').Select(CacheProxy.Warming.WarmInput.UrlOnLine).OfType<string>()]; // as the gateway reads a startup file
+        }
         if (urls.Length == 0)
         {
             throw new CliException(ExitCodes.Usage, $"{file} names no URL: give one absolute URL a line, or a sitemap.xml");
         }
-        return JsonContent.Create(new { urls });
+        return urls;
     }
 
     private static async Task<JsonElement> FollowAsync(ManagementClient client, JsonElement status, bool quiet, CancellationToken cancellationToken)
@@ -97,7 +105,7 @@ internal sealed class WarmCommand : AsyncCommand<WarmCommand.Settings>
         async Task<JsonElement> NextAsync()
         {
             await Task.Delay(Poll, cancellationToken);
-            return await client.SendAsync(HttpMethod.Get, "/warm", null, cancellationToken);
+            return await client.CallAsync("/warm", (api, raw, token) => api.Warm.GetAsync(c => c.Options.Add(raw), token), cancellationToken);
         }
         if (quiet || !AnsiConsole.Profile.Capabilities.Interactive || AnsiConsole.Profile.Width < MinimumLiveWidth)
         {

@@ -13,13 +13,75 @@ public sealed class ManagementClientTests
     private static Task<ProxyFixture> StartAsync() => ProxyFixture.StartAsync(o => o.Management.ApiKeys["ops"] = PurgeTests.Key, mapManagement: true);
 
     [Fact]
-    public void TheClient_IsGeneratedFromTheDocumentInDocs()
+    public void TheClients_AreGeneratedFromTheDocumentInDocs()
     {
         var root = Gateway.OperationsDocsTests.RepoRoot();
         var document = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(root, "docs", "management-api.openapi.json"))));
-        var madeFrom = File.ReadAllText(Path.Combine(root, "src", "CacheProxy.Management.Client", "Generated", "openapi.sha256")).Trim();
+        string MadeFrom(params string[] folder) => File.ReadAllText(Path.Combine([root, "src", .. folder, "openapi.sha256"])).Trim();
 
-        Assert.True(document == madeFrom, "docs/management-api.openapi.json changed and the client was not regenerated: run tests/openapi.sh");
+        Assert.True(document == MadeFrom("CacheProxy.Management.Client", "Generated"),
+            "docs/management-api.openapi.json changed and the C# client was not regenerated: run tests/openapi.sh");
+        Assert.True(document == MadeFrom("CacheProxy.Management.Client.TypeScript", "src", "generated"),
+            "docs/management-api.openapi.json changed and the TypeScript client was not regenerated: run tests/openapi.sh");
+    }
+
+    [Fact]
+    public async Task TheTypeScriptClient_Purges_Inspects_AndReadsStats_OfARealGateway()
+    {
+        var package = Path.Combine(Gateway.OperationsDocsTests.RepoRoot(), "src", "CacheProxy.Management.Client.TypeScript");
+        await RunAsync(package, "npm", "ci", "--no-audit", "--no-fund"); // the lock file's versions, from the npm registry
+        await RunAsync(package, "npx", "tsc", "-p", ".");
+        await using var origin = await TestOrigin.StartAsync();
+        origin.Handler = c =>
+        {
+            c.Response.Headers.CacheControl = "max-age=600";
+            c.Response.Headers["Surrogate-Key"] = "item";
+            return c.Response.WriteAsync("an item");
+        };
+        await using var gateway = GatewayProcess.Start("Production", origin.Address, ("CacheProxy__Management__ApiKeys__ops", PurgeTests.Key));
+        await gateway.WaitStartedAsync();
+        var url = $"http://127.0.0.1:{gateway.PublicPort}/items/1";
+        var management = $"http://127.0.0.1:{gateway.ManagementPort}";
+        using var http = new HttpClient();
+        await http.GetStringAsync(url);
+        var client = CacheProxyManagement.Create(new Uri(management), PurgeTests.Key);
+        await Signal.WaitUntilAsync(async () => (await client.Inspect.GetAsync(q => q.QueryParameters.Url = url))?.Stored == true); // stored once written
+
+        var printed = await RunAsync(package, "node", "test/smoke.mjs", management, PurgeTests.Key, url);
+        var result = System.Text.Json.JsonDocument.Parse(printed).RootElement;
+
+        Assert.True(result.GetProperty("stored").GetBoolean());
+        Assert.Equal("item", Assert.Single(result.GetProperty("tags").EnumerateArray()).GetString());
+        Assert.Equal(1, result.GetProperty("purged").GetInt32());
+        Assert.False(result.GetProperty("storedAfter").GetBoolean());
+        Assert.True(result.GetProperty("requests").GetInt64() >= 1);
+        Assert.Equal(400, result.GetProperty("refused").GetProperty("status").GetInt32()); // the gateway's problem, as the client's error
+        Assert.Contains("at least one", result.GetProperty("refused").GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs a command in <paramref name="folder"/> within two minutes; its standard output, or the test fails with both outputs.</summary>
+    private static async Task<string> RunAsync(string folder, string command, params string[] arguments)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(command) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(bound.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+        Assert.True(process.ExitCode == 0, $"{command} {string.Join(' ', arguments)} exited {process.ExitCode}: {await output} {await error}");
+        return await output;
     }
 
     [Fact]

@@ -125,6 +125,14 @@ internal sealed class CacheProxyOptionsValidator(IServiceProvider services) : IV
             errors.Add($"CacheProxy:Upstream:ConnectRetries must be between 0 and 3 (was {options.Upstream.ConnectRetries}).");
         }
         ValidateResponseHeadersTimeout("CacheProxy:Upstream:ResponseHeadersTimeout", options.Upstream.ResponseHeadersTimeout, errors);
+        if (options.Upstream.TlsReloadInterval < TimeSpan.FromSeconds(1) || options.Upstream.TlsReloadInterval > TimeSpan.FromHours(1))
+        {
+            errors.Add($"CacheProxy:Upstream:TlsReloadInterval must be between 1 second and 1 hour (was {options.Upstream.TlsReloadInterval}).");
+        }
+        foreach (var (cluster, tls) in options.Upstream.Tls)
+        {
+            errors.AddRange(Hosting.UpstreamCertificates.Check($"CacheProxy:Upstream:Tls:{cluster}", tls));
+        }
         if (options.Upstream.MaxConnectionsPerServer is < 1 or > 65535)
         {
             errors.Add($"CacheProxy:Upstream:MaxConnectionsPerServer must be between 1 and 65535 (was {options.Upstream.MaxConnectionsPerServer}).");

@@ -41,4 +41,44 @@ public sealed class UpstreamOptions
     /// </summary>
     /// <value>1 to 65,535. Default 1,024 (Envoy's default circuit-breaker limit).</value>
     public int MaxConnectionsPerServer { get; set; } = 1024;
+
+    /// <summary>
+    /// Gets mutual TLS to upstreams, by YARP cluster id (<c>CacheProxy:Upstream:Tls:{clusterId}</c>): the client
+    /// certificate the gateway presents, and the private CAs the origin's certificate must chain to. The files are read
+    /// at startup and again when they change (checked every <see cref="TlsReloadInterval"/>), without dropping a
+    /// request. docs/operations/service-mesh.md.
+    /// </summary>
+    public IDictionary<string, UpstreamTlsOptions> Tls { get; } = new Dictionary<string, UpstreamTlsOptions>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Gets or sets how often the files of <see cref="Tls"/> are checked for a change (a rotation by cert-manager or a mesh).</summary>
+    /// <value>1 second to 1 hour. Default 30 seconds.</value>
+    public TimeSpan TlsReloadInterval { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Mutual TLS to one upstream cluster (<c>CacheProxy:Upstream:Tls:{clusterId}</c>).</summary>
+public sealed class UpstreamTlsOptions
+{
+    /// <summary>
+    /// Gets or sets the client certificate's file: PEM (the certificate, then any intermediates, with
+    /// <see cref="KeyPath"/>), or PKCS#12 (<c>.p12</c>, <c>.pfx</c>: certificate and key in one, with <see cref="Password"/>).
+    /// </summary>
+    /// <value>Null: no client certificate.</value>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>Gets or sets the PEM private key of a PEM <see cref="CertificatePath"/>.</summary>
+    public string? KeyPath { get; set; }
+
+    /// <summary>Gets or sets the password of a PKCS#12 file or of an encrypted PEM key. Never logged.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>
+    /// Gets or sets a PEM file of the CA certificates the origin's certificate must chain to, in place of the
+    /// system's trusted roots (a mesh's or a company's private CA). The origin's name is still checked.
+    /// </summary>
+    /// <value>Null: the system's trusted roots.</value>
+    public string? CaBundlePath { get; set; }
+
+    /// <summary>Gets or sets how long before the client certificate expires readiness turns Degraded.</summary>
+    /// <value>Default 14 days.</value>
+    public TimeSpan ExpiryWarning { get; set; } = TimeSpan.FromDays(14);
 }

@@ -60,6 +60,9 @@ internal static class EventIds
     public const int UpstreamProtocolError = 1202;
     public const int ClientRequestFailed = 1203;
     public const int UpstreamConnectRetried = 1204;
+    public const int UpstreamCertificateRejected = 1205;
+    public const int UpstreamCertificatesNotLoaded = 1206;
+    public const int UpstreamCertificatesLoaded = 1207;
 
     public const int ConfigurationInvalid = 1300;
     public const int ConfigurationReloadRejected = 1301;

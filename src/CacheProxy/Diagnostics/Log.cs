@@ -198,6 +198,15 @@ internal static partial class Log
     [LoggerMessage(EventId = EventIds.UpstreamConnectRetried, EventName = nameof(EventIds.UpstreamConnectRetried), Level = LogLevel.Information, Message = "Could not connect to {Destination} for {Method}; retrying (attempt {Attempt})")]
     public static partial void UpstreamConnectRetried(ILogger logger, string? destination, string method, int attempt, Exception exception);
 
+    [LoggerMessage(EventId = EventIds.UpstreamCertificateRejected, EventName = nameof(EventIds.UpstreamCertificateRejected), Level = LogLevel.Warning, Message = "The certificate of an origin of cluster {ClusterId} ({Subject}) was refused: {Reason}")]
+    public static partial void UpstreamCertificateRejected(ILogger logger, string clusterId, string subject, string reason);
+
+    [LoggerMessage(EventId = EventIds.UpstreamCertificatesNotLoaded, EventName = nameof(EventIds.UpstreamCertificatesNotLoaded), Level = LogLevel.Error, Message = "The TLS files of cluster {ClusterId} did not load; the last good ones stay in use: {Reason}")]
+    public static partial void UpstreamCertificatesNotLoaded(ILogger logger, string clusterId, string reason);
+
+    [LoggerMessage(EventId = EventIds.UpstreamCertificatesLoaded, EventName = nameof(EventIds.UpstreamCertificatesLoaded), Level = LogLevel.Information, Message = "TLS files of cluster {ClusterId} loaded: client certificate {Subject}, expires {NotAfter:O}; {Authorities} CA certificate(s)")]
+    public static partial void UpstreamCertificatesLoaded(ILogger logger, string clusterId, string subject, DateTime notAfter, int authorities);
+
     [LoggerMessage(EventId = EventIds.WarmStarted, EventName = nameof(EventIds.WarmStarted), Level = LogLevel.Information, Message = "Warming {Count} URLs for {Caller} through {PublicUrl}, {Concurrency} at a time, at most {RequestsPerSecond} per second")]
     public static partial void WarmStarted(ILogger logger, int count, string caller, string publicUrl, int concurrency, double requestsPerSecond);
 

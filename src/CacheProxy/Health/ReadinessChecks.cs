@@ -97,3 +97,30 @@ internal sealed class UpstreamHealthCheck(LastGoodOptions options, IProxyStateLo
         return Task.FromResult(result);
     }
 }
+
+/// <summary>
+/// Readiness: Degraded while a cluster's upstream client certificate expires within its <c>ExpiryWarning</c>, or has
+/// expired (cached responses are still served; fetches from that cluster will fail its TLS handshake). Never
+/// Unhealthy: an expiring certificate is a warning to act on, not a reason to take every instance out of rotation.
+/// </summary>
+internal sealed class UpstreamCertificatesHealthCheck(Hosting.UpstreamCertificates certificates, TimeProvider time) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var data = new Dictionary<string, object>();
+        var expiring = new List<string>();
+        foreach (var (cluster, certificate, warning) in certificates.Clients())
+        {
+            var notAfter = certificate.NotAfter.ToUniversalTime();
+            data[cluster] = $"{certificate.Subject}, expires {notAfter:O}";
+            if (notAfter - now <= warning)
+            {
+                expiring.Add(notAfter <= now ? $"{cluster} (expired {notAfter:O})" : $"{cluster} (expires {notAfter:O})");
+            }
+        }
+        return Task.FromResult(data.Count == 0 ? HealthCheckResult.Healthy("No upstream client certificate is configured.")
+            : expiring.Count == 0 ? HealthCheckResult.Healthy("Every upstream client certificate is valid beyond its ExpiryWarning.", data)
+            : HealthCheckResult.Degraded($"Upstream client certificates to renew: {string.Join(", ", expiring)}.", data: data));
+    }
+}

@@ -11,7 +11,8 @@ public static class CacheProxyUpstreamBuilderExtensions
     /// Replaces YARP's <see cref="IForwarderHttpClientFactory"/> with CacheProxy's, which applies
     /// <c>CacheProxy:Upstream</c> and a route's <c>ResponseHeadersTimeout</c> to every cluster's client (the connect
     /// timeout, a bound on connections per destination, a bound on the wait for response headers, and a retry of
-    /// requests that could not even connect, when they are safe to send again) — unless the app registered a factory of its own, which is
+    /// requests that could not even connect, when they are safe to send again; mutual TLS per cluster, <c>CacheProxy:Upstream:Tls</c>,
+    /// with its readiness check <c>upstream-certificates</c>) — unless the app registered a factory of its own, which is
     /// left alone (whether <c>AddReverseProxy</c> came first or not). Without this call YARP's factory stays and
     /// <c>CacheProxy:Upstream</c> has no effect.
     /// </summary>
@@ -27,6 +28,12 @@ public static class CacheProxyUpstreamBuilderExtensions
             services.Remove(existing);
         }
         services.TryAddSingleton<IForwarderHttpClientFactory, UpstreamHttpClientFactory>();
+        if (services.Any(d => d.ServiceType == typeof(UpstreamCertificates)))
+        {
+            return builder;
+        }
+        services.AddSingleton<UpstreamCertificates>();
+        services.AddHealthChecks().AddCheck<CacheProxy.Health.UpstreamCertificatesHealthCheck>("upstream-certificates", tags: [CacheProxy.HealthTags.Ready]);
         return builder;
     }
 }

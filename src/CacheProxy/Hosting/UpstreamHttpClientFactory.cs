@@ -9,9 +9,10 @@ namespace CacheProxy.Hosting;
 /// <summary>
 /// YARP's client factory with CacheProxy's upstream settings (<see cref="UpstreamOptions"/>): the connect timeout, a
 /// bound on connections per destination, a bound on the wait for response headers, and a retry of requests that
-/// could not even connect, when they are safe to send again.
+/// could not even connect, when they are safe to send again; and a cluster's mutual TLS (<see cref="UpstreamCertificates"/>).
 /// </summary>
-internal sealed class UpstreamHttpClientFactory(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, TimeProvider time)
+internal sealed class UpstreamHttpClientFactory(LastGoodOptions options, CacheProxyMetrics metrics, ILoggerFactory loggers, TimeProvider time,
+    UpstreamCertificates certificates)
     : ForwarderHttpClientFactory(loggers.CreateLogger<ForwarderHttpClientFactory>())
 {
     /// <summary>The response-headers timeout of the request's route, set by <c>CacheTransformProvider</c>.</summary>
@@ -24,6 +25,17 @@ internal sealed class UpstreamHttpClientFactory(LastGoodOptions options, CachePr
         if (context.NewConfig.MaxConnectionsPerServer is null)
         {
             handler.MaxConnectionsPerServer = options.Current.Upstream.MaxConnectionsPerServer;
+        }
+        var cluster = context.ClusterId;
+        if (certificates.Configured(cluster))
+        {
+            // Asked on every new connection: a rotated certificate is presented from the next one on.
+            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => certificates.ClientCertificate(cluster)!;
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => certificates.ValidateOrigin(cluster, certificate, errors);
+            // An HTTP/2 connection under steady load never idles out: without a lifetime it would present the old
+            // certificate until the origin closed it. Past its lifetime a connection takes no new request, and finishes
+            // those it has; a rotated certificate is on every connection within two TlsReloadIntervals.
+            handler.PooledConnectionLifetime = options.Current.Upstream.TlsReloadInterval;
         }
     }
 

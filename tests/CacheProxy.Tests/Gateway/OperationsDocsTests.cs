@@ -64,6 +64,16 @@ public sealed partial class OperationsDocsTests
         await using var redis = await RedisServer.StartAsync();
         var origin = await TestOrigin.StartAsync();
         var body = new string('x', 300_000);
+        // A client certificate for the cluster (its http:// destination never asks for it): its expiry gauge reports.
+        var tls = Directory.CreateTempSubdirectory("cacheproxy-scrape-").FullName;
+        using (var key = System.Security.Cryptography.ECDsa.Create())
+        {
+            var now = TimeProvider.System.GetUtcNow();
+            using var certificate = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=gateway", key,
+                System.Security.Cryptography.HashAlgorithmName.SHA256).CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
+            File.WriteAllText(Path.Combine(tls, "tls.crt"), certificate.ExportCertificatePem());
+            File.WriteAllText(Path.Combine(tls, "tls.key"), key.ExportPkcs8PrivateKeyPem());
+        }
         origin.Handler = c =>
         {
             c.Response.Headers.CacheControl = "max-age=600";
@@ -77,6 +87,8 @@ public sealed partial class OperationsDocsTests
             ("CacheProxy__Redis__Configuration", redis.Endpoint),
             ("CacheProxy__Redis__OperationTimeout", "00:00:10"), // a busy machine must not add store failures to the scrape
             ("CacheProxy__Management__ApiKeys__ops", Invalidation.PurgeTests.Key),
+            ("CacheProxy__Upstream__Tls__origin__CertificatePath", Path.Combine(tls, "tls.crt")),
+            ("CacheProxy__Upstream__Tls__origin__KeyPath", Path.Combine(tls, "tls.key")),
             ("CacheProxy__Cdn__Providers__down__Type", "Webhook"), ("CacheProxy__Cdn__Providers__down__Url", $"http://127.0.0.1:{GatewayProcess.FreePort()}/"));
         await gateway.WaitStartedAsync();
         using var http = new HttpClient();

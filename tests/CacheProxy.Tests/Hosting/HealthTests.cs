@@ -60,7 +60,7 @@ public sealed class HealthTests
         Assert.Equal(HttpStatusCode.OK, readyStatus);
         Assert.Equal("Healthy", ready.GetProperty("status").GetString());
         var checks = ready.GetProperty("checks");
-        Assert.Equal(["configuration", "draining", "maintenance", "upstream", "warming"], checks.EnumerateObject().Select(c => c.Name).Order());
+        Assert.Equal(["configuration", "draining", "maintenance", "upstream", "upstream-certificates", "warming"], checks.EnumerateObject().Select(c => c.Name).Order());
         Assert.All(checks.EnumerateObject(), c =>
         {
             Assert.Equal("Healthy", c.Value.GetProperty("status").GetString());

@@ -73,7 +73,7 @@ public sealed class OptInFeatureTests
         var services = app.Services;
 
         Assert.Single(services.GetServices<IHostedService>().OfType<CacheProxy.Memory.MemoryReturn>());
-        Assert.Equal(["configuration", "draining", "maintenance", "upstream", "warming"], HealthChecks(services));
+        Assert.Equal(["configuration", "draining", "maintenance", "upstream", "upstream-certificates", "warming"], HealthChecks(services));
         Assert.IsType<CacheProxy.Hosting.UpstreamHttpClientFactory>(services.GetRequiredService<IForwarderHttpClientFactory>());
         Assert.Equal(TimeSpan.FromMinutes(2) + new CacheProxy.Configuration.ShutdownOptions().DrainDelay,
             services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);

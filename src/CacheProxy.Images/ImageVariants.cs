@@ -118,10 +118,14 @@ internal sealed class ImageVariants(LastGoodOptions options, ImageTransformer tr
             }
             signed = true;
         }
-        if (!signed && (height is not null || quality is not null || fit is not null || (width is { } w && !images.Widths.Contains(w))))
+        if (!signed && (height is not null || quality is not null || fit is not null))
         {
-            refusal = width is { } asked && !images.Widths.Contains(asked) && height is null && quality is null && fit is null
-                ? $"w={asked} is not one of Images:Widths" : "h, q and fit need a signature";
+            refusal = "h, q and fit need a signature";
+            return null;
+        }
+        if (!signed && width is { } w && !images.Widths.Contains(w))
+        {
+            refusal = $"w={w} is not one of Images:Widths";
             return null;
         }
         return new ImageRequest(Negotiate(request.Headers.Accept, images, format), width, height, fit == "cover", quality);
@@ -306,7 +310,7 @@ internal sealed class ImageVariants(LastGoodOptions options, ImageTransformer tr
         void Count(string outcome) => _eager.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
     }
 
-    /// <summary>The stored response with another body: its type and length, no ETag when the body is not the origin's.</summary>
+    /// <summary>The stored response with another body: its type and length, and no ETag (it named the stored response's representation).</summary>
     private static CacheEntry Variant(CacheEntry stored, byte[] body, string contentType) => new()
     {
         StatusCode = stored.StatusCode,

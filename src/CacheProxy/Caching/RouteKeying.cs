@@ -32,14 +32,9 @@ internal sealed class RouteKeying(LastGoodOptions options, IEnumerable<IRequestV
     public ValueTask<bool> ApplyAsync(CacheContext context)
     {
         Apply(context);
-        foreach (var variant in _variants)
-        {
-            if (variant.Applies(options.Current, context.RouteId))
-            {
-                return variant.ScreenAsync(context);
-            }
-        }
-        return new(false);
+        return For(options.Current).Routes is { } routes && routes.TryGetValue(context.RouteId, out var keys) && keys.Variants is { } variants
+            ? variants.ScreenAsync(context)
+            : new(false);
     }
 
     /// <summary>Adds the route's cookie values and buckets to the key of <paramref name="context"/>'s request, and trims what goes upstream.</summary>
@@ -83,16 +78,19 @@ internal sealed class RouteKeying(LastGoodOptions options, IEnumerable<IRequestV
             return table;
         }
         var routes = current.Routes
-            .Select(r => (r.Key, Cookies: r.Value.Key.Cookies.Count > 0,
-                Always: (r.Value.Experiments.Count > 0 && experiments is not null) || _variants.Any(v => v.Applies(current, r.Key))))
-            .Where(r => r.Cookies || r.Always)
-            .ToDictionary(r => r.Key, r => (r.Cookies, r.Always), StringComparer.OrdinalIgnoreCase);
+            .Select(r => (r.Key, Cookies: r.Value.Key.Cookies.Count > 0, Experiments: r.Value.Experiments.Count > 0 && experiments is not null,
+                Variants: _variants.FirstOrDefault(v => v.Applies(current, r.Key))))
+            .Where(r => r.Cookies || r.Experiments || r.Variants is not null)
+            .ToDictionary(r => r.Key, r => new RouteKeys(r.Cookies, r.Experiments || r.Variants is not null, r.Variants), StringComparer.OrdinalIgnoreCase);
         table = new Table(current, routes.Count == 0 ? null : routes);
         Volatile.Write(ref _table, table);
         return table;
     }
 
-    private sealed record Table(CacheProxyOptions Options, Dictionary<string, (bool Cookies, bool Always)>? Routes);
+    private sealed record Table(CacheProxyOptions Options, Dictionary<string, RouteKeys>? Routes);
+
+    /// <summary>What a route keys on beyond the URL: cookies; always something (experiments, variants); the variants' feature.</summary>
+    private sealed record RouteKeys(bool Cookies, bool Always, IRequestVariants? Variants);
 
     /// <summary>Whether a cookie's name looks like a session's: a route keyed on it is per user (event 1307).</summary>
     public static bool LooksLikeSession(string name)

@@ -135,12 +135,10 @@ public sealed class DashboardBrowserTests
 
             var node = new System.Diagnostics.ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, ".playwright", "node", "linux-x64", "node"),
                 ["screenshot.mjs", $"http://127.0.0.1:{gateway.ManagementPort}/dashboard", png])
-            { WorkingDirectory = folder.FullName, RedirectStandardError = true, RedirectStandardOutput = true, Environment = { ["CACHEPROXY_API_KEY"] = PurgeTests.Key } };
-            using var process = System.Diagnostics.Process.Start(node)!;
-            var errors = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(90)).Token);
+            { WorkingDirectory = folder.FullName, Environment = { ["CACHEPROXY_API_KEY"] = PurgeTests.Key } };
+            var (exitCode, _, errors) = await ExternalProcess.RunAsync(node, TimeSpan.FromSeconds(90));
 
-            Assert.True(process.ExitCode == 0, await errors);
+            Assert.True(exitCode == 0, errors);
             Assert.True(new FileInfo(png).Length > 10_000); // a page, not an empty image
         }
         finally

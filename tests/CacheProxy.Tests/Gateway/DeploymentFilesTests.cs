@@ -207,18 +207,13 @@ public sealed partial class DeploymentFilesTests
     {
         var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "CacheProxy.Gateway.dll"), "probe", check])
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
             WorkingDirectory = Path.GetTempPath(),
         };
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         info.Environment["Kestrel__Endpoints__Management__Url"] = $"http://127.0.0.1:{port}";
         info.Environment.Remove("CACHEPROXY_SETTINGS_DIR");
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
-        return (process.ExitCode, await output + await error);
+        var (exitCode, output, error) = await ExternalProcess.RunAsync(info, TimeSpan.FromSeconds(30));
+        return (exitCode, output + error);
     }
 
     private static DirectoryInfo WriteConfigMap(DirectoryInfo directory)

@@ -26,12 +26,10 @@ public sealed partial class OperationsDocsTests
     public async Task AlertRules_PassPromtool()
     {
         var rules = Path.Combine(RepoRoot(), "docs", "operations", "alerts.yml");
-        var info = new ProcessStartInfo("promtool", ["check", "rules", rules]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("promtool is missing: apt-get install prometheus (./test.sh does)");
-        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var (exitCode, standardOutput, standardError) = await ExternalProcess.RunAsync(new ProcessStartInfo("promtool", ["check", "rules", rules]), TimeSpan.FromMinutes(1));
+        var output = standardOutput + standardError;
 
-        Assert.True(process.ExitCode == 0, output);
+        Assert.True(exitCode == 0, output);
         Assert.Contains("SUCCESS", output, StringComparison.Ordinal);
     }
 

@@ -62,26 +62,10 @@ public sealed class ManagementClientTests
     /// <summary>Runs a command in <paramref name="folder"/> within two minutes; its standard output, or the test fails with both outputs.</summary>
     private static async Task<string> RunAsync(string folder, string command, params string[] arguments)
     {
-        var info = new System.Diagnostics.ProcessStartInfo(command) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-        using var process = System.Diagnostics.Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(bound.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        Assert.True(process.ExitCode == 0, $"{command} {string.Join(' ', arguments)} exited {process.ExitCode}: {await output} {await error}");
-        return await output;
+        var (exitCode, output, error) = await ExternalProcess.RunAsync(new System.Diagnostics.ProcessStartInfo(command, arguments) { WorkingDirectory = folder },
+            TimeSpan.FromMinutes(2));
+        Assert.True(exitCode == 0, $"{command} {string.Join(' ', arguments)} exited {exitCode}: {output} {error}");
+        return output;
     }
 
     [Fact]
